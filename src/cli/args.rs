@@ -1,0 +1,126 @@
+//! Flags shared by several subcommands, and their conversion into the
+//! library's config types.
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::{usage, SourceText};
+use crate::exec::ExecConfig;
+use crate::io::BadRowPolicy;
+use crate::Error;
+
+/// Where the program comes from.
+#[derive(clap::Args, Debug)]
+pub struct ProgramArgs {
+    /// A file holding the program (e.g. queries/top_cities.dq).
+    #[arg(value_name = "FILE", required_unless_present = "expr")]
+    pub file: Option<PathBuf>,
+    /// The program text itself.
+    #[arg(short = 'e', long = "expr", value_name = "TEXT", conflicts_with = "file")]
+    pub expr: Option<String>,
+}
+
+impl ProgramArgs {
+    /// Reads the program text.
+    pub fn load(&self) -> Result<SourceText, Error> {
+        match (&self.expr, &self.file) {
+            (Some(text), _) => Ok(SourceText { name: "<command line>".into(), text: text.clone() }),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| usage(format!("cannot read program file {}: {e}", path.display())))?;
+                Ok(SourceText { name: path.display().to_string(), text })
+            }
+            (None, None) => Err(usage("give a program file or -e TEXT")),
+        }
+    }
+}
+
+/// How to treat malformed CSV records.
+#[derive(ValueEnum, Clone, Copy, Debug, Default)]
+pub enum BadRows {
+    /// Stop with an error naming file, line and column.
+    #[default]
+    Error,
+    /// Leave bad records out and report how many.
+    Skip,
+    /// Keep them with missing/unparsable fields as null and report how many.
+    Null,
+}
+
+/// Execution flags.
+#[derive(clap::Args, Debug)]
+pub struct ExecArgs {
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Target size of one chunk of text input, e.g. 16MB.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
+    pub chunk_size: usize,
+    /// What to do with malformed CSV records.
+    #[arg(long, value_enum, default_value_t = BadRows::Error)]
+    pub on_bad_rows: BadRows,
+    /// Print nothing on stderr but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl ExecArgs {
+    /// Sizes polars' pool (before anything touches it) and builds the config.
+    pub fn config(&self) -> Result<ExecConfig, Error> {
+        if let Some(n) = self.threads {
+            if n == 0 {
+                return Err(usage("--threads must be at least 1"));
+            }
+            // polars reads this once, when its pool is first used.
+            std::env::set_var("POLARS_MAX_THREADS", n.to_string());
+        }
+        let threads = polars_core::POOL.current_num_threads();
+        Ok(ExecConfig {
+            threads,
+            chunk_size: self.chunk_size,
+            bad_rows: match self.on_bad_rows {
+                BadRows::Error => BadRowPolicy::Error,
+                BadRows::Skip => BadRowPolicy::Skip,
+                BadRows::Null => BadRowPolicy::Null,
+            },
+        })
+    }
+}
+
+/// Parses `512MB`, `4GiB`, `65536` (bytes).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size (e.g. 16MB, 1GiB)"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit `{other}` (use B, KB, MB, GB, KiB, MiB, GiB)")),
+    };
+    let v = (n * mult) as usize;
+    if v == 0 {
+        return Err("the size must be positive".into());
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("2MB"), Ok(2_000_000));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("0").is_err());
+    }
+}

@@ -1,0 +1,38 @@
+//! `dq head`: the first rows of a file, without writing a pipeline.
+
+use super::args::ExecArgs;
+use super::output::{self, FormatArg};
+use super::run::prepare;
+use super::SourceText;
+use crate::{exec, Error};
+
+/// Print the first rows of a file or glob.
+///
+/// Example:
+///
+///     dq head testdata/sales.csv -n 5
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A file, a glob, or - for stdin.
+    path: String,
+    /// Number of rows.
+    #[arg(short = 'n', long = "rows", default_value_t = 10)]
+    rows: u64,
+    /// Output format.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    #[command(flatten)]
+    exec: ExecArgs,
+}
+
+/// Runs `dq head`.
+pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
+    let config = args.exec.config()?;
+    let src = SourceText { name: "<dq head>".into(), text: format!("scan {:?} | head {}", args.path, args.rows) };
+    *source = Some(src.clone());
+    let p = prepare(&src)?;
+    let (frames, _) = exec::execute(&p.graph, &config)?;
+    output::write(&frames, &crate::graph::output_schema(&p.optimized), None, args.format)?;
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! `cli`: commands, flags, output choice and error reports — the only
+//! module that talks to the user. One file per subcommand.
+
+mod args;
+mod explain;
+mod head;
+mod output;
+mod report;
+mod run;
+mod schema;
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
+use crate::{exit, Error};
+
+/// Run dataframe pipelines over files larger than memory.
+///
+/// A pipeline is a source followed by verbs separated by `|`:
+///
+///     dq 'scan "logs/*.csv" | filter status >= 500 | agg n = count() by path | sort -n | head 20'
+///
+/// `dq TEXT` is short for `dq run -e TEXT`, and `dq FILE.dq` for `dq run FILE.dq`.
+/// The language is described in docs/language.md.
+#[derive(Parser, Debug)]
+#[command(name = "dq", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    Run(run::Args),
+    Explain(explain::Args),
+    Schema(schema::Args),
+    Head(head::Args),
+}
+
+const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "help"];
+
+/// `dq TEXT` → `dq run -e TEXT`; `dq FILE.dq` → `dq run FILE.dq`.
+fn expand_shortcut(mut args: Vec<OsString>) -> Vec<OsString> {
+    if let Some(first) = args.get(1).and_then(|a| a.to_str()).map(str::to_string) {
+        if !first.starts_with('-') && !SUBCOMMANDS.contains(&first.as_str()) {
+            if first.ends_with(".dq") && !first.contains('|') {
+                args.insert(1, "run".into());
+            } else {
+                args.insert(1, "-e".into());
+                args.insert(1, "run".into());
+            }
+        }
+    }
+    args
+}
+
+/// Runs dq with these arguments (the first is the program name) and
+/// returns the process exit code. Errors are reported on stderr here.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(expand_shortcut(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let mut source_text = None;
+    let result = match &cli.command {
+        Command::Run(a) => run::run(a, &mut source_text),
+        Command::Explain(a) => explain::run(a, &mut source_text),
+        Command::Schema(a) => schema::run(a),
+        Command::Head(a) => head::run(a, &mut source_text),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) if report::is_broken_pipe(&e) => exit::OK,
+        Err(e) => {
+            eprint!("{}", report::render(&e, source_text.as_ref()));
+            e.exit_code()
+        }
+    }
+}
+
+/// A program's text and where it came from, for error reports.
+#[derive(Debug, Clone)]
+pub struct SourceText {
+    /// A file name or `<command line>`.
+    pub name: String,
+    /// The text.
+    pub text: String,
+}
+
+pub(crate) fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(v: &[&str]) -> Vec<String> {
+        expand_shortcut(v.iter().map(OsString::from).collect()).into_iter().map(|s| s.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn shortcut_forms() {
+        assert_eq!(expand(&["dq", "scan \"a.csv\" | head 1"]), vec!["dq", "run", "-e", "scan \"a.csv\" | head 1"]);
+        assert_eq!(expand(&["dq", "q.dq"]), vec!["dq", "run", "q.dq"]);
+        assert_eq!(expand(&["dq", "explain", "q.dq"]), vec!["dq", "explain", "q.dq"]);
+        assert_eq!(expand(&["dq", "--help"]), vec!["dq", "--help"]);
+    }
+}

@@ -1,0 +1,87 @@
+//! `dq run`: parse, plan, optimize, execute, write.
+
+use std::path::PathBuf;
+
+use super::args::{ExecArgs, ProgramArgs};
+use super::output::{self, OutputArgs};
+use super::{usage, SourceText};
+use crate::graph::TaskGraph;
+use crate::plan::LogicalPlan;
+use crate::{exec, graph, lang, plan, Error};
+
+/// Run a pipeline and print or write its result.
+///
+/// Examples:
+///
+///     dq run queries/top_cities.dq
+///     dq run -e 'scan "testdata/sales.csv" | agg revenue = sum(price * qty) by region'
+///     dq run queries/etl.dq -o out/daily.parquet
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    program: ProgramArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    exec: ExecArgs,
+    /// Print per-stage rows and timings to stderr after the run.
+    #[arg(long)]
+    stats: bool,
+}
+
+/// A program planned and lowered, ready to run.
+pub struct Prepared {
+    /// The plan before optimization.
+    pub logical: LogicalPlan,
+    /// After optimization.
+    pub optimized: LogicalPlan,
+    /// Names of the rules that changed the plan.
+    pub rules: Vec<&'static str>,
+    /// The task graph.
+    pub graph: TaskGraph,
+    /// `write "path"` at the end of the program.
+    pub write: Option<String>,
+}
+
+/// Parses, plans, optimizes and builds the task graph of `src`.
+pub fn prepare(src: &SourceText) -> Result<Prepared, Error> {
+    let program = lang::parse(&src.text)?;
+    let query = plan::build(&program, &src.text)?;
+    let logical = query.plan.clone();
+    let (optimized, rules) = plan::optimize::optimize(query.plan);
+    let graph = graph::build(&optimized);
+    Ok(Prepared { logical, optimized, rules, graph, write: query.write })
+}
+
+/// Runs `dq run`.
+pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
+    let config = args.exec.config()?;
+    let src = args.program.load()?;
+    *source = Some(src.clone());
+    let prepared = prepare(&src)?;
+    let dest: Option<PathBuf> = match (&prepared.write, &args.out.output) {
+        (Some(_), Some(_)) => return Err(usage("the program ends in `write` and -o was given too; keep one")),
+        (Some(w), None) => Some(PathBuf::from(w)),
+        (None, o) => o.clone(),
+    };
+    let (frames, stats) = exec::execute(&prepared.graph, &config)?;
+    let schema = crate::graph::output_schema(&prepared.optimized);
+    let rows = output::write(&frames, &schema, dest.as_deref(), args.out.format)?;
+    if !args.exec.quiet {
+        if stats.bad_rows > 0 {
+            let verb = match args.exec.on_bad_rows {
+                super::args::BadRows::Skip => "skipped",
+                _ => "set fields to null in",
+            };
+            eprintln!("dq: {verb} {} malformed record{}", stats.bad_rows, if stats.bad_rows == 1 { "" } else { "s" });
+        }
+        if let Some(d) = &dest {
+            eprintln!("dq: wrote {rows} row{} to {}", if rows == 1 { "" } else { "s" }, d.display());
+        }
+        if args.stats {
+            eprint!("{}", stats.render());
+        }
+    }
+    Ok(())
+}

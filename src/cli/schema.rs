@@ -1,0 +1,33 @@
+//! `dq schema`: the columns and types dq infers for a file or glob.
+
+use polars::prelude::*;
+
+use super::output::{self, FormatArg};
+use crate::io::{ScanOptions, Source};
+use crate::plan::types::DType;
+use crate::Error;
+
+/// Print the columns and inferred types of a file or glob.
+///
+/// Example:
+///
+///     dq schema "testdata/people/*.csv"
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A file, a glob, or - for stdin.
+    path: String,
+    /// Output format.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+}
+
+/// Runs `dq schema`.
+pub fn run(args: &Args) -> Result<(), Error> {
+    let source = Source::open(&args.path, &ScanOptions::default())?;
+    let names: Vec<String> = source.schema.iter_names().map(|n| n.to_string()).collect();
+    let types: Vec<String> = source.schema.iter_values().map(|t| DType::from_polars(t).to_string()).collect();
+    let df = df!("column" => names, "type" => types).map_err(|e| crate::internal!("{e}"))?;
+    output::write(&[df.clone()], &df.schema(), None, args.format)?;
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! The library-wide error and its exit codes.
+
+/// Any error dq reports to a user.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The program text does not parse.
+    #[error(transparent)]
+    Parse(#[from] crate::lang::Error),
+    /// Names, types or options in the program are wrong.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::Error),
+    /// Running the pipeline failed.
+    #[error(transparent)]
+    Exec(#[from] crate::exec::Error),
+    /// Reading input or writing output failed.
+    #[error(transparent)]
+    Io(#[from] crate::io::Error),
+    /// The command line is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// A bug in dq.
+    #[error("internal error at {file}:{line}: {message} (this is a bug in dq; please report it)")]
+    Internal {
+        /// What happened.
+        message: String,
+        /// Source file.
+        file: &'static str,
+        /// Source line.
+        line: u32,
+    },
+}
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// An internal error (a bug).
+    pub const INTERNAL: i32 = 1;
+    /// Usage, parse, name or type error in the command line or program.
+    pub const USAGE: i32 = 2;
+    /// Input data is malformed (bad CSV record, undecodable file, failed computation on a value).
+    pub const BAD_DATA: i32 = 3;
+    /// An input file or glob matched nothing or cannot be read.
+    pub const MISSING_INPUT: i32 = 4;
+    /// The output cannot be written.
+    pub const OUTPUT: i32 = 5;
+    /// Interrupted (Ctrl-C).
+    pub const INTERRUPTED: i32 = 130;
+}
+
+fn io_exit_code(e: &crate::io::Error) -> i32 {
+    use crate::io::Error as E;
+    match e {
+        E::NotFound { .. } | E::Read { .. } => exit::MISSING_INPUT,
+        E::BadRecord { .. } | E::Decode { .. } => exit::BAD_DATA,
+        E::Unsupported { .. } => exit::USAGE,
+        E::Write { .. } => exit::OUTPUT,
+    }
+}
+
+impl Error {
+    /// The documented exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Parse(_) | Error::Usage(_) => exit::USAGE,
+            Error::Plan(crate::plan::Error::Source { source, .. }) => io_exit_code(source),
+            Error::Plan(_) => exit::USAGE,
+            Error::Exec(crate::exec::Error::Io(e)) | Error::Io(e) => io_exit_code(e),
+            Error::Exec(crate::exec::Error::Compute { .. }) => exit::BAD_DATA,
+            Error::Internal { .. } => exit::INTERNAL,
+        }
+    }
+}
+
+/// Builds an [`Error::Internal`] that records where it was raised.
+#[macro_export]
+macro_rules! internal {
+    ($($arg:tt)*) => {
+        $crate::Error::Internal { message: format!($($arg)*), file: file!(), line: line!() }
+    };
+}

@@ -1,0 +1,182 @@
+//! `exec`: runs a [`TaskGraph`] on polars' rayon pool.
+//!
+//! Input: a task graph and an [`ExecConfig`]. Output: the result
+//! partitions in order, plus [`RunStats`].
+//!
+//! Scheduling, per stage:
+//!
+//! 1. Scan stages pull chunk jobs from the source in windows of
+//!    `2 × threads`; each window's chunks are read, pushed through the
+//!    stage's fused ops and its sink's `partial` in parallel, and their
+//!    results kept in chunk order. Windows bound the chunks in flight (the
+//!    hook for the memory budget) and let `head` stop reading early.
+//! 2. Stages fed by other stages take those stages' partitions (each stage
+//!    output has exactly one consumer, so it is moved, not copied).
+//! 3. The sink's `finish` combines the partials into the stage's output.
+//!
+//! There is one thread pool: dq's tasks run inside polars' own pool, so
+//! polars kernels called from a task share the same `--threads` workers.
+
+mod stats;
+
+use std::time::Instant;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::graph::{Stage, StageInput, TaskGraph};
+use crate::io::{self, BadRowPolicy, ReadSettings};
+use crate::ops::{ChunkCtx, concat};
+
+pub use stats::{RunStats, StageStats};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    /// Worker threads (the size of polars' pool).
+    pub threads: usize,
+    /// Target bytes per text chunk.
+    pub chunk_size: usize,
+    /// What to do with malformed CSV records.
+    pub bad_rows: BadRowPolicy,
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        ExecConfig { threads: polars_core::POOL.current_num_threads(), chunk_size: 16 << 20, bad_rows: BadRowPolicy::Error }
+    }
+}
+
+/// Execution failures.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading input failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// An operator failed on the data (e.g. an invalid regex, a failed parse).
+    #[error("stage {stage} ({op}): {message}")]
+    Compute {
+        /// The stage.
+        stage: usize,
+        /// The operator.
+        op: String,
+        /// polars' message.
+        message: String,
+    },
+}
+
+/// Runs the graph and returns the result partitions in order.
+///
+/// # Errors
+/// The first error of any task; remaining tasks of its window finish, no
+/// further windows start.
+pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>, RunStats), Error> {
+    let settings = ReadSettings::new(config.chunk_size, config.bad_rows);
+    let started = Instant::now();
+    let mut outputs: Vec<Option<Vec<DataFrame>>> = (0..graph.stages.len()).map(|_| None).collect();
+    let mut stats = RunStats::default();
+    polars_core::POOL.install(|| -> Result<(), Error> {
+        for stage in &graph.stages {
+            let t = Instant::now();
+            let side: Vec<DataFrame> = stage
+                .side_inputs
+                .iter()
+                .map(|id| concat(outputs[*id].take().unwrap_or_default()))
+                .collect::<PolarsResult<_>>()
+                .map_err(|e| compute(stage, "side input", e))?;
+            let window = (config.threads * 2).max(2);
+            let (partials, rows_in, chunks) = match &stage.input {
+                StageInput::Scan(scan) => run_scan(stage, scan, &side, &settings, window)?,
+                StageInput::Stages(ids) => {
+                    let frames: Vec<DataFrame> = ids.iter().flat_map(|id| outputs[*id].take().unwrap_or_default()).collect();
+                    let rows_in: u64 = frames.iter().map(|f| f.height() as u64).sum();
+                    let n = frames.len();
+                    let partials = frames
+                        .into_par_iter()
+                        .enumerate()
+                        .map(|(i, df)| run_chunk(stage, df, i, &side))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    (partials, rows_in, n)
+                }
+            };
+            let partials = if partials.is_empty() {
+                // No input at all: one empty chunk, so `count` says 0 and a
+                // global aggregate still yields its row.
+                vec![run_chunk(stage, DataFrame::empty_with_schema(&stage.input_schema), 0, &side)?]
+            } else {
+                partials
+            };
+            let ctx = ChunkCtx { index: 0, side: &side };
+            let out = stage.sink.finish(partials, &ctx).map_err(|e| compute(stage, stage.sink.name(), e))?;
+            let rows_out = out.iter().map(|f| f.height() as u64).sum();
+            stats.stages.push(StageStats { id: stage.id, chunks, rows_in, rows_out, elapsed: t.elapsed() });
+            outputs[stage.id] = Some(out);
+        }
+        Ok(())
+    })?;
+    stats.elapsed = started.elapsed();
+    stats.bytes_read = settings.bytes_read.load(std::sync::atomic::Ordering::Relaxed);
+    stats.bad_rows = settings.bad_rows();
+    let result = outputs.pop().flatten().unwrap_or_default();
+    let names: Vec<&str> = graph.output.iter().map(|s| s.as_str()).collect();
+    let result = result
+        .into_iter()
+        .map(|df| if df.get_column_names_str() == names { Ok(df) } else { df.select(names.iter().copied()) })
+        .collect::<PolarsResult<Vec<_>>>()
+        .map_err(|e| Error::Compute { stage: graph.stages.len().saturating_sub(1), op: "output".into(), message: e.to_string() })?;
+    Ok((result, stats))
+}
+
+fn compute(stage: &Stage, op: &str, e: PolarsError) -> Error {
+    Error::Compute { stage: stage.id, op: op.to_string(), message: e.to_string() }
+}
+
+type Partials = (Vec<DataFrame>, u64, usize);
+
+fn run_scan(stage: &Stage, scan: &crate::graph::ScanInput, side: &[DataFrame], settings: &ReadSettings, window: usize) -> Result<Partials, Error> {
+    let mut jobs = scan.source.chunks(settings, &scan.stats_filters);
+    let projection = scan.projection.as_deref();
+    let limit = stage.sink.row_limit();
+    let (mut partials, mut rows_in, mut rows_kept, mut index) = (Vec::new(), 0u64, 0u64, 0usize);
+    loop {
+        let mut batch = Vec::with_capacity(window);
+        while batch.len() < window {
+            match jobs.next() {
+                Some(job) => {
+                    batch.push((index, job?));
+                    index += 1;
+                }
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let results: Vec<Result<(DataFrame, u64), Error>> = batch
+            .into_par_iter()
+            .map(|(i, job)| {
+                let df = scan.source.read_chunk(&job, projection, settings)?;
+                let read = df.height() as u64;
+                Ok((run_chunk(stage, df, i, side)?, read))
+            })
+            .collect();
+        for r in results {
+            let (df, read) = r?;
+            rows_in += read;
+            rows_kept += df.height() as u64;
+            partials.push(df);
+        }
+        if limit.is_some_and(|n| rows_kept >= n) {
+            break;
+        }
+    }
+    Ok((partials, rows_in, index))
+}
+
+fn run_chunk(stage: &Stage, mut df: DataFrame, index: usize, side: &[DataFrame]) -> Result<DataFrame, Error> {
+    let ctx = ChunkCtx { index, side };
+    for op in &stage.ops {
+        df = op.apply(df, &ctx).map_err(|e| compute(stage, op.name(), e))?;
+    }
+    stage.sink.partial(df, &ctx).map_err(|e| compute(stage, stage.sink.name(), e))
+}

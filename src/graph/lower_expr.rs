@@ -1,0 +1,146 @@
+//! dq expressions → polars expressions. Semantics that differ from polars'
+//! defaults are made explicit here: `/` divides as floats and gives null
+//! for a zero divisor, `substr` starts at 1, `x [not] in [..]` is null when
+//! x is null, string functions are literal unless named `regex_*`.
+
+use polars::prelude::*;
+
+use crate::plan::expr::{BinOp, Expr as DqExpr, Func, Value};
+
+fn null() -> Expr {
+    lit(Null {})
+}
+
+/// A dq literal as a polars literal.
+pub fn value(v: &Value) -> Expr {
+    match v {
+        Value::Null => null(),
+        Value::Bool(b) => lit(*b),
+        Value::Int(i) => lit(*i),
+        Value::Float(f) => lit(*f),
+        Value::Str(s) => lit(s.as_str()),
+        Value::Date(d) => lit(*d).cast(DataType::Date),
+    }
+}
+
+fn str_arg(e: &DqExpr) -> String {
+    match e {
+        DqExpr::Literal(Value::Str(s)) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn series_of(values: &[Value]) -> Series {
+    let vals: Vec<&Value> = values.iter().filter(|v| **v != Value::Null).collect();
+    let name = PlSmallStr::from("in");
+    if vals.iter().all(|v| matches!(v, Value::Int(_))) {
+        Series::new(name, vals.iter().map(|v| if let Value::Int(i) = v { *i } else { 0 }).collect::<Vec<i64>>())
+    } else if vals.iter().all(|v| matches!(v, Value::Int(_) | Value::Float(_))) {
+        let f: Vec<f64> = vals.iter().map(|v| match v { Value::Int(i) => *i as f64, Value::Float(x) => *x, _ => 0.0 }).collect();
+        Series::new(name, f)
+    } else if vals.iter().all(|v| matches!(v, Value::Date(_))) {
+        let d: Vec<i32> = vals.iter().map(|v| if let Value::Date(d) = v { *d } else { 0 }).collect();
+        Series::new(name, d).cast(&DataType::Date).unwrap_or_else(|_| Series::new_empty(PlSmallStr::from("in"), &DataType::Date))
+    } else if vals.iter().all(|v| matches!(v, Value::Bool(_))) {
+        Series::new(name, vals.iter().map(|v| matches!(v, Value::Bool(true))).collect::<Vec<bool>>())
+    } else {
+        Series::new(name, vals.iter().map(|v| match v { Value::Str(s) => s.clone(), other => other.to_string() }).collect::<Vec<String>>())
+    }
+}
+
+/// Lowers one expression.
+pub fn lower(e: &DqExpr) -> Expr {
+    match e {
+        DqExpr::Column(c) => col(c.as_str()),
+        DqExpr::Literal(v) => value(v),
+        DqExpr::Binary { op, left, right } => {
+            let (l, r) = (lower(left), lower(right));
+            match op {
+                BinOp::Add => l + r,
+                BinOp::Sub => l - r,
+                BinOp::Mul => l * r,
+                BinOp::Div => {
+                    let q = l.cast(DataType::Float64) / r.clone().cast(DataType::Float64);
+                    when(r.eq(lit(0))).then(null()).otherwise(q)
+                }
+                BinOp::FloorDiv => when(r.clone().eq(lit(0))).then(null()).otherwise(l.floor_div(r)),
+                BinOp::Mod => when(r.clone().eq(lit(0))).then(null()).otherwise(l % r),
+                BinOp::Eq => l.eq(r),
+                BinOp::NotEq => l.neq(r),
+                BinOp::Lt => l.lt(r),
+                BinOp::LtEq => l.lt_eq(r),
+                BinOp::Gt => l.gt(r),
+                BinOp::GtEq => l.gt_eq(r),
+                BinOp::And => l.and(r),
+                BinOp::Or => l.or(r),
+            }
+        }
+        DqExpr::Not(x) => lower(x).not(),
+        DqExpr::Neg(x) => lit(0) - lower(x),
+        DqExpr::IsNull { expr, negated } => {
+            if *negated {
+                lower(expr).is_not_null()
+            } else {
+                lower(expr).is_null()
+            }
+        }
+        DqExpr::In { expr, list, negated } => {
+            let x = lower(expr);
+            let mut test = x.clone().is_in(lit(series_of(list)));
+            if *negated {
+                test = test.not();
+            }
+            when(x.is_null()).then(lit(Null {}).cast(DataType::Boolean)).otherwise(test)
+        }
+        DqExpr::Cast { expr, to } => lower(expr).cast(to.to_polars()),
+        DqExpr::Call { func, args } => call(*func, args),
+    }
+}
+
+fn call(func: Func, args: &[DqExpr]) -> Expr {
+    let a = |i: usize| lower(&args[i]);
+    match func {
+        Func::If => when(a(0)).then(a(1)).otherwise(a(2)),
+        Func::Coalesce => coalesce(&args.iter().map(lower).collect::<Vec<_>>()),
+        Func::Abs => a(0).abs(),
+        Func::Round => {
+            let digits = match args.get(1) {
+                Some(DqExpr::Literal(Value::Int(d))) => *d as u32,
+                _ => 0,
+            };
+            a(0).round(digits)
+        }
+        Func::Floor => a(0).floor(),
+        Func::Ceil => a(0).ceil(),
+        Func::Sqrt => a(0).cast(DataType::Float64).sqrt(),
+        Func::Log => a(0).cast(DataType::Float64).log(std::f64::consts::E),
+        Func::Exp => a(0).cast(DataType::Float64).exp(),
+        Func::Pow => a(0).cast(DataType::Float64).pow(a(1).cast(DataType::Float64)),
+        Func::Lower => a(0).str().to_lowercase(),
+        Func::Upper => a(0).str().to_uppercase(),
+        Func::Len => a(0).str().len_chars().cast(DataType::Int64),
+        Func::Trim => a(0).str().strip_chars(null()),
+        Func::Contains => a(0).str().contains_literal(lit(str_arg(&args[1]))),
+        Func::StartsWith => a(0).str().starts_with(lit(str_arg(&args[1]))),
+        Func::EndsWith => a(0).str().ends_with(lit(str_arg(&args[1]))),
+        Func::RegexMatch => a(0).str().contains(lit(str_arg(&args[1])), true),
+        Func::Replace => a(0).str().replace_all(lit(str_arg(&args[1])), lit(str_arg(&args[2])), true),
+        Func::Substr => {
+            let start = a(1);
+            // 1-based like SQL; a negative start counts from the end.
+            let offset = when(start.clone().gt(lit(0))).then(start.clone() - lit(1)).otherwise(start);
+            let length = if args.len() == 3 { a(2) } else { null() };
+            a(0).str().slice(offset, length)
+        }
+        Func::Year => a(0).dt().year().cast(DataType::Int64),
+        Func::Month => a(0).dt().month().cast(DataType::Int64),
+        Func::Day => a(0).dt().day().cast(DataType::Int64),
+        Func::Hour => a(0).dt().hour().cast(DataType::Int64),
+        Func::ToDate => a(0).str().to_date(StrptimeOptions {
+            format: Some(str_arg(&args[1]).into()),
+            strict: false,
+            exact: true,
+            cache: true,
+        }),
+    }
+}

@@ -1,0 +1,309 @@
+//! `graph`: the logical plan → a task graph of stages.
+//!
+//! Input: an optimized [`LogicalPlan`]. Output: a [`TaskGraph`]: stages in
+//! dependency order, the last one producing the result. A stage reads its
+//! input (a scan's chunks, or the output partitions of earlier stages),
+//! pushes every chunk through its fused [`ChunkOp`]s and into one [`Sink`]:
+//!
+//! ```text
+//!  stage 0: scan chunks ─▶ filter ─▶ project ─▶ hash_aggregate(partial) ┐
+//!                                                       combine ◀───────┘
+//!  stage 1: stage 0 partitions ─▶ top_k(partial) ─▶ combine ─▶ result
+//! ```
+//!
+//! A join's right side is a stage of its own whose output is handed to the
+//! probing stage as a side input. The graph holds no data.
+
+mod display;
+mod lower_expr;
+
+use std::sync::Arc;
+
+use polars::prelude::{DataType, JoinType, Schema as PlSchema};
+
+use crate::io::{self, Source, StatsFilter};
+use crate::ops::{self, AggKind, AggSpec, ChunkOp, Sink, SortSpec};
+use crate::plan::expr::{AggFunc, BinOp, Expr, Value};
+use crate::plan::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount};
+use crate::plan::types::{DType, Schema};
+
+pub use display::{explain_text, to_dot};
+pub use lower_expr::lower as lower_expr;
+
+/// Index of a stage in [`TaskGraph::stages`].
+pub type StageId = usize;
+
+/// Where a stage's chunks come from.
+pub enum StageInput {
+    /// Chunks of a source.
+    Scan(ScanInput),
+    /// The output partitions of these stages, in order.
+    Stages(Vec<StageId>),
+}
+
+/// A scan as the graph sees it.
+pub struct ScanInput {
+    /// The source.
+    pub source: Arc<Source>,
+    /// Columns to read (`None`: all).
+    pub projection: Option<Vec<String>>,
+    /// Conjuncts usable for Parquet row-group pruning.
+    pub stats_filters: Vec<StatsFilter>,
+}
+
+/// One stage: input → fused chunk ops → sink.
+pub struct Stage {
+    /// Its id.
+    pub id: StageId,
+    /// Input chunks.
+    pub input: StageInput,
+    /// Stages whose whole output each chunk task can see (join build sides).
+    pub side_inputs: Vec<StageId>,
+    /// Streaming operators applied to each chunk, in order.
+    pub ops: Vec<Box<dyn ChunkOp>>,
+    /// The blocking operator that ends the stage.
+    pub sink: Box<dyn Sink>,
+    /// Schema of the stage's input chunks (used to make an empty chunk when
+    /// the input has none, so that e.g. a global count still yields 0).
+    pub input_schema: PlSchema,
+}
+
+/// Stages in dependency order; the last is the result.
+pub struct TaskGraph {
+    /// The stages.
+    pub stages: Vec<Stage>,
+    /// Output column names, in order.
+    pub output: Vec<String>,
+}
+
+/// Builds the task graph of an optimized plan.
+pub fn build(plan: &LogicalPlan) -> TaskGraph {
+    let mut b = Builder { stages: Vec::new() };
+    let open = b.lower(plan);
+    b.close(open, Box::new(ops::Collect));
+    TaskGraph { stages: b.stages, output: plan.schema().names() }
+}
+
+/// A stage under construction.
+struct Open {
+    input: StageInput,
+    side_inputs: Vec<StageId>,
+    ops: Vec<Box<dyn ChunkOp>>,
+    input_schema: PlSchema,
+}
+
+struct Builder {
+    stages: Vec<Stage>,
+}
+
+fn polars_schema(s: &Schema) -> PlSchema {
+    s.fields.iter().map(|f| polars::prelude::Field::new(f.name.as_str().into(), f.dtype.to_polars())).collect()
+}
+
+fn sort_spec(keys: &[crate::plan::logical::SortKey]) -> SortSpec {
+    SortSpec { exprs: keys.iter().map(|k| lower_expr::lower(&k.expr)).collect(), descending: keys.iter().map(|k| k.descending).collect() }
+}
+
+impl Builder {
+    fn close(&mut self, open: Open, sink: Box<dyn Sink>) -> StageId {
+        let id = self.stages.len();
+        self.stages.push(Stage { id, input: open.input, side_inputs: open.side_inputs, ops: open.ops, sink, input_schema: open.input_schema });
+        id
+    }
+
+    /// Closes `plan` into a stage and opens a new one reading its output.
+    fn after(&mut self, plan: &LogicalPlan, sink: Box<dyn Sink>, out_schema: &Schema) -> Open {
+        let open = self.lower(plan);
+        let id = self.close(open, sink);
+        Open { input: StageInput::Stages(vec![id]), side_inputs: vec![], ops: vec![], input_schema: polars_schema(out_schema) }
+    }
+
+    /// A finished stage that outputs `plan`'s rows.
+    fn stage_of(&mut self, plan: &LogicalPlan) -> StageId {
+        let open = self.lower(plan);
+        if let (StageInput::Stages(ids), true, true) = (&open.input, open.ops.is_empty(), open.side_inputs.is_empty()) {
+            if ids.len() == 1 {
+                return ids[0];
+            }
+        }
+        self.close(open, Box::new(ops::Collect))
+    }
+
+    fn lower(&mut self, plan: &LogicalPlan) -> Open {
+        let schema = plan.schema();
+        match plan {
+            LogicalPlan::Scan(s) => {
+                let mut ops: Vec<Box<dyn ChunkOp>> = Vec::new();
+                if let Some(pred) = s.filters.iter().cloned().reduce(Expr::and) {
+                    ops.push(Box::new(ops::Filter::new(lower_expr::lower(&pred), pred.to_string())));
+                }
+                let stats_filters = s.filters.iter().flat_map(|f| f.conjuncts()).filter_map(stats_filter).collect();
+                Open {
+                    input: StageInput::Scan(ScanInput { source: s.source.clone(), projection: s.projection.clone(), stats_filters }),
+                    side_inputs: vec![],
+                    ops,
+                    input_schema: polars_schema(&schema),
+                }
+            }
+            LogicalPlan::Filter { input, predicate } => {
+                let mut open = self.lower(input);
+                open.ops.push(Box::new(ops::Filter::new(lower_expr::lower(predicate), predicate.to_string())));
+                open
+            }
+            LogicalPlan::Project { input, columns, .. } => {
+                let mut open = self.lower(input);
+                let exprs = columns.iter().map(|(n, e)| lower_expr::lower(e).alias(n.as_str())).collect();
+                let label = plan.describe().trim_start_matches("Project ").to_string();
+                open.ops.push(Box::new(ops::Project::new(exprs, label)));
+                open
+            }
+            LogicalPlan::Aggregate { input, keys, aggs, schema } => {
+                let keys = keys.iter().map(|(n, e)| (n.clone(), lower_expr::lower(e))).collect();
+                let aggs = aggs
+                    .iter()
+                    .map(|(name, a)| AggSpec {
+                        name: name.clone(),
+                        kind: agg_kind(a.func),
+                        arg: a.arg.as_ref().map(lower_expr::lower),
+                        quantile: a.quantile.unwrap_or(0.5),
+                        dtype: schema.get(name).map_or(DataType::Float64, |t| t.to_polars()),
+                        label: a.to_string(),
+                    })
+                    .collect();
+                self.after(input, Box::new(ops::HashAggregate::new(keys, aggs)), schema)
+            }
+            LogicalPlan::Sort { input, keys } => self.after(input, Box::new(ops::Sort(sort_spec(keys))), &schema),
+            LogicalPlan::TopK { input, keys, k } => self.after(input, Box::new(ops::TopK { spec: sort_spec(keys), k: *k }), &schema),
+            LogicalPlan::Limit { input, n } => self.after(input, Box::new(ops::Head(*n)), &schema),
+            LogicalPlan::Tail { input, n } => self.after(input, Box::new(ops::Tail(*n)), &schema),
+            LogicalPlan::Distinct { input } => self.after(input, Box::new(ops::Distinct), &schema),
+            LogicalPlan::Count { input } => self.after(input, Box::new(ops::Count), &schema),
+            LogicalPlan::Sample { input, amount: SampleAmount::Rows(n), seed } => {
+                self.after(input, Box::new(ops::SampleRows { n: *n, seed: *seed }), &schema)
+            }
+            LogicalPlan::Sample { input, amount: SampleAmount::Fraction(f), seed } => {
+                let mut open = self.lower(input);
+                open.ops.push(Box::new(ops::SampleFraction { fraction: *f, seed: *seed }));
+                open
+            }
+            LogicalPlan::Union { inputs, .. } => {
+                let ids = inputs.iter().map(|i| self.stage_of(i)).collect();
+                Open { input: StageInput::Stages(ids), side_inputs: vec![], ops: vec![], input_schema: polars_schema(&schema) }
+            }
+            LogicalPlan::Join { left, right, on, kind, schema } => self.join(left, right, on, *kind, schema),
+        }
+    }
+
+    fn join(&mut self, left: &LogicalPlan, right: &LogicalPlan, on: &[(String, String)], kind: JoinKind, schema: &Schema) -> Open {
+        let (ls, rs) = (left.schema(), right.schema());
+        // Build side: keys renamed to the left key names, other columns to
+        // their output names, so the join itself never has to rename.
+        let cols = join_columns(&ls, &rs, on, kind);
+        let mut renames: Vec<polars::prelude::Expr> = on
+            .iter()
+            .map(|(l, r)| polars::prelude::col(r.as_str()).alias(l.as_str()))
+            .collect();
+        renames.extend(cols.iter().filter(|c| !c.from_left).map(|c| polars::prelude::col(c.source.as_str()).alias(c.name.as_str())));
+        let mut build = self.lower(right);
+        build.ops.push(Box::new(ops::Project::new(renames, "join build side: rename keys and columns".into())));
+        let build_id = self.close(build, Box::new(ops::Collect));
+
+        let key_types = on
+            .iter()
+            .map(|(l, r)| {
+                let lt = ls.get(l).cloned().unwrap_or(DType::Null);
+                let rt = rs.get(r).cloned().unwrap_or(DType::Null);
+                lt.unify(&rt).unwrap_or(lt).to_polars()
+            })
+            .collect();
+        let how = match kind {
+            JoinKind::Inner => JoinType::Inner,
+            JoinKind::Left => JoinType::Left,
+            JoinKind::Right => JoinType::Right,
+            JoinKind::Full => JoinType::Full,
+            JoinKind::Semi => JoinType::Semi,
+            JoinKind::Anti => JoinType::Anti,
+        };
+        let mut open = self.lower(left);
+        let spec = ops::JoinSpec {
+            side: open.side_inputs.len(),
+            keys: on.iter().map(|(l, _)| l.clone()).collect(),
+            key_types,
+            how,
+            output: schema.names(),
+            label: kind.name().to_string(),
+        };
+        open.side_inputs.push(build_id);
+        match kind {
+            JoinKind::Right | JoinKind::Full => {
+                let id = self.close(open, Box::new(ops::GatherJoin(spec)));
+                Open { input: StageInput::Stages(vec![id]), side_inputs: vec![], ops: vec![], input_schema: polars_schema(schema) }
+            }
+            _ => {
+                open.ops.push(Box::new(ops::BroadcastJoin(spec)));
+                open
+            }
+        }
+    }
+}
+
+fn agg_kind(f: AggFunc) -> AggKind {
+    match f {
+        AggFunc::CountRows => AggKind::CountRows,
+        AggFunc::Count => AggKind::Count,
+        AggFunc::Sum => AggKind::Sum,
+        AggFunc::Mean => AggKind::Mean,
+        AggFunc::Min => AggKind::Min,
+        AggFunc::Max => AggKind::Max,
+        AggFunc::Std => AggKind::Std,
+        AggFunc::Var => AggKind::Var,
+        AggFunc::Median => AggKind::Median,
+        AggFunc::Quantile => AggKind::Quantile,
+        AggFunc::NUnique => AggKind::NUnique,
+        AggFunc::ApproxNUnique => AggKind::ApproxNUnique,
+        AggFunc::First => AggKind::First,
+        AggFunc::Last => AggKind::Last,
+    }
+}
+
+/// `column op literal` (either way round) as a statistics filter.
+fn stats_filter(e: &Expr) -> Option<StatsFilter> {
+    let Expr::Binary { op, left, right } = e else { return None };
+    let (column, value, op) = match (&**left, &**right) {
+        (Expr::Column(c), Expr::Literal(v)) => (c, v, *op),
+        (Expr::Literal(v), Expr::Column(c)) => (c, v, flip(*op)?),
+        _ => return None,
+    };
+    let op = match op {
+        BinOp::Eq => io::StatsOp::Eq,
+        BinOp::Lt => io::StatsOp::Lt,
+        BinOp::LtEq => io::StatsOp::LtEq,
+        BinOp::Gt => io::StatsOp::Gt,
+        BinOp::GtEq => io::StatsOp::GtEq,
+        _ => return None,
+    };
+    let value = match value {
+        Value::Int(i) => io::StatValue::Int(*i),
+        Value::Float(f) => io::StatValue::Float(*f),
+        Value::Str(s) => io::StatValue::Str(s.clone()),
+        Value::Date(d) => io::StatValue::Int(*d as i64),
+        _ => return None,
+    };
+    Some(StatsFilter { column: column.clone(), op, value })
+}
+
+fn flip(op: BinOp) -> Option<BinOp> {
+    Some(match op {
+        BinOp::Eq => BinOp::Eq,
+        BinOp::Lt => BinOp::Gt,
+        BinOp::LtEq => BinOp::GtEq,
+        BinOp::Gt => BinOp::Lt,
+        BinOp::GtEq => BinOp::LtEq,
+        _ => return None,
+    })
+}
+
+/// The polars schema of a plan's output (used for empty results).
+pub fn output_schema(plan: &LogicalPlan) -> PlSchema {
+    polars_schema(&plan.schema())
+}

@@ -1,0 +1,264 @@
+//! CSV/TSV: header and type inference, and parsing one chunk with polars'
+//! CSV parser under a fixed schema. Every chunk's field counts are checked
+//! first (polars silently pads short rows), and a chunk that fails is
+//! re-scanned record by record to name the exact line and column.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::records::{self, Dialect, Record};
+use super::{BadRowPolicy, CsvOptions, Error, ReadSettings, Result};
+
+pub(super) fn dialect(opts: &CsvOptions) -> Dialect {
+    Dialect { delimiter: opts.delimiter, quote: opts.quote }
+}
+
+const BAD_ROWS_HINT: &str = "pass --on-bad-rows skip (or null) to get past bad records, or set the column's type with scan \"...\" (schema=(col: str))";
+
+/// Reads the header and infers column types from the first `infer_rows`
+/// records. Returns the schema and the offset where data starts.
+pub(super) fn read_schema(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<(Schema, usize)> {
+    let d = dialect(opts);
+    let mut start = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    // Skip leading blank lines.
+    while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+        start += 1;
+    }
+    if start >= bytes.len() {
+        return Ok((Schema::default(), bytes.len()));
+    }
+    let first = records::parse_record(bytes, start, d);
+    let (names, data_start) = if opts.header {
+        (header_names(&first.fields), first.end)
+    } else {
+        ((1..=first.fields.len()).map(|i| format!("column_{i}")).collect(), start)
+    };
+    // The sample: up to infer_rows records or 8 MiB, ending on a record boundary.
+    let mut end = data_start;
+    let mut n = 0;
+    while end < bytes.len() && n < opts.infer_rows && end - data_start < (8 << 20) {
+        end = records::record_end(bytes, end, d);
+        n += 1;
+    }
+    let schema = infer_types(path, &bytes[data_start..end], &names, opts)?;
+    Ok((schema, data_start))
+}
+
+/// Unique, non-empty column names from a header record.
+fn header_names(fields: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(fields.len());
+    for (i, f) in fields.iter().enumerate() {
+        let base = if f.trim().is_empty() { format!("column_{}", i + 1) } else { f.clone() };
+        let mut name = base.clone();
+        let mut k = 2;
+        while out.contains(&name) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        out.push(name);
+    }
+    out
+}
+
+pub(super) fn infer_types(path: &Path, sample: &[u8], names: &[String], opts: &CsvOptions) -> Result<Schema> {
+    let mut schema = Schema::default();
+    let inferred = if sample.iter().all(|b| b.is_ascii_whitespace()) {
+        Schema::default()
+    } else {
+        let df = CsvReadOptions::default()
+            .with_has_header(false)
+            .with_infer_schema_length(Some(opts.infer_rows))
+            .with_n_threads(Some(1))
+            .with_parse_options(parse_options(opts).with_try_parse_dates(true).with_truncate_ragged_lines(true))
+            .into_reader_with_file_handle(std::io::Cursor::new(sample))
+            .finish()
+            .map_err(|e| Error::decode(path, e))?;
+        df.schema().as_ref().clone()
+    };
+    for (i, name) in names.iter().enumerate() {
+        let dtype = inferred.get_at_index(i).map(|(_, dt)| dt.clone()).unwrap_or(DataType::String);
+        // All-null sample columns come back as String, which is the safe choice.
+        schema.with_column(name.as_str().into(), dtype);
+    }
+    for (name, dtype) in &opts.schema_overrides {
+        if !schema.contains(name) {
+            let have: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+            return Err(Error::Unsupported {
+                message: format!("schema override names column `{name}`, which {} does not have (columns: {})", path.display(), have.join(", ")),
+            });
+        }
+        schema.with_column(name.as_str().into(), dtype.clone());
+    }
+    Ok(schema)
+}
+
+fn parse_options(opts: &CsvOptions) -> CsvParseOptions {
+    let nulls = if opts.null_values.is_empty() {
+        None
+    } else {
+        Some(NullValues::AllColumns(opts.null_values.iter().map(|s| s.as_str().into()).collect()))
+    };
+    CsvParseOptions::default()
+        .with_separator(opts.delimiter)
+        .with_quote_char(opts.quote)
+        .with_null_values(nulls)
+        .with_truncate_ragged_lines(false)
+}
+
+/// Parses one chunk (whole records, no header) into `columns`.
+pub(super) fn parse_chunk(
+    path: &Path,
+    bytes: &[u8],
+    schema: &SchemaRef,
+    columns: &[String],
+    opts: &CsvOptions,
+    settings: &ReadSettings,
+    first_line: &dyn Fn() -> u64,
+) -> Result<DataFrame> {
+    let d = dialect(opts);
+    let n_fields = schema.len();
+    if n_fields == 0 {
+        return Ok(DataFrame::empty());
+    }
+    let counts_ok = records::check_field_counts(bytes, n_fields, d).is_ok();
+    if counts_ok {
+        match polars_parse(bytes, schema, columns, opts) {
+            Ok(df) => return Ok(df),
+            Err(polars_err) => {
+                let fixed = repair(path, bytes, schema, opts, settings, first_line, Some(polars_err.to_string()))?;
+                return polars_parse(&fixed, schema, columns, opts).map_err(|e| Error::decode(path, e));
+            }
+        }
+    }
+    let fixed = repair(path, bytes, schema, opts, settings, first_line, None)?;
+    polars_parse(&fixed, schema, columns, opts).map_err(|e| Error::decode(path, e))
+}
+
+fn polars_parse(bytes: &[u8], schema: &SchemaRef, columns: &[String], opts: &CsvOptions) -> PolarsResult<DataFrame> {
+    if bytes.is_empty() || columns.is_empty() {
+        // polars needs at least one column; count rows for a column-less frame.
+        let rows = records::records(bytes, dialect(opts)).count();
+        return Ok(super::height_only(rows));
+    }
+    let cols: Arc<[PlSmallStr]> = columns.iter().map(|c| PlSmallStr::from(c.as_str())).collect();
+    CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(schema.clone()))
+        .with_columns(Some(cols))
+        .with_n_threads(Some(1))
+        .with_rechunk(false)
+        .with_parse_options(parse_options(opts))
+        .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+        .finish()
+}
+
+/// Slow path for a chunk that failed: finds every bad record. Under
+/// [`BadRowPolicy::Error`] the first one becomes the error; otherwise the
+/// chunk is rewritten without (or with nulled) bad records.
+fn repair(
+    path: &Path,
+    bytes: &[u8],
+    schema: &SchemaRef,
+    opts: &CsvOptions,
+    settings: &ReadSettings,
+    first_line: &dyn Fn() -> u64,
+    polars_message: Option<String>,
+) -> Result<Vec<u8>> {
+    let d = dialect(opts);
+    let dtypes: Vec<DataType> = schema.iter_values().cloned().collect();
+    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut bad = 0u64;
+    for rec in records::records(bytes, d) {
+        let problem = check_record(&rec, &dtypes, &names, opts);
+        let Some((column, message)) = problem else {
+            out.extend_from_slice(&bytes[rec.start..rec.end]);
+            if !out.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+            continue;
+        };
+        bad += 1;
+        match settings.bad_rows {
+            BadRowPolicy::Error => {
+                let line = first_line() + records::line_of(bytes, rec.start) - 1;
+                return Err(Error::BadRecord { path: path.into(), line, column, message, hint: BAD_ROWS_HINT.into() });
+            }
+            BadRowPolicy::Skip => {}
+            BadRowPolicy::Null => write_nulled(&mut out, &rec, &dtypes, opts),
+        }
+    }
+    if bad == 0 {
+        // Nothing we can point at: report polars' own complaint with the chunk's first line.
+        let line = first_line();
+        let message = polars_message.unwrap_or_else(|| "malformed CSV".into());
+        return Err(Error::BadRecord { path: path.into(), line, column: None, message: format!("in the records from here on: {message}"), hint: BAD_ROWS_HINT.into() });
+    }
+    settings.bad_rows_seen.fetch_add(bad, Ordering::Relaxed);
+    Ok(out)
+}
+
+/// The first problem of a record: (1-based field, message).
+fn check_record(rec: &Record, dtypes: &[DataType], names: &[String], opts: &CsvOptions) -> Option<(Option<usize>, String)> {
+    if rec.fields.len() != dtypes.len() {
+        return Some((
+            None,
+            format!("expected {} fields, found {}", dtypes.len(), rec.fields.len()),
+        ));
+    }
+    for (i, (field, dtype)) in rec.fields.iter().zip(dtypes).enumerate() {
+        if field.is_empty() || opts.null_values.iter().any(|n| n == field) {
+            continue;
+        }
+        if !value_parses(field, dtype) {
+            return Some((
+                Some(i + 1),
+                format!("cannot read \"{field}\" as {dtype} in column `{}` (field {})", names[i], i + 1),
+            ));
+        }
+    }
+    None
+}
+
+fn value_parses(field: &str, dtype: &DataType) -> bool {
+    let f = field.trim();
+    match dtype {
+        DataType::Int64 | DataType::Int32 | DataType::Int16 | DataType::Int8 => f.parse::<i64>().is_ok(),
+        DataType::UInt64 | DataType::UInt32 | DataType::UInt16 | DataType::UInt8 => f.parse::<u64>().is_ok(),
+        DataType::Float64 | DataType::Float32 => f.parse::<f64>().is_ok(),
+        DataType::Boolean => f.eq_ignore_ascii_case("true") || f.eq_ignore_ascii_case("false"),
+        DataType::Date => f.len() == 10 && f.as_bytes()[4] == b'-' && f.as_bytes()[7] == b'-' && f[..4].parse::<u32>().is_ok() && f[5..7].parse::<u32>().is_ok() && f[8..].parse::<u32>().is_ok(),
+        _ => true,
+    }
+}
+
+/// Writes `rec` with the expected field count, bad values emptied (null).
+fn write_nulled(out: &mut Vec<u8>, rec: &Record, dtypes: &[DataType], opts: &CsvOptions) {
+    for (i, dtype) in dtypes.iter().enumerate() {
+        if i > 0 {
+            out.push(opts.delimiter);
+        }
+        let Some(field) = rec.fields.get(i) else { continue };
+        if !field.is_empty() && !opts.null_values.iter().any(|n| n == field) && !value_parses(field, dtype) {
+            continue;
+        }
+        let needs_quotes = field.bytes().any(|b| b == opts.delimiter || b == b'\n' || b == b'\r' || Some(b) == opts.quote);
+        match opts.quote {
+            Some(q) if needs_quotes => {
+                out.push(q);
+                for b in field.bytes() {
+                    if b == q {
+                        out.push(q);
+                    }
+                    out.push(b);
+                }
+                out.push(q);
+            }
+            _ => out.extend_from_slice(field.as_bytes()),
+        }
+    }
+    out.push(b'\n');
+}

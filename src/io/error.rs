@@ -1,0 +1,77 @@
+//! Errors from reading sources and writing sinks. Each names the file, and
+//! for bad records the line and column, plus the flag that changes the
+//! behaviour.
+
+use std::path::PathBuf;
+
+/// An input/output failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Nothing matched a path or glob.
+    #[error("no input matches `{pattern}`")]
+    NotFound {
+        /// The path or glob as written.
+        pattern: String,
+    },
+    /// A file exists but could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A record is malformed (wrong field count, unparsable value).
+    #[error("{path}:{line}: {message}")]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the record starts.
+        line: u64,
+        /// 1-based field number, when one field is at fault.
+        column: Option<usize>,
+        /// What is wrong.
+        message: String,
+        /// How to get past it.
+        hint: String,
+    },
+    /// A file could not be decoded at all (corrupt Parquet, invalid JSON).
+    #[error("cannot decode {path}: {message}")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's complaint.
+        message: String,
+    },
+    /// The format could not be told from the name, or an option is invalid for it.
+    #[error("{message}")]
+    Unsupported {
+        /// What is unsupported and what to do instead.
+        message: String,
+    },
+    /// An output could not be written.
+    #[error("cannot write {path}: {message}")]
+    Write {
+        /// The destination.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Read { path: path.into(), source }
+    }
+
+    pub(crate) fn decode(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        Error::Decode { path: path.into(), message: message.to_string() }
+    }
+
+    pub(crate) fn write(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        Error::Write { path: path.into(), message: message.to_string() }
+    }
+}
+
+/// Shorthand for io results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

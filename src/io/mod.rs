@@ -1,0 +1,536 @@
+//! `io`: sources split into chunks, and sinks.
+//!
+//! Input: a path or glob plus [`ScanOptions`]. Output: an opened [`Source`]
+//! (files, unified schema, Parquet metadata) whose [`Source::chunks`] yields
+//! [`ChunkJob`]s, each turned into a polars `DataFrame` by
+//! [`Source::read_chunk`]. Sinks live in [`sink`].
+//!
+//! * CSV/TSV and NDJSON files are memory-mapped and cut at record
+//!   boundaries (quote-aware, see [`records`]).
+//! * `.gz` / `.zst` files and stdin are decompressed as a stream and cut
+//!   into chunks as they arrive ([`stream`]).
+//! * Parquet files yield one job per row group, after pruning row groups
+//!   whose min/max statistics rule out a pushed-down predicate.
+//!
+//! This module decides nothing about what to compute.
+
+mod csv;
+mod error;
+mod ndjson;
+mod parquet;
+pub mod records;
+pub mod sink;
+mod stream;
+mod unify;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use memmap2::Mmap;
+use polars::prelude::*;
+
+pub use error::{Error, Result};
+pub use parquet::{StatValue, StatsFilter, StatsOp};
+
+/// File formats dq reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Delimited text (CSV, TSV).
+    Csv,
+    /// Newline-delimited JSON.
+    Ndjson,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// Stream compression of a text file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain, memory-mapped.
+    None,
+    /// `.gz`
+    Gzip,
+    /// `.zst`
+    Zstd,
+}
+
+/// CSV reading options (`scan "x.csv" (delimiter=";", ...)`).
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    /// Field separator; `\t` for `.tsv` files.
+    pub delimiter: u8,
+    /// Whether the first record names the columns.
+    pub header: bool,
+    /// Quote byte, `None` to turn quoting off.
+    pub quote: Option<u8>,
+    /// Field values read as null (an empty field always is).
+    pub null_values: Vec<String>,
+    /// Column types that replace the inferred ones.
+    pub schema_overrides: Vec<(String, DataType)>,
+    /// How many records type inference looks at.
+    pub infer_rows: usize,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: b',',
+            header: true,
+            quote: Some(b'"'),
+            null_values: Vec::new(),
+            schema_overrides: Vec::new(),
+            infer_rows: 10_000,
+        }
+    }
+}
+
+/// Options of one `scan`.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Format; by default from the file extension.
+    pub format: Option<Format>,
+    /// CSV options (ignored for other formats).
+    pub csv: CsvOptions,
+    /// Whether `delimiter=` was given (so `.tsv` does not override it).
+    pub delimiter_set: bool,
+}
+
+/// What to do with a malformed CSV record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BadRowPolicy {
+    /// Stop with an error naming file, line and column.
+    #[default]
+    Error,
+    /// Leave the record out (and count it).
+    Skip,
+    /// Keep the record: missing or unparsable fields become null, extra fields are dropped.
+    Null,
+}
+
+/// Settings for reading chunks, shared by all tasks of a run.
+#[derive(Debug, Default)]
+pub struct ReadSettings {
+    /// Target bytes per text chunk.
+    pub chunk_size: usize,
+    /// Bad-record policy.
+    pub bad_rows: BadRowPolicy,
+    /// Records skipped or nulled under a non-error policy.
+    pub bad_rows_seen: AtomicU64,
+    /// Bytes handed to parsers so far.
+    pub bytes_read: AtomicU64,
+}
+
+impl ReadSettings {
+    /// Settings with a chunk size and policy.
+    pub fn new(chunk_size: usize, bad_rows: BadRowPolicy) -> Self {
+        ReadSettings { chunk_size, bad_rows, ..Default::default() }
+    }
+
+    /// Number of records skipped or nulled so far.
+    pub fn bad_rows(&self) -> u64 {
+        self.bad_rows_seen.load(Ordering::Relaxed)
+    }
+}
+
+/// An opened source: its files and the schema they share.
+pub struct Source {
+    /// The path or glob as written.
+    pub pattern: String,
+    /// The format of every file.
+    pub format: Format,
+    /// CSV options used for every file.
+    pub csv: CsvOptions,
+    /// The files in glob order.
+    pub files: Vec<SourceFile>,
+    /// Columns of all files unified by name (first-seen order).
+    pub schema: SchemaRef,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source").field("pattern", &self.pattern).field("files", &self.files.len()).finish()
+    }
+}
+
+/// One input file.
+pub struct SourceFile {
+    /// Its path (`-` for stdin).
+    pub path: PathBuf,
+    /// Size on disk in bytes (compressed size for compressed files).
+    pub size: u64,
+    /// Stream compression.
+    pub compression: Compression,
+    /// The file's own columns, in file order.
+    pub schema: SchemaRef,
+    data: FileData,
+}
+
+enum FileData {
+    /// Memory-mapped text; `data_start` is the offset after the header.
+    Mapped { map: Option<Arc<Mmap>>, data_start: usize },
+    /// Compressed text, decompressed afresh by each scan.
+    Compressed,
+    /// Standard input: the chunker (with the bytes read for inference) can be taken once.
+    Stdin(Mutex<Option<stream::Chunker>>),
+    /// Parquet with its footer.
+    Parquet(parquet::Meta),
+}
+
+/// One unit of scan work.
+pub enum ChunkJob {
+    /// A byte range of a mapped text file.
+    Bytes {
+        /// Index of the file in [`Source::files`].
+        file: usize,
+        /// Byte range, on record boundaries.
+        range: (usize, usize),
+    },
+    /// Decompressed bytes from a stream.
+    Owned {
+        /// Index of the file.
+        file: usize,
+        /// The bytes, on record boundaries.
+        bytes: Vec<u8>,
+        /// Line number of the first byte, for error messages.
+        first_line: u64,
+    },
+    /// Rows of one Parquet row group.
+    RowGroup {
+        /// Index of the file.
+        file: usize,
+        /// First row (file-wide) and row count.
+        rows: (usize, usize),
+    },
+}
+
+/// What scan planning found, for `explain`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanSummary {
+    /// Jobs known up front (streams add theirs as they go).
+    pub tasks: usize,
+    /// Files streamed (compressed or stdin), whose chunk count is not known up front.
+    pub streamed_files: usize,
+    /// Parquet row groups in all files.
+    pub row_groups: usize,
+    /// Row groups ruled out by statistics.
+    pub row_groups_pruned: usize,
+    /// Bytes on disk of all files.
+    pub bytes: u64,
+}
+
+impl Source {
+    /// Opens a path, a glob or `-` (stdin): finds the files, reads their
+    /// schemas (header + type inference for text, footer for Parquet) and
+    /// unifies columns by name.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when nothing matches; read and decode errors.
+    pub fn open(pattern: &str, options: &ScanOptions) -> Result<Source> {
+        let paths = expand(pattern)?;
+        let format = match options.format {
+            Some(f) => f,
+            None => format_of(&paths[0])?,
+        };
+        let mut csv = options.csv.clone();
+        if !options.delimiter_set && paths.iter().all(|p| is_tsv(p)) {
+            csv.delimiter = b'\t';
+        }
+        let files = paths
+            .iter()
+            .map(|p| open_file(p, format, &csv))
+            .collect::<Result<Vec<_>>>()?;
+        let schema = unify::unify_schemas(files.iter().map(|f| f.schema.as_ref()));
+        Ok(Source { pattern: pattern.to_string(), format, csv, files, schema: Arc::new(schema) })
+    }
+
+    /// Plans the scan: the jobs known up front (byte ranges, row groups) and
+    /// the streamed files, after pruning row groups with `filters`.
+    pub fn plan(&self, chunk_size: usize, filters: &[StatsFilter]) -> (Vec<PlannedTask>, ScanSummary) {
+        let mut tasks = Vec::new();
+        let mut summary = ScanSummary::default();
+        for (i, file) in self.files.iter().enumerate() {
+            summary.bytes += file.size;
+            match &file.data {
+                FileData::Mapped { map: Some(map), data_start } => {
+                    let ranges = match self.format {
+                        Format::Csv => records::split_records(map, *data_start, chunk_size, csv::dialect(&self.csv)),
+                        _ => records::split_records(map, *data_start, chunk_size, records::Dialect { delimiter: b'\n', quote: None }),
+                    };
+                    tasks.extend(ranges.into_iter().map(|r| PlannedTask::Job(ChunkJob::Bytes { file: i, range: r })));
+                }
+                FileData::Mapped { map: None, .. } => {}
+                FileData::Compressed | FileData::Stdin(_) => {
+                    summary.streamed_files += 1;
+                    tasks.push(PlannedTask::Stream(i));
+                }
+                FileData::Parquet(meta) => {
+                    let (groups, total, pruned) = meta.plan(&file.schema, filters, chunk_rows(chunk_size));
+                    summary.row_groups += total;
+                    summary.row_groups_pruned += pruned;
+                    tasks.extend(groups.into_iter().map(|rows| PlannedTask::Job(ChunkJob::RowGroup { file: i, rows })));
+                }
+            }
+        }
+        summary.tasks = tasks.iter().filter(|t| matches!(t, PlannedTask::Job(_))).count();
+        (tasks, summary)
+    }
+
+    /// An iterator over all chunk jobs in file order, expanding streams as it goes.
+    pub fn chunks<'a>(&'a self, settings: &'a ReadSettings, filters: &[StatsFilter]) -> Chunks<'a> {
+        let (tasks, _) = self.plan(settings.chunk_size, filters);
+        Chunks { source: self, tasks: tasks.into(), stream: None, chunk_size: settings.chunk_size }
+    }
+
+    /// Reads one job into a frame with the `projection` columns (all when
+    /// `None`), conformed to the unified schema.
+    ///
+    /// # Errors
+    /// Malformed records (under [`BadRowPolicy::Error`]) and decode errors.
+    pub fn read_chunk(&self, job: &ChunkJob, projection: Option<&[String]>, settings: &ReadSettings) -> Result<DataFrame> {
+        let file_idx = match job {
+            ChunkJob::Bytes { file, .. } | ChunkJob::Owned { file, .. } | ChunkJob::RowGroup { file, .. } => *file,
+        };
+        let file = &self.files[file_idx];
+        let wanted: Vec<String> = match projection {
+            Some(cols) => cols.to_vec(),
+            None => self.schema.iter_names().map(|n| n.to_string()).collect(),
+        };
+        // Only ask the reader for columns this file has; the rest become nulls.
+        let present: Vec<String> = wanted.iter().filter(|c| file.schema.contains(c)).cloned().collect();
+        let df = match (job, &file.data) {
+            (ChunkJob::Bytes { range, .. }, FileData::Mapped { map: Some(map), .. }) => {
+                settings.bytes_read.fetch_add((range.1 - range.0) as u64, Ordering::Relaxed);
+                let bytes = &map[range.0..range.1];
+                let line = || records::line_of(map, range.0);
+                self.parse_text(file, bytes, &present, settings, &line)?
+            }
+            (ChunkJob::Owned { bytes, first_line, .. }, _) => {
+                settings.bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                self.parse_text(file, bytes, &present, settings, &|| *first_line)?
+            }
+            (ChunkJob::RowGroup { rows, .. }, FileData::Parquet(meta)) => {
+                parquet::read_rows(&file.path, meta, *rows, &present, &settings.bytes_read)?
+            }
+            _ => return Err(Error::Unsupported { message: "internal: chunk job does not fit its file".into() }),
+        };
+        unify::conform(df, &wanted, &self.schema).map_err(|e| Error::decode(&file.path, e))
+    }
+
+    fn parse_text(
+        &self,
+        file: &SourceFile,
+        bytes: &[u8],
+        columns: &[String],
+        settings: &ReadSettings,
+        first_line: &dyn Fn() -> u64,
+    ) -> Result<DataFrame> {
+        match self.format {
+            Format::Csv => csv::parse_chunk(&file.path, bytes, &file.schema, columns, &self.csv, settings, first_line),
+            Format::Ndjson => ndjson::parse_chunk(&file.path, bytes, &file.schema, columns, first_line),
+            Format::Parquet => Err(Error::Unsupported { message: "internal: parquet bytes parsed as text".into() }),
+        }
+    }
+
+    /// Total bytes of all files (compressed sizes for compressed files).
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// A job known up front, or a file to stream.
+pub enum PlannedTask {
+    /// Ready to read.
+    Job(ChunkJob),
+    /// A compressed file or stdin, index into [`Source::files`].
+    Stream(usize),
+}
+
+/// Iterator over a source's chunk jobs, in file order.
+pub struct Chunks<'a> {
+    source: &'a Source,
+    tasks: VecDeque<PlannedTask>,
+    stream: Option<(usize, stream::Chunker)>,
+    chunk_size: usize,
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Result<ChunkJob>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((file, chunker)) = &mut self.stream {
+                match chunker.next_chunk() {
+                    Ok(Some((bytes, first_line))) => return Some(Ok(ChunkJob::Owned { file: *file, bytes, first_line })),
+                    Ok(None) => self.stream = None,
+                    Err(e) => {
+                        self.stream = None;
+                        return Some(Err(e));
+                    }
+                }
+                continue;
+            }
+            match self.tasks.pop_front()? {
+                PlannedTask::Job(job) => return Some(Ok(job)),
+                PlannedTask::Stream(i) => {
+                    let file = &self.source.files[i];
+                    let chunker = match &file.data {
+                        FileData::Stdin(slot) => match slot.lock().ok().and_then(|mut s| s.take()) {
+                            Some(c) => Ok(c),
+                            None => Err(Error::Unsupported { message: "standard input can be scanned only once per program".into() }),
+                        },
+                        _ => stream::Chunker::open_file(&file.path, file.compression, self.source.format, &self.source.csv, self.chunk_size),
+                    };
+                    match chunker {
+                        Ok(c) => self.stream = Some((i, c)),
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Rows per Parquet slice so that a slice holds roughly `chunk_size` bytes
+/// of decoded data (assuming ~64 bytes a row); very large row groups are
+/// sliced so both cores get work.
+fn chunk_rows(chunk_size: usize) -> usize {
+    (chunk_size / 64).max(65_536)
+}
+
+fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
+    if pattern == "-" {
+        return Ok(vec![PathBuf::from("-")]);
+    }
+    let has_glob = pattern.contains(['*', '?', '[']);
+    if !has_glob {
+        let p = PathBuf::from(pattern);
+        return match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => Ok(vec![p]),
+            Ok(_) => Err(Error::Unsupported { message: format!("`{pattern}` is a directory; scan a glob such as \"{pattern}/*.csv\"") }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotFound { pattern: pattern.into() }),
+            Err(e) => Err(Error::read(p, e)),
+        };
+    }
+    let entries = glob::glob(pattern).map_err(|e| Error::Unsupported { message: format!("bad glob `{pattern}`: {e}") })?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(p) if p.is_file() => paths.push(p),
+            Ok(_) => {}
+            Err(e) => return Err(Error::read(e.path().to_path_buf(), std::io::Error::other(e.to_string()))),
+        }
+    }
+    paths.sort();
+    if paths.is_empty() {
+        return Err(Error::NotFound { pattern: pattern.into() });
+    }
+    Ok(paths)
+}
+
+fn strip_compression(path: &Path) -> (String, Compression) {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    if let Some(stem) = name.strip_suffix(".gz") {
+        (stem.to_string(), Compression::Gzip)
+    } else if let Some(stem) = name.strip_suffix(".zst") {
+        (stem.to_string(), Compression::Zstd)
+    } else {
+        (name, Compression::None)
+    }
+}
+
+fn is_tsv(path: &Path) -> bool {
+    let (name, _) = strip_compression(path);
+    name.ends_with(".tsv") || name.ends_with(".tab")
+}
+
+/// The format a file name implies.
+///
+/// # Errors
+/// [`Error::Unsupported`] for an unknown extension.
+pub fn format_of(path: &Path) -> Result<Format> {
+    if path.as_os_str() == "-" {
+        return Ok(Format::Csv);
+    }
+    let (name, _) = strip_compression(path);
+    let ext = name.rsplit('.').next().unwrap_or("");
+    match ext {
+        "csv" | "tsv" | "tab" | "txt" => Ok(Format::Csv),
+        "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
+        "parquet" | "pq" => Ok(Format::Parquet),
+        _ => Err(Error::Unsupported {
+            message: format!(
+                "cannot tell the format of {} from its extension; add (format=csv|ndjson|parquet) to the scan",
+                path.display()
+            ),
+        }),
+    }
+}
+
+fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile> {
+    let (_, compression) = strip_compression(path);
+    if path.as_os_str() == "-" {
+        let mut chunker = stream::Chunker::new(Box::new(std::io::stdin()), format, csv, 16 << 20);
+        let schema = chunker.infer_schema(path, format, csv)?;
+        return Ok(SourceFile {
+            path: path.to_path_buf(),
+            size: 0,
+            compression: Compression::None,
+            schema: Arc::new(schema),
+            data: FileData::Stdin(Mutex::new(Some(chunker))),
+        });
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let size = file.metadata().map_err(|e| Error::read(path, e))?.len();
+    if format == Format::Parquet {
+        let meta = parquet::Meta::read(path, file)?;
+        let schema = meta.schema.clone();
+        return Ok(SourceFile { path: path.into(), size, compression, schema, data: FileData::Parquet(meta) });
+    }
+    if compression != Compression::None {
+        let mut chunker = stream::Chunker::open_file(path, compression, format, csv, 4 << 20)?;
+        let schema = chunker.infer_schema(path, format, csv)?;
+        return Ok(SourceFile { path: path.into(), size, compression, schema: Arc::new(schema), data: FileData::Compressed });
+    }
+    let map = if size == 0 {
+        None
+    } else {
+        // SAFETY: the map is read-only; dq documents that input files must
+        // not be modified while a pipeline reads them (as every mmap-based
+        // reader requires).
+        Some(Arc::new(unsafe { Mmap::map(&file) }.map_err(|e| Error::read(path, e))?))
+    };
+    let bytes: &[u8] = map.as_deref().map_or(&[], |m| &m[..]);
+    let (schema, data_start) = match format {
+        Format::Csv => csv::read_schema(path, bytes, csv)?,
+        _ => (ndjson::infer_schema(path, bytes)?, 0),
+    };
+    Ok(SourceFile { path: path.into(), size, compression, schema: Arc::new(schema), data: FileData::Mapped { map, data_start } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_follows_extension_through_compression() {
+        assert_eq!(format_of(Path::new("a/b.csv.zst")).unwrap(), Format::Csv);
+        assert_eq!(format_of(Path::new("x.PARQUET")).unwrap(), Format::Parquet);
+        assert_eq!(format_of(Path::new("x.jsonl.gz")).unwrap(), Format::Ndjson);
+        assert!(format_of(Path::new("x.xlsx")).is_err());
+    }
+
+    #[test]
+    fn missing_file_is_not_found() {
+        assert!(matches!(expand("/nonexistent/dq/x.csv"), Err(Error::NotFound { .. })));
+        assert!(matches!(expand("/nonexistent/dq/*.csv"), Err(Error::NotFound { .. })));
+    }
+}
+
+/// A frame with no columns and `height` rows (what a scan that needs no
+/// columns, such as `count`, produces).
+pub(crate) fn height_only(height: usize) -> DataFrame {
+    // SAFETY: with no columns there is no column length to disagree with `height`.
+    unsafe { DataFrame::new_no_checks(height, Vec::new()) }
+}

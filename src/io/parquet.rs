@@ -1,0 +1,184 @@
+//! Parquet: footer reading, row-group planning with min/max pruning, and
+//! reading a slice of rows with polars' Parquet decoder.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use polars::io::parquet::metadata::FileMetadataRef;
+use polars::prelude::*;
+use polars_parquet::parquet::statistics::Statistics;
+
+use super::{Error, Result};
+
+/// A footer and the schema it describes.
+pub(super) struct Meta {
+    pub schema: SchemaRef,
+    md: FileMetadataRef,
+}
+
+/// Comparison in a [`StatsFilter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsOp {
+    /// `==`
+    Eq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+}
+
+/// A literal compared against column statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatValue {
+    /// Integers, and dates as days since 1970-01-01.
+    Int(i64),
+    /// Floats.
+    Float(f64),
+    /// Strings (compared bytewise).
+    Str(String),
+}
+
+/// `column op value`, a conjunct of a pushed-down filter that row-group
+/// statistics can rule out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsFilter {
+    /// Column name.
+    pub column: String,
+    /// Comparison.
+    pub op: StatsOp,
+    /// Literal.
+    pub value: StatValue,
+}
+
+impl std::fmt::Display for StatsFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let op = match self.op {
+            StatsOp::Eq => "==",
+            StatsOp::Lt => "<",
+            StatsOp::LtEq => "<=",
+            StatsOp::Gt => ">",
+            StatsOp::GtEq => ">=",
+        };
+        match &self.value {
+            StatValue::Int(i) => write!(f, "{} {op} {i}", self.column),
+            StatValue::Float(x) => write!(f, "{} {op} {x}", self.column),
+            StatValue::Str(s) => write!(f, "{} {op} {s:?}", self.column),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum Bound {
+    Int(i64),
+    Float(f64),
+    Bytes(Vec<u8>),
+}
+
+impl Meta {
+    pub fn read(path: &Path, file: File) -> Result<Meta> {
+        let mut reader = ParquetReader::new(file);
+        let arrow_schema = reader.schema().map_err(|e| Error::decode(path, e))?;
+        let schema = Schema::from_arrow_schema(&arrow_schema);
+        let md = reader.get_metadata().map_err(|e| Error::decode(path, e))?.clone();
+        Ok(Meta { schema: Arc::new(schema), md })
+    }
+
+    /// Row slices to read: one per surviving row group, large groups cut
+    /// into `max_rows` slices. Returns (slices, row groups, row groups pruned).
+    pub fn plan(&self, _schema: &Schema, filters: &[StatsFilter], max_rows: usize) -> (Vec<(usize, usize)>, usize, usize) {
+        let mut out = Vec::new();
+        let mut offset = 0usize;
+        let mut pruned = 0;
+        for rg in &self.md.row_groups {
+            let rows = rg.num_rows();
+            let keep = filters.iter().all(|f| may_match(rg, f));
+            if !keep {
+                pruned += 1;
+            } else if rows > 0 {
+                let mut start = 0;
+                while start < rows {
+                    let n = max_rows.min(rows - start);
+                    out.push((offset + start, n));
+                    start += n;
+                }
+            }
+            offset += rows;
+        }
+        (out, self.md.row_groups.len(), pruned)
+    }
+}
+
+/// False only when the statistics prove no row of the group satisfies `f`.
+fn may_match(rg: &polars_parquet::parquet::metadata::RowGroupMetadata, f: &StatsFilter) -> bool {
+    let Some(mut cols) = rg.columns_under_root_iter(&f.column) else { return true };
+    if cols.len() != 1 {
+        return true;
+    }
+    let Some(Ok(stats)) = cols.next().and_then(|c| c.statistics()) else { return true };
+    let (min, max) = match stats {
+        Statistics::Int32(s) => (s.min_value.map(|v| Bound::Int(v as i64)), s.max_value.map(|v| Bound::Int(v as i64))),
+        Statistics::Int64(s) => (s.min_value.map(Bound::Int), s.max_value.map(Bound::Int)),
+        Statistics::Float(s) => (s.min_value.map(|v| Bound::Float(v as f64)), s.max_value.map(|v| Bound::Float(v as f64))),
+        Statistics::Double(s) => (s.min_value.map(Bound::Float), s.max_value.map(Bound::Float)),
+        Statistics::Binary(s) => (s.min_value.map(Bound::Bytes), s.max_value.map(Bound::Bytes)),
+        _ => return true,
+    };
+    let (Some(min), Some(max)) = (min, max) else { return true };
+    let value = match (&f.value, &min) {
+        (StatValue::Int(i), Bound::Int(_)) => Bound::Int(*i),
+        (StatValue::Int(i), Bound::Float(_)) => Bound::Float(*i as f64),
+        (StatValue::Float(x), Bound::Float(_)) => Bound::Float(*x),
+        (StatValue::Float(x), Bound::Int(_)) => {
+            // Compare an integer column with a float literal in floats.
+            let (Bound::Int(lo), Bound::Int(hi)) = (&min, &max) else { return true };
+            return may_match_f64(*lo as f64, *hi as f64, f.op, *x);
+        }
+        (StatValue::Str(s), Bound::Bytes(_)) => Bound::Bytes(s.as_bytes().to_vec()),
+        _ => return true,
+    };
+    if let Bound::Float(x) = value {
+        if x.is_nan() {
+            return true;
+        }
+    }
+    match f.op {
+        StatsOp::Eq => min <= value && value <= max,
+        StatsOp::Lt => min < value,
+        StatsOp::LtEq => min <= value,
+        StatsOp::Gt => max > value,
+        StatsOp::GtEq => max >= value,
+    }
+}
+
+fn may_match_f64(lo: f64, hi: f64, op: StatsOp, x: f64) -> bool {
+    match op {
+        StatsOp::Eq => lo <= x && x <= hi,
+        StatsOp::Lt => lo < x,
+        StatsOp::LtEq => lo <= x,
+        StatsOp::Gt => hi > x,
+        StatsOp::GtEq => hi >= x,
+    }
+}
+
+/// Reads rows `start..start+len` (file-wide numbering) of `columns`.
+pub(super) fn read_rows(path: &Path, meta: &Meta, (start, len): (usize, usize), columns: &[String], bytes_read: &AtomicU64) -> Result<DataFrame> {
+    if columns.is_empty() {
+        return Ok(super::height_only(len));
+    }
+    let file = File::open(path).map_err(|e| Error::read(path, e))?;
+    let mut reader = ParquetReader::new(file);
+    reader.set_metadata(meta.md.clone());
+    let df = reader
+        .with_columns(Some(columns.to_vec()))
+        .with_slice(Some((start, len)))
+        .read_parallel(ParallelStrategy::None)
+        .finish()
+        .map_err(|e| Error::decode(path, e))?;
+    bytes_read.fetch_add(df.estimated_size() as u64, Ordering::Relaxed);
+    Ok(df)
+}

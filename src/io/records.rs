@@ -1,0 +1,260 @@
+//! Quote-aware record scanning over CSV bytes: finding chunk boundaries,
+//! splitting records into fields, and locating the first bad record when a
+//! chunk fails to parse.
+//!
+//! A field is quoted when it starts with the quote byte; inside it the quote
+//! is escaped by doubling (RFC 4180). Line ends are `\n` or `\r\n`.
+
+use memchr::memchr;
+
+/// Byte-level CSV dialect used for scanning.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    /// Field separator.
+    pub delimiter: u8,
+    /// Quote byte, or `None` when quoting is off.
+    pub quote: Option<u8>,
+}
+
+/// Finds the end (exclusive, after the `\n`) of the record starting at `start`,
+/// or `bytes.len()` when the last record has no line end.
+pub fn record_end(bytes: &[u8], start: usize, dialect: Dialect) -> usize {
+    let Some(q) = dialect.quote else {
+        return memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
+    };
+    let mut in_quotes = false;
+    let mut i = start;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == q {
+            in_quotes = !in_quotes;
+        } else if b == b'\n' && !in_quotes {
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// Splits `bytes` into about `target`-sized ranges that start and end on
+/// record boundaries, honouring quoted line breaks.
+///
+/// Quote parity at any offset is the number of quote bytes before it mod 2,
+/// so the quotes of each segment are counted in parallel first; then each
+/// split point walks forward to the first line end outside quotes.
+pub fn split_records(bytes: &[u8], start: usize, target: usize, dialect: Dialect) -> Vec<(usize, usize)> {
+    use rayon::prelude::*;
+    let len = bytes.len();
+    if start >= len {
+        return Vec::new();
+    }
+    let target = target.max(1);
+    let n = (len - start).div_ceil(target);
+    let cuts: Vec<usize> = (1..n).map(|i| start + i * target).collect();
+    // Parity of quotes before each cut, from per-segment counts.
+    let parity_before: Vec<bool> = match dialect.quote {
+        None => vec![false; cuts.len()],
+        Some(q) => {
+            let bounds: Vec<(usize, usize)> = std::iter::once(start)
+                .chain(cuts.iter().copied())
+                .zip(cuts.iter().copied())
+                .collect();
+            let counts: Vec<usize> =
+                bounds.par_iter().map(|&(a, b)| memchr::memchr_iter(q, &bytes[a..b]).count()).collect();
+            let mut acc = 0usize;
+            counts.iter().map(|c| { acc += c; acc % 2 == 1 }).collect()
+        }
+    };
+    let mut out = Vec::with_capacity(n);
+    let mut prev = start;
+    for (cut, odd) in cuts.into_iter().zip(parity_before) {
+        if cut <= prev {
+            continue;
+        }
+        let end = first_line_end_outside_quotes(bytes, cut, odd, dialect);
+        if end > prev && end < len {
+            out.push((prev, end));
+            prev = end;
+        }
+    }
+    if prev < len {
+        out.push((prev, len));
+    }
+    out
+}
+
+fn first_line_end_outside_quotes(bytes: &[u8], from: usize, mut in_quotes: bool, dialect: Dialect) -> usize {
+    let mut i = from;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if Some(b) == dialect.quote {
+            in_quotes = !in_quotes;
+        } else if b == b'\n' && !in_quotes {
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// One record: its byte range and its fields (unquoted, escapes resolved).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Offset of the first byte.
+    pub start: usize,
+    /// Offset past the line end.
+    pub end: usize,
+    /// Field values.
+    pub fields: Vec<String>,
+}
+
+/// Parses the record starting at `start`.
+pub fn parse_record(bytes: &[u8], start: usize, dialect: Dialect) -> Record {
+    let mut fields = Vec::new();
+    let mut cur = Vec::new();
+    let mut i = start;
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_quotes {
+            if Some(b) == dialect.quote {
+                if bytes.get(i + 1).copied() == dialect.quote {
+                    cur.push(b);
+                    i += 2;
+                    continue;
+                }
+                in_quotes = false;
+            } else {
+                cur.push(b);
+            }
+        } else if at_field_start && Some(b) == dialect.quote {
+            in_quotes = true;
+        } else if b == dialect.delimiter {
+            fields.push(String::from_utf8_lossy(&cur).into_owned());
+            cur.clear();
+            at_field_start = true;
+            i += 1;
+            continue;
+        } else if b == b'\n' {
+            i += 1;
+            break;
+        } else if !(b == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
+            cur.push(b);
+        }
+        at_field_start = false;
+        i += 1;
+    }
+    fields.push(String::from_utf8_lossy(&cur).into_owned());
+    Record { start, end: i, fields }
+}
+
+/// Iterates over the records of `bytes`, skipping blank lines.
+pub fn records(bytes: &[u8], dialect: Dialect) -> impl Iterator<Item = Record> + '_ {
+    let mut pos = 0;
+    std::iter::from_fn(move || loop {
+        if pos >= bytes.len() {
+            return None;
+        }
+        let rec = parse_record(bytes, pos, dialect);
+        pos = rec.end.max(pos + 1);
+        let blank = rec.fields.len() == 1 && rec.fields[0].is_empty();
+        if !blank {
+            return Some(rec);
+        }
+    })
+}
+
+/// Counts records and checks that each has `n_fields` fields, without
+/// allocating. Returns `Ok(records)` or `Err(offset of the first bad record)`.
+///
+/// This is the fast check every chunk gets; [`records`] is the slow path
+/// used only to explain a failure.
+pub fn check_field_counts(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<usize, usize> {
+    let mut records = 0usize;
+    let mut fields = 1usize;
+    let mut rec_start = 0usize;
+    let mut line_len = 0usize;
+    let mut in_quotes = false;
+    let q = dialect.quote.unwrap_or(0);
+    let quoting = dialect.quote.is_some();
+    let d = dialect.delimiter;
+    for (i, &b) in bytes.iter().enumerate() {
+        if quoting && b == q {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            if b == d {
+                fields += 1;
+            } else if b == b'\n' {
+                let blank = line_len == 0 || (line_len == 1 && i > 0 && bytes[i - 1] == b'\r');
+                if !blank {
+                    if fields != n_fields {
+                        return Err(rec_start);
+                    }
+                    records += 1;
+                }
+                fields = 1;
+                rec_start = i + 1;
+                line_len = 0;
+                continue;
+            }
+        }
+        line_len += 1;
+    }
+    let trailing_blank = line_len == 0 || (line_len == 1 && bytes.last() == Some(&b'\r'));
+    if !trailing_blank {
+        if fields != n_fields {
+            return Err(rec_start);
+        }
+        records += 1;
+    }
+    Ok(records)
+}
+
+/// 1-based line number of byte `offset` in `bytes`.
+pub fn line_of(bytes: &[u8], offset: usize) -> u64 {
+    memchr::memchr_iter(b'\n', &bytes[..offset.min(bytes.len())]).count() as u64 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: Dialect = Dialect { delimiter: b',', quote: Some(b'"') };
+
+    #[test]
+    fn splits_never_cut_inside_quotes() {
+        let data = b"a,b\n1,\"x\ny\nz\"\n2,\"p\"\n3,q\n";
+        for target in 1..data.len() {
+            let ranges = split_records(data, 4, target, D);
+            let mut joined = Vec::new();
+            for (a, b) in &ranges {
+                let recs: Vec<_> = records(&data[*a..*b], D).collect();
+                assert!(recs.iter().all(|r| r.fields.len() == 2), "target {target}: {ranges:?}");
+                joined.extend_from_slice(&data[*a..*b]);
+            }
+            assert_eq!(joined, &data[4..], "target {target}");
+        }
+    }
+
+    #[test]
+    fn parses_quotes_escapes_and_crlf() {
+        let recs: Vec<_> = records(b"\"a \"\"b\"\",c\",d\r\n\r\ne,\r\n", D).collect();
+        assert_eq!(recs[0].fields, vec!["a \"b\",c", "d"]);
+        assert_eq!(recs[1].fields, vec!["e", ""]);
+        assert_eq!(recs.len(), 2);
+    }
+
+    #[test]
+    fn field_count_check_finds_the_bad_record() {
+        assert_eq!(check_field_counts(b"1,2\n3,\"4\n5\"\n\n", 2, D), Ok(2));
+        assert_eq!(check_field_counts(b"1,2\n3\n", 2, D), Err(4));
+        assert_eq!(check_field_counts(b"1,2\n3,4,5", 2, D), Err(4));
+        assert_eq!(check_field_counts(b"1,2\r\n3,4\r\n", 2, D), Ok(2));
+    }
+
+    #[test]
+    fn record_end_skips_quoted_newlines() {
+        assert_eq!(record_end(b"\"a\nb\",c\nd", 0, D), 8);
+    }
+}

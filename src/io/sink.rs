@@ -1,0 +1,303 @@
+//! Sinks: result frames written as CSV, TSV, JSON, NDJSON, Parquet, Arrow
+//! IPC, a terminal table or Markdown, to stdout or to a file. Files are
+//! written under a temporary name in the destination directory and renamed
+//! into place by [`AtomicFile::commit`], so a failed run leaves nothing behind.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use comfy_table::{presets, ContentArrangement, Table};
+use polars::prelude::*;
+
+use super::{Error, Result};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Comma-separated, header first; null is an empty field.
+    Csv,
+    /// Tab-separated.
+    Tsv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Apache Parquet (zstd).
+    Parquet,
+    /// Arrow IPC file.
+    Arrow,
+    /// A boxed table for terminals.
+    Table,
+    /// A Markdown pipe table.
+    Markdown,
+}
+
+impl OutputFormat {
+    /// The format named by `--format`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "csv" => Self::Csv,
+            "tsv" => Self::Tsv,
+            "json" => Self::Json,
+            "ndjson" | "jsonl" => Self::Ndjson,
+            "parquet" => Self::Parquet,
+            "arrow" | "ipc" => Self::Arrow,
+            "table" => Self::Table,
+            "markdown" | "md" => Self::Markdown,
+            _ => return None,
+        })
+    }
+
+    /// The format a destination's extension implies.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for an unknown extension.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+        Self::from_name(&ext).filter(|f| !matches!(f, Self::Table)).ok_or_else(|| Error::Unsupported {
+            message: format!(
+                "cannot tell the output format of {} from its extension (use .csv .tsv .json .ndjson .parquet .arrow)",
+                path.display()
+            ),
+        })
+    }
+}
+
+/// A file written under a temporary name and renamed into place on commit;
+/// dropped uncommitted, the temporary file is removed.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    dest: PathBuf,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file beside `dest`.
+    ///
+    /// # Errors
+    /// [`Error::Write`] when the directory is missing or not writable.
+    pub fn create(dest: &Path) -> Result<Self> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if dest.is_dir() {
+            return Err(Error::write(dest, "it is a directory"));
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(".dq-partial-")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::write(dest, e))?;
+        Ok(AtomicFile { tmp, dest: dest.to_path_buf() })
+    }
+
+    /// A handle to write through.
+    ///
+    /// # Errors
+    /// When the handle cannot be duplicated.
+    pub fn writer(&self) -> Result<std::fs::File> {
+        self.tmp.as_file().try_clone().map_err(|e| Error::write(&self.dest, e))
+    }
+
+    /// Flushes to disk and renames into place.
+    ///
+    /// # Errors
+    /// [`Error::Write`] when syncing or renaming fails.
+    pub fn commit(self) -> Result<()> {
+        self.tmp.as_file().sync_all().map_err(|e| Error::write(&self.dest, e))?;
+        let dest = self.dest.clone();
+        self.tmp.persist(&dest).map_err(|e| Error::write(&dest, e.error))?;
+        Ok(())
+    }
+
+    /// Where the file will land.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+}
+
+/// A `Write` that several owners share, so the sink can flush (and see
+/// errors) after polars' writers, which own their writer, are done.
+#[derive(Clone)]
+struct Shared(Arc<Mutex<BufWriter<Box<dyn Write + Send>>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().map_err(|_| std::io::Error::other("poisoned writer"))?.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().map_err(|_| std::io::Error::other("poisoned writer"))?.flush()
+    }
+}
+
+enum Inner {
+    Csv(polars::io::csv::write::BatchedWriter<Shared>),
+    Parquet(polars::io::parquet::write::BatchedWriter<Shared>),
+    Arrow(polars::io::ipc::BatchedWriter<Shared>),
+    Ndjson,
+    Json { first: bool },
+    Table { frames: Vec<DataFrame>, rows: usize, markdown: bool, max_rows: usize },
+}
+
+/// Writes result frames one after another in one format.
+pub struct ResultWriter {
+    inner: Inner,
+    out: Shared,
+    name: PathBuf,
+    schema: Schema,
+    rows: u64,
+}
+
+impl ResultWriter {
+    /// A writer of `format` to `out`; `name` is used in error messages and
+    /// `max_table_rows` caps how many rows a table shows.
+    ///
+    /// # Errors
+    /// When the format's writer cannot start (e.g. a schema Parquet cannot hold).
+    pub fn new(format: OutputFormat, out: Box<dyn Write + Send>, name: &Path, schema: &Schema, max_table_rows: usize) -> Result<Self> {
+        let out = Shared(Arc::new(Mutex::new(BufWriter::with_capacity(1 << 20, out))));
+        let err = |e: PolarsError| Error::write(name, e);
+        let inner = match format {
+            OutputFormat::Csv | OutputFormat::Tsv => Inner::Csv(
+                CsvWriter::new(out.clone())
+                    .include_header(true)
+                    .with_separator(if format == OutputFormat::Tsv { b'\t' } else { b',' })
+                    .batched(schema)
+                    .map_err(err)?,
+            ),
+            OutputFormat::Parquet => Inner::Parquet(
+                ParquetWriter::new(out.clone())
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .batched(schema)
+                    .map_err(err)?,
+            ),
+            OutputFormat::Arrow => Inner::Arrow(IpcWriter::new(out.clone()).batched(schema).map_err(err)?),
+            OutputFormat::Ndjson => Inner::Ndjson,
+            OutputFormat::Json => Inner::Json { first: true },
+            OutputFormat::Table | OutputFormat::Markdown => Inner::Table {
+                frames: Vec::new(),
+                rows: 0,
+                markdown: format == OutputFormat::Markdown,
+                max_rows: max_table_rows,
+            },
+        };
+        if let Inner::Json { .. } = inner {
+            out.clone().write_all(b"[").map_err(|e| Error::write(name, e))?;
+        }
+        Ok(ResultWriter { inner, out, name: name.to_path_buf(), schema: schema.clone(), rows: 0 })
+    }
+
+    /// Appends one frame.
+    ///
+    /// # Errors
+    /// [`Error::Write`] on any write failure (a closed pipe included).
+    pub fn write(&mut self, df: &DataFrame) -> Result<()> {
+        self.rows += df.height() as u64;
+        let name = self.name.clone();
+        let err = |e: PolarsError| Error::write(&name, e);
+        match &mut self.inner {
+            Inner::Csv(w) => w.write_batch(df).map_err(err)?,
+            Inner::Parquet(w) => w.write_batch(df).map_err(err)?,
+            Inner::Arrow(w) => w.write_batch(df).map_err(err)?,
+            Inner::Ndjson => {
+                let mut df = df.clone();
+                JsonWriter::new(self.out.clone()).with_json_format(JsonFormat::JsonLines).finish(&mut df).map_err(err)?;
+            }
+            Inner::Json { first } => {
+                let mut lines = Vec::new();
+                let mut df = df.clone();
+                JsonWriter::new(&mut lines).with_json_format(JsonFormat::JsonLines).finish(&mut df).map_err(err)?;
+                let mut out = self.out.clone();
+                for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let sep: &[u8] = if *first { b"\n" } else { b",\n" };
+                    *first = false;
+                    out.write_all(sep).and_then(|_| out.write_all(line)).map_err(|e| Error::write(&name, e))?;
+                }
+            }
+            Inner::Table { frames, rows, max_rows, .. } => {
+                // Keep the head for display, and count the rest.
+                if *rows < *max_rows {
+                    frames.push(df.head(Some(*max_rows - *rows)));
+                }
+                *rows += df.height();
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the format (footers, closing bracket, the table) and flushes.
+    /// Returns the number of rows written.
+    ///
+    /// # Errors
+    /// [`Error::Write`] on any write failure.
+    pub fn finish(self) -> Result<u64> {
+        let name = self.name.clone();
+        let err = |e: PolarsError| Error::write(&name, e);
+        let mut out = self.out.clone();
+        match self.inner {
+            Inner::Csv(mut w) => w.finish().map_err(err)?,
+            Inner::Parquet(w) => {
+                w.finish().map_err(err)?;
+            }
+            Inner::Arrow(mut w) => w.finish().map_err(err)?,
+            Inner::Ndjson => {}
+            Inner::Json { first } => {
+                let close: &[u8] = if first { b"]\n" } else { b"\n]\n" };
+                out.write_all(close).map_err(|e| Error::write(&name, e))?;
+            }
+            Inner::Table { frames, rows, markdown, max_rows } => {
+                let text = render_table(&self.schema, &frames, rows, markdown, max_rows);
+                out.write_all(text.as_bytes()).map_err(|e| Error::write(&name, e))?;
+            }
+        }
+        out.flush().map_err(|e| Error::write(&name, e))?;
+        Ok(self.rows)
+    }
+}
+
+fn cell(v: AnyValue) -> String {
+    match v {
+        AnyValue::Null => String::new(),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn render_table(schema: &Schema, frames: &[DataFrame], total_rows: usize, markdown: bool, max_rows: usize) -> String {
+    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for df in frames {
+        let cols = df.get_columns();
+        for i in 0..df.height() {
+            rows.push(cols.iter().map(|c| c.get(i).map(cell).unwrap_or_default()).collect());
+        }
+    }
+    let mut text = if markdown {
+        let mut s = format!("| {} |\n|{}\n", names.join(" | "), " --- |".repeat(names.len()));
+        for r in &rows {
+            let escaped: Vec<String> = r.iter().map(|c| c.replace('|', "\\|").replace('\n', " ")).collect();
+            s.push_str(&format!("| {} |\n", escaped.join(" | ")));
+        }
+        s
+    } else {
+        let mut table = Table::new();
+        table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_header(schema.iter().map(|(n, dt)| format!("{n}\n{dt}")));
+        for r in &rows {
+            table.add_row(r.iter().map(|c| if c.is_empty() { "null".to_string() } else { c.clone() }));
+        }
+        format!("{table}\n")
+    };
+    if total_rows > rows.len() || !markdown {
+        let shown = if total_rows > max_rows {
+            format!(", showing the first {max_rows}; use --format csv or -o for all")
+        } else {
+            String::new()
+        };
+        if !markdown || total_rows > rows.len() {
+            text.push_str(&format!("{} rows × {} columns{shown}\n", total_rows, names.len()));
+        }
+    }
+    text
+}

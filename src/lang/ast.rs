@@ -1,0 +1,331 @@
+//! The syntax tree of a dq program. Every node carries the [`Span`] of the
+//! text it came from; nothing here knows about files, types or polars.
+
+use super::span::Span;
+
+/// A whole program: named pipelines, then the pipeline whose result is the output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    /// `let NAME = PIPELINE` definitions, in order.
+    pub lets: Vec<Let>,
+    /// The final pipeline.
+    pub main: Pipeline,
+}
+
+/// `let NAME = PIPELINE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Let {
+    /// The name being defined.
+    pub name: Ident,
+    /// Its pipeline.
+    pub pipeline: Pipeline,
+}
+
+/// A name with its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ident {
+    /// The name as written (backticks removed).
+    pub name: String,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A source followed by verbs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    /// Where rows come from.
+    pub source: Source,
+    /// What is done to them, in order.
+    pub verbs: Vec<Verb>,
+}
+
+/// The start of a pipeline, also the right-hand side of `join` and `union`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// `scan "path" (options)`.
+    Scan(Scan),
+    /// A `let` name.
+    Ref(Ident),
+}
+
+/// `scan "PATH_OR_GLOB" (name = value, ...)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    /// The path or glob, `-` for stdin.
+    pub path: String,
+    /// Span of the path string.
+    pub path_span: Span,
+    /// Options in the order written.
+    pub options: Vec<OptionArg>,
+}
+
+/// One `name = value` option.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionArg {
+    /// The option's name.
+    pub name: Ident,
+    /// Its value.
+    pub value: OptionValue,
+    /// Span of the value.
+    pub span: Span,
+}
+
+/// The value of an option.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    /// A single literal or bare word (`true`, `";"`, `csv`).
+    Scalar(Literal),
+    /// `["NA", ""]`.
+    List(Vec<Literal>),
+    /// `(price: float, id: str)` — column types.
+    Schema(Vec<(Ident, Ident)>),
+}
+
+/// A verb with the span of its whole text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verb {
+    /// What the verb does.
+    pub kind: VerbKind,
+    /// The verb's text, keyword to last argument.
+    pub span: Span,
+}
+
+/// One step of a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VerbKind {
+    /// `filter EXPR` / `where EXPR`.
+    Filter(Expr),
+    /// `select ITEMS`.
+    Select(Vec<SelectItem>),
+    /// `derive name = expr, ...`.
+    Derive(Vec<Assign>),
+    /// `drop a, b`.
+    Drop(Vec<Ident>),
+    /// `rename new = old, ...` as (new, old).
+    Rename(Vec<(Ident, Ident)>),
+    /// `agg name = AGG, ... [by keys]`.
+    Agg {
+        /// The aggregates.
+        aggs: Vec<Assign>,
+        /// The grouping keys, possibly computed.
+        by: Vec<Assign>,
+    },
+    /// `sort key [desc], -key, ...`.
+    Sort(Vec<SortKey>),
+    /// `head N`.
+    Head(u64),
+    /// `tail N`.
+    Tail(u64),
+    /// `distinct [cols]`.
+    Distinct(Vec<Ident>),
+    /// `join OTHER on KEYS [kind=...]`.
+    Join {
+        /// The right side.
+        other: Source,
+        /// (left, right) key pairs.
+        on: Vec<(Ident, Ident)>,
+        /// `inner` unless said otherwise.
+        kind: Option<Ident>,
+    },
+    /// `union OTHER`.
+    Union(Source),
+    /// `sample N | FRACTION [seed=S]`.
+    Sample {
+        /// Rows (an integer) or a fraction (a float in 0..=1).
+        amount: Literal,
+        /// Span of the amount.
+        amount_span: Span,
+        /// Seed for a repeatable sample.
+        seed: Option<u64>,
+    },
+    /// `count`.
+    Count,
+    /// `write "path"`.
+    Write {
+        /// Destination; the format follows the extension.
+        path: String,
+        /// Span of the path.
+        path_span: Span,
+    },
+}
+
+/// `name = expr`, or a bare expression whose name is derived from its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assign {
+    /// The output name.
+    pub name: Ident,
+    /// The value.
+    pub expr: Expr,
+}
+
+/// An item of `select`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SelectItem {
+    /// `*` or `* except (a, b)`.
+    Star {
+        /// Columns left out.
+        except: Vec<Ident>,
+        /// Span of the star.
+        span: Span,
+    },
+    /// A column or `name = expr`.
+    Expr(Assign),
+}
+
+/// One sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    /// What to sort by.
+    pub expr: Expr,
+    /// Descending (`desc` or a leading `-`).
+    pub descending: bool,
+}
+
+/// An expression and its span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    /// The expression.
+    pub kind: ExprKind,
+    /// Its text.
+    pub span: Span,
+}
+
+/// Expression forms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// A literal value.
+    Literal(Literal),
+    /// A column reference.
+    Column(String),
+    /// `left op right`.
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+    },
+    /// `not e` or `-e`.
+    Unary {
+        /// The operator.
+        op: UnaryOp,
+        /// The operand.
+        expr: Box<Expr>,
+    },
+    /// `name(args)`.
+    Call {
+        /// The function name.
+        name: Ident,
+        /// Its arguments.
+        args: Vec<Expr>,
+    },
+    /// `e [not] in [a, b]`.
+    In {
+        /// The tested value.
+        expr: Box<Expr>,
+        /// The candidates.
+        list: Vec<Expr>,
+        /// `not in`.
+        negated: bool,
+    },
+    /// `e [not] between lo and hi` (inclusive).
+    Between {
+        /// The tested value.
+        expr: Box<Expr>,
+        /// Lower bound.
+        low: Box<Expr>,
+        /// Upper bound.
+        high: Box<Expr>,
+        /// `not between`.
+        negated: bool,
+    },
+    /// `e is [not] null`.
+    IsNull {
+        /// The tested value.
+        expr: Box<Expr>,
+        /// `is not null`.
+        negated: bool,
+    },
+}
+
+/// Literal values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    /// `null`.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A bare word used as an option value, e.g. `kind=left`.
+    Word(String),
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/` (always float division)
+    Div,
+    /// `//` (floor division)
+    FloorDiv,
+    /// `%`
+    Mod,
+    /// `==`
+    Eq,
+    /// `!=`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `and`
+    And,
+    /// `or`
+    Or,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::FloorDiv => "//",
+            BinOp::Mod => "%",
+            BinOp::Eq => "==",
+            BinOp::NotEq => "!=",
+            BinOp::Lt => "<",
+            BinOp::LtEq => "<=",
+            BinOp::Gt => ">",
+            BinOp::GtEq => ">=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `not`
+    Not,
+    /// `-`
+    Neg,
+}

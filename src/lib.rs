@@ -1,0 +1,32 @@
+//! dq runs dataframe pipelines over files larger than memory.
+//!
+//! ```text
+//! text ──lang──▶ AST ──plan──▶ logical plan ──optimize──▶ logical plan
+//!      ──graph──▶ task graph ──exec──▶ frames ──io::sink──▶ stdout / file
+//! ```
+//!
+//! Each arrow is a module; data flows one way. `io` (sources, sinks) and
+//! `ops` (per-chunk kernels on polars frames) are leaves used by the
+//! stages. `cli` is the only module that talks to the user.
+//!
+//! ```no_run
+//! let program = dq::lang::parse(r#"scan "testdata/sales.csv" | agg n = count() by region"#).unwrap();
+//! let query = dq::plan::build(&program, "").unwrap();
+//! let (plan, _) = dq::plan::optimize::optimize(query.plan);
+//! let graph = dq::graph::build(&plan);
+//! let (frames, _stats) = dq::exec::execute(&graph, &dq::exec::ExecConfig::default()).unwrap();
+//! println!("{} partitions", frames.len());
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod cli;
+mod error;
+pub mod exec;
+pub mod graph;
+pub mod io;
+pub mod lang;
+pub mod ops;
+pub mod plan;
+
+pub use error::{exit, Error};

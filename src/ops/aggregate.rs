@@ -1,0 +1,265 @@
+//! Hash aggregation, Dask style.
+//!
+//! Two-phase when every aggregate decomposes (count, sum, mean, min, max,
+//! std, var, first, last):
+//!
+//! ```text
+//!  chunk ─▶ group_by(keys).agg(partials) ─┐
+//!  chunk ─▶ group_by(keys).agg(partials) ─┼─▶ concat ─▶ group_by(keys).agg(combine) ─▶ finalize
+//!  chunk ─▶ group_by(keys).agg(partials) ─┘
+//! ```
+//!
+//! `mean` carries (sum, count); `std`/`var` carry (count, mean, M2) and
+//! combine with Chan et al.'s parallel formula, which stays accurate where
+//! sum-of-squares cancels. Holistic aggregates (median, quantile,
+//! n_unique, approx_n_unique) need all values of a group, so with any of
+//! them each chunk only projects keys and arguments, and the aggregation
+//! runs once over the gathered columns.
+//!
+//! SQL semantics: aggregates skip nulls; `sum`/`mean` of no values is null;
+//! null keys form their own group.
+
+use polars::prelude::*;
+
+use super::{concat, run_lazy, ChunkCtx, Sink};
+
+/// Which aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum AggKind {
+    CountRows,
+    Count,
+    Sum,
+    Mean,
+    Min,
+    Max,
+    Std,
+    Var,
+    Median,
+    Quantile,
+    NUnique,
+    ApproxNUnique,
+    First,
+    Last,
+}
+
+impl AggKind {
+    fn is_holistic(self) -> bool {
+        matches!(self, AggKind::Median | AggKind::Quantile | AggKind::NUnique | AggKind::ApproxNUnique)
+    }
+}
+
+/// One aggregate output.
+#[derive(Clone)]
+pub struct AggSpec {
+    /// Output column name.
+    pub name: String,
+    /// The aggregate.
+    pub kind: AggKind,
+    /// Its argument (None for `count()`).
+    pub arg: Option<Expr>,
+    /// Quantile for [`AggKind::Quantile`].
+    pub quantile: f64,
+    /// The output type.
+    pub dtype: DataType,
+    /// dq text for explain.
+    pub label: String,
+}
+
+/// The aggregation sink.
+pub struct HashAggregate {
+    keys: Vec<(String, Expr)>,
+    aggs: Vec<AggSpec>,
+    two_phase: bool,
+}
+
+fn arg_name(i: usize) -> String {
+    format!("__dq_a{i}")
+}
+
+fn p(i: usize, part: &str) -> String {
+    format!("__dq_p{i}_{part}")
+}
+
+fn pcol(i: usize, part: &str) -> Expr {
+    col(p(i, part).as_str())
+}
+
+fn null_if(cond: Expr, value: Expr) -> Expr {
+    when(cond).then(lit(Null {})).otherwise(value)
+}
+
+impl HashAggregate {
+    /// Groups by `keys` (name, expression) and computes `aggs`.
+    pub fn new(keys: Vec<(String, Expr)>, aggs: Vec<AggSpec>) -> Self {
+        let two_phase = !aggs.iter().any(|a| a.kind.is_holistic());
+        HashAggregate { keys, aggs, two_phase }
+    }
+
+    fn key_cols(&self) -> Vec<Expr> {
+        self.keys.iter().map(|(n, _)| col(n.as_str())).collect()
+    }
+
+    /// Runs `aggs` grouped by the keys (or globally when there are none).
+    fn group(&self, df: DataFrame, aggs: Vec<Expr>) -> PolarsResult<DataFrame> {
+        let keys = self.key_cols();
+        if keys.is_empty() {
+            run_lazy(df, |lf| lf.select(aggs))
+        } else {
+            run_lazy(df, |lf| lf.group_by(keys).agg(aggs))
+        }
+    }
+
+    /// Per-chunk partial aggregates (two-phase).
+    fn partial_exprs(&self) -> Vec<Expr> {
+        let mut out = Vec::new();
+        for (i, a) in self.aggs.iter().enumerate() {
+            let x = || a.arg.clone().unwrap_or_else(|| lit(1));
+            let f = || x().cast(DataType::Float64);
+            match a.kind {
+                AggKind::CountRows => out.push(len().cast(DataType::Int64).alias(p(i, "n"))),
+                AggKind::Count => out.push(x().count().cast(DataType::Int64).alias(p(i, "n"))),
+                AggKind::Sum => {
+                    out.push(x().sum().alias(p(i, "s")));
+                    out.push(x().count().cast(DataType::Int64).alias(p(i, "n")));
+                }
+                AggKind::Mean => {
+                    out.push(f().sum().alias(p(i, "s")));
+                    out.push(x().count().cast(DataType::Int64).alias(p(i, "n")));
+                }
+                AggKind::Min => out.push(x().min().alias(p(i, "v"))),
+                AggKind::Max => out.push(x().max().alias(p(i, "v"))),
+                AggKind::First => out.push(x().first().alias(p(i, "v"))),
+                AggKind::Last => out.push(x().last().alias(p(i, "v"))),
+                AggKind::Std | AggKind::Var => {
+                    let n = x().count().cast(DataType::Float64);
+                    out.push(n.clone().alias(p(i, "n")));
+                    out.push(f().mean().fill_null(lit(0.0)).alias(p(i, "mean")));
+                    out.push((f().var(0).fill_null(lit(0.0)) * n).alias(p(i, "m2")));
+                }
+                _ => unreachable!("holistic aggregates are never two-phase"),
+            }
+        }
+        out
+    }
+
+    /// Combines partials and finalizes (two-phase).
+    fn combine_exprs(&self) -> Vec<Expr> {
+        self.aggs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let e = match a.kind {
+                    AggKind::CountRows | AggKind::Count => pcol(i, "n").sum(),
+                    AggKind::Sum => null_if(pcol(i, "n").sum().eq(lit(0)), pcol(i, "s").sum()),
+                    AggKind::Mean => {
+                        let n = pcol(i, "n").sum();
+                        null_if(n.clone().eq(lit(0)), pcol(i, "s").sum() / n.cast(DataType::Float64))
+                    }
+                    AggKind::Min => pcol(i, "v").min(),
+                    AggKind::Max => pcol(i, "v").max(),
+                    AggKind::First => pcol(i, "v").first(),
+                    AggKind::Last => pcol(i, "v").last(),
+                    AggKind::Std | AggKind::Var => {
+                        // Chan et al.: M2 = Σ m2_i + Σ n_i (mean_i − mean)².
+                        let n = pcol(i, "n").sum();
+                        let mean = (pcol(i, "n") * pcol(i, "mean")).sum() / n.clone();
+                        let m2 = (pcol(i, "m2") + pcol(i, "n") * (pcol(i, "mean") - mean).pow(2)).sum();
+                        let var = null_if(n.clone().lt_eq(lit(1.0)), m2 / (n - lit(1.0)));
+                        if a.kind == AggKind::Std { var.sqrt() } else { var }
+                    }
+                    _ => unreachable!("holistic aggregates are never two-phase"),
+                };
+                e.cast(a.dtype.clone()).alias(a.name.as_str())
+            })
+            .collect()
+    }
+
+    /// Aggregates over gathered argument columns (one-phase).
+    fn gathered_exprs(&self) -> Vec<Expr> {
+        self.aggs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let x = || col(arg_name(i).as_str());
+                let e = match a.kind {
+                    AggKind::CountRows => len(),
+                    AggKind::Count => x().count(),
+                    AggKind::Sum => null_if(x().count().eq(lit(0)), x().sum()),
+                    AggKind::Mean => x().cast(DataType::Float64).mean(),
+                    AggKind::Min => x().min(),
+                    AggKind::Max => x().max(),
+                    AggKind::First => x().first(),
+                    AggKind::Last => x().last(),
+                    AggKind::Std => x().cast(DataType::Float64).std(1),
+                    AggKind::Var => x().cast(DataType::Float64).var(1),
+                    AggKind::Median => x().cast(DataType::Float64).median(),
+                    AggKind::Quantile => x().cast(DataType::Float64).quantile(lit(a.quantile), QuantileMethod::Linear),
+                    AggKind::NUnique => x().drop_nulls().n_unique(),
+                    AggKind::ApproxNUnique => x().drop_nulls().approx_n_unique(),
+                };
+                e.cast(a.dtype.clone()).alias(a.name.as_str())
+            })
+            .collect()
+    }
+
+    /// Adds computed key columns (two-phase), or projects keys and
+    /// aggregate arguments (one-phase).
+    fn with_keys(&self, df: DataFrame) -> PolarsResult<DataFrame> {
+        let keys: Vec<Expr> = self.keys.iter().map(|(n, e)| e.clone().alias(n.as_str())).collect();
+        if self.two_phase {
+            if keys.is_empty() {
+                return Ok(df);
+            }
+            return run_lazy(df, |lf| lf.with_columns(keys));
+        }
+        let mut exprs = keys;
+        for (i, a) in self.aggs.iter().enumerate() {
+            exprs.push(a.arg.clone().unwrap_or_else(|| lit(1)).alias(arg_name(i)));
+        }
+        let height = df.height();
+        let out = run_lazy(df, |lf| lf.select(exprs))?;
+        if out.height() != height && out.height() == 1 {
+            let cols = out.get_columns().iter().map(|c| c.new_from_index(0, height)).collect();
+            return DataFrame::new(cols);
+        }
+        Ok(out)
+    }
+}
+
+impl Sink for HashAggregate {
+    fn name(&self) -> &'static str {
+        "hash_aggregate"
+    }
+
+    fn describe(&self) -> String {
+        let aggs: Vec<String> = self.aggs.iter().map(|a| format!("{} = {}", a.name, a.label)).collect();
+        let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
+        let by = if keys.is_empty() { String::new() } else { format!(" by {}", keys.join(", ")) };
+        let how = if self.two_phase {
+            "partial aggregate per chunk, then combine"
+        } else {
+            "gather keys and arguments, then aggregate once (holistic aggregates)"
+        };
+        format!("hash_aggregate {}{by} ({how})", aggs.join(", "))
+    }
+
+    fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        let keyed = self.with_keys(df)?;
+        if self.two_phase {
+            self.group(keyed, self.partial_exprs())
+        } else {
+            Ok(keyed)
+        }
+    }
+
+    fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
+        let all = concat(partials)?;
+        let out = if self.two_phase {
+            self.group(all, self.combine_exprs())?
+        } else {
+            self.group(all, self.gathered_exprs())?
+        };
+        Ok(vec![out])
+    }
+}

@@ -1,0 +1,81 @@
+//! Hash joins. The right side is built once (a stage of its own, already
+//! renamed so that its keys carry the left key names and its other columns
+//! their output names) and handed to every left chunk:
+//!
+//! * [`BroadcastJoin`] (inner, left, semi, anti): each left chunk joins the
+//!   whole right side independently — streaming, order of left chunks kept.
+//! * [`GatherJoin`] (right, full): unmatched right rows must appear once,
+//!   so the left side is gathered and joined in one go.
+//!
+//! Null keys never match (SQL semantics).
+
+use polars::prelude::*;
+
+use super::{concat, run_lazy, ChunkCtx, ChunkOp, Sink};
+
+/// What both join operators need.
+#[derive(Clone)]
+pub struct JoinSpec {
+    /// Index of the build side among the stage's side inputs.
+    pub side: usize,
+    /// Left key columns (the right side uses the same names).
+    pub keys: Vec<String>,
+    /// Common key type, both sides are cast to it.
+    pub key_types: Vec<DataType>,
+    /// polars join type.
+    pub how: JoinType,
+    /// Output columns in order.
+    pub output: Vec<String>,
+    /// Kind name for explain.
+    pub label: String,
+}
+
+impl JoinSpec {
+    fn join(&self, left: DataFrame, right: &DataFrame) -> PolarsResult<DataFrame> {
+        let casts: Vec<Expr> = self.keys.iter().zip(&self.key_types).map(|(k, t)| col(k.as_str()).cast(t.clone())).collect();
+        let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
+        let args = JoinArgs::new(self.how.clone()).with_coalesce(JoinCoalesce::CoalesceColumns);
+        let right = right.clone().lazy().with_columns(casts.clone());
+        let output: Vec<Expr> = self.output.iter().map(|c| col(c.as_str())).collect();
+        let on2 = on.clone();
+        run_lazy(left, move |lf| lf.with_columns(casts).join(right, on, on2, args).select(output))
+    }
+}
+
+/// Joins each left chunk with the whole right side.
+pub struct BroadcastJoin(pub JoinSpec);
+
+impl ChunkOp for BroadcastJoin {
+    fn name(&self) -> &'static str {
+        "broadcast_join"
+    }
+
+    fn describe(&self) -> String {
+        format!("broadcast_join {} on {} (right side built once, probed per chunk)", self.0.label, self.0.keys.join(", "))
+    }
+
+    fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        self.0.join(df, &ctx.side[self.0.side])
+    }
+}
+
+/// Gathers the left side, then joins once (right and full joins).
+pub struct GatherJoin(pub JoinSpec);
+
+impl Sink for GatherJoin {
+    fn name(&self) -> &'static str {
+        "gather_join"
+    }
+
+    fn describe(&self) -> String {
+        format!("gather_join {} on {} (left gathered, joined once)", self.0.label, self.0.keys.join(", "))
+    }
+
+    fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        Ok(df)
+    }
+
+    fn finish(&self, partials: Vec<DataFrame>, ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
+        Ok(vec![self.0.join(concat(partials)?, &ctx.side[self.0.side])?])
+    }
+}

@@ -1,0 +1,99 @@
+//! `ops`: per-chunk kernels on polars frames.
+//!
+//! Two kinds of operator (see `docs/ARCHITECTURE.md`):
+//! * [`ChunkOp`] — streaming, chunk in → chunk out (filter, project,
+//!   broadcast join, fractional sample). Fused into the scan that feeds it.
+//! * [`Sink`] — blocking: [`Sink::partial`] runs on every chunk in
+//!   parallel, [`Sink::finish`] combines the ordered partials into the
+//!   stage's output (aggregation, sort, top-k, limit, distinct, ...).
+//!
+//! Ops take polars expressions, never dq's AST or plan types, and never
+//! open files or schedule work.
+
+mod aggregate;
+mod collect;
+mod count;
+mod distinct;
+mod filter;
+mod join;
+mod limit;
+mod project;
+mod sample;
+mod sort;
+mod top_k;
+
+use polars::prelude::*;
+
+pub use aggregate::{AggKind, AggSpec, HashAggregate};
+pub use collect::Collect;
+pub use count::Count;
+pub use distinct::Distinct;
+pub use filter::Filter;
+pub use join::{BroadcastJoin, GatherJoin, JoinSpec};
+pub use limit::{Head, Tail};
+pub use project::Project;
+pub use sample::{SampleFraction, SampleRows};
+pub use sort::{Sort, SortSpec};
+pub use top_k::TopK;
+
+/// What a chunk task knows besides its data.
+pub struct ChunkCtx<'a> {
+    /// Position of the chunk in its stage's input (for seeding samples).
+    pub index: usize,
+    /// Side inputs of the stage (join build sides), already materialized.
+    pub side: &'a [DataFrame],
+}
+
+/// A streaming operator: one chunk in, one chunk out.
+pub trait ChunkOp: Send + Sync {
+    /// Stable name for explain and progress.
+    fn name(&self) -> &'static str;
+    /// One-line description with arguments.
+    fn describe(&self) -> String;
+    /// Transforms one chunk.
+    ///
+    /// # Errors
+    /// polars errors from evaluating expressions on the chunk.
+    fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame>;
+}
+
+/// A blocking operator: per-chunk partials, then one combine.
+pub trait Sink: Send + Sync {
+    /// Stable name for explain and progress.
+    fn name(&self) -> &'static str;
+    /// One-line description with arguments.
+    fn describe(&self) -> String;
+    /// Work on one chunk, run in parallel; the result is kept until `finish`.
+    ///
+    /// # Errors
+    /// polars errors.
+    fn partial(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame>;
+    /// Combines the partials (in chunk order) into output partitions.
+    ///
+    /// # Errors
+    /// polars errors.
+    fn finish(&self, partials: Vec<DataFrame>, ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>>;
+    /// Rows after which reading more input cannot change the result (`head`).
+    fn row_limit(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// Stacks frames vertically (an empty list gives an empty frame).
+pub fn concat(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+    if frames.is_empty() {
+        return Ok(DataFrame::empty());
+    }
+    polars_core::utils::accumulate_dataframes_vertical(frames)
+}
+
+/// Runs a lazy query over one in-memory frame with polars' in-memory
+/// engine (never a file scan).
+pub(crate) fn run_lazy(df: DataFrame, f: impl FnOnce(LazyFrame) -> LazyFrame) -> PolarsResult<DataFrame> {
+    f(df.lazy()).with_comm_subexpr_elim(false).collect()
+}
+
+/// Formats expressions for explain.
+pub(crate) fn fmt_exprs(exprs: &[Expr]) -> String {
+    exprs.iter().map(|e| format!("{e}")).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,40 @@
+//! Computes exactly the listed output columns (select, derive, drop, rename).
+
+use polars::prelude::*;
+
+use super::{run_lazy, ChunkCtx, ChunkOp};
+
+/// The projection operator.
+pub struct Project {
+    exprs: Vec<Expr>,
+    label: String,
+}
+
+impl Project {
+    /// Outputs `exprs` (each aliased to its output name).
+    pub fn new(exprs: Vec<Expr>, label: String) -> Self {
+        Project { exprs, label }
+    }
+}
+
+impl ChunkOp for Project {
+    fn name(&self) -> &'static str {
+        "project"
+    }
+
+    fn describe(&self) -> String {
+        format!("project {}", self.label)
+    }
+
+    fn apply(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        let height = df.height();
+        let exprs = self.exprs.clone();
+        let out = run_lazy(df, |lf| lf.select(exprs))?;
+        // Literal-only projections come back with one row; stretch them.
+        if out.height() != height && out.height() == 1 {
+            let cols = out.get_columns().iter().map(|c| c.new_from_index(0, height)).collect();
+            return DataFrame::new(cols);
+        }
+        Ok(out)
+    }
+}

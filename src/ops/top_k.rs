@@ -1,0 +1,32 @@
+//! Top-k (`sort | head k`): each chunk keeps only its k best rows, so
+//! memory holds at most k rows per chunk in flight, never the whole input.
+
+use polars::prelude::*;
+
+use super::{concat, ChunkCtx, Sink, SortSpec};
+
+/// The top-k sink.
+pub struct TopK {
+    /// Sort order.
+    pub spec: SortSpec,
+    /// Rows to keep.
+    pub k: u64,
+}
+
+impl Sink for TopK {
+    fn name(&self) -> &'static str {
+        "top_k"
+    }
+
+    fn describe(&self) -> String {
+        format!("top_k k={} by {} (k rows per chunk, then k of all)", self.k, self.spec.describe())
+    }
+
+    fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        Ok(self.spec.sort(df)?.head(Some(self.k as usize)))
+    }
+
+    fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
+        Ok(vec![self.spec.sort(concat(partials)?)?.head(Some(self.k as usize))])
+    }
+}

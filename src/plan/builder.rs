@@ -1,0 +1,826 @@
+//! AST → logical plan: opens sources to learn their schemas, resolves
+//! column and `let` names, type-checks expressions and lowers every verb to
+//! a plan node (select/derive/drop/rename all become `Project`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::error::{close_matches, Error};
+use super::expr::{AggExpr, AggFunc, BinOp, Expr, Func, Value};
+use super::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount, Scan, SortKey};
+use super::types::{DType, Field, Schema};
+use crate::io;
+use crate::lang::ast::{self, ExprKind, Literal, OptionValue, SelectItem, UnaryOp, VerbKind};
+use crate::lang::Span;
+
+/// A planned program: the plan and where its result goes.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The logical plan of the main pipeline.
+    pub plan: LogicalPlan,
+    /// `write "path"` at the end of the main pipeline, if any.
+    pub write: Option<String>,
+}
+
+/// Builds the logical plan of a parsed program. `src` is the program text,
+/// used to name expressions written without a name (`agg sum(x)`).
+///
+/// # Errors
+/// Unknown names, type errors, invalid options and sources that cannot be opened.
+pub fn build(program: &ast::Program, src: &str) -> Result<Query, Error> {
+    let mut b = Builder { lets: HashMap::new(), src };
+    for l in &program.lets {
+        let (plan, write) = b.pipeline(&l.pipeline)?;
+        if write.is_some() {
+            return Err(Error::invalid(l.name.span, "`write` can only end the main pipeline"));
+        }
+        b.lets.insert(l.name.name.clone(), plan);
+    }
+    let (plan, write) = b.pipeline(&program.main)?;
+    Ok(Query { plan, write })
+}
+
+struct Builder<'a> {
+    lets: HashMap<String, LogicalPlan>,
+    src: &'a str,
+}
+
+fn type_err(src: &str, span: Span, message: impl Into<String>) -> Error {
+    Error::Type { expr: span.text(src).to_string(), message: message.into(), span, hint: None }
+}
+
+impl Builder<'_> {
+    fn pipeline(&mut self, p: &ast::Pipeline) -> Result<(LogicalPlan, Option<String>), Error> {
+        let mut plan = self.source(&p.source)?;
+        let mut write = None;
+        for (i, verb) in p.verbs.iter().enumerate() {
+            if let VerbKind::Write { path, .. } = &verb.kind {
+                if i + 1 != p.verbs.len() {
+                    return Err(Error::invalid(verb.span, "`write` must be the last verb of the pipeline"));
+                }
+                write = Some(path.clone());
+                continue;
+            }
+            plan = self.verb(plan, verb)?;
+        }
+        Ok((plan, write))
+    }
+
+    fn source(&mut self, s: &ast::Source) -> Result<LogicalPlan, Error> {
+        match s {
+            ast::Source::Ref(name) => self.lets.get(&name.name).cloned().ok_or_else(|| Error::UnknownName {
+                name: name.name.clone(),
+                span: name.span,
+                candidates: close_matches(&name.name, self.lets.keys()),
+            }),
+            ast::Source::Scan(scan) => self.scan(scan),
+        }
+    }
+
+    fn scan(&self, scan: &ast::Scan) -> Result<LogicalPlan, Error> {
+        let options = scan_options(&scan.options)?;
+        let source = io::Source::open(&scan.path, &options).map_err(|e| Error::Source { source: e, span: scan.path_span })?;
+        let source_schema = Schema::from_polars(&source.schema);
+        Ok(LogicalPlan::Scan(Scan { source: Arc::new(source), source_schema, projection: None, filters: Vec::new() }))
+    }
+
+    fn verb(&mut self, input: LogicalPlan, verb: &ast::Verb) -> Result<LogicalPlan, Error> {
+        let schema = input.schema();
+        let input = Box::new(input);
+        Ok(match &verb.kind {
+            VerbKind::Filter(e) => {
+                let (predicate, t) = self.expr(e, &schema)?;
+                if !matches!(t, DType::Bool | DType::Null) {
+                    return Err(Error::Type {
+                        expr: e.span.text(self.src).into(),
+                        message: format!("a filter needs a true/false condition, this is {t}"),
+                        span: e.span,
+                        hint: Some("compare it, e.g. `x > 0` or `x is not null`".into()),
+                    });
+                }
+                LogicalPlan::Filter { input, predicate }
+            }
+            VerbKind::Select(items) => {
+                let mut columns: Vec<(String, Expr, DType)> = Vec::new();
+                for item in items {
+                    match item {
+                        SelectItem::Star { except, .. } => {
+                            for x in except {
+                                self.column(&x.name, x.span, &schema)?;
+                            }
+                            for f in &schema.fields {
+                                if !except.iter().any(|x| x.name == f.name) {
+                                    columns.push((f.name.clone(), Expr::Column(f.name.clone()), f.dtype.clone()));
+                                }
+                            }
+                        }
+                        SelectItem::Expr(a) => {
+                            let (e, t) = self.expr(&a.expr, &schema)?;
+                            columns.push((self.assign_name(a), e, t));
+                        }
+                    }
+                }
+                project(input, columns, verb.span)?
+            }
+            VerbKind::Derive(assigns) => {
+                // Each assignment sees the ones before it.
+                let mut plan = *input;
+                for a in assigns {
+                    let schema = plan.schema();
+                    let (e, t) = self.expr(&a.expr, &schema)?;
+                    let name = a.name.name.clone();
+                    let mut columns: Vec<(String, Expr, DType)> =
+                        schema.fields.iter().map(|f| (f.name.clone(), Expr::Column(f.name.clone()), f.dtype.clone())).collect();
+                    match columns.iter_mut().find(|c| c.0 == name) {
+                        Some(c) => *c = (name, e, t),
+                        None => columns.push((name, e, t)),
+                    }
+                    plan = project(Box::new(plan), columns, verb.span)?;
+                }
+                plan
+            }
+            VerbKind::Drop(cols) => {
+                for c in cols {
+                    self.column(&c.name, c.span, &schema)?;
+                }
+                let columns = schema
+                    .fields
+                    .iter()
+                    .filter(|f| !cols.iter().any(|c| c.name == f.name))
+                    .map(|f| (f.name.clone(), Expr::Column(f.name.clone()), f.dtype.clone()))
+                    .collect();
+                project(input, columns, verb.span)?
+            }
+            VerbKind::Rename(pairs) => {
+                for (_, old) in pairs {
+                    self.column(&old.name, old.span, &schema)?;
+                }
+                let columns = schema
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let new = pairs.iter().find(|(_, old)| old.name == f.name).map_or(f.name.clone(), |(n, _)| n.name.clone());
+                        (new, Expr::Column(f.name.clone()), f.dtype.clone())
+                    })
+                    .collect();
+                project(input, columns, verb.span)?
+            }
+            VerbKind::Agg { aggs, by } => self.aggregate(input, &schema, aggs, by, verb.span)?,
+            VerbKind::Sort(keys) => LogicalPlan::Sort { input, keys: self.sort_keys(keys, &schema)? },
+            VerbKind::Head(n) => LogicalPlan::Limit { input, n: *n },
+            VerbKind::Tail(n) => LogicalPlan::Tail { input, n: *n },
+            VerbKind::Distinct(cols) => {
+                if cols.is_empty() {
+                    LogicalPlan::Distinct { input }
+                } else {
+                    let mut columns = Vec::new();
+                    for c in cols {
+                        let t = self.column(&c.name, c.span, &schema)?;
+                        columns.push((c.name.clone(), Expr::Column(c.name.clone()), t));
+                    }
+                    LogicalPlan::Distinct { input: Box::new(project(input, columns, verb.span)?) }
+                }
+            }
+            VerbKind::Join { other, on, kind } => self.join(input, &schema, other, on, kind.as_ref(), verb.span)?,
+            VerbKind::Union(other) => {
+                let right = self.source(other)?;
+                union(*input, right, verb.span)?
+            }
+            VerbKind::Sample { amount, amount_span, seed } => {
+                let amount = match amount {
+                    Literal::Int(n) => SampleAmount::Rows(*n as u64),
+                    Literal::Float(f) if *f > 0.0 && *f <= 1.0 => SampleAmount::Fraction(*f),
+                    _ => {
+                        return Err(Error::Invalid {
+                            message: "a sample is a row count or a fraction between 0 and 1".into(),
+                            span: *amount_span,
+                            hint: Some("e.g. `sample 1000` or `sample 0.01 seed=7`".into()),
+                        })
+                    }
+                };
+                let seed = seed.unwrap_or_else(|| {
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+                });
+                LogicalPlan::Sample { input, amount, seed }
+            }
+            VerbKind::Count => LogicalPlan::Count { input },
+            VerbKind::Write { .. } => unreachable!("handled by pipeline()"),
+        })
+    }
+
+    fn assign_name(&self, a: &ast::Assign) -> String {
+        if !a.name.name.is_empty() {
+            return a.name.name.clone();
+        }
+        match &a.expr.kind {
+            ExprKind::Column(c) => c.clone(),
+            _ => a.expr.span.text(self.src).to_string(),
+        }
+    }
+
+    fn column(&self, name: &str, span: Span, schema: &Schema) -> Result<DType, Error> {
+        schema.get(name).cloned().ok_or_else(|| Error::UnknownColumn {
+            name: name.to_string(),
+            span,
+            candidates: close_matches(name, schema.names()),
+            available: schema.names(),
+        })
+    }
+
+    fn sort_keys(&self, keys: &[ast::SortKey], schema: &Schema) -> Result<Vec<SortKey>, Error> {
+        keys.iter()
+            .map(|k| {
+                let (expr, _) = self.expr(&k.expr, schema)?;
+                Ok(SortKey { expr, descending: k.descending })
+            })
+            .collect()
+    }
+
+    fn aggregate(
+        &self,
+        input: Box<LogicalPlan>,
+        schema: &Schema,
+        aggs: &[ast::Assign],
+        by: &[ast::Assign],
+        span: Span,
+    ) -> Result<LogicalPlan, Error> {
+        let mut fields = Vec::new();
+        let mut keys = Vec::new();
+        for k in by {
+            let (e, t) = self.expr(&k.expr, schema)?;
+            let name = self.assign_name(k);
+            fields.push(Field { name: name.clone(), dtype: t });
+            keys.push((name, e));
+        }
+        let mut out_aggs = Vec::new();
+        for a in aggs {
+            let (agg, t) = self.agg(&a.expr, schema)?;
+            let name = self.assign_name(a);
+            fields.push(Field { name: name.clone(), dtype: t });
+            out_aggs.push((name, agg));
+        }
+        check_unique(&fields, span)?;
+        Ok(LogicalPlan::Aggregate { input, keys, aggs: out_aggs, schema: Schema::new(fields) })
+    }
+
+    fn agg(&self, e: &ast::Expr, schema: &Schema) -> Result<(AggExpr, DType), Error> {
+        let ExprKind::Call { name, args } = &e.kind else {
+            return Err(Error::Invalid {
+                message: format!("`{}` is not an aggregate", e.span.text(self.src)),
+                span: e.span,
+                hint: Some("agg takes aggregate calls such as count(), sum(x), mean(x), quantile(x, 0.9)".into()),
+            });
+        };
+        let Some(&(_, func)) = AggFunc::ALL.iter().find(|(n, _)| *n == name.name) else {
+            let is_scalar = Func::ALL.iter().any(|(n, _)| *n == name.name);
+            return Err(if is_scalar {
+                Error::Invalid {
+                    message: format!("`{}` is not an aggregate", name.name),
+                    span: name.span,
+                    hint: Some(format!("aggregate over it, e.g. `max({})`", e.span.text(self.src))),
+                }
+            } else {
+                Error::UnknownFunction {
+                    name: name.name.clone(),
+                    span: name.span,
+                    candidates: close_matches(&name.name, AggFunc::ALL.iter().map(|(n, _)| *n)),
+                }
+            });
+        };
+        let arity = |n: usize| -> Result<(), Error> {
+            if args.len() != n {
+                return Err(Error::invalid(e.span, format!("`{}` takes {n} argument{}, found {}", name.name, if n == 1 { "" } else { "s" }, args.len())));
+            }
+            Ok(())
+        };
+        if func == AggFunc::Count && args.is_empty() {
+            return Ok((AggExpr { func: AggFunc::CountRows, arg: None, quantile: None }, DType::Int));
+        }
+        let mut quantile = None;
+        if func == AggFunc::Quantile {
+            arity(2)?;
+            quantile = Some(match &args[1].kind {
+                ExprKind::Literal(Literal::Float(q)) if (0.0..=1.0).contains(q) => *q,
+                ExprKind::Literal(Literal::Int(q)) if *q == 0 || *q == 1 => *q as f64,
+                _ => return Err(Error::invalid(args[1].span, "the quantile must be a number between 0 and 1")),
+            });
+        } else {
+            arity(1)?;
+        }
+        let (arg, t) = self.expr(&args[0], schema)?;
+        let need_numeric = matches!(func, AggFunc::Sum | AggFunc::Mean | AggFunc::Std | AggFunc::Var | AggFunc::Median | AggFunc::Quantile);
+        if need_numeric && !t.is_numeric() {
+            return Err(Error::Type {
+                expr: e.span.text(self.src).into(),
+                message: format!("`{}` needs numbers, `{}` is {t}", name.name, args[0].span.text(self.src)),
+                span: e.span,
+                hint: (t == DType::Str).then(|| format!("convert it first: {}(cast({}, float))", name.name, args[0].span.text(self.src))),
+            });
+        }
+        let out = match func {
+            AggFunc::Count | AggFunc::NUnique | AggFunc::ApproxNUnique | AggFunc::CountRows => DType::Int,
+            AggFunc::Sum => if t == DType::Int { DType::Int } else { DType::Float },
+            AggFunc::Mean | AggFunc::Std | AggFunc::Var | AggFunc::Median | AggFunc::Quantile => DType::Float,
+            AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last => t,
+        };
+        Ok((AggExpr { func, arg: Some(arg), quantile }, out))
+    }
+
+    fn join(
+        &mut self,
+        left: Box<LogicalPlan>,
+        lschema: &Schema,
+        other: &ast::Source,
+        on: &[(ast::Ident, ast::Ident)],
+        kind: Option<&ast::Ident>,
+        span: Span,
+    ) -> Result<LogicalPlan, Error> {
+        let right = self.source(other)?;
+        let rschema = right.schema();
+        let kind = match kind.map(|k| k.name.as_str()) {
+            None | Some("inner") => JoinKind::Inner,
+            Some("left") => JoinKind::Left,
+            Some("right") => JoinKind::Right,
+            Some("full") | Some("outer") => JoinKind::Full,
+            Some("semi") => JoinKind::Semi,
+            Some("anti") => JoinKind::Anti,
+            Some(other) => {
+                let k = kind.map_or(span, |k| k.span);
+                return Err(Error::Invalid {
+                    message: format!("unknown join kind `{other}`"),
+                    span: k,
+                    hint: Some("kinds are inner, left, right, full, semi, anti".into()),
+                });
+            }
+        };
+        let mut pairs = Vec::new();
+        for (l, r) in on {
+            let lt = self.column(&l.name, l.span, lschema)?;
+            let rt = self.column(&r.name, r.span, &rschema)?;
+            if !lt.comparable(&rt) {
+                return Err(Error::Type {
+                    expr: format!("{} = {}", l.name, r.name),
+                    message: format!("join keys must have comparable types, left is {lt}, right is {rt}"),
+                    span: l.span.to(r.span),
+                    hint: Some("cast one side with derive, e.g. derive k = cast(k, str)".into()),
+                });
+            }
+            pairs.push((l.name.clone(), r.name.clone()));
+        }
+        let fields = join_columns(lschema, &rschema, &pairs, kind)
+            .into_iter()
+            .map(|c| Field { name: c.name, dtype: c.dtype })
+            .collect();
+        Ok(LogicalPlan::Join { left, right: Box::new(right), on: pairs, kind, schema: Schema::new(fields) })
+    }
+
+    // ---- expressions ----------------------------------------------------
+
+    fn expr(&self, e: &ast::Expr, schema: &Schema) -> Result<(Expr, DType), Error> {
+        let src = self.src;
+        match &e.kind {
+            ExprKind::Literal(l) => {
+                let v = literal(l);
+                let t = v.dtype();
+                Ok((Expr::Literal(v), t))
+            }
+            ExprKind::Column(c) => Ok((Expr::Column(c.clone()), self.column(c, e.span, schema)?)),
+            ExprKind::Unary { op: UnaryOp::Not, expr } => {
+                let (x, t) = self.expr(expr, schema)?;
+                if !matches!(t, DType::Bool | DType::Null) {
+                    return Err(type_err(src, e.span, format!("`not` needs a true/false value, found {t}")));
+                }
+                Ok((Expr::Not(Box::new(x)), DType::Bool))
+            }
+            ExprKind::Unary { op: UnaryOp::Neg, expr } => {
+                let (x, t) = self.expr(expr, schema)?;
+                if !t.is_numeric() {
+                    return Err(type_err(src, e.span, format!("cannot negate {t}")));
+                }
+                Ok((Expr::Neg(Box::new(x)), t))
+            }
+            ExprKind::Binary { op, left, right } => self.binary(e, *op, left, right, schema),
+            ExprKind::IsNull { expr, negated } => {
+                let (x, _) = self.expr(expr, schema)?;
+                Ok((Expr::IsNull { expr: Box::new(x), negated: *negated }, DType::Bool))
+            }
+            ExprKind::In { expr, list, negated } => {
+                let (x, t) = self.expr(expr, schema)?;
+                let mut values = Vec::new();
+                for item in list {
+                    let (v, vt) = self.expr(item, schema)?;
+                    let v = match v {
+                        Expr::Literal(v) => coerce_literal(v, &t),
+                        _ => return Err(Error::invalid(item.span, "`in` lists hold constants only")),
+                    };
+                    if !t.comparable(&v.dtype()) {
+                        return Err(type_err(src, item.span, format!("cannot compare {t} with {vt}")));
+                    }
+                    values.push(v);
+                }
+                Ok((Expr::In { expr: Box::new(x), list: values, negated: *negated }, DType::Bool))
+            }
+            ExprKind::Between { expr, low, high, negated } => {
+                let ge = ast::Expr { kind: ExprKind::Binary { op: BinOp::GtEq, left: expr.clone(), right: low.clone() }, span: e.span };
+                let le = ast::Expr { kind: ExprKind::Binary { op: BinOp::LtEq, left: expr.clone(), right: high.clone() }, span: e.span };
+                let (a, _) = self.expr(&ge, schema)?;
+                let (b, _) = self.expr(&le, schema)?;
+                let both = a.and(b);
+                Ok((if *negated { Expr::Not(Box::new(both)) } else { both }, DType::Bool))
+            }
+            ExprKind::Call { name, args } => self.call(e, name, args, schema),
+        }
+    }
+
+    fn binary(&self, e: &ast::Expr, op: BinOp, left: &ast::Expr, right: &ast::Expr, schema: &Schema) -> Result<(Expr, DType), Error> {
+        let (mut l, lt) = self.expr(left, schema)?;
+        let (mut r, rt) = self.expr(right, schema)?;
+        let bad = |what: &str| {
+            let mut err = type_err(self.src, e.span, format!("cannot {what} {lt} and {rt}"));
+            if lt == DType::Str || rt == DType::Str {
+                if let Error::Type { hint, .. } = &mut err {
+                    *hint = Some("convert text with cast(x, float) or cast(x, int)".into());
+                }
+            }
+            err
+        };
+        let t = match op {
+            BinOp::And | BinOp::Or => {
+                if !matches!(lt, DType::Bool | DType::Null) || !matches!(rt, DType::Bool | DType::Null) {
+                    return Err(bad(&format!("combine with `{}`", op.symbol())));
+                }
+                DType::Bool
+            }
+            BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
+                // A string literal compared with a date column is read as a date.
+                if let Expr::Literal(v) = &r {
+                    r = Expr::Literal(coerce_literal(v.clone(), &lt));
+                }
+                if let Expr::Literal(v) = &l {
+                    l = Expr::Literal(coerce_literal(v.clone(), &rt));
+                }
+                let lt2 = type_of_literal_or(&l, &lt);
+                let rt2 = type_of_literal_or(&r, &rt);
+                if !lt2.comparable(&rt2) {
+                    return Err(type_err(self.src, e.span, format!("cannot compare {lt} with {rt}")));
+                }
+                DType::Bool
+            }
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Mod | BinOp::FloorDiv => {
+                if !lt.is_numeric() || !rt.is_numeric() {
+                    return Err(bad(&format!("apply `{}` to", op.symbol())));
+                }
+                if lt == DType::Float || rt == DType::Float { DType::Float } else if lt == DType::Null && rt == DType::Null { DType::Null } else { DType::Int }
+            }
+            BinOp::Div => {
+                if !lt.is_numeric() || !rt.is_numeric() {
+                    return Err(bad("divide"));
+                }
+                DType::Float
+            }
+        };
+        Ok((Expr::Binary { op, left: Box::new(l), right: Box::new(r) }, t))
+    }
+
+    fn call(&self, e: &ast::Expr, name: &ast::Ident, args: &[ast::Expr], schema: &Schema) -> Result<(Expr, DType), Error> {
+        let src = self.src;
+        let n = name.name.as_str();
+        if n == "date" {
+            return match args {
+                [ast::Expr { kind: ExprKind::Literal(Literal::Str(s)), span }] => {
+                    let d = parse_date(s).ok_or_else(|| Error::Invalid {
+                        message: format!("`{s}` is not a date"),
+                        span: *span,
+                        hint: Some("write dates as date(\"2024-01-31\")".into()),
+                    })?;
+                    Ok((Expr::Literal(Value::Date(d)), DType::Date))
+                }
+                _ => Err(Error::invalid(e.span, "date() takes one string, e.g. date(\"2024-01-31\")")),
+            };
+        }
+        if n == "cast" {
+            let [x, ty] = args else { return Err(Error::invalid(e.span, "cast takes a value and a type, e.g. cast(x, float)")) };
+            let to = match &ty.kind {
+                ExprKind::Column(t) | ExprKind::Literal(Literal::Str(t)) => DType::from_name(t),
+                _ => None,
+            }
+            .ok_or_else(|| Error::Invalid {
+                message: format!("`{}` is not a type", ty.span.text(src)),
+                span: ty.span,
+                hint: Some("types are int, float, str, bool, date, datetime".into()),
+            })?;
+            let (x, _) = self.expr(x, schema)?;
+            return Ok((Expr::Cast { expr: Box::new(x), to: to.clone() }, to));
+        }
+        let Some(&(_, func)) = Func::ALL.iter().find(|(f, _)| *f == n) else {
+            if AggFunc::ALL.iter().any(|(a, _)| *a == n) {
+                return Err(Error::Invalid {
+                    message: format!("aggregate `{n}` used outside `agg`"),
+                    span: e.span,
+                    hint: Some(format!("aggregate with `agg x = {}`", e.span.text(src))),
+                });
+            }
+            let mut all: Vec<&str> = Func::ALL.iter().map(|(f, _)| *f).collect();
+            all.extend(["date", "cast"]);
+            return Err(Error::UnknownFunction { name: n.into(), span: name.span, candidates: close_matches(n, all) });
+        };
+        let mut typed = Vec::new();
+        for a in args {
+            typed.push(self.expr(a, schema)?);
+        }
+        let types: Vec<DType> = typed.iter().map(|(_, t)| t.clone()).collect();
+        let arity = |lo: usize, hi: usize| -> Result<(), Error> {
+            if args.len() < lo || args.len() > hi {
+                let want = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
+                return Err(Error::invalid(e.span, format!("`{n}` takes {want} argument(s), found {}", args.len())));
+            }
+            Ok(())
+        };
+        let want = |i: usize, ok: bool, what: &str| -> Result<(), Error> {
+            if !ok {
+                let mut err = type_err(src, args[i].span, format!("`{n}` needs {what}, `{}` is {}", args[i].span.text(src), types[i]));
+                if types[i] == DType::Str && matches!(func, Func::Year | Func::Month | Func::Day | Func::Hour) {
+                    if let Error::Type { hint, .. } = &mut err {
+                        *hint = Some(format!("parse it first: {n}(to_date({}, \"%Y-%m-%d\"))", args[i].span.text(src)));
+                    }
+                }
+                return Err(err);
+            }
+            Ok(())
+        };
+        let is_str = |i: usize| matches!(types[i], DType::Str | DType::Null);
+        let is_lit_str = |i: usize| matches!(typed[i].0, Expr::Literal(Value::Str(_)));
+        let is_num = |i: usize| types[i].is_numeric();
+        let out = match func {
+            Func::If => {
+                arity(3, 3)?;
+                want(0, matches!(types[0], DType::Bool | DType::Null), "a true/false condition")?;
+                types[1].unify(&types[2]).ok_or_else(|| type_err(src, e.span, format!("the branches of `if` differ: {} and {}", types[1], types[2])))?
+            }
+            Func::Coalesce => {
+                arity(1, usize::MAX)?;
+                let mut t = types[0].clone();
+                for u in &types[1..] {
+                    t = t.unify(u).ok_or_else(|| type_err(src, e.span, format!("coalesce mixes {t} and {u}")))?;
+                }
+                t
+            }
+            Func::Abs | Func::Floor | Func::Ceil => {
+                arity(1, 1)?;
+                want(0, is_num(0), "a number")?;
+                types[0].clone()
+            }
+            Func::Round => {
+                arity(1, 2)?;
+                want(0, is_num(0), "a number")?;
+                if args.len() == 2 && !matches!(typed[1].0, Expr::Literal(Value::Int(d)) if d >= 0) {
+                    return Err(Error::invalid(args[1].span, "round's digits must be a non-negative integer"));
+                }
+                types[0].clone()
+            }
+            Func::Sqrt | Func::Log | Func::Exp => {
+                arity(1, 1)?;
+                want(0, is_num(0), "a number")?;
+                DType::Float
+            }
+            Func::Pow => {
+                arity(2, 2)?;
+                want(0, is_num(0), "a number")?;
+                want(1, is_num(1), "a number")?;
+                DType::Float
+            }
+            Func::Lower | Func::Upper | Func::Trim => {
+                arity(1, 1)?;
+                want(0, is_str(0), "a string")?;
+                DType::Str
+            }
+            Func::Len => {
+                arity(1, 1)?;
+                want(0, is_str(0), "a string")?;
+                DType::Int
+            }
+            Func::Contains | Func::StartsWith | Func::EndsWith | Func::RegexMatch => {
+                arity(2, 2)?;
+                want(0, is_str(0), "a string")?;
+                want(1, is_lit_str(1), "a constant string pattern")?;
+                DType::Bool
+            }
+            Func::Replace => {
+                arity(3, 3)?;
+                want(0, is_str(0), "a string")?;
+                want(1, is_lit_str(1), "a constant string")?;
+                want(2, is_lit_str(2), "a constant string")?;
+                DType::Str
+            }
+            Func::Substr => {
+                arity(2, 3)?;
+                want(0, is_str(0), "a string")?;
+                want(1, types[1] == DType::Int, "an integer start (1-based)")?;
+                if args.len() == 3 {
+                    want(2, types[2] == DType::Int, "an integer length")?;
+                }
+                DType::Str
+            }
+            Func::Year | Func::Month | Func::Day => {
+                arity(1, 1)?;
+                want(0, matches!(types[0], DType::Date | DType::Datetime | DType::Null), "a date or datetime")?;
+                DType::Int
+            }
+            Func::Hour => {
+                arity(1, 1)?;
+                want(0, matches!(types[0], DType::Datetime | DType::Null), "a datetime")?;
+                DType::Int
+            }
+            Func::ToDate => {
+                arity(2, 2)?;
+                want(0, is_str(0), "a string")?;
+                want(1, is_lit_str(1), "a constant format such as \"%Y-%m-%d\"")?;
+                DType::Date
+            }
+        };
+        Ok((Expr::Call { func, args: typed.into_iter().map(|(x, _)| x).collect() }, out))
+    }
+}
+
+fn type_of_literal_or(e: &Expr, t: &DType) -> DType {
+    match e {
+        Expr::Literal(v) => v.dtype(),
+        _ => t.clone(),
+    }
+}
+
+fn coerce_literal(v: Value, target: &DType) -> Value {
+    match (&v, target) {
+        (Value::Str(s), DType::Date | DType::Datetime) => parse_date(s).map_or(v, Value::Date),
+        _ => v,
+    }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` string.
+fn parse_date(s: &str) -> Option<i32> {
+    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    Some(d.num_days_from_ce() - 719_163)
+}
+
+use chrono::Datelike;
+
+fn literal(l: &Literal) -> Value {
+    match l {
+        Literal::Null => Value::Null,
+        Literal::Bool(b) => Value::Bool(*b),
+        Literal::Int(i) => Value::Int(*i),
+        Literal::Float(f) => Value::Float(*f),
+        Literal::Str(s) | Literal::Word(s) => Value::Str(s.clone()),
+    }
+}
+
+fn check_unique(fields: &[Field], span: Span) -> Result<(), Error> {
+    for (i, f) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|g| g.name == f.name) {
+            return Err(Error::Invalid {
+                message: format!("two output columns are named `{}`", f.name),
+                span,
+                hint: Some("name them apart with `name = expr`".into()),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn project(input: Box<LogicalPlan>, columns: Vec<(String, Expr, DType)>, span: Span) -> Result<LogicalPlan, Error> {
+    let fields: Vec<Field> = columns.iter().map(|(n, _, t)| Field { name: n.clone(), dtype: t.clone() }).collect();
+    check_unique(&fields, span)?;
+    Ok(LogicalPlan::Project {
+        input,
+        columns: columns.into_iter().map(|(n, e, _)| (n, e)).collect(),
+        schema: Schema::new(fields),
+    })
+}
+
+/// Stacks two plans, unifying columns by name; each side gets nulls for the
+/// columns only the other has.
+fn union(left: LogicalPlan, right: LogicalPlan, span: Span) -> Result<LogicalPlan, Error> {
+    let (ls, rs) = (left.schema(), right.schema());
+    let mut fields = ls.fields.clone();
+    for f in &rs.fields {
+        match fields.iter_mut().find(|g| g.name == f.name) {
+            Some(g) => {
+                g.dtype = g.dtype.unify(&f.dtype).ok_or_else(|| Error::Invalid {
+                    message: format!("column `{}` is {} on the left of union and {} on the right", f.name, g.dtype, f.dtype),
+                    span,
+                    hint: Some("cast one side with derive, e.g. derive x = cast(x, str)".into()),
+                })?;
+            }
+            None => fields.push(f.clone()),
+        }
+    }
+    let schema = Schema::new(fields);
+    let conform = |plan: LogicalPlan, have: &Schema| -> LogicalPlan {
+        let columns = schema
+            .fields
+            .iter()
+            .map(|f| {
+                let e = match have.get(&f.name) {
+                    Some(t) if *t == f.dtype => Expr::Column(f.name.clone()),
+                    Some(_) => Expr::Cast { expr: Box::new(Expr::Column(f.name.clone())), to: f.dtype.clone() },
+                    None => Expr::Cast { expr: Box::new(Expr::Literal(Value::Null)), to: f.dtype.clone() },
+                };
+                (f.name.clone(), e)
+            })
+            .collect();
+        LogicalPlan::Project { input: Box::new(plan), columns, schema: schema.clone() }
+    };
+    let inputs = vec![conform(left, &ls), conform(right, &rs)];
+    Ok(LogicalPlan::Union { inputs, schema })
+}
+
+fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
+    let mut out = io::ScanOptions::default();
+    for o in options {
+        let bad = |what: &str| Error::invalid(o.span, format!("option `{}` {what}", o.name.name));
+        let scalar = match &o.value {
+            OptionValue::Scalar(l) => Some(l),
+            _ => None,
+        };
+        let text = scalar.and_then(|l| match l {
+            Literal::Str(s) | Literal::Word(s) => Some(s.clone()),
+            _ => None,
+        });
+        let one_byte = |s: &str| -> Result<u8, Error> {
+            match s.as_bytes() {
+                [b] => Ok(*b),
+                _ => Err(bad("takes a single one-byte character, e.g. \";\" or \"\\t\"")),
+            }
+        };
+        match o.name.name.as_str() {
+            "format" => {
+                out.format = Some(match text.as_deref() {
+                    Some("csv") => io::Format::Csv,
+                    Some("tsv") => {
+                        out.csv.delimiter = b'\t';
+                        out.delimiter_set = true;
+                        io::Format::Csv
+                    }
+                    Some("ndjson") | Some("jsonl") | Some("json") => io::Format::Ndjson,
+                    Some("parquet") => io::Format::Parquet,
+                    _ => return Err(bad("is one of csv, tsv, ndjson, parquet")),
+                })
+            }
+            "delimiter" | "sep" => {
+                out.csv.delimiter = one_byte(&text.ok_or_else(|| bad("takes a string"))?)?;
+                out.delimiter_set = true;
+            }
+            "quote" => {
+                let t = text.ok_or_else(|| bad("takes a string (\"\" turns quoting off)"))?;
+                out.csv.quote = if t.is_empty() { None } else { Some(one_byte(&t)?) };
+            }
+            "header" => match scalar {
+                Some(Literal::Bool(b)) => out.csv.header = *b,
+                _ => return Err(bad("is true or false")),
+            },
+            "null" | "nulls" => {
+                out.csv.null_values = match &o.value {
+                    OptionValue::Scalar(Literal::Str(s)) => vec![s.clone()],
+                    OptionValue::List(items) => items
+                        .iter()
+                        .map(|l| match l {
+                            Literal::Str(s) => Ok(s.clone()),
+                            _ => Err(bad("takes strings, e.g. null=[\"NA\", \"-\"]")),
+                        })
+                        .collect::<Result<_, _>>()?,
+                    _ => return Err(bad("takes a string or a list of strings")),
+                }
+            }
+            "infer_rows" => match scalar {
+                Some(Literal::Int(n)) if *n > 0 => out.csv.infer_rows = *n as usize,
+                _ => return Err(bad("is a positive number of rows")),
+            },
+            "schema" => {
+                let OptionValue::Schema(cols) = &o.value else {
+                    return Err(bad("takes column types, e.g. schema=(id: str, price: float)"));
+                };
+                for (col, ty) in cols {
+                    let t = DType::from_name(&ty.name).ok_or_else(|| Error::Invalid {
+                        message: format!("`{}` is not a type", ty.name),
+                        span: ty.span,
+                        hint: Some("types are int, float, str, bool, date, datetime".into()),
+                    })?;
+                    out.csv.schema_overrides.push((col.name.clone(), t.to_polars()));
+                }
+            }
+            other => {
+                let known = ["format", "delimiter", "quote", "header", "null", "infer_rows", "schema"];
+                let c = close_matches(other, known);
+                return Err(Error::Invalid {
+                    message: format!("unknown scan option `{other}`"),
+                    span: o.name.span,
+                    hint: Some(match c.first() {
+                        Some(m) => format!("did you mean `{m}`?"),
+                        None => format!("options are {}", known.join(", ")),
+                    }),
+                });
+            }
+        }
+    }
+    Ok(out)
+}

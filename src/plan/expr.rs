@@ -1,0 +1,351 @@
+//! Resolved expressions: every column exists in the input schema, every
+//! function is known and type-checked. Printed back in dq syntax for
+//! `explain`.
+
+use std::fmt;
+
+use super::types::DType;
+pub use crate::lang::ast::BinOp;
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// null
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A date as days since 1970-01-01.
+    Date(i32),
+}
+
+impl Value {
+    /// The value's type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Value::Null => DType::Null,
+            Value::Bool(_) => DType::Bool,
+            Value::Int(_) => DType::Int,
+            Value::Float(_) => DType::Float,
+            Value::Str(_) => DType::Str,
+            Value::Date(_) => DType::Date,
+        }
+    }
+}
+
+/// Scalar functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Func {
+    If,
+    Coalesce,
+    Abs,
+    Round,
+    Floor,
+    Ceil,
+    Sqrt,
+    Log,
+    Exp,
+    Pow,
+    Lower,
+    Upper,
+    Len,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Replace,
+    Substr,
+    Trim,
+    RegexMatch,
+    Year,
+    Month,
+    Day,
+    Hour,
+    ToDate,
+}
+
+impl Func {
+    /// All functions by name, for lookup and "did you mean".
+    pub const ALL: &'static [(&'static str, Func)] = &[
+        ("if", Func::If),
+        ("coalesce", Func::Coalesce),
+        ("abs", Func::Abs),
+        ("round", Func::Round),
+        ("floor", Func::Floor),
+        ("ceil", Func::Ceil),
+        ("sqrt", Func::Sqrt),
+        ("log", Func::Log),
+        ("exp", Func::Exp),
+        ("pow", Func::Pow),
+        ("lower", Func::Lower),
+        ("upper", Func::Upper),
+        ("len", Func::Len),
+        ("contains", Func::Contains),
+        ("starts_with", Func::StartsWith),
+        ("ends_with", Func::EndsWith),
+        ("replace", Func::Replace),
+        ("substr", Func::Substr),
+        ("trim", Func::Trim),
+        ("regex_match", Func::RegexMatch),
+        ("year", Func::Year),
+        ("month", Func::Month),
+        ("day", Func::Day),
+        ("hour", Func::Hour),
+        ("to_date", Func::ToDate),
+    ];
+
+    /// The function's name in dq.
+    pub fn name(self) -> &'static str {
+        Func::ALL.iter().find(|(_, f)| *f == self).map_or("?", |(n, _)| n)
+    }
+}
+
+/// A resolved scalar expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A column of the input.
+    Column(String),
+    /// A constant.
+    Literal(Value),
+    /// `left op right`.
+    Binary {
+        /// Operator.
+        op: BinOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+    },
+    /// `not e`.
+    Not(Box<Expr>),
+    /// `-e`.
+    Neg(Box<Expr>),
+    /// `e is [not] null`.
+    IsNull {
+        /// Operand.
+        expr: Box<Expr>,
+        /// `is not null`.
+        negated: bool,
+    },
+    /// `e [not] in [values]`.
+    In {
+        /// Operand.
+        expr: Box<Expr>,
+        /// Candidate values.
+        list: Vec<Value>,
+        /// `not in`.
+        negated: bool,
+    },
+    /// A function call.
+    Call {
+        /// The function.
+        func: Func,
+        /// Its arguments.
+        args: Vec<Expr>,
+    },
+    /// `cast(e, type)`: values that do not convert become null.
+    Cast {
+        /// Operand.
+        expr: Box<Expr>,
+        /// Target type.
+        to: DType,
+    },
+}
+
+impl Expr {
+    /// Columns this expression reads, appended to `out` (duplicates kept out).
+    pub fn columns_into(&self, out: &mut Vec<String>) {
+        match self {
+            Expr::Column(c) => {
+                if !out.contains(c) {
+                    out.push(c.clone());
+                }
+            }
+            Expr::Literal(_) => {}
+            Expr::Binary { left, right, .. } => {
+                left.columns_into(out);
+                right.columns_into(out);
+            }
+            Expr::Not(e) | Expr::Neg(e) | Expr::IsNull { expr: e, .. } | Expr::In { expr: e, .. } | Expr::Cast { expr: e, .. } => {
+                e.columns_into(out)
+            }
+            Expr::Call { args, .. } => args.iter().for_each(|a| a.columns_into(out)),
+        }
+    }
+
+    /// The columns this expression reads.
+    pub fn columns(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        self.columns_into(&mut v);
+        v
+    }
+
+    /// `left and right`.
+    pub fn and(self, right: Expr) -> Expr {
+        Expr::Binary { op: BinOp::And, left: Box::new(self), right: Box::new(right) }
+    }
+
+    /// Splits a conjunction into its `and`-ed parts.
+    pub fn conjuncts(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Binary { op: BinOp::And, left, right } => {
+                let mut v = left.conjuncts();
+                v.extend(right.conjuncts());
+                v
+            }
+            e => vec![e],
+        }
+    }
+
+    /// Renames columns per `f` (used when pushing filters below projections).
+    pub fn map_columns(&self, f: &dyn Fn(&str) -> Expr) -> Expr {
+        match self {
+            Expr::Column(c) => f(c),
+            Expr::Literal(v) => Expr::Literal(v.clone()),
+            Expr::Binary { op, left, right } => Expr::Binary { op: *op, left: Box::new(left.map_columns(f)), right: Box::new(right.map_columns(f)) },
+            Expr::Not(e) => Expr::Not(Box::new(e.map_columns(f))),
+            Expr::Neg(e) => Expr::Neg(Box::new(e.map_columns(f))),
+            Expr::IsNull { expr, negated } => Expr::IsNull { expr: Box::new(expr.map_columns(f)), negated: *negated },
+            Expr::In { expr, list, negated } => Expr::In { expr: Box::new(expr.map_columns(f)), list: list.clone(), negated: *negated },
+            Expr::Call { func, args } => Expr::Call { func: *func, args: args.iter().map(|a| a.map_columns(f)).collect() },
+            Expr::Cast { expr, to } => Expr::Cast { expr: Box::new(expr.map_columns(f)), to: to.clone() },
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => write!(f, "null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Date(d) => {
+                let date = chrono::NaiveDate::from_num_days_from_ce_opt(*d + 719_163);
+                match date {
+                    Some(d) => write!(f, "date(\"{d}\")"),
+                    None => write!(f, "date({d})"),
+                }
+            }
+        }
+    }
+}
+
+fn needs_quotes(name: &str) -> bool {
+    name.is_empty()
+        || !name.chars().all(|c| c == '_' || c.is_alphanumeric())
+        || name.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// Writes a column name, backticked when it is not a plain identifier.
+pub fn fmt_column(f: &mut impl fmt::Write, name: &str) -> fmt::Result {
+    if needs_quotes(name) {
+        write!(f, "`{name}`")
+    } else {
+        write!(f, "{name}")
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Column(c) => fmt_column(f, c),
+            Expr::Literal(v) => write!(f, "{v}"),
+            Expr::Binary { op, left, right } => write!(f, "({left} {} {right})", op.symbol()),
+            Expr::Not(e) => write!(f, "not {e}"),
+            Expr::Neg(e) => write!(f, "-{e}"),
+            Expr::IsNull { expr, negated } => write!(f, "{expr} is {}null", if *negated { "not " } else { "" }),
+            Expr::In { expr, list, negated } => {
+                let items: Vec<String> = list.iter().map(|v| v.to_string()).collect();
+                write!(f, "{expr} {}in [{}]", if *negated { "not " } else { "" }, items.join(", "))
+            }
+            Expr::Call { func, args } => {
+                let items: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                write!(f, "{}({})", func.name(), items.join(", "))
+            }
+            Expr::Cast { expr, to } => write!(f, "cast({expr}, {to})"),
+        }
+    }
+}
+
+/// Aggregate functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum AggFunc {
+    /// `count()`: rows.
+    CountRows,
+    /// `count(x)`: non-null values.
+    Count,
+    Sum,
+    Mean,
+    Min,
+    Max,
+    Std,
+    Var,
+    Median,
+    Quantile,
+    NUnique,
+    ApproxNUnique,
+    First,
+    Last,
+}
+
+impl AggFunc {
+    /// All aggregates by name.
+    pub const ALL: &'static [(&'static str, AggFunc)] = &[
+        ("count", AggFunc::Count),
+        ("sum", AggFunc::Sum),
+        ("mean", AggFunc::Mean),
+        ("avg", AggFunc::Mean),
+        ("min", AggFunc::Min),
+        ("max", AggFunc::Max),
+        ("std", AggFunc::Std),
+        ("var", AggFunc::Var),
+        ("median", AggFunc::Median),
+        ("quantile", AggFunc::Quantile),
+        ("n_unique", AggFunc::NUnique),
+        ("approx_n_unique", AggFunc::ApproxNUnique),
+        ("first", AggFunc::First),
+        ("last", AggFunc::Last),
+    ];
+
+    /// The aggregate's name in dq.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggFunc::CountRows => "count",
+            f => AggFunc::ALL.iter().find(|(_, g)| *g == f).map_or("?", |(n, _)| n),
+        }
+    }
+
+    /// Aggregates that need every value of a group at once (no partial form).
+    pub fn is_holistic(self) -> bool {
+        matches!(self, AggFunc::Median | AggFunc::Quantile | AggFunc::NUnique | AggFunc::ApproxNUnique)
+    }
+}
+
+/// An aggregate call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggExpr {
+    /// The function.
+    pub func: AggFunc,
+    /// Its argument (`None` for `count()`).
+    pub arg: Option<Expr>,
+    /// The quantile for `quantile(x, q)`.
+    pub quantile: Option<f64>,
+}
+
+impl fmt::Display for AggExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.arg, self.quantile) {
+            (None, _) => write!(f, "{}()", self.func.name()),
+            (Some(a), Some(q)) => write!(f, "{}({a}, {q})", self.func.name()),
+            (Some(a), None) => write!(f, "{}({a})", self.func.name()),
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! The logical plan: a tree of relational operators over resolved,
+//! type-checked expressions. Each node can report its output schema; the
+//! tree prints as an indented outline for `explain`.
+
+use std::fmt::{self, Write};
+use std::sync::Arc;
+
+use super::expr::{fmt_column, AggExpr, Expr};
+use super::types::{DType, Field, Schema};
+use crate::io::Source;
+
+/// A scan of one source with what the optimizer pushed into it.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// The opened source.
+    pub source: Arc<Source>,
+    /// All columns the source offers.
+    pub source_schema: Schema,
+    /// Columns to read (`None`: all), set by projection pushdown.
+    pub projection: Option<Vec<String>>,
+    /// Filters pushed into the scan: evaluated on every chunk right after
+    /// reading, and used to prune Parquet row groups.
+    pub filters: Vec<Expr>,
+}
+
+impl Scan {
+    /// The columns the scan outputs.
+    pub fn schema(&self) -> Schema {
+        match &self.projection {
+            None => self.source_schema.clone(),
+            Some(cols) => Schema::new(
+                cols.iter()
+                    .map(|c| Field { name: c.clone(), dtype: self.source_schema.get(c).cloned().unwrap_or(DType::Null) })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// One sort key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    /// What to sort by.
+    pub expr: Expr,
+    /// Descending order.
+    pub descending: bool,
+}
+
+/// Join kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Matching rows only.
+    Inner,
+    /// All left rows.
+    Left,
+    /// All right rows.
+    Right,
+    /// All rows of both.
+    Full,
+    /// Left rows with a match, left columns only.
+    Semi,
+    /// Left rows without a match, left columns only.
+    Anti,
+}
+
+impl JoinKind {
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "inner",
+            JoinKind::Left => "left",
+            JoinKind::Right => "right",
+            JoinKind::Full => "full",
+            JoinKind::Semi => "semi",
+            JoinKind::Anti => "anti",
+        }
+    }
+}
+
+/// How many rows `sample` keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SampleAmount {
+    /// Exactly this many (or all, if fewer).
+    Rows(u64),
+    /// Each row independently with this probability.
+    Fraction(f64),
+}
+
+/// A logical operator tree.
+#[derive(Debug, Clone)]
+pub enum LogicalPlan {
+    /// Read a source.
+    Scan(Scan),
+    /// Keep rows where the predicate is true (null counts as false).
+    Filter {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Boolean predicate.
+        predicate: Expr,
+    },
+    /// Compute exactly these output columns (select, derive, drop and rename all become this).
+    Project {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Output columns in order.
+        columns: Vec<(String, Expr)>,
+        /// Output schema.
+        schema: Schema,
+    },
+    /// Group and aggregate (one row when there are no keys).
+    Aggregate {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Grouping keys.
+        keys: Vec<(String, Expr)>,
+        /// Aggregates.
+        aggs: Vec<(String, AggExpr)>,
+        /// Output schema: keys then aggregates.
+        schema: Schema,
+    },
+    /// Full sort, nulls last, stable.
+    Sort {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Keys, most significant first.
+        keys: Vec<SortKey>,
+    },
+    /// The first `k` rows of the sort order (from `sort | head`).
+    TopK {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Keys.
+        keys: Vec<SortKey>,
+        /// Rows to keep.
+        k: u64,
+    },
+    /// The first `n` rows.
+    Limit {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Rows to keep.
+        n: u64,
+    },
+    /// The last `n` rows.
+    Tail {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Rows to keep.
+        n: u64,
+    },
+    /// Unique rows.
+    Distinct {
+        /// Input.
+        input: Box<LogicalPlan>,
+    },
+    /// Equi-join.
+    Join {
+        /// Left input.
+        left: Box<LogicalPlan>,
+        /// Right input.
+        right: Box<LogicalPlan>,
+        /// (left, right) key column pairs.
+        on: Vec<(String, String)>,
+        /// Kind.
+        kind: JoinKind,
+        /// Output schema.
+        schema: Schema,
+    },
+    /// Rows of all inputs, columns unified by name.
+    Union {
+        /// Inputs, each already projected to the output schema.
+        inputs: Vec<LogicalPlan>,
+        /// Output schema.
+        schema: Schema,
+    },
+    /// A random sample.
+    Sample {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// How much.
+        amount: SampleAmount,
+        /// Seed.
+        seed: u64,
+    },
+    /// One row, one column `count`.
+    Count {
+        /// Input.
+        input: Box<LogicalPlan>,
+    },
+}
+
+impl LogicalPlan {
+    /// The output schema.
+    pub fn schema(&self) -> Schema {
+        match self {
+            LogicalPlan::Scan(s) => s.schema(),
+            LogicalPlan::Project { schema, .. }
+            | LogicalPlan::Aggregate { schema, .. }
+            | LogicalPlan::Join { schema, .. }
+            | LogicalPlan::Union { schema, .. } => schema.clone(),
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::TopK { input, .. }
+            | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::Tail { input, .. }
+            | LogicalPlan::Distinct { input }
+            | LogicalPlan::Sample { input, .. } => input.schema(),
+            LogicalPlan::Count { .. } => Schema::new(vec![Field { name: "count".into(), dtype: DType::Int }]),
+        }
+    }
+
+    /// The node's inputs.
+    pub fn inputs(&self) -> Vec<&LogicalPlan> {
+        match self {
+            LogicalPlan::Scan(_) => vec![],
+            LogicalPlan::Join { left, right, .. } => vec![left, right],
+            LogicalPlan::Union { inputs, .. } => inputs.iter().collect(),
+            LogicalPlan::Filter { input, .. }
+            | LogicalPlan::Project { input, .. }
+            | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Sort { input, .. }
+            | LogicalPlan::TopK { input, .. }
+            | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::Tail { input, .. }
+            | LogicalPlan::Distinct { input }
+            | LogicalPlan::Sample { input, .. }
+            | LogicalPlan::Count { input } => vec![input],
+        }
+    }
+
+    /// One line describing this node (without its inputs).
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        let _ = self.describe_into(&mut s);
+        s
+    }
+
+    fn describe_into(&self, s: &mut String) -> fmt::Result {
+        match self {
+            LogicalPlan::Scan(scan) => {
+                write!(s, "Scan {:?}", scan.source.pattern)?;
+                match &scan.projection {
+                    Some(cols) => write!(s, " columns=[{}]", cols.join(", "))?,
+                    None => write!(s, " columns=*")?,
+                }
+                if !scan.filters.is_empty() {
+                    let f: Vec<String> = scan.filters.iter().map(|e| e.to_string()).collect();
+                    write!(s, " filters=[{}]", f.join(", "))?;
+                }
+            }
+            LogicalPlan::Filter { predicate, .. } => write!(s, "Filter {predicate}")?,
+            LogicalPlan::Project { columns, .. } => {
+                write!(s, "Project ")?;
+                for (i, (name, e)) in columns.iter().enumerate() {
+                    if i > 0 {
+                        write!(s, ", ")?;
+                    }
+                    if matches!(e, Expr::Column(c) if c == name) {
+                        fmt_column(s, name)?;
+                    } else {
+                        fmt_column(s, name)?;
+                        write!(s, " = {e}")?;
+                    }
+                }
+            }
+            LogicalPlan::Aggregate { keys, aggs, .. } => {
+                write!(s, "Aggregate ")?;
+                let a: Vec<String> = aggs.iter().map(|(n, a)| format!("{n} = {a}")).collect();
+                write!(s, "{}", a.join(", "))?;
+                if !keys.is_empty() {
+                    let k: Vec<String> = keys
+                        .iter()
+                        .map(|(n, e)| if matches!(e, Expr::Column(c) if c == n) { n.clone() } else { format!("{n} = {e}") })
+                        .collect();
+                    write!(s, " by {}", k.join(", "))?;
+                }
+            }
+            LogicalPlan::Sort { keys, .. } => write!(s, "Sort {}", sort_keys(keys))?,
+            LogicalPlan::TopK { keys, k, .. } => write!(s, "TopK k={k} {}", sort_keys(keys))?,
+            LogicalPlan::Limit { n, .. } => write!(s, "Limit {n}")?,
+            LogicalPlan::Tail { n, .. } => write!(s, "Tail {n}")?,
+            LogicalPlan::Distinct { .. } => write!(s, "Distinct")?,
+            LogicalPlan::Join { on, kind, .. } => {
+                let k: Vec<String> = on.iter().map(|(l, r)| if l == r { l.clone() } else { format!("{l} = {r}") }).collect();
+                write!(s, "Join {} on {}", kind.name(), k.join(", "))?
+            }
+            LogicalPlan::Union { inputs, .. } => write!(s, "Union of {}", inputs.len())?,
+            LogicalPlan::Sample { amount, seed, .. } => match amount {
+                SampleAmount::Rows(n) => write!(s, "Sample rows={n} seed={seed}")?,
+                SampleAmount::Fraction(f) => write!(s, "Sample fraction={f} seed={seed}")?,
+            },
+            LogicalPlan::Count { .. } => write!(s, "Count")?,
+        }
+        Ok(())
+    }
+
+    /// The plan as an indented outline, one node a line.
+    pub fn display_tree(&self) -> String {
+        let mut out = String::new();
+        self.tree_into(&mut out, 0);
+        out
+    }
+
+    fn tree_into(&self, out: &mut String, depth: usize) {
+        out.push_str(&"  ".repeat(depth));
+        out.push_str(&self.describe());
+        out.push('\n');
+        for input in self.inputs() {
+            input.tree_into(out, depth + 1);
+        }
+    }
+}
+
+fn sort_keys(keys: &[SortKey]) -> String {
+    keys.iter()
+        .map(|k| format!("{}{}", k.expr, if k.descending { " desc" } else { "" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where an output column of a join comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinColumn {
+    /// From the left input (else the right).
+    pub from_left: bool,
+    /// Its name in that input.
+    pub source: String,
+    /// Its name in the output.
+    pub name: String,
+    /// Its type.
+    pub dtype: DType,
+}
+
+/// The output columns of a join: all left columns (keys keep the left
+/// names), then the right non-key columns, suffixed `_right` while their
+/// name is taken. Semi and anti joins output the left columns only.
+pub fn join_columns(left: &Schema, right: &Schema, on: &[(String, String)], kind: JoinKind) -> Vec<JoinColumn> {
+    let mut out: Vec<JoinColumn> = left
+        .fields
+        .iter()
+        .map(|f| JoinColumn { from_left: true, source: f.name.clone(), name: f.name.clone(), dtype: f.dtype.clone() })
+        .collect();
+    if matches!(kind, JoinKind::Semi | JoinKind::Anti) {
+        return out;
+    }
+    for f in &right.fields {
+        if on.iter().any(|(_, r)| *r == f.name) {
+            continue;
+        }
+        let mut name = f.name.clone();
+        while out.iter().any(|c| c.name == name) || left.contains(&name) {
+            name.push_str("_right");
+        }
+        out.push(JoinColumn { from_left: false, source: f.name.clone(), name, dtype: f.dtype.clone() });
+    }
+    out
+}

@@ -1,0 +1,147 @@
+//! Projection pushdown: walks down with the set of columns the parent
+//! still needs, drops unused projected columns, and tells each scan to read
+//! only what is needed (plus its pushed-down filters' columns).
+
+use super::Rule;
+use crate::plan::expr::Expr;
+use crate::plan::logical::{join_columns, LogicalPlan};
+use crate::plan::types::{Field, Schema};
+
+/// The rule.
+pub struct ProjectionPushdown;
+
+impl Rule for ProjectionPushdown {
+    fn name(&self) -> &'static str {
+        "projection_pushdown"
+    }
+
+    fn rewrite(&self, plan: LogicalPlan) -> (LogicalPlan, bool) {
+        let before = plan.display_tree();
+        let plan = prune(plan, None);
+        let changed = plan.display_tree() != before;
+        (plan, changed)
+    }
+}
+
+fn union_cols(mut a: Vec<String>, b: impl IntoIterator<Item = String>) -> Vec<String> {
+    for c in b {
+        if !a.contains(&c) {
+            a.push(c);
+        }
+    }
+    a
+}
+
+fn expr_cols<'a>(exprs: impl IntoIterator<Item = &'a Expr>) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in exprs {
+        e.columns_into(&mut out);
+    }
+    out
+}
+
+/// `required`: the output columns the parent reads (`None`: all of them).
+fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
+    let extend = |extra: Vec<String>| required.clone().map(|r| union_cols(r, extra));
+    match plan {
+        LogicalPlan::Scan(mut s) => {
+            let mut need = required.unwrap_or_else(|| s.source_schema.names());
+            need = union_cols(need, expr_cols(&s.filters));
+            // Keep the source's column order.
+            s.projection = Some(s.source_schema.names().into_iter().filter(|c| need.contains(c)).collect());
+            LogicalPlan::Scan(s)
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let need = extend(predicate.columns());
+            LogicalPlan::Filter { input: Box::new(prune(*input, need)), predicate }
+        }
+        LogicalPlan::Project { input, columns, schema } => {
+            let (columns, schema) = match &required {
+                None => (columns, schema),
+                Some(req) => {
+                    let kept: Vec<(String, Expr)> = columns.into_iter().filter(|(n, _)| req.contains(n)).collect();
+                    let fields = schema.fields.into_iter().filter(|f| req.contains(&f.name)).collect();
+                    (kept, Schema::new(fields))
+                }
+            };
+            let need = expr_cols(columns.iter().map(|(_, e)| e));
+            LogicalPlan::Project { input: Box::new(prune(*input, Some(need))), columns, schema }
+        }
+        LogicalPlan::Aggregate { input, keys, aggs, schema } => {
+            let mut need = expr_cols(keys.iter().map(|(_, e)| e));
+            need = union_cols(need, expr_cols(aggs.iter().filter_map(|(_, a)| a.arg.as_ref())));
+            LogicalPlan::Aggregate { input: Box::new(prune(*input, Some(need))), keys, aggs, schema }
+        }
+        LogicalPlan::Sort { input, keys } => {
+            let need = extend(expr_cols(keys.iter().map(|k| &k.expr)));
+            LogicalPlan::Sort { input: Box::new(prune(*input, need)), keys }
+        }
+        LogicalPlan::TopK { input, keys, k } => {
+            let need = extend(expr_cols(keys.iter().map(|k| &k.expr)));
+            LogicalPlan::TopK { input: Box::new(prune(*input, need)), keys, k }
+        }
+        LogicalPlan::Limit { input, n } => LogicalPlan::Limit { input: Box::new(prune(*input, required)), n },
+        LogicalPlan::Tail { input, n } => LogicalPlan::Tail { input: Box::new(prune(*input, required)), n },
+        LogicalPlan::Sample { input, amount, seed } => LogicalPlan::Sample { input: Box::new(prune(*input, required)), amount, seed },
+        // Distinct compares whole rows: everything below is needed.
+        LogicalPlan::Distinct { input } => LogicalPlan::Distinct { input: Box::new(prune(*input, None)) },
+        LogicalPlan::Count { input } => LogicalPlan::Count { input: Box::new(prune(*input, Some(Vec::new()))) },
+        LogicalPlan::Union { inputs, schema } => {
+            let schema = match &required {
+                None => schema,
+                Some(req) => Schema::new(schema.fields.into_iter().filter(|f| req.contains(&f.name)).collect()),
+            };
+            let inputs = inputs.into_iter().map(|i| prune(i, required.clone())).collect();
+            LogicalPlan::Union { inputs, schema }
+        }
+        LogicalPlan::Join { left, right, on, kind, schema } => {
+            let (ls, rs) = (left.schema(), right.schema());
+            let cols = join_columns(&ls, &rs, &on, kind);
+            let wanted = |from_left: bool| -> Option<Vec<String>> {
+                let req = required.as_ref()?;
+                let mut v: Vec<String> =
+                    cols.iter().filter(|c| c.from_left == from_left && req.contains(&c.name)).map(|c| c.source.clone()).collect();
+                let keys = on.iter().map(|(l, r)| if from_left { l.clone() } else { r.clone() });
+                v = union_cols(v, keys);
+                Some(v)
+            };
+            let left = prune(*left, wanted(true));
+            let right = prune(*right, wanted(false));
+            // Recompute the output from what survived below.
+            let new_cols = join_columns(&left.schema(), &right.schema(), &on, kind);
+            let schema = if required.is_some() {
+                Schema::new(new_cols.into_iter().map(|c| Field { name: c.name, dtype: c.dtype }).collect())
+            } else {
+                schema
+            };
+            LogicalPlan::Join { left: Box::new(left), right: Box::new(right), on, kind, schema }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::expr::{AggExpr, AggFunc};
+    use crate::plan::types::DType;
+    use crate::plan::optimize::test_util::scan;
+
+    #[test]
+    fn aggregate_reads_only_its_columns() {
+        let plan = LogicalPlan::Aggregate {
+            input: Box::new(scan()),
+            keys: vec![("b".into(), Expr::Column("b".into()))],
+            aggs: vec![("s".into(), AggExpr { func: AggFunc::Sum, arg: Some(Expr::Column("c".into())), quantile: None })],
+            schema: Schema::new(vec![Field { name: "b".into(), dtype: DType::Str }, Field { name: "s".into(), dtype: DType::Float }]),
+        };
+        let (plan, changed) = ProjectionPushdown.rewrite(plan);
+        assert!(changed);
+        assert!(plan.display_tree().contains("columns=[b, c]"), "{}", plan.display_tree());
+    }
+
+    #[test]
+    fn count_reads_no_columns() {
+        let (plan, _) = ProjectionPushdown.rewrite(LogicalPlan::Count { input: Box::new(scan()) });
+        assert!(plan.display_tree().contains("columns=[]"), "{}", plan.display_tree());
+    }
+}
