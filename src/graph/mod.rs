@@ -79,8 +79,7 @@ pub struct TaskGraph {
 /// Builds the task graph of an optimized plan.
 pub fn build(plan: &LogicalPlan) -> TaskGraph {
     let mut b = Builder { stages: Vec::new() };
-    let open = b.lower(plan);
-    b.close(open, Box::new(ops::Collect));
+    b.stage_of(plan);
     TaskGraph { stages: b.stages, output: plan.schema().names() }
 }
 
@@ -101,7 +100,11 @@ fn polars_schema(s: &Schema) -> PlSchema {
 }
 
 fn sort_spec(keys: &[crate::plan::logical::SortKey]) -> SortSpec {
-    SortSpec { exprs: keys.iter().map(|k| lower_expr::lower(&k.expr)).collect(), descending: keys.iter().map(|k| k.descending).collect() }
+    SortSpec {
+        exprs: keys.iter().map(|k| lower_expr::lower(&k.expr)).collect(),
+        descending: keys.iter().map(|k| k.descending).collect(),
+        labels: keys.iter().map(|k| k.expr.to_string()).collect(),
+    }
 }
 
 impl Builder {
@@ -184,6 +187,11 @@ impl Builder {
             LogicalPlan::Sample { input, amount: SampleAmount::Fraction(f), seed } => {
                 let mut open = self.lower(input);
                 open.ops.push(Box::new(ops::SampleFraction { fraction: *f, seed: *seed }));
+                open
+            }
+            LogicalPlan::Explode { input, column, separator } => {
+                let mut open = self.lower(input);
+                open.ops.push(Box::new(ops::Explode { column: column.clone(), separator: separator.clone() }));
                 open
             }
             LogicalPlan::Union { inputs, .. } => {

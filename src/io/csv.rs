@@ -16,7 +16,20 @@ pub(super) fn dialect(opts: &CsvOptions) -> Dialect {
     Dialect { delimiter: opts.delimiter, quote: opts.quote }
 }
 
-const BAD_ROWS_HINT: &str = "pass --on-bad-rows skip (or null) to get past bad records, or set the column's type with scan \"...\" (schema=(col: str))";
+const COUNT_HINT: &str = "pass --on-bad-rows skip (or null) to get past malformed records";
+const VALUE_HINT: &str = "pass --on-bad-rows skip (or null) to get past malformed records, or read the column as text with scan \"...\" (schema=(col: str))";
+
+/// dq's name for a polars type in messages.
+fn type_name(dtype: &DataType) -> String {
+    match dtype {
+        d if d.is_integer() => "int".into(),
+        d if d.is_float() => "float".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Date => "date".into(),
+        DataType::String => "str".into(),
+        other => other.to_string(),
+    }
+}
 
 /// Reads the header and infers column types from the first `infer_rows`
 /// records. Returns the schema and the offset where data starts.
@@ -185,7 +198,8 @@ fn repair(
         match settings.bad_rows {
             BadRowPolicy::Error => {
                 let line = first_line() + records::line_of(bytes, rec.start) - 1;
-                return Err(Error::BadRecord { path: path.into(), line, column, message, hint: BAD_ROWS_HINT.into() });
+                let hint = if column.is_some() { VALUE_HINT } else { COUNT_HINT };
+                return Err(Error::BadRecord { path: path.into(), line, column, message, hint: hint.into() });
             }
             BadRowPolicy::Skip => {}
             BadRowPolicy::Null => write_nulled(&mut out, &rec, &dtypes, opts),
@@ -195,7 +209,7 @@ fn repair(
         // Nothing we can point at: report polars' own complaint with the chunk's first line.
         let line = first_line();
         let message = polars_message.unwrap_or_else(|| "malformed CSV".into());
-        return Err(Error::BadRecord { path: path.into(), line, column: None, message: format!("in the records from here on: {message}"), hint: BAD_ROWS_HINT.into() });
+        return Err(Error::BadRecord { path: path.into(), line, column: None, message: format!("in the records from here on: {message}"), hint: VALUE_HINT.into() });
     }
     settings.bad_rows_seen.fetch_add(bad, Ordering::Relaxed);
     Ok(out)
@@ -216,7 +230,7 @@ fn check_record(rec: &Record, dtypes: &[DataType], names: &[String], opts: &CsvO
         if !value_parses(field, dtype) {
             return Some((
                 Some(i + 1),
-                format!("cannot read \"{field}\" as {dtype} in column `{}` (field {})", names[i], i + 1),
+                format!("cannot read \"{field}\" as {} in column `{}` (field {})", type_name(dtype), names[i], i + 1),
             ));
         }
     }

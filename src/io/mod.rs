@@ -15,6 +15,7 @@
 //! This module decides nothing about what to compute.
 
 mod csv;
+mod lines;
 mod error;
 mod ndjson;
 mod parquet;
@@ -43,6 +44,8 @@ pub enum Format {
     Ndjson,
     /// Apache Parquet.
     Parquet,
+    /// Plain text, one string column `line` per line (`.txt`, `.log`).
+    Lines,
 }
 
 /// Stream compression of a text file.
@@ -329,6 +332,7 @@ impl Source {
         match self.format {
             Format::Csv => csv::parse_chunk(&file.path, bytes, &file.schema, columns, &self.csv, settings, first_line),
             Format::Ndjson => ndjson::parse_chunk(&file.path, bytes, &file.schema, columns, first_line),
+            Format::Lines => Ok(lines::parse_chunk(bytes, columns)),
             Format::Parquet => Err(Error::Unsupported { message: "internal: parquet bytes parsed as text".into() }),
         }
     }
@@ -456,7 +460,8 @@ pub fn format_of(path: &Path) -> Result<Format> {
     let (name, _) = strip_compression(path);
     let ext = name.rsplit('.').next().unwrap_or("");
     match ext {
-        "csv" | "tsv" | "tab" | "txt" => Ok(Format::Csv),
+        "csv" | "tsv" | "tab" => Ok(Format::Csv),
+        "txt" | "log" | "text" => Ok(Format::Lines),
         "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
         "parquet" | "pq" => Ok(Format::Parquet),
         _ => Err(Error::Unsupported {
@@ -504,6 +509,7 @@ fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile
     let bytes: &[u8] = map.as_deref().map_or(&[], |m| &m[..]);
     let (schema, data_start) = match format {
         Format::Csv => csv::read_schema(path, bytes, csv)?,
+        Format::Lines => (lines::schema(), 0),
         _ => (ndjson::infer_schema(path, bytes)?, 0),
     };
     Ok(SourceFile { path: path.into(), size, compression, schema: Arc::new(schema), data: FileData::Mapped { map, data_start } })

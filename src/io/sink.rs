@@ -84,8 +84,17 @@ impl AtomicFile {
         if dest.is_dir() {
             return Err(Error::write(dest, "it is a directory"));
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(".dq-partial-")
+        // Like `mkdir -p`: ETL jobs write into dated directories that may not exist yet.
+        std::fs::create_dir_all(&dir).map_err(|e| Error::write(dest, e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".dq-partial-");
+        // Temporary files are private by default; the result should not be.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let tmp = builder
             .tempfile_in(&dir)
             .map_err(|e| Error::write(dest, e))?;
         Ok(AtomicFile { tmp, dest: dest.to_path_buf() })

@@ -74,6 +74,7 @@ impl Chunker {
         let sample = &self.pending[..cut];
         match format {
             Format::Csv => Ok(csv::read_schema(path, sample, csv_opts)?.0),
+            Format::Lines => Ok(super::lines::schema()),
             _ => ndjson::infer_schema(path, sample),
         }
     }

@@ -140,6 +140,13 @@ pub enum VerbKind {
     },
     /// `count`.
     Count,
+    /// `explode COL [on "SEP"]`: one row per piece of a split string.
+    Explode {
+        /// The string column to split.
+        column: Ident,
+        /// Separator (default: a space).
+        separator: Option<String>,
+    },
     /// `write "path"`.
     Write {
         /// Destination; the format follows the extension.

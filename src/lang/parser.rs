@@ -24,7 +24,7 @@ use super::span::Span;
 
 const VERBS: &[&str] = &[
     "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail",
-    "distinct", "join", "union", "sample", "count", "write",
+    "distinct", "join", "union", "sample", "count", "write", "explode",
 ];
 
 /// Parses a whole program.
@@ -328,6 +328,11 @@ impl Parser {
             "union" => VerbKind::Union(self.join_source()?),
             "sample" => self.sample()?,
             "count" => VerbKind::Count,
+            "explode" => {
+                let column = self.ident("the string column to split")?;
+                let separator = if self.eat_keyword("on") { Some(self.string("a quoted separator after `on`")?.0) } else { None };
+                VerbKind::Explode { column, separator }
+            }
             "write" => {
                 let (path, path_span) = self.string("a quoted output path after `write`")?;
                 VerbKind::Write { path, path_span }

@@ -5,7 +5,7 @@
 
 use polars::prelude::*;
 
-use super::{concat, fmt_exprs, run_lazy, ChunkCtx, Sink};
+use super::{concat, run_lazy, ChunkCtx, Sink};
 
 /// Sort keys as polars expressions.
 #[derive(Clone)]
@@ -14,6 +14,8 @@ pub struct SortSpec {
     pub exprs: Vec<Expr>,
     /// Descending flags, one per key.
     pub descending: Vec<bool>,
+    /// dq text of each key, for explain.
+    pub labels: Vec<String>,
 }
 
 impl SortSpec {
@@ -32,12 +34,8 @@ impl SortSpec {
 
     /// Keys for explain.
     pub fn describe(&self) -> String {
-        let keys: Vec<String> = self
-            .exprs
-            .iter()
-            .zip(&self.descending)
-            .map(|(e, d)| format!("{}{}", fmt_exprs(std::slice::from_ref(e)), if *d { " desc" } else { "" }))
-            .collect();
+        let keys: Vec<String> =
+            self.labels.iter().zip(&self.descending).map(|(e, d)| format!("{e}{}", if *d { " desc" } else { "" })).collect();
         keys.join(", ")
     }
 }

@@ -204,6 +204,18 @@ impl Builder<'_> {
                 LogicalPlan::Sample { input, amount, seed }
             }
             VerbKind::Count => LogicalPlan::Count { input },
+            VerbKind::Explode { column, separator } => {
+                let t = self.column(&column.name, column.span, &schema)?;
+                if !matches!(t, DType::Str | DType::Null) {
+                    return Err(Error::Type {
+                        expr: column.name.clone(),
+                        message: format!("explode splits strings, `{}` is {t}", column.name),
+                        span: column.span,
+                        hint: None,
+                    });
+                }
+                LogicalPlan::Explode { input, column: column.name.clone(), separator: separator.clone().unwrap_or_else(|| " ".into()) }
+            }
             VerbKind::Write { .. } => unreachable!("handled by pipeline()"),
         })
     }
@@ -763,7 +775,8 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
                     }
                     Some("ndjson") | Some("jsonl") | Some("json") => io::Format::Ndjson,
                     Some("parquet") => io::Format::Parquet,
-                    _ => return Err(bad("is one of csv, tsv, ndjson, parquet")),
+                    Some("lines") | Some("text") => io::Format::Lines,
+                    _ => return Err(bad("is one of csv, tsv, ndjson, parquet, lines")),
                 })
             }
             "delimiter" | "sep" => {

@@ -182,6 +182,15 @@ pub enum LogicalPlan {
         /// Seed.
         seed: u64,
     },
+    /// One row per piece of a string column split on a separator.
+    Explode {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// The string column.
+        column: String,
+        /// The separator.
+        separator: String,
+    },
     /// One row, one column `count`.
     Count {
         /// Input.
@@ -204,7 +213,8 @@ impl LogicalPlan {
             | LogicalPlan::Limit { input, .. }
             | LogicalPlan::Tail { input, .. }
             | LogicalPlan::Distinct { input }
-            | LogicalPlan::Sample { input, .. } => input.schema(),
+            | LogicalPlan::Sample { input, .. }
+            | LogicalPlan::Explode { input, .. } => input.schema(),
             LogicalPlan::Count { .. } => Schema::new(vec![Field { name: "count".into(), dtype: DType::Int }]),
         }
     }
@@ -224,6 +234,7 @@ impl LogicalPlan {
             | LogicalPlan::Tail { input, .. }
             | LogicalPlan::Distinct { input }
             | LogicalPlan::Sample { input, .. }
+            | LogicalPlan::Explode { input, .. }
             | LogicalPlan::Count { input } => vec![input],
         }
     }
@@ -290,6 +301,7 @@ impl LogicalPlan {
                 SampleAmount::Fraction(f) => write!(s, "Sample fraction={f} seed={seed}")?,
             },
             LogicalPlan::Count { .. } => write!(s, "Count")?,
+            LogicalPlan::Explode { column, separator, .. } => write!(s, "Explode {column} on {separator:?}")?,
         }
         Ok(())
     }

@@ -72,6 +72,7 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
         P::Union { inputs, schema } => P::Union { inputs: inputs.into_iter().map(|i| f(i)).collect(), schema },
         P::Sample { input, amount, seed } => P::Sample { input: b(input), amount, seed },
         P::Count { input } => P::Count { input: b(input) },
+        P::Explode { input, column, separator } => P::Explode { input: b(input), column, separator },
     }
 }
 

@@ -85,6 +85,10 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
         LogicalPlan::Sample { input, amount, seed } => LogicalPlan::Sample { input: Box::new(prune(*input, required)), amount, seed },
         // Distinct compares whole rows: everything below is needed.
         LogicalPlan::Distinct { input } => LogicalPlan::Distinct { input: Box::new(prune(*input, None)) },
+        LogicalPlan::Explode { input, column, separator } => {
+            let need = extend(vec![column.clone()]);
+            LogicalPlan::Explode { input: Box::new(prune(*input, need)), column, separator }
+        }
         LogicalPlan::Count { input } => LogicalPlan::Count { input: Box::new(prune(*input, Some(Vec::new()))) },
         LogicalPlan::Union { inputs, schema } => {
             let schema = match &required {

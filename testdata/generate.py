@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Writes the small, deterministic fixtures in testdata/ (checked in).
+
+Run from the repository root: python3 testdata/generate.py
+The Parquet fixture is written by dq itself (see the end of this file).
+"""
+import os
+import random
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(name, text, newline="\n"):
+    path = os.path.join(HERE, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline=newline) as f:
+        f.write(text)
+
+
+# sales.csv: 20 orders, hand-checkable totals.
+regions = ["north", "south", "east", "west"]
+products = ["apple", "pear", "plum"]
+rows = ["order_id,date,region,product,price,qty"]
+for i in range(1, 21):
+    region = regions[i % 4]
+    product = products[i % 3]
+    price = [1.5, 2.0, 3.25][i % 3]
+    qty = i % 7 + 1
+    rows.append(f"{i},2024-01-{i:02d},{region},{product},{price},{qty}")
+write("sales.csv", "\n".join(rows) + "\n")
+
+# people/: two files with different column order, joined to depts.csv.
+write("people/part-1.csv",
+      "id,name,age,city,country,dept_id,salary\n"
+      "1,Anna,34,Berlin,DE,10,5200\n"
+      "2,Ben,22,Hamburg,DE,20,3100\n"
+      "3,Chloé,41,Paris,FR,10,6100\n"
+      "4,Dieter,29,Berlin,DE,30,4500\n"
+      "5,Eva,57,Munich,DE,20,7000\n")
+write("people/part-2.csv",
+      "city,country,id,salary,name,age,dept_id\n"
+      "Hamburg,DE,6,3900,Finn,31,10\n"
+      "Lyon,FR,7,4100,Gaspard,26,30\n"
+      "Munich,DE,8,5600,Hanna,45,10\n"
+      "Berlin,DE,9,2800,Ilse,19,40\n")
+write("depts.csv", "dept_id,dept_name\n10,Engineering\n20,Sales\n30,Support\n")
+
+# quoted.csv: quoted newlines, doubled quotes, delimiters in quotes, CRLF.
+write("quoted.csv",
+      'id,comment,amount\r\n'
+      '1,"plain",10\r\n'
+      '2,"two\r\nlines",20\r\n'
+      '3,"has ""quotes"", and a comma",30\r\n'
+      '4,"",40\r\n', newline="")
+
+write("empty.csv", "")
+write("header_only.csv", "a,b,c\n")
+
+# nulls.csv: SQL null semantics (empty field = null).
+write("nulls.csv",
+      "k,v,s\n"
+      "a,1,x\n"
+      "a,,y\n"
+      ",3,\n"
+      "b,,z\n"
+      ",5,w\n"
+      "b,,\n")
+
+write("utf8.csv",
+      "name,city,greeting\n"
+      "Zoë,Zürich,Grüezi\n"
+      "José,São Paulo,Olá\n"
+      "李雷,北京,你好\n"
+      "Ørjan,Tromsø,Hei 👋\n")
+
+# bad_rows.csv: line 4 has a missing field, line 6 an extra one.
+write("bad_rows.csv", "a,b,c\n1,2,3\n4,5,6\n7,8\n9,10,11\n12,13,14,15\n16,17,18\n")
+# bad_values.csv: line 5 holds text in an integer column.
+write("bad_values.csv", "id,score\n1,10\n2,20\n3,30\n4,oops\n5,50\n")
+
+write("events.ndjson",
+      '{"user":"u1","event":"click","ms":120,"ok":true}\n'
+      '{"user":"u2","event":"view","ms":80,"ok":true}\n'
+      '{"user":"u1","event":"view","ms":95,"ok":false}\n'
+      '{"user":"u3","event":"click","ms":null,"ok":true}\n'
+      '{"user":"u2","event":"click","ms":200,"ok":true}\n')
+
+write("words.txt",
+      "the quick brown fox\n"
+      "jumps over the lazy dog\n"
+      "The dog sleeps\n"
+      "and the fox runs\n")
+
+# measurements/: many CSV files, one category-value table split across them.
+rng = random.Random(42)
+for f in range(6):
+    lines = ["station,category,value"]
+    for i in range(50):
+        cat = ["alpha", "beta", "gamma"][(f + i) % 3]
+        lines.append(f"s{f},{cat},{rng.randint(0, 1000) / 10}")
+    write(f"measurements/day-{f + 1}.csv", "\n".join(lines) + "\n")
+
+# trips.csv: source of trips.parquet (several row groups), 3000 rows.
+lines = ["trip_id,vendor,distance_km,fare,passengers,pickup_day"]
+for i in range(3000):
+    vendor = ["acme", "bolt", "cabco"][i % 3]
+    dist = round((i * 37 % 250) / 10 + 0.5, 1)
+    fare = round(2.5 + dist * [1.8, 1.6, 2.1][i % 3] + (i % 5), 2)
+    lines.append(f"{i},{vendor},{dist},{fare},{i % 4 + 1},2024-02-{i % 28 + 1:02d}")
+write("trips.csv", "\n".join(lines) + "\n")
