@@ -57,7 +57,8 @@ impl Chunker {
     fn fill(&mut self, want: usize) -> Result<()> {
         let mut buf = vec![0u8; 1 << 20];
         while !self.eof && self.pending.len() < want {
-            match self.reader.read(&mut buf) {
+            let room = (want - self.pending.len()).min(buf.len());
+            match self.reader.read(&mut buf[..room]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.pending.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

@@ -282,9 +282,9 @@ impl Parser {
         let name = match &head.tok {
             Tok::Ident { name, quoted: false } if VERBS.contains(&name.as_str()) => name.clone(),
             Tok::Ident { name, .. } => {
-                let close = VERBS.iter().min_by_key(|v| strsim::levenshtein(v, name)).copied();
+                let close = VERBS.iter().min_by_key(|v| strsim::osa_distance(v, name)).copied();
                 let mut err = Error::new(head.span, format!("unknown verb `{name}`"));
-                if let Some(v) = close.filter(|v| strsim::levenshtein(v, name) <= 2) {
+                if let Some(v) = close.filter(|v| strsim::osa_distance(v, name) <= 2) {
                     err = err.with_hint(format!("did you mean `{v}`?"));
                 } else {
                     err = err.with_hint(format!("verbs are: {}", VERBS.join(", ")));

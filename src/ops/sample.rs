@@ -1,6 +1,7 @@
 //! Random samples that do not depend on scheduling: every row gets a
 //! pseudo-random number from (seed, chunk index, row index), so the same
-//! seed over the same input picks the same rows however threads interleave.
+//! seed over the same input and chunk size picks the same rows however
+//! threads interleave (as in Dask, the partitioning is part of the input).
 //!
 //! * [`SampleFraction`] keeps rows whose number falls below the fraction.
 //! * [`SampleRows`] keeps the N rows with the smallest numbers: per chunk,

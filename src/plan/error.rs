@@ -112,19 +112,24 @@ impl Error {
     }
 }
 
-/// Names among `options` close to `name` (edit distance or shared prefix).
+/// Names among `options` close to `name`: those at the smallest edit
+/// distance (at most 3, case-insensitive), or containing the name.
 pub fn close_matches(name: &str, options: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<String> {
     let lower = name.to_lowercase();
-    let mut scored: Vec<(f64, String)> = options
+    let scored: Vec<(usize, String)> = options
         .into_iter()
         .filter_map(|o| {
             let o = o.as_ref();
             let ol = o.to_lowercase();
-            let score = strsim::jaro_winkler(&lower, &ol);
-            let close = score >= 0.85 || strsim::levenshtein(&lower, &ol) <= 2 || (lower.len() >= 3 && ol.contains(&lower));
-            close.then(|| (score, o.to_string()))
+            let d = strsim::osa_distance(&lower, &ol);
+            let contains = lower.len() >= 3 && (ol.contains(&lower) || lower.contains(&ol));
+            (d <= 3.min(lower.len().max(2) - 1) || contains).then(|| (if contains { d.min(1) } else { d }, o.to_string()))
         })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().take(3).map(|(_, s)| s).collect()
+    let best = scored.iter().map(|(d, _)| *d).min().unwrap_or(0);
+    let mut out: Vec<String> = scored.into_iter().filter(|(d, _)| *d == best).map(|(_, s)| s).collect();
+    out.sort();
+    out.dedup();
+    out.truncate(3);
+    out
 }

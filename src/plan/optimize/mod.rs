@@ -85,9 +85,13 @@ pub(crate) mod test_util {
 
     /// A scan of an in-test CSV with columns a:int, b:str, c:float.
     pub fn scan() -> LogicalPlan {
+        // A file per call: rewriting a file another test has memory-mapped
+        // would truncate it under that map (SIGBUS).
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("dq-opt-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("t.csv");
+        let path = dir.join(format!("t{n}.csv"));
         std::fs::write(&path, "a,b,c\n1,x,1.5\n").unwrap();
         let source = crate::io::Source::open(path.to_str().unwrap(), &Default::default()).unwrap();
         let schema = Schema::new(vec![

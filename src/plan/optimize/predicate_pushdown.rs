@@ -128,7 +128,9 @@ mod tests {
         let pred = Expr::Binary { op: BinOp::Gt, left: Box::new(Expr::Column("x".into())), right: Box::new(Expr::Literal(Value::Int(1))) };
         let (plan, changed) = PredicatePushdown.rewrite(LogicalPlan::Filter { input: Box::new(sort), predicate: pred });
         assert!(changed);
-        assert_eq!(plan.display_tree(), format!("Sort x\n  Project x = a\n    Scan {:?} columns=* filters=[(a > 1)]\n", match &scan() { LogicalPlan::Scan(s) => s.source.pattern.clone(), _ => unreachable!() }));
+        let text = plan.display_tree();
+        assert!(text.starts_with("Sort x\n  Project x = a\n    Scan "), "{text}");
+        assert!(text.ends_with(" columns=* filters=[(a > 1)]\n"), "{text}");
     }
 
     #[test]

@@ -1,0 +1,186 @@
+//! Input formats and awkward files: quoting, CRLF, globs, compression,
+//! stdin, Parquet row groups, NDJSON, options — and chunking that must not
+//! change results.
+
+use crate::util::*;
+
+#[test]
+fn quoted_newlines_and_crlf_survive_any_chunk_size() {
+    let whole = ok(r#"scan "testdata/quoted.csv""#);
+    let r = records(&whole);
+    assert_eq!(r.len(), 4);
+    assert_eq!(r[1]["comment"], "two\r\nlines");
+    assert_eq!(r[2]["comment"], "has \"quotes\", and a comma");
+    assert_eq!(r[3]["amount"], "40");
+    for size in ["1", "7", "13", "40"] {
+        let chunked = ok_args(&["run", "-e", r#"scan "testdata/quoted.csv""#, "--chunk-size", size]);
+        assert_eq!(chunked, whole, "chunk size {size}");
+    }
+}
+
+#[test]
+fn many_quoted_records_split_across_threads_match_a_direct_count() {
+    let t = Tmp::new();
+    let mut text = String::from("id,note,v\r\n");
+    let mut total = 0i64;
+    for i in 0..30_000i64 {
+        let note = if i % 3 == 0 { format!("\"line\r\nbreak, \"\"{i}\"\"\"") } else { format!("n{i}") };
+        text.push_str(&format!("{i},{note},{}\r\n", i % 11));
+        total += i % 11;
+    }
+    let f = t.file("q.csv", text);
+    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | agg n = count(), s = sum(v), m = count(note)"#), "--chunk-size", "8KB", "--threads", "2"]);
+    assert_eq!(out, format!("n,s,m\n30000,{total},30000\n"));
+}
+
+#[test]
+fn glob_unifies_columns_by_name_across_orders() {
+    let out = ok(r#"scan "testdata/people/*.csv" | select id, name, age, city | sort id"#);
+    let r = records(&out);
+    assert_eq!(r.len(), 9);
+    assert_eq!((r[5]["id"].as_str(), r[5]["name"].as_str(), r[5]["age"].as_str(), r[5]["city"].as_str()), ("6", "Finn", "31", "Hamburg"));
+}
+
+#[test]
+fn glob_with_different_columns_and_types() {
+    let t = Tmp::new();
+    t.file("d/a.csv", "x,y\n1,a\n");
+    t.file("d/b.csv", "z,x\ntrue,2.5\n");
+    let pattern = format!("{}/d/*.csv", t.dir.path().display());
+    let out = ok(&format!(r#"scan "{pattern}""#));
+    // x widens to float; y and z are null where a file lacks them.
+    assert_eq!(out, "x,y,z\n1.0,a,\n2.5,,true\n");
+}
+
+#[test]
+fn empty_and_header_only_files() {
+    assert_eq!(ok(r#"scan "testdata/empty.csv" | count"#), "count\n0\n");
+    assert_eq!(ok(r#"scan "testdata/header_only.csv""#), "a,b,c\n");
+    assert_eq!(ok(r#"scan "testdata/header_only.csv" | agg n = count()"#), "n\n0\n");
+}
+
+#[test]
+fn utf8_text_passes_through() {
+    let out = ok(r#"scan "testdata/utf8.csv" | derive n = len(name) | select name, city, n"#);
+    assert_eq!(out, "name,city,n\nZoë,Zürich,3\nJosé,São Paulo,4\n李雷,北京,2\nØrjan,Tromsø,5\n");
+}
+
+#[test]
+fn compressed_inputs_equal_the_plain_file() {
+    let plain = ok(r#"scan "testdata/sales.csv" | sort order_id"#);
+    assert_eq!(ok(r#"scan "testdata/sales.csv.zst" | sort order_id"#), plain);
+    assert_eq!(ok(r#"scan "testdata/sales.csv.gz" | sort order_id"#), plain);
+    // Tiny chunks force many stream chunks.
+    let small = ok_args(&["run", "-e", r#"scan "testdata/sales.csv.zst" | sort order_id"#, "--chunk-size", "16"]);
+    assert_eq!(small, plain);
+}
+
+#[test]
+fn stdin_is_a_source() {
+    let data = std::fs::read(root().join("testdata/sales.csv")).unwrap();
+    let o = run_in(&root(), &["run", "-e", r#"scan "-" | agg s = sum(qty)"#], Some(&data));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "s\n83\n");
+}
+
+#[test]
+fn parquet_row_groups_are_pruned_and_results_match_csv() {
+    let q = |src: &str| records(&ok(&format!(r#"scan "{src}" | filter trip_id >= 2900 and vendor == "bolt" | agg n = count(), f = sum(fare)"#)))[0].clone();
+    let (p, c) = (q("testdata/trips.parquet"), q("testdata/trips.csv"));
+    assert_eq!(p["n"], c["n"]);
+    close(num(&p["f"]), num(&c["f"]));
+    let plan = ok_args(&["explain", "-e", r#"scan "testdata/trips.parquet" | filter trip_id >= 2900"#]);
+    assert!(plan.contains("row groups: 24 of 25 pruned by statistics"), "{plan}");
+}
+
+#[test]
+fn parquet_and_csv_agree_on_a_group_by() {
+    let q = |src: &str| ok(&format!(r#"scan "{src}" | agg n = count(), km = sum(distance_km), p = max(passengers) by vendor | sort vendor"#));
+    let a = records(&q("testdata/trips.parquet"));
+    let b = records(&q("testdata/trips.csv"));
+    assert_eq!(a.len(), 3);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x["vendor"], &x["n"], &x["p"]), (&y["vendor"], &y["n"], &y["p"]));
+        close(num(&x["km"]), num(&y["km"]));
+    }
+}
+
+#[test]
+fn ndjson_source() {
+    let out = ok(r#"scan "testdata/events.ndjson" | filter ok | agg n = count() by user | sort user"#);
+    assert_eq!(out, "user,n\nu1,1\nu2,2\nu3,1\n");
+}
+
+#[test]
+fn csv_options() {
+    let t = Tmp::new();
+    let f = t.file("semi.txt", "a;b\n1;NA\n2;x\n");
+    assert_eq!(ok(&format!(r#"scan "{f}" (format=csv, delimiter=";", null=["NA"]) | filter b is null"#)), "a,b\n1,\n");
+    let f = t.file("nohead.csv", "1,2\n3,4\n");
+    assert_eq!(ok(&format!(r#"scan "{f}" (header=false) | agg s = sum(column_2)"#)), "s\n6\n");
+    let f = t.file("ids.csv", "id,v\n007,1\n010,2\n");
+    assert_eq!(ok(&format!(r#"scan "{f}" (schema=(id: str))"#)), "id,v\n007,1\n010,2\n");
+    let f = t.file("q.csv", "a,b\n'x,y',1\n");
+    assert_eq!(ok(&format!(r#"scan "{f}" (quote="'")"#)), "a,b\n\"x,y\",1\n");
+    let f = t.file("t.tsv", "a\tb\n1\t2\n");
+    assert_eq!(ok(&format!(r#"scan "{f}""#)), "a,b\n1,2\n");
+}
+
+#[test]
+fn infer_rows_controls_type_inference() {
+    let t = Tmp::new();
+    let f = t.file("late.csv", "id,v\n1,1\n2,2\n3,x\n");
+    // Inference over 2 rows says int; the third row is then a bad record.
+    let o = run(&["run", "-e", &format!(r#"scan "{f}" (infer_rows=2)"#)]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains(":4: cannot read \"x\" as int in column `v`"), "{}", o.stderr);
+    assert_eq!(ok(&format!(r#"scan "{f}" | count"#)), "count\n3\n");
+}
+
+#[test]
+fn large_csv_uses_many_chunks_and_matches_a_direct_computation() {
+    let t = Tmp::new();
+    let mut text = String::from("k,v\n");
+    let mut sums = [0i64; 13];
+    for i in 0..200_000i64 {
+        let k = (i * 7919) % 13;
+        text.push_str(&format!("{k},{}\n", i % 1000));
+        sums[k as usize] += i % 1000;
+    }
+    let f = t.file("big.csv", text);
+    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | agg s = sum(v) by k | sort k"#), "--chunk-size", "64KB"]);
+    let got: Vec<i64> = column(&out, "s").iter().map(|s| s.parse().unwrap()).collect();
+    assert_eq!(got, sums.to_vec());
+    let stats = run(&["run", "-e", &format!(r#"scan "{f}" | count"#), "--chunk-size", "64KB", "--stats"]);
+    assert!(stats.stderr.contains("stage 0: 2"), "many chunks expected: {}", stats.stderr);
+}
+
+#[test]
+fn text_files_are_lines() {
+    assert_eq!(ok(r#"scan "testdata/words.txt" | count"#), "count\n4\n");
+    assert_eq!(ok(r#"scan "testdata/words.txt" | head 1"#), "line\nthe quick brown fox\n");
+}
+
+#[test]
+fn output_formats_on_stdout() {
+    let q = r#"scan "testdata/sales.csv" | select order_id, region | head 2"#;
+    assert_eq!(ok_args(&["run", "-e", q, "--format", "tsv"]), "order_id\tregion\n1\tsouth\n2\teast\n");
+    assert_eq!(ok_args(&["run", "-e", q, "--format", "ndjson"]), "{\"order_id\":1,\"region\":\"south\"}\n{\"order_id\":2,\"region\":\"east\"}\n");
+    assert_eq!(ok_args(&["run", "-e", q, "--format", "json"]), "[\n{\"order_id\":1,\"region\":\"south\"},\n{\"order_id\":2,\"region\":\"east\"}\n]\n");
+    assert_eq!(ok_args(&["run", "-e", q, "--format", "markdown"]), "| order_id | region |\n| --- | --- |\n| 1 | south |\n| 2 | east |\n");
+    let table = ok_args(&["run", "-e", q, "--format", "table"]);
+    assert!(table.contains("south") && table.contains("2 rows × 2 columns"), "{table}");
+}
+
+#[test]
+fn schema_and_head_commands() {
+    assert_eq!(ok_args(&["schema", "testdata/sales.csv", "--format", "csv"]), "column,type\norder_id,int\ndate,date\nregion,str\nproduct,str\nprice,float\nqty,int\n");
+    assert_eq!(ok_args(&["head", "testdata/sales.csv", "-n", "1", "--format", "csv"]), "order_id,date,region,product,price,qty\n1,2024-01-01,south,pear,2.0,2\n");
+}
+
+#[test]
+fn shortcut_forms_run_programs() {
+    assert_eq!(ok_args(&[r#"scan "testdata/sales.csv" | count"#]), "count\n20\n");
+    let out = ok_args(&["queries/mean_by_category.dq"]);
+    assert_eq!(column(&out, "category"), vec!["alpha", "beta", "gamma"]);
+}

@@ -1,0 +1,12 @@
+//! One integration-test binary: every test runs the built `dq` and checks
+//! its output against hand-computed values or a second, independent
+//! computation in the test itself.
+
+
+mod docs;
+mod errors;
+mod expressions;
+mod formats;
+mod queries;
+mod util;
+mod verbs;

@@ -1,0 +1,148 @@
+//! Helpers: run `dq`, write input files to a temp dir, parse CSV output.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The repository root (fixtures are under `testdata/`).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Out {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+/// Runs dq in `dir` with `args` and optional stdin.
+pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dq"));
+    cmd.args(args).current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().expect("dq runs");
+    if let Some(input) = stdin {
+        let mut s = child.stdin.take().unwrap();
+        s.write_all(input).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let o = Out {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    };
+    assert!(!o.stderr.contains("panicked"), "dq panicked: {}", o.stderr);
+    o
+}
+
+/// Runs dq in the repository root.
+pub fn run(args: &[&str]) -> Out {
+    run_in(&root(), args, None)
+}
+
+/// Runs a pipeline in the repository root and returns stdout (CSV), asserting success.
+pub fn ok(program: &str) -> String {
+    ok_args(&["run", "-e", program])
+}
+
+/// Runs dq with arguments and returns stdout, asserting success.
+pub fn ok_args(args: &[&str]) -> String {
+    let o = run(args);
+    assert_eq!(o.code, 0, "dq {args:?} failed: {}", o.stderr);
+    o.stdout
+}
+
+/// A temporary directory with files written into it.
+pub struct Tmp {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmp {
+    pub fn new() -> Self {
+        Tmp { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a file and returns its absolute path as a string.
+    pub fn file(&self, name: &str, content: impl AsRef<[u8]>) -> String {
+        let p = self.path(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, content).unwrap();
+        p.to_str().unwrap().to_string()
+    }
+
+    /// Runs dq inside the temp dir.
+    pub fn run(&self, args: &[&str]) -> Out {
+        run_in(self.dir.path(), args, None)
+    }
+
+    /// Files in the dir (names), sorted.
+    pub fn listing(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Parses CSV text (RFC 4180 quoting) into rows of fields, header included.
+pub fn csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut in_quotes = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, in_quotes) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', true) => in_quotes = false,
+            ('"', false) if field.is_empty() => in_quotes = true,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+/// CSV output as header-keyed records.
+pub fn records(text: &str) -> Vec<HashMap<String, String>> {
+    let rows = csv(text);
+    let Some((header, body)) = rows.split_first() else { return vec![] };
+    body.iter().map(|r| header.iter().cloned().zip(r.iter().cloned()).collect()).collect()
+}
+
+/// One column of CSV output.
+pub fn column(text: &str, name: &str) -> Vec<String> {
+    records(text).into_iter().map(|r| r.get(name).cloned().unwrap_or_else(|| panic!("no column {name} in {text}"))).collect()
+}
+
+/// Asserts two floats agree to a relative 1e-9.
+pub fn close(a: f64, b: f64) {
+    assert!((a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0), "{a} != {b}");
+}
+
+/// Parses a number cell.
+pub fn num(s: &str) -> f64 {
+    s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
+}

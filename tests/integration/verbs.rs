@@ -1,0 +1,231 @@
+//! Each verb, checked on small fixtures against hand-computed results.
+
+use crate::util::*;
+
+#[test]
+fn filter_select_derive_drop_rename() {
+    let out = ok(r#"scan "testdata/sales.csv" | where qty >= 7 | derive total = price * qty | select order_id, region, total | rename id = order_id | drop region"#);
+    // qty = i % 7 + 1 is 7 for i = 6, 13, 20; price = [1.5, 2.0, 3.25][i % 3].
+    assert_eq!(out, "id,total\n6,10.5\n13,14.0\n20,22.75\n");
+}
+
+#[test]
+fn select_star_except_keeps_order() {
+    let out = ok(r#"scan "testdata/sales.csv" | select * except (date, price) | head 1"#);
+    assert_eq!(out, "order_id,region,product,qty\n1,south,pear,2\n");
+}
+
+#[test]
+fn derive_replaces_in_place_and_sees_earlier_assignments() {
+    let out = ok(r#"scan "testdata/sales.csv" | derive qty = qty * 10, double = qty * 2 | select order_id, qty, double | head 2"#);
+    assert_eq!(out, "order_id,qty,double\n1,20,40\n2,30,60\n");
+}
+
+#[test]
+fn aggregates_match_hand_computed_values() {
+    let t = Tmp::new();
+    let f = t.file("v.csv", "g,x\na,1\na,2\na,3\na,4\na,10\nb,\nb,7\n");
+    let out = ok(&format!(
+        r#"scan "{f}" | agg n = count(), nx = count(x), s = sum(x), m = mean(x), lo = min(x), hi = max(x), sd = std(x), v = var(x), med = median(x), q9 = quantile(x, 0.9), u = n_unique(x), au = approx_n_unique(x), f = first(x), l = last(x) by g | sort g"#
+    ));
+    let r = records(&out);
+    let a = &r[0];
+    assert_eq!((a["g"].as_str(), a["n"].as_str(), a["nx"].as_str(), a["s"].as_str()), ("a", "5", "5", "20"));
+    close(num(&a["m"]), 4.0);
+    assert_eq!((a["lo"].as_str(), a["hi"].as_str()), ("1", "10"));
+    // Sample variance: ((1-4)² + (2-4)² + (3-4)² + 0 + (10-4)²) / 4 = 50 / 4.
+    close(num(&a["v"]), 12.5);
+    close(num(&a["sd"]), 12.5f64.sqrt());
+    close(num(&a["med"]), 3.0);
+    // Linear interpolation at position 0.9 * 4 = 3.6: 4 + 0.6 * (10 - 4).
+    close(num(&a["q9"]), 7.6);
+    assert_eq!((a["u"].as_str(), a["au"].as_str(), a["f"].as_str(), a["l"].as_str()), ("5", "5", "1", "10"));
+    // Group b: one null, one 7. Aggregates skip nulls; std of one value is null.
+    let b = &r[1];
+    assert_eq!((b["n"].as_str(), b["nx"].as_str(), b["s"].as_str(), b["sd"].as_str()), ("2", "1", "7", ""));
+}
+
+#[test]
+fn sum_and_mean_of_only_nulls_are_null_and_null_keys_group() {
+    let out = ok(r#"scan "testdata/nulls.csv" | agg n = count(), nv = count(v), s = sum(v), m = mean(v) by k | sort k"#);
+    assert_eq!(out, "k,n,nv,s,m\na,2,1,1,1.0\nb,2,0,,\n,2,2,8,4.0\n");
+}
+
+#[test]
+fn two_phase_std_and_mean_agree_with_a_direct_computation_across_many_chunks() {
+    let t = Tmp::new();
+    let mut text = String::from("g,x\n");
+    let mut by_g: std::collections::BTreeMap<u32, Vec<f64>> = Default::default();
+    for i in 0..20_000u32 {
+        let g = i % 7;
+        let x = ((i as f64) * 0.37).sin() * 1000.0 + 1e6; // large offset: naive sum-of-squares would cancel
+        text.push_str(&format!("{g},{x}\n"));
+        by_g.entry(g).or_default().push(x);
+    }
+    let f = t.file("big.csv", text);
+    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | agg m = mean(x), sd = std(x), n = count() by g | sort g"#), "--chunk-size", "4KB"]);
+    for (r, (g, xs)) in records(&out).iter().zip(&by_g) {
+        assert_eq!(r["g"], g.to_string());
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        close(num(&r["m"]), mean);
+        assert!((num(&r["sd"]) - var.sqrt()).abs() < 1e-6 * var.sqrt(), "{} vs {}", r["sd"], var.sqrt());
+        assert_eq!(num(&r["n"]), n);
+    }
+}
+
+#[test]
+fn global_aggregate_over_no_rows_gives_one_row() {
+    let out = ok(r#"scan "testdata/sales.csv" | filter qty > 100 | agg n = count(), s = sum(qty)"#);
+    assert_eq!(out, "n,s\n0,\n");
+}
+
+#[test]
+fn computed_group_keys() {
+    let out = ok(r#"scan "testdata/sales.csv" | agg n = count() by big = qty > 4 | sort big"#);
+    // qty = i % 7 + 1 > 4 for i % 7 in {4, 5, 6}: i = 4,5,6,11,12,13,18,19,20.
+    assert_eq!(out, "big,n\nfalse,11\ntrue,9\n");
+}
+
+#[test]
+fn sort_is_stable_with_nulls_last_both_ways() {
+    let asc = ok(r#"scan "testdata/nulls.csv" | select k, v | sort v"#);
+    assert_eq!(column(&asc, "v"), vec!["1", "3", "5", "", "", ""]);
+    let desc = ok(r#"scan "testdata/nulls.csv" | select k, v | sort -v"#);
+    assert_eq!(column(&desc, "v"), vec!["5", "3", "1", "", "", ""]);
+    // Stable: rows with equal keys keep input order (k = a, b, b for the nulls).
+    assert_eq!(column(&desc, "k"), vec!["", "", "a", "a", "b", "b"]);
+    let multi = ok(r#"scan "testdata/sales.csv" | sort region desc, -qty, order_id | select order_id | head 3"#);
+    // west: i % 4 == 3 → 3,7,11,15,19 with qty 4,1,5,2,6.
+    assert_eq!(column(&multi, "order_id"), vec!["19", "11", "3"]);
+}
+
+#[test]
+fn top_k_equals_full_sort_then_head() {
+    let topk = ok(r#"scan "testdata/trips.parquet" | sort -fare, trip_id | head 7"#);
+    let full = ok(r#"scan "testdata/trips.parquet" | sort -fare, trip_id | tail 3000 | head 7"#);
+    assert_eq!(topk, full);
+    assert_eq!(csv(&topk).len(), 8);
+}
+
+#[test]
+fn head_and_tail_keep_file_order() {
+    let out = ok_args(&["run", "-e", r#"scan "testdata/trips.csv" | select trip_id | tail 2"#, "--chunk-size", "2KB"]);
+    assert_eq!(out, "trip_id\n2998\n2999\n");
+    let out = ok_args(&["run", "-e", r#"scan "testdata/trips.csv" | select trip_id | head 3"#, "--chunk-size", "2KB"]);
+    assert_eq!(out, "trip_id\n0\n1\n2\n");
+}
+
+#[test]
+fn distinct_rows_and_columns() {
+    let out = ok(r#"scan "testdata/sales.csv" | distinct region | sort region"#);
+    assert_eq!(out, "region\neast\nnorth\nsouth\nwest\n");
+    let out = ok(r#"scan "testdata/sales.csv" | select region, product | distinct | count"#);
+    // i % 4 and i % 3 over i = 1..20 cover all 12 combinations.
+    assert_eq!(out, "count\n12\n");
+}
+
+fn join_fixture(t: &Tmp) -> (String, String) {
+    let l = t.file("l.csv", "k,a\n1,x\n2,y\n3,z\n,n\n");
+    let r = t.file("r.csv", "k,b\n2,B2\n3,B3\n3,B3b\n4,B4\n,Bn\n");
+    (l, r)
+}
+
+#[test]
+fn join_kinds() {
+    let t = Tmp::new();
+    let (l, r) = join_fixture(&t);
+    let q = |kind: &str| {
+        let keys = if kind == "semi" || kind == "anti" { "k, a" } else { "k, a, b" };
+        ok(&format!(r#"let r = scan "{r}"
+scan "{l}" | join r on k kind={kind} | sort {keys}"#))
+    };
+    assert_eq!(q("inner"), "k,a,b\n2,y,B2\n3,z,B3\n3,z,B3b\n");
+    assert_eq!(q("left"), "k,a,b\n1,x,\n2,y,B2\n3,z,B3\n3,z,B3b\n,n,\n");
+    assert_eq!(q("right"), "k,a,b\n2,y,B2\n3,z,B3\n3,z,B3b\n4,,B4\n,,Bn\n");
+    assert_eq!(q("full"), "k,a,b\n1,x,\n2,y,B2\n3,z,B3\n3,z,B3b\n4,,B4\n,n,\n,,Bn\n");
+    assert_eq!(q("semi"), "k,a\n2,y\n3,z\n");
+    assert_eq!(q("anti"), "k,a\n1,x\n,n\n");
+}
+
+#[test]
+fn join_on_differently_named_keys_with_clashing_columns() {
+    let t = Tmp::new();
+    let l = t.file("l.csv", "id,name\n1,left-one\n2,left-two\n");
+    let r = t.file("r.csv", "person,name\n2,right-two\n");
+    let out = ok(&format!(r#"scan "{l}" | join "{r}" on id = person"#));
+    assert_eq!(out, "id,name,name_right\n2,left-two,right-two\n");
+}
+
+#[test]
+fn union_unifies_columns_by_name() {
+    let out = ok_args(&["run", "queries/all_people.dq"]);
+    let r = records(&out);
+    assert_eq!(r.len(), 9);
+    assert_eq!((r[0]["name"].as_str(), r[0]["city"].as_str(), r[0]["salary"].as_str()), ("Anna", "Berlin", ""));
+    assert_eq!((r[8]["name"].as_str(), r[8]["city"].as_str(), r[8]["salary"].as_str()), ("Ilse", "", "2800"));
+}
+
+#[test]
+fn sample_is_repeatable_with_a_seed() {
+    let a = ok(r#"scan "testdata/trips.csv" | sample 25 seed=7 | select trip_id"#);
+    let b = ok_args(&["run", "-e", r#"scan "testdata/trips.csv" | sample 25 seed=7 | select trip_id"#, "--threads", "1"]);
+    let mut ra = column(&a, "trip_id");
+    let mut rb = column(&b, "trip_id");
+    assert_eq!(ra.len(), 25);
+    ra.sort();
+    rb.sort();
+    assert_eq!(ra, rb, "same seed, same rows however threads interleave");
+    let mut dedup = ra.clone();
+    dedup.dedup();
+    assert_eq!(dedup.len(), 25, "without replacement");
+    let frac = ok(r#"scan "testdata/trips.csv" | sample 0.1 seed=3 | count"#);
+    let n = num(&column(&frac, "count")[0]);
+    assert!((200.0..400.0).contains(&n), "10% of 3000 rows, got {n}");
+}
+
+#[test]
+fn count_verb() {
+    assert_eq!(ok(r#"scan "testdata/trips.parquet" | count"#), "count\n3000\n");
+    assert_eq!(ok(r#"scan "testdata/people/*.csv" | filter country == "FR" | count"#), "count\n2\n");
+}
+
+#[test]
+fn explode_splits_strings_into_rows() {
+    let out = ok_args(&["run", "queries/word_count.dq"]);
+    // Independent count of testdata/words.txt.
+    let text = std::fs::read_to_string(root().join("testdata/words.txt")).unwrap().to_lowercase();
+    let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+    for w in text.split_whitespace() {
+        *counts.entry(w).or_default() += 1;
+    }
+    let mut expected: Vec<(&str, usize)> = counts.into_iter().collect();
+    expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let got: Vec<(String, usize)> = records(&out).iter().map(|r| (r["word"].clone(), r["n"].parse().unwrap())).collect();
+    let want: Vec<(String, usize)> = expected.into_iter().take(5).map(|(w, n)| (w.to_string(), n)).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn write_round_trips_through_every_file_format() {
+    let t = Tmp::new();
+    let expected = ok(r#"scan "testdata/sales.csv" | sort order_id"#);
+    for ext in ["csv", "tsv", "parquet", "ndjson", "arrow", "json"] {
+        let path = t.path(&format!("out/sales.{ext}"));
+        let p = path.to_str().unwrap();
+        ok(&format!(r#"scan "testdata/sales.csv" | write "{p}""#));
+        assert!(path.exists(), "{ext} written");
+        if ext == "json" {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.starts_with("[\n{\"order_id\":1,") && text.trim_end().ends_with('}') || text.trim_end().ends_with(']'), "{text}");
+            continue;
+        }
+        if ext == "arrow" {
+            continue; // dq does not read Arrow IPC; the file's existence and size are checked.
+        }
+        let back = ok(&format!(r#"scan "{p}" | sort order_id"#));
+        assert_eq!(back, expected, "round trip through {ext}");
+    }
+    assert!(std::fs::metadata(t.path("out/sales.arrow")).unwrap().len() > 100);
+}
