@@ -28,6 +28,12 @@ impl ChunkOp for Project {
 
     fn apply(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let height = df.height();
+        if self.exprs.is_empty() {
+            // Only the row count is needed downstream (e.g. `count`); polars'
+            // select of nothing would drop it.
+            // SAFETY: with no columns there is no column length to disagree with `height`.
+            return Ok(unsafe { DataFrame::new_no_checks(height, Vec::new()) });
+        }
         let exprs = self.exprs.clone();
         let out = run_lazy(df, |lf| lf.select(exprs))?;
         // Literal-only projections come back with one row; stretch them.

@@ -229,3 +229,9 @@ fn write_round_trips_through_every_file_format() {
     }
     assert!(std::fs::metadata(t.path("out/sales.arrow")).unwrap().len() > 100);
 }
+
+#[test]
+fn count_after_a_projection_that_needs_no_columns() {
+    // Regression: an empty projection (only the row count is needed) used to yield 0 rows.
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | rename id = order_id | filter region == "east" | count"#), "count\n5\n");
+}
