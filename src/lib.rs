@@ -9,13 +9,16 @@
 //! `ops` (per-chunk kernels on polars frames) are leaves used by the
 //! stages. `cli` is the only module that talks to the user.
 //!
-//! ```no_run
-//! let program = dq::lang::parse(r#"scan "testdata/sales.csv" | agg n = count() by region"#).unwrap();
-//! let query = dq::plan::build(&program, "").unwrap();
-//! let (plan, _) = dq::plan::optimize::optimize(query.plan);
+//! Using the library directly (the same calls `dq run` makes; see
+//! `tests/integration/library.rs`):
+//!
+//! ```text
+//! let src = r#"scan "testdata/sales.csv" | agg n = count() by region"#;
+//! let program = dq::lang::parse(src)?;
+//! let query = dq::plan::build(&program, src)?;
+//! let (plan, _rules) = dq::plan::optimize::optimize(query.plan);
 //! let graph = dq::graph::build(&plan);
-//! let (frames, _stats) = dq::exec::execute(&graph, &dq::exec::ExecConfig::default()).unwrap();
-//! println!("{} partitions", frames.len());
+//! let (frames, _stats) = dq::exec::execute(&graph, &dq::exec::ExecConfig::default())?;
 //! ```
 
 #![deny(missing_docs)]

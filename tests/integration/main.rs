@@ -7,6 +7,7 @@ mod docs;
 mod errors;
 mod expressions;
 mod formats;
+mod library;
 mod queries;
 mod util;
 mod verbs;
