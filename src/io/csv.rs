@@ -136,8 +136,12 @@ pub(super) fn parse_chunk(
     if n_fields == 0 {
         return Ok(DataFrame::empty());
     }
-    let counts_ok = records::check_field_counts(bytes, n_fields, d).is_ok();
-    if counts_ok {
+    let counted = records::check_field_counts(bytes, n_fields, d);
+    if let (Ok(rows), true) = (&counted, columns.is_empty()) {
+        // Nothing to parse (e.g. `count`): the check already counted the records.
+        return Ok(super::height_only(*rows));
+    }
+    if counted.is_ok() {
         match polars_parse(bytes, schema, columns, opts) {
             Ok(df) => return Ok(df),
             Err(polars_err) => {

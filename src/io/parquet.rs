@@ -88,27 +88,45 @@ impl Meta {
         Ok(Meta { schema: Arc::new(schema), md })
     }
 
-    /// Row slices to read: one per surviving row group, large groups cut
-    /// into `max_rows` slices. Returns (slices, row groups, row groups pruned).
+    /// Row slices to read: consecutive surviving row groups are merged up
+    /// to about `max_rows` rows (a task per tiny row group costs more than
+    /// it reads), and row groups larger than that are cut into slices.
+    /// Returns (slices, row groups, row groups pruned).
     pub fn plan(&self, _schema: &Schema, filters: &[StatsFilter], max_rows: usize) -> (Vec<(usize, usize)>, usize, usize) {
-        let mut out = Vec::new();
+        let mut out: Vec<(usize, usize)> = Vec::new();
         let mut offset = 0usize;
         let mut pruned = 0;
+        // The slice being grown from adjacent kept row groups.
+        let mut open: Option<(usize, usize)> = None;
         for rg in &self.md.row_groups {
             let rows = rg.num_rows();
             let keep = filters.iter().all(|f| may_match(rg, f));
             if !keep {
                 pruned += 1;
+                out.extend(open.take());
             } else if rows > 0 {
-                let mut start = 0;
-                while start < rows {
-                    let n = max_rows.min(rows - start);
-                    out.push((offset + start, n));
-                    start += n;
+                match &mut open {
+                    Some((start, len)) if *start + *len == offset && *len + rows <= max_rows => *len += rows,
+                    _ => {
+                        out.extend(open.take());
+                        // Slicing re-decodes the group per slice: only worth it for big ones.
+                        if rows > 2 * max_rows {
+                            let pieces = rows.div_ceil(max_rows);
+                            let step = rows.div_ceil(pieces);
+                            let mut s = 0;
+                            while s < rows {
+                                out.push((offset + s, step.min(rows - s)));
+                                s += step;
+                            }
+                        } else {
+                            open = Some((offset, rows));
+                        }
+                    }
                 }
             }
             offset += rows;
         }
+        out.extend(open);
         (out, self.md.row_groups.len(), pruned)
     }
 }

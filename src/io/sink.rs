@@ -206,7 +206,12 @@ impl ResultWriter {
         let err = |e: PolarsError| Error::write(&name, e);
         match &mut self.inner {
             Inner::Csv(w) => w.write_batch(df).map_err(err)?,
-            Inner::Parquet(w) => w.write_batch(df).map_err(err)?,
+            Inner::Parquet(w) => {
+                // One row group per batch rather than one per in-memory chunk.
+                let mut df = df.clone();
+                df.as_single_chunk_par();
+                w.write_batch(&df).map_err(err)?
+            }
             Inner::Arrow(w) => w.write_batch(df).map_err(err)?,
             Inner::Ndjson => {
                 let mut df = df.clone();

@@ -16,8 +16,15 @@
 //! them each chunk only projects keys and arguments, and the aggregation
 //! runs once over the gathered columns.
 //!
+//! Adaptive: when a chunk's partial aggregate keeps more than half of its
+//! rows (keys nearly unique, e.g. h2o q10), grouping per chunk only costs
+//! time, so later chunks skip it and emit each row in partial form
+//! (count 1, sum x, ...) for the combine step to aggregate once.
+//!
 //! SQL semantics: aggregates skip nulls; `sum`/`mean` of no values is null;
 //! null keys form their own group.
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
 
@@ -71,7 +78,12 @@ pub struct HashAggregate {
     keys: Vec<(String, Expr)>,
     aggs: Vec<AggSpec>,
     two_phase: bool,
+    /// Set once a chunk showed that per-chunk grouping does not reduce.
+    rowwise: AtomicBool,
 }
+
+/// Chunks smaller than this never switch the aggregate to row-wise partials.
+const ADAPT_MIN_ROWS: usize = 50_000;
 
 fn arg_name(i: usize) -> String {
     format!("__dq_a{i}")
@@ -93,7 +105,7 @@ impl HashAggregate {
     /// Groups by `keys` (name, expression) and computes `aggs`.
     pub fn new(keys: Vec<(String, Expr)>, aggs: Vec<AggSpec>) -> Self {
         let two_phase = !aggs.iter().any(|a| a.kind.is_holistic());
-        HashAggregate { keys, aggs, two_phase }
+        HashAggregate { keys, aggs, two_phase, rowwise: AtomicBool::new(false) }
     }
 
     fn key_cols(&self) -> Vec<Expr> {
@@ -120,7 +132,7 @@ impl HashAggregate {
                 AggKind::CountRows => out.push(len().cast(DataType::Int64).alias(p(i, "n"))),
                 AggKind::Count => out.push(x().count().cast(DataType::Int64).alias(p(i, "n"))),
                 AggKind::Sum => {
-                    out.push(x().sum().alias(p(i, "s")));
+                    out.push(x().sum().cast(a.dtype.clone()).alias(p(i, "s")));
                     out.push(x().count().cast(DataType::Int64).alias(p(i, "n")));
                 }
                 AggKind::Mean => {
@@ -136,6 +148,37 @@ impl HashAggregate {
                     out.push(n.clone().alias(p(i, "n")));
                     out.push(f().mean().fill_null(lit(0.0)).alias(p(i, "mean")));
                     out.push((f().var(0).fill_null(lit(0.0)) * n).alias(p(i, "m2")));
+                }
+                _ => unreachable!("holistic aggregates are never two-phase"),
+            }
+        }
+        out
+    }
+
+    /// Each row in the partial form of a one-row group (same columns and
+    /// types as [`Self::partial_exprs`]).
+    fn rowwise_exprs(&self) -> Vec<Expr> {
+        let mut out: Vec<Expr> = self.key_cols();
+        for (i, a) in self.aggs.iter().enumerate() {
+            let x = || a.arg.clone().unwrap_or_else(|| lit(1));
+            let n = || x().is_not_null().cast(DataType::Int64);
+            let f = || x().cast(DataType::Float64);
+            match a.kind {
+                AggKind::CountRows => out.push(lit(1i64).cast(DataType::Int64).alias(p(i, "n"))),
+                AggKind::Count => out.push(n().alias(p(i, "n"))),
+                AggKind::Sum => {
+                    out.push(x().cast(a.dtype.clone()).alias(p(i, "s")));
+                    out.push(n().alias(p(i, "n")));
+                }
+                AggKind::Mean => {
+                    out.push(f().alias(p(i, "s")));
+                    out.push(n().alias(p(i, "n")));
+                }
+                AggKind::Min | AggKind::Max | AggKind::First | AggKind::Last => out.push(x().alias(p(i, "v"))),
+                AggKind::Std | AggKind::Var => {
+                    out.push(n().cast(DataType::Float64).alias(p(i, "n")));
+                    out.push(f().fill_null(lit(0.0)).alias(p(i, "mean")));
+                    out.push(lit(0.0).alias(p(i, "m2")));
                 }
                 _ => unreachable!("holistic aggregates are never two-phase"),
             }
@@ -246,11 +289,22 @@ impl Sink for HashAggregate {
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let keyed = self.with_keys(df)?;
-        if self.two_phase {
-            self.group(keyed, self.partial_exprs())
-        } else {
-            Ok(keyed)
+        if !self.two_phase {
+            return Ok(keyed);
         }
+        if self.keys.is_empty() {
+            return self.group(keyed, self.partial_exprs());
+        }
+        if self.rowwise.load(Ordering::Relaxed) {
+            let exprs = self.rowwise_exprs();
+            return run_lazy(keyed, |lf| lf.select(exprs));
+        }
+        let rows = keyed.height();
+        let out = self.group(keyed, self.partial_exprs())?;
+        if rows >= ADAPT_MIN_ROWS && out.height() * 2 > rows {
+            self.rowwise.store(true, Ordering::Relaxed);
+        }
+        Ok(out)
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

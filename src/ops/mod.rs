@@ -94,8 +94,3 @@ pub fn concat(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
 pub(crate) fn run_lazy(df: DataFrame, f: impl FnOnce(LazyFrame) -> LazyFrame) -> PolarsResult<DataFrame> {
     f(df.lazy()).with_comm_subexpr_elim(false).collect()
 }
-
-/// Formats expressions for explain.
-pub(crate) fn fmt_exprs(exprs: &[Expr]) -> String {
-    exprs.iter().map(|e| format!("{e}")).collect::<Vec<_>>().join(", ")
-}
