@@ -6,7 +6,7 @@
 //! Scheduling, per stage:
 //!
 //! 1. Scan stages pull chunk jobs from the source in windows of
-//!    `2 × threads`; each window's chunks are read, pushed through the
+//!    `8 × threads`; each window's chunks are read, pushed through the
 //!    stage's fused ops and its sink's `partial` in parallel, and their
 //!    results kept in chunk order. Windows bound the chunks in flight (the
 //!    hook for the memory budget) and let `head` stop reading early.
@@ -29,6 +29,12 @@ use crate::io::{self, BadRowPolicy, ReadSettings};
 use crate::ops::{ChunkCtx, concat};
 
 pub use stats::{RunStats, StageStats};
+
+/// Chunks in flight per worker thread. A window ends in a barrier (results
+/// are kept in chunk order), so a window of a few chunks per thread leaves
+/// cores idle behind the slowest chunk; eight keeps both busy while still
+/// bounding the chunks held at once.
+const WINDOW_PER_THREAD: usize = 8;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -84,7 +90,7 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
                 .map(|id| concat(outputs[*id].take().unwrap_or_default()))
                 .collect::<PolarsResult<_>>()
                 .map_err(|e| compute(stage, "side input", e))?;
-            let window = (config.threads * 2).max(2);
+            let window = (config.threads * WINDOW_PER_THREAD).max(2);
             let (partials, rows_in, chunks) = match &stage.input {
                 StageInput::Scan(scan) => run_scan(stage, scan, &side, &settings, window)?,
                 StageInput::Stages(ids) => {

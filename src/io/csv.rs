@@ -85,11 +85,13 @@ pub(super) fn infer_types(path: &Path, sample: &[u8], names: &[String], opts: &C
             .with_has_header(false)
             .with_infer_schema_length(Some(opts.infer_rows))
             .with_n_threads(Some(1))
-            .with_parse_options(parse_options(opts).with_try_parse_dates(true).with_truncate_ragged_lines(true))
+            .with_parse_options(parse_options(opts).with_truncate_ragged_lines(true))
             .into_reader_with_file_handle(std::io::Cursor::new(sample))
             .finish()
             .map_err(|e| Error::decode(path, e))?;
-        df.schema().as_ref().clone()
+        let mut schema = df.schema().as_ref().clone();
+        detect_temporal(&df, &mut schema);
+        schema
     };
     for (i, name) in names.iter().enumerate() {
         let dtype = inferred.get_at_index(i).map(|(_, dt)| dt.clone()).unwrap_or(DataType::String);
@@ -106,6 +108,52 @@ pub(super) fn infer_types(path: &Path, sample: &[u8], names: &[String], opts: &C
         schema.with_column(name.as_str().into(), dtype.clone());
     }
     Ok(schema)
+}
+
+/// Marks string columns whose sampled values are all ISO dates
+/// (`2024-01-31`) or datetimes (`2024-01-31 12:00:00`, `T` also) as such.
+///
+/// polars' own `try_parse_dates` tries many formats on every string of the
+/// sample, which took most of the start-up time on wide files; an ISO
+/// shape check on the first value, then one strict cast, is enough.
+fn detect_temporal(df: &DataFrame, schema: &mut Schema) {
+    for col in df.get_columns() {
+        if col.dtype() != &DataType::String {
+            continue;
+        }
+        let Ok(ca) = col.str() else { continue };
+        let Some(first) = ca.into_iter().flatten().next() else { continue };
+        let b = first.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+        let date_shape = b.len() >= 10 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10);
+        if !date_shape {
+            continue;
+        }
+        let target = if b.len() == 10 {
+            DataType::Date
+        } else if b.len() >= 16 && (b[10] == b' ' || b[10] == b'T') {
+            DataType::Datetime(TimeUnit::Microseconds, None)
+        } else {
+            continue;
+        };
+        let ok = if target == DataType::Date {
+            let nulls = col.null_count();
+            col.strict_cast(&target).is_ok_and(|c| c.null_count() == nulls)
+        } else {
+            // One format for the column, taken from the first value; every
+            // sampled value must parse with it (polars' cast accepts only `T`).
+            let fmt = match (b[10], b.len()) {
+                (b'T', 16) => "%Y-%m-%dT%H:%M",
+                (b'T', _) => "%Y-%m-%dT%H:%M:%S%.f",
+                (_, 16) => "%Y-%m-%d %H:%M",
+                _ => "%Y-%m-%d %H:%M:%S%.f",
+            };
+            ca.into_iter().flatten().all(|v| chrono::NaiveDateTime::parse_from_str(v, fmt).is_ok())
+        };
+        if ok {
+            schema.with_column(col.name().clone(), target);
+        }
+    }
 }
 
 fn parse_options(opts: &CsvOptions) -> CsvParseOptions {

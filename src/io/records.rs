@@ -171,6 +171,15 @@ pub fn records(bytes: &[u8], dialect: Dialect) -> impl Iterator<Item = Record> +
 /// This is the fast check every chunk gets; [`records`] is the slow path
 /// used only to explain a failure.
 pub fn check_field_counts(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<usize, usize> {
+    let unquoted = dialect.quote.is_none_or(|q| memchr(q, bytes).is_none());
+    if unquoted {
+        return check_unquoted(bytes, n_fields, dialect.delimiter);
+    }
+    check_quoted(bytes, n_fields, dialect)
+}
+
+/// The quote-aware state machine behind [`check_field_counts`].
+fn check_quoted(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<usize, usize> {
     let mut records = 0usize;
     let mut fields = 1usize;
     let mut rec_start = 0usize;
@@ -207,6 +216,34 @@ pub fn check_field_counts(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Re
             return Err(rec_start);
         }
         records += 1;
+    }
+    Ok(records)
+}
+
+/// [`check_field_counts`] for bytes without a quote character: every line is
+/// a record, and counting a line's delimiters is a loop the compiler
+/// vectorizes (several times faster than the quote-aware state machine).
+fn check_unquoted(bytes: &[u8], n_fields: usize, delimiter: u8) -> Result<usize, usize> {
+    let mut records = 0usize;
+    let mut start = 0usize;
+    let mut check = |line: &[u8], at: usize| -> Result<(), usize> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Ok(());
+        }
+        let fields = line.iter().filter(|&&b| b == delimiter).count() + 1;
+        if fields != n_fields {
+            return Err(at);
+        }
+        records += 1;
+        Ok(())
+    };
+    for nl in memchr::memchr_iter(b'\n', bytes) {
+        check(&bytes[start..nl], start)?;
+        start = nl + 1;
+    }
+    if start < bytes.len() {
+        check(&bytes[start..], start)?;
     }
     Ok(records)
 }
@@ -251,6 +288,12 @@ mod tests {
         assert_eq!(check_field_counts(b"1,2\n3\n", 2, D), Err(4));
         assert_eq!(check_field_counts(b"1,2\n3,4,5", 2, D), Err(4));
         assert_eq!(check_field_counts(b"1,2\r\n3,4\r\n", 2, D), Ok(2));
+        // The same cases through the quote-free fast path and the quote-aware one agree.
+        for text in [&b"1,2\n3\n"[..], b"1,2\n3,4,5", b"\n1,2\r\n\r\n3,4", b"a,b\nc,d\ne"] {
+            let fast = check_unquoted(text, 2, b',');
+            let slow = check_quoted(text, 2, D);
+            assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(text));
+        }
     }
 
     #[test]

@@ -184,3 +184,21 @@ fn shortcut_forms_run_programs() {
     let out = ok_args(&["queries/mean_by_category.dq"]);
     assert_eq!(column(&out, "category"), vec!["alpha", "beta", "gamma"]);
 }
+
+#[test]
+fn small_parquet_row_groups_are_read_together() {
+    // trips.parquet holds 25 row groups of 120 rows: one task reads them all.
+    let plan = ok_args(&["explain", "-e", r#"scan "testdata/trips.parquet" | count"#]);
+    assert!(plan.contains("→ 1 task\n"), "{plan}");
+    // With pruning, the surviving groups still form one contiguous task.
+    let plan = ok_args(&["explain", "-e", r#"scan "testdata/trips.parquet" | filter trip_id >= 2700"#]);
+    assert!(plan.contains("row groups: 22 of 25 pruned") && plan.contains("→ 1 task\n"), "{plan}");
+}
+
+#[test]
+fn iso_dates_and_datetimes_are_inferred() {
+    let t = Tmp::new();
+    let f = t.file("ts.csv", "d,ts,iso,not_a_date\n2024-02-29,2024-02-29 13:45:00,2024-02-29T13:45:00,2024-99-99\n2023-12-31,2023-12-31 01:02:03,2023-12-31T01:02:03,x\n");
+    assert_eq!(ok_args(&["schema", &f, "--format", "csv"]), "column,type\nd,date\nts,datetime\niso,datetime\nnot_a_date,str\n");
+    assert_eq!(ok(&format!(r#"scan "{f}" | select y = year(d), h = hour(ts)"#)), "y,h\n2024,13\n2023,1\n");
+}

@@ -235,3 +235,30 @@ fn count_after_a_projection_that_needs_no_columns() {
     // Regression: an empty projection (only the row count is needed) used to yield 0 rows.
     assert_eq!(ok(r#"scan "testdata/sales.csv" | rename id = order_id | filter region == "east" | count"#), "count\n5\n");
 }
+
+#[test]
+fn nearly_unique_group_keys_switch_to_row_wise_partials_with_the_same_result() {
+    // 150k rows, 75k keys: the first chunk's partial aggregate barely reduces,
+    // so later chunks skip it; the result must not change.
+    let t = Tmp::new();
+    let mut text = String::from("k,x\n");
+    let mut sums = vec![0i64; 75_000];
+    for i in 0..150_000i64 {
+        let k = (i * 48_271) % 75_000;
+        text.push_str(&format!("{k},{}\n", i % 97));
+        sums[k as usize] += i % 97;
+    }
+    let f = t.file("u.csv", text);
+    let out = ok_args(&[
+        "run", "-e", &format!(r#"scan "{f}" | agg n = count(), s = sum(x), lo = min(x), sd = std(x) by k | sort k"#), "--chunk-size", "400KB",
+    ]);
+    let r = records(&out);
+    assert_eq!(r.len(), 75_000);
+    for (k, row) in r.iter().enumerate().step_by(997) {
+        assert_eq!(row["k"], k.to_string());
+        assert_eq!(row["n"], "2");
+        assert_eq!(row["s"], sums[k].to_string());
+    }
+    let total: i64 = r.iter().map(|row| row["s"].parse::<i64>().unwrap()).sum();
+    assert_eq!(total, sums.iter().sum::<i64>());
+}
