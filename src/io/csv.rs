@@ -19,18 +19,6 @@ pub(super) fn dialect(opts: &CsvOptions) -> Dialect {
 const COUNT_HINT: &str = "pass --on-bad-rows skip (or null) to get past malformed records";
 const VALUE_HINT: &str = "pass --on-bad-rows skip (or null) to get past malformed records, or read the column as text with scan \"...\" (schema=(col: str))";
 
-/// dq's name for a polars type in messages.
-fn type_name(dtype: &DataType) -> String {
-    match dtype {
-        d if d.is_integer() => "int".into(),
-        d if d.is_float() => "float".into(),
-        DataType::Boolean => "bool".into(),
-        DataType::Date => "date".into(),
-        DataType::String => "str".into(),
-        other => other.to_string(),
-    }
-}
-
 /// Reads the header and infers column types from the first `infer_rows`
 /// records. Returns the schema and the offset where data starts.
 pub(super) fn read_schema(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Result<(Schema, usize)> {
@@ -282,7 +270,7 @@ fn check_record(rec: &Record, dtypes: &[DataType], names: &[String], opts: &CsvO
         if !value_parses(field, dtype) {
             return Some((
                 Some(i + 1),
-                format!("cannot read \"{field}\" as {} in column `{}` (field {})", type_name(dtype), names[i], i + 1),
+                format!("cannot read \"{field}\" as {} in column `{}` (field {})", super::type_name(dtype), names[i], i + 1),
             ));
         }
     }

@@ -534,6 +534,18 @@ mod tests {
     }
 }
 
+/// dq's name for a polars type (`int`, `float`, `str`, ...), as in messages and table headers.
+pub fn type_name(dtype: &DataType) -> String {
+    match dtype {
+        d if d.is_integer() => "int".into(),
+        d if d.is_float() => "float".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Date => "date".into(),
+        DataType::String => "str".into(),
+        other => other.to_string(),
+    }
+}
+
 /// A frame with no columns and `height` rows (what a scan that needs no
 /// columns, such as `count`, produces).
 pub(crate) fn height_only(height: usize) -> DataFrame {

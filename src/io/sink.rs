@@ -296,8 +296,22 @@ fn render_table(schema: &Schema, frames: &[DataFrame], total_rows: usize, markdo
         s
     } else {
         let mut table = Table::new();
-        table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
-        table.set_header(schema.iter().map(|(n, dt)| format!("{n}\n{dt}")));
+        table.load_preset(presets::UTF8_FULL_CONDENSED);
+        // Wrap to the terminal only when it reports a usable width (a pty
+        // without a size says 0, which would squeeze every column to one character).
+        let arrangement = match table.width() {
+            Some(w) if w >= 40 => ContentArrangement::Dynamic,
+            _ => ContentArrangement::Disabled,
+        };
+        table.set_content_arrangement(arrangement);
+        table.set_header(schema.iter().map(|(n, dt)| format!("{n}\n{}", super::type_name(dt))));
+        for (i, dt) in schema.iter_values().enumerate() {
+            if dt.is_primitive_numeric() {
+                if let Some(c) = table.column_mut(i) {
+                    c.set_cell_alignment(comfy_table::CellAlignment::Right);
+                }
+            }
+        }
         for r in &rows {
             table.add_row(r.iter().map(|c| if c.is_empty() { "null".to_string() } else { c.clone() }));
         }

@@ -202,3 +202,16 @@ fn iso_dates_and_datetimes_are_inferred() {
     assert_eq!(ok_args(&["schema", &f, "--format", "csv"]), "column,type\nd,date\nts,datetime\niso,datetime\nnot_a_date,str\n");
     assert_eq!(ok(&format!(r#"scan "{f}" | select y = year(d), h = hour(ts)"#)), "y,h\n2024,13\n2023,1\n");
 }
+
+#[test]
+fn a_terminal_gets_a_table() {
+    // `script` gives dq a pseudo-terminal as stdout (and one without a size).
+    let dq = env!("CARGO_BIN_EXE_dq");
+    let cmd = format!("{dq} 'scan \"testdata/sales.csv\" | select order_id, region | head 2'");
+    let out = std::process::Command::new("script").args(["-qc", &cmd, "/dev/null"]).current_dir(root()).output().expect("script (util-linux) runs");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("│ order_id ┆ region │"), "{text}");
+    assert!(text.contains("│      int ┆ str    │"), "{text}");
+    assert!(text.contains("│        1 ┆ south  │"), "{text}");
+    assert!(text.contains("2 rows × 2 columns"), "{text}");
+}
