@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Differential check: the same pipelines in dq and in DuckDB over generated
+h2o data; results must agree (as multisets of rows, floats to 1e-9 relative).
+
+    python3 benches/compare_duckdb.py [N]      # default N = 1000000
+
+Needs `pip install duckdb` and a built dq (cargo build --release).
+Prints one line per case and exits non-zero on any mismatch.
+"""
+import csv
+import io
+import math
+import os
+import subprocess
+import sys
+
+import duckdb
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/dq-target"))
+DQ = os.path.join(TARGET, "release", "dq")
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+DATA = os.path.join(ROOT, "benches", "data")
+CSV = os.path.join(DATA, f"h2o_{N}_100.csv")
+PQ = os.path.join(DATA, f"h2o_{N}_100.parquet")
+DIM = os.path.join(DATA, f"dim_{N}.csv")
+
+os.makedirs(DATA, exist_ok=True)
+if not os.path.exists(CSV):
+    subprocess.run([os.path.join(TARGET, "release", "examples", "gen_h2o"), str(N), "100", CSV], check=True)
+if not os.path.exists(PQ):
+    subprocess.run([DQ, "run", "-q", "-e", f'scan "{CSV}" | write "{PQ}"'], check=True)
+if not os.path.exists(DIM):
+    # A dimension table over id6 with some keys missing, for joins.
+    subprocess.run([DQ, "run", "-q", "-e", f'scan "{CSV}" | agg top_v2 = max(v2) by id6 | filter id6 % 3 != 0 | write "{DIM}"'], check=True)
+
+CASES = [
+    ("filter + few groups",
+     f'scan "{CSV}" | filter v1 >= 3 and id4 <= 50 | agg n = count(), s = sum(v3) by id1',
+     f"SELECT id1, count(*), sum(v3) FROM '{CSV}' WHERE v1 >= 3 AND id4 <= 50 GROUP BY id1"),
+    ("many groups, mean and std",
+     f'scan "{CSV}" | agg n = count(), m = mean(v3), sd = std(v3) by id3',
+     f"SELECT id3, count(*), avg(v3), stddev_samp(v3) FROM '{CSV}' GROUP BY id3"),
+    ("parquet, two keys",
+     f'scan "{PQ}" | filter v2 > 7 | agg s = sum(v1), mx = max(v3) by id2, id5',
+     f"SELECT id2, id5, sum(v1), max(v3) FROM '{CSV}' WHERE v2 > 7 GROUP BY id2, id5"),
+    ("median and quantile",
+     f'scan "{CSV}" | agg med = median(v3), q9 = quantile(v3, 0.9), u = n_unique(id6) by id4',
+     f"SELECT id4, median(v3), quantile_cont(v3, 0.9), count(DISTINCT id6) FROM '{CSV}' GROUP BY id4"),
+    ("inner join then group",
+     f'scan "{CSV}" | join "{DIM}" on id6 | agg n = count(), s = sum(top_v2) by id1',
+     f"SELECT id1, count(*), sum(top_v2) FROM '{CSV}' JOIN '{DIM}' USING (id6) GROUP BY id1"),
+    ("left join keeps unmatched rows",
+     f'scan "{CSV}" | filter id4 == 7 | join "{DIM}" on id6 kind=left | agg n = count(), matched = count(top_v2)',
+     f"SELECT count(*), count(top_v2) FROM '{CSV}' LEFT JOIN '{DIM}' USING (id6) WHERE id4 = 7"),
+    ("anti join",
+     f'scan "{CSV}" | join "{DIM}" on id6 kind=anti | agg n = count(), s = sum(v1)',
+     f"SELECT count(*), sum(v1) FROM '{CSV}' WHERE id6 NOT IN (SELECT id6 FROM '{DIM}')"),
+    ("top-k",
+     f'scan "{CSV}" | sort -v3, id3, id6 | head 50 | select id3, id6, v3',
+     f"SELECT id3, id6, v3 FROM '{CSV}' ORDER BY v3 DESC, id3, id6 LIMIT 50"),
+    ("full sort, tail",
+     f'scan "{PQ}" | sort v3, id3, id6, v1 | tail 20 | select id3, id6, v1, v3',
+     f"SELECT * FROM (SELECT id3, id6, v1, v3 FROM '{CSV}' ORDER BY v3 DESC, id3 DESC, id6 DESC, v1 DESC LIMIT 20)"),
+    ("distinct",
+     f'scan "{CSV}" | distinct id1, id4 | count',
+     f"SELECT count(*) FROM (SELECT DISTINCT id1, id4 FROM '{CSV}')"),
+    ("expressions",
+     f'scan "{CSV}" | derive r = v3 / v1, fd = v2 // 4, b = if(v3 > 50, "hi", "lo") | agg s = sum(r), f = sum(fd) by b',
+     f"SELECT if(v3 > 50, 'hi', 'lo') AS b, sum(v3 / v1), sum(v2 // 4) FROM '{CSV}' GROUP BY b"),
+]
+
+
+def norm(v):
+    if v is None or v == "":
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def same(a, b):
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def rows_equal(xs, ys):
+    key = lambda r: tuple((0, "") if v is None else ((1, v) if isinstance(v, float) else (2, v)) for v in r)
+    xs, ys = sorted(xs, key=key), sorted(ys, key=key)
+    return len(xs) == len(ys) and all(len(x) == len(y) and all(same(a, b) for a, b in zip(x, y)) for x, y in zip(xs, ys))
+
+
+failures = 0
+con = duckdb.connect()
+for name, program, sql in CASES:
+    out = subprocess.run([DQ, "run", "-q", "--format", "csv", "-e", program], capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"FAIL {name}: dq exited {out.returncode}: {out.stderr.strip()}")
+        failures += 1
+        continue
+    dq_rows = [[norm(v) for v in r] for r in list(csv.reader(io.StringIO(out.stdout)))[1:]]
+    duck_rows = [[norm(v) for v in r] for r in con.execute(sql).fetchall()]
+    ok = rows_equal(dq_rows, duck_rows)
+    failures += not ok
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: {len(dq_rows)} rows")
+    if not ok:
+        print("  dq:    ", dq_rows[:3], "\n  duckdb:", duck_rows[:3])
+print(f"{len(CASES) - failures} passed, {failures} failed")
+sys.exit(1 if failures else 0)
