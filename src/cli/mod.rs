@@ -5,6 +5,7 @@ mod args;
 mod explain;
 mod head;
 mod output;
+mod profile;
 mod report;
 mod run;
 mod schema;
@@ -36,9 +37,10 @@ enum Command {
     Explain(explain::Args),
     Schema(schema::Args),
     Head(head::Args),
+    Profile(profile::Args),
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "help"];
+const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "profile", "help"];
 
 /// `dq TEXT` → `dq run -e TEXT`; `dq FILE.dq` → `dq run FILE.dq`.
 fn expand_shortcut(mut args: Vec<OsString>) -> Vec<OsString> {
@@ -72,6 +74,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Explain(a) => explain::run(a, &mut source_text),
         Command::Schema(a) => schema::run(a),
         Command::Head(a) => head::run(a, &mut source_text),
+        Command::Profile(a) => profile::run(a),
     };
     match result {
         Ok(()) => exit::OK,

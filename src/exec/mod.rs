@@ -17,6 +17,7 @@
 //! There is one thread pool: dq's tasks run inside polars' own pool, so
 //! polars kernels called from a task share the same `--threads` workers.
 
+mod fold;
 mod stats;
 
 use std::time::Instant;
@@ -28,6 +29,7 @@ use crate::graph::{Stage, StageInput, TaskGraph};
 use crate::io::{self, BadRowPolicy, ReadSettings};
 use crate::ops::{ChunkCtx, concat};
 
+pub use fold::fold_chunks;
 pub use stats::{RunStats, StageStats};
 
 /// Chunks in flight per worker thread. A window ends in a barrier (results

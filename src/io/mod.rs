@@ -20,6 +20,7 @@ mod error;
 mod ndjson;
 mod parquet;
 pub mod records;
+mod sample;
 pub mod sink;
 mod stream;
 mod unify;
@@ -34,6 +35,7 @@ use polars::prelude::*;
 
 pub use error::{Error, Result};
 pub use parquet::{StatValue, StatsFilter, StatsOp};
+pub use sample::{ColumnMeta, FileMeta, SampleBasis};
 
 /// File formats dq reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +210,15 @@ pub enum ChunkJob {
     },
 }
 
+impl ChunkJob {
+    /// Index of the file the job reads, in [`Source::files`].
+    pub fn file(&self) -> usize {
+        match self {
+            ChunkJob::Bytes { file, .. } | ChunkJob::Owned { file, .. } | ChunkJob::RowGroup { file, .. } => *file,
+        }
+    }
+}
+
 /// What scan planning found, for `explain`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScanSummary {
@@ -231,7 +242,26 @@ impl Source {
     /// # Errors
     /// [`Error::NotFound`] when nothing matches; read and decode errors.
     pub fn open(pattern: &str, options: &ScanOptions) -> Result<Source> {
-        let paths = expand(pattern)?;
+        Source::open_all(&[pattern.to_string()], options)
+    }
+
+    /// Opens several paths or globs as one source (files in argument order).
+    ///
+    /// # Errors
+    /// As [`Source::open`], for the first pattern that fails.
+    pub fn open_all(patterns: &[String], options: &ScanOptions) -> Result<Source> {
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for p in patterns {
+            for path in expand(p)? {
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
+        }
+        if paths.is_empty() {
+            return Err(Error::NotFound { pattern: patterns.join(" ") });
+        }
+        let pattern = patterns.join(" ");
         let format = match options.format {
             Some(f) => f,
             None => format_of(&paths[0])?,
@@ -245,7 +275,7 @@ impl Source {
             .map(|p| open_file(p, format, &csv))
             .collect::<Result<Vec<_>>>()?;
         let schema = unify::unify_schemas(files.iter().map(|f| f.schema.as_ref()));
-        Ok(Source { pattern: pattern.to_string(), format, csv, files, schema: Arc::new(schema) })
+        Ok(Source { pattern, format, csv, files, schema: Arc::new(schema) })
     }
 
     /// Plans the scan: the jobs known up front (byte ranges, row groups) and
@@ -292,10 +322,7 @@ impl Source {
     /// # Errors
     /// Malformed records (under [`BadRowPolicy::Error`]) and decode errors.
     pub fn read_chunk(&self, job: &ChunkJob, projection: Option<&[String]>, settings: &ReadSettings) -> Result<DataFrame> {
-        let file_idx = match job {
-            ChunkJob::Bytes { file, .. } | ChunkJob::Owned { file, .. } | ChunkJob::RowGroup { file, .. } => *file,
-        };
-        let file = &self.files[file_idx];
+        let file = &self.files[job.file()];
         let wanted: Vec<String> = match projection {
             Some(cols) => cols.to_vec(),
             None => self.schema.iter_names().map(|n| n.to_string()).collect(),

@@ -131,6 +131,88 @@ impl Meta {
     }
 }
 
+impl Meta {
+    /// Rows in the file.
+    pub fn num_rows(&self) -> usize {
+        self.md.num_rows
+    }
+
+    /// (first row, rows) of every row group.
+    pub fn row_groups(&self) -> Vec<(usize, usize)> {
+        let mut offset = 0;
+        self.md
+            .row_groups
+            .iter()
+            .map(|rg| {
+                let g = (offset, rg.num_rows());
+                offset += rg.num_rows();
+                g
+            })
+            .collect()
+    }
+
+    /// (null count, min, max) of a column over all row groups, from
+    /// statistics; `None` where a row group lacks them.
+    pub fn column_summary(&self, name: &str, dtype: &DataType) -> (Option<u64>, Option<String>, Option<String>) {
+        let mut nulls = Some(0u64);
+        let (mut lo, mut hi): (Option<Bound>, Option<Bound>) = (None, None);
+        let mut complete = true;
+        for rg in &self.md.row_groups {
+            let stats = rg
+                .columns_under_root_iter(name)
+                .filter(|c| c.len() == 1)
+                .and_then(|mut c| c.next().and_then(|c| c.statistics()))
+                .and_then(|s| s.ok());
+            let Some(stats) = stats else {
+                nulls = None;
+                complete = false;
+                continue;
+            };
+            let (n, min, max) = bounds(&stats);
+            nulls = nulls.zip(n).map(|(a, b)| a + b as u64);
+            match (min, max) {
+                (Some(min), Some(max)) => {
+                    if lo.as_ref().is_none_or(|l| min < *l) {
+                        lo = Some(min);
+                    }
+                    if hi.as_ref().is_none_or(|h| max > *h) {
+                        hi = Some(max);
+                    }
+                }
+                _ => complete = false,
+            }
+        }
+        if !complete {
+            return (nulls, None, None);
+        }
+        (nulls, lo.and_then(|b| show(b, dtype)), hi.and_then(|b| show(b, dtype)))
+    }
+}
+
+fn bounds(stats: &Statistics) -> (Option<i64>, Option<Bound>, Option<Bound>) {
+    match stats {
+        Statistics::Int32(s) => (s.null_count, s.min_value.map(|v| Bound::Int(v as i64)), s.max_value.map(|v| Bound::Int(v as i64))),
+        Statistics::Int64(s) => (s.null_count, s.min_value.map(Bound::Int), s.max_value.map(Bound::Int)),
+        Statistics::Float(s) => (s.null_count, s.min_value.map(|v| Bound::Float(v as f64)), s.max_value.map(|v| Bound::Float(v as f64))),
+        Statistics::Double(s) => (s.null_count, s.min_value.map(Bound::Float), s.max_value.map(Bound::Float)),
+        Statistics::Binary(s) => (s.null_count, s.min_value.clone().map(Bound::Bytes), s.max_value.clone().map(Bound::Bytes)),
+        Statistics::Boolean(s) => (s.null_count, None, None),
+        _ => (None, None, None),
+    }
+}
+
+/// A statistics bound as dq prints the column's values.
+fn show(b: Bound, dtype: &DataType) -> Option<String> {
+    Some(match (b, dtype) {
+        (Bound::Int(d), DataType::Date) => chrono::NaiveDate::from_num_days_from_ce_opt(d as i32 + 719_163)?.to_string(),
+        (Bound::Int(_), DataType::Datetime(_, _)) => return None,
+        (Bound::Int(i), _) => i.to_string(),
+        (Bound::Float(f), _) => f.to_string(),
+        (Bound::Bytes(v), DataType::String) => String::from_utf8_lossy(&v).into_owned(),
+        (Bound::Bytes(_), _) => return None,
+    })
+}
+
 /// False only when the statistics prove no row of the group satisfies `f`.
 fn may_match(rg: &polars_parquet::parquet::metadata::RowGroupMetadata, f: &StatsFilter) -> bool {
     let Some(mut cols) = rg.columns_under_root_iter(&f.column) else { return true };

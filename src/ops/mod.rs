@@ -18,6 +18,7 @@ mod explode;
 mod filter;
 mod join;
 mod limit;
+pub mod profile;
 mod project;
 mod sample;
 mod sort;

@@ -8,6 +8,7 @@ mod errors;
 mod expressions;
 mod formats;
 mod library;
+mod profile;
 mod queries;
 mod util;
 mod verbs;

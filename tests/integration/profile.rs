@@ -1,0 +1,164 @@
+//! `dq profile`: exact statistics on fixtures checked against values
+//! computed here, sketch estimates within their stated error, and the
+//! metadata and sample tiers.
+
+use serde_json::Value;
+
+use crate::util::*;
+
+fn profile(args: &[&str]) -> Value {
+    let mut all = vec!["profile"];
+    all.extend_from_slice(args);
+    if !args.contains(&"--format") {
+        all.extend(["--format", "json"]);
+    }
+    serde_json::from_str(&ok_args(&all)).expect("profile prints JSON")
+}
+
+fn col<'a>(p: &'a Value, name: &str) -> &'a Value {
+    p["columns"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no column {name}"))
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn exact_statistics_match_an_independent_computation() {
+    let p = profile(&["testdata/sales.csv"]);
+    assert_eq!((p["tier"].as_str(), p["rows"].as_u64(), p["rows_estimated"].as_bool()), (Some("full"), Some(20), Some(false)));
+    // qty = i % 7 + 1 for i = 1..=20.
+    let mut qty: Vec<f64> = (1..=20).map(|i| (i % 7 + 1) as f64).collect();
+    qty.sort_by(f64::total_cmp);
+    let n = qty.len() as f64;
+    let mean = qty.iter().sum::<f64>() / n;
+    let std = (qty.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let quantile = |q: f64| {
+        let pos = q * (n - 1.0);
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        qty[lo] + (qty[hi] - qty[lo]) * (pos - lo as f64)
+    };
+    let c = col(&p, "qty");
+    assert_eq!((c["type"].as_str(), c["rows"].as_u64(), c["nulls"].as_u64()), (Some("int"), Some(20), Some(0)));
+    assert_eq!((c["distinct"].as_u64(), c["distinct_exact"].as_bool()), (Some(7), Some(true)));
+    assert_eq!((c["min"].as_str(), c["max"].as_str()), (Some("1"), Some("7")));
+    close(f(&c["mean"]), mean);
+    close(f(&c["std"]), std);
+    assert_eq!(c["quantiles_exact"], true);
+    for (k, q) in [("p1", 0.01), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p99", 0.99)] {
+        close(f(&c["quantiles"][k]), quantile(q));
+    }
+    assert_eq!(c["histogram"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 20);
+    let product = col(&p, "product");
+    assert_eq!(product["top"][0], serde_json::json!({"value": "pear", "count": 7}));
+    assert_eq!(product["top"][2], serde_json::json!({"value": "apple", "count": 6}));
+    assert_eq!(product["top_error"], 0);
+    // pear and plum have 4 characters (7 rows each), apple 5 (6 rows): 86 / 20.
+    assert_eq!(product["length"], serde_json::json!({"min": 4, "max": 5, "mean": 4.3}));
+    let date = col(&p, "date");
+    assert_eq!((date["type"].as_str(), date["min"].as_str(), date["max"].as_str()), (Some("date"), Some("2024-01-01"), Some("2024-01-20")));
+}
+
+#[test]
+fn nulls_are_counted_and_skipped() {
+    let p = profile(&["testdata/nulls.csv"]);
+    let v = col(&p, "v");
+    assert_eq!((v["rows"].as_u64(), v["nulls"].as_u64(), v["distinct"].as_u64()), (Some(6), Some(3), Some(3)));
+    close(f(&v["null_pct"]), 50.0);
+    close(f(&v["mean"]), 3.0);
+    let events = profile(&["testdata/events.ndjson"]);
+    let ms = col(&events, "ms");
+    assert_eq!((ms["nulls"].as_u64(), ms["min"].as_str(), ms["max"].as_str()), (Some(1), Some("80"), Some("200")));
+}
+
+#[test]
+fn sketches_stay_within_their_stated_error() {
+    // 300k rows, 150k distinct values (past the exact limit of 100k).
+    let t = Tmp::new();
+    let mut text = String::from("k\n");
+    for i in 0..300_000u64 {
+        text.push_str(&format!("{}\n", (i * 7919) % 150_000));
+    }
+    let file = t.file("k.csv", text);
+    let p = profile(&[&file, "--chunk-size", "256KB"]);
+    let k = col(&p, "k");
+    assert_eq!(k["distinct_exact"], false);
+    let est = f(&k["distinct"]);
+    let err = f(&k["distinct_error"]);
+    assert!((est - 150_000.0).abs() / 150_000.0 < 3.0 * err, "estimate {est}, stated error {err}");
+    assert_eq!(k["quantiles_exact"], false);
+    // Uniform over 0..150000: the median is 74999.5, p99 148499.01.
+    assert!((f(&k["quantiles"]["p50"]) - 74_999.5).abs() < 1_500.0, "{}", k["quantiles"]);
+    assert!((f(&k["quantiles"]["p99"]) - 148_499.0).abs() < 1_500.0, "{}", k["quantiles"]);
+    close(f(&k["mean"]), 74_999.5);
+}
+
+#[test]
+fn globs_profile_files_together_with_per_file_rows() {
+    let p = profile(&["testdata/people/*.csv"]);
+    assert_eq!(p["rows"], 9);
+    let files: Vec<(String, u64)> = p["files"].as_array().unwrap().iter().map(|f| (f["path"].as_str().unwrap().to_string(), f["rows"].as_u64().unwrap())).collect();
+    assert_eq!(files, vec![("testdata/people/part-1.csv".to_string(), 5), ("testdata/people/part-2.csv".to_string(), 4)]);
+    let age = col(&p, "age");
+    assert_eq!((age["min"].as_str(), age["max"].as_str()), (Some("19"), Some("57")));
+}
+
+#[test]
+fn compressed_input_profiles_like_the_plain_file() {
+    let plain = profile(&["testdata/sales.csv"]);
+    let zst = profile(&["testdata/sales.csv.zst"]);
+    assert_eq!(plain["columns"], zst["columns"]);
+}
+
+#[test]
+fn metadata_tier_reads_only_footers() {
+    let p = profile(&["testdata/trips.parquet", "--metadata"]);
+    assert_eq!((p["tier"].as_str(), p["rows"].as_u64(), p["rows_estimated"].as_bool()), (Some("metadata"), Some(3000), Some(false)));
+    let id = col(&p, "trip_id");
+    assert_eq!((id["min"].as_str(), id["max"].as_str(), id["nulls"].as_u64()), (Some("0"), Some("2999"), Some(0)));
+    assert_eq!(col(&p, "pickup_day")["min"], "2024-02-01");
+    assert_eq!(col(&p, "vendor")["max"], "cabco");
+    assert!(id["distinct"].is_null() && id["quantiles"].is_null());
+    // Text: small files are counted, large ones estimated from the first MiB.
+    let csv = profile(&["testdata/trips.csv", "--metadata"]);
+    assert_eq!((csv["rows"].as_u64(), csv["rows_estimated"].as_bool()), (Some(3000), Some(false)));
+    let t = Tmp::new();
+    let big = t.file("big.csv", format!("a,b\n{}", "123,456789\n".repeat(300_000)));
+    let p = profile(&[&big, "--metadata"]);
+    let rows = f(&p["rows"]);
+    assert!(p["rows_estimated"] == true && (rows - 300_000.0).abs() < 3_000.0, "{rows}");
+}
+
+#[test]
+fn sample_tier_extrapolates_rows_and_says_so() {
+    let t = Tmp::new();
+    let mut text = String::from("id,v\n");
+    for i in 0..400_000u64 {
+        text.push_str(&format!("{i},{}\n", i % 1000));
+    }
+    let file = t.file("s.csv", text);
+    let p = profile(&[&file, "--sample", "10%", "--seed", "3"]);
+    assert_eq!((p["tier"].as_str(), p["rows_estimated"].as_bool()), (Some("sample"), Some(true)));
+    assert!(p["basis"].as_str().unwrap().contains("sampled rows"), "{}", p["basis"]);
+    let rows = f(&p["rows"]);
+    assert!((rows - 400_000.0).abs() / 400_000.0 < 0.05, "estimated {rows} rows");
+    let v = col(&p, "v");
+    assert!(v["rows"].as_u64().unwrap() < 100_000, "only a sample was read: {}", v["rows"]);
+    assert!((f(&v["mean"]) - 499.5).abs() < 25.0, "{}", v["mean"]);
+    // The same seed gives the same sample.
+    assert_eq!(profile(&[&file, "--sample", "10%", "--seed", "3"])["columns"], p["columns"]);
+    // Parquet samples row groups; row counts stay exact.
+    let pq = profile(&["testdata/trips.parquet", "--sample", "0.2"]);
+    assert_eq!(pq["rows"], 3000);
+}
+
+#[test]
+fn csv_and_table_formats() {
+    let out = ok_args(&["profile", "testdata/sales.csv", "--format", "csv"]);
+    let r = records(&out);
+    assert_eq!(r.len(), 6);
+    assert_eq!((r[5]["column"].as_str(), r[5]["distinct"].as_str(), r[5]["p50"].as_str()), ("qty", "7", "4"));
+    assert_eq!(r[3]["top_values"], "pear:7 plum:7 apple:6");
+    let table = ok_args(&["profile", "testdata/sales.csv", "--format", "table"]);
+    assert!(table.contains("full tier") && table.contains("20 rows") && table.contains("pear (7)"), "{table}");
+}
