@@ -3,7 +3,11 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::ValueEnum;
+
+use super::progress::{ProgressMode, Reporter};
 
 use super::{usage, SourceText};
 use crate::exec::ExecConfig;
@@ -63,6 +67,23 @@ pub struct ExecArgs {
     /// Print nothing on stderr but errors.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Progress on stderr: a bar on a terminal (auto), JSON lines, or none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// How often `--progress json` reports, e.g. 500ms or 2s.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub progress_interval: Duration,
+}
+
+/// Parses `500ms`, `2s`, `1.5s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") { (n, 1e-3) } else if let Some(n) = t.strip_suffix('s') { (n, 1.0) } else { (t, 1.0) };
+    let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 2s)"))?;
+    if v <= 0.0 {
+        return Err("the duration must be positive".into());
+    }
+    Ok(Duration::from_secs_f64(v * scale))
 }
 
 impl ExecArgs {
@@ -84,7 +105,13 @@ impl ExecArgs {
                 BadRows::Skip => BadRowPolicy::Skip,
                 BadRows::Null => BadRowPolicy::Null,
             },
+            progress: None,
         })
+    }
+
+    /// Starts the progress reporter these flags ask for (None: show nothing).
+    pub fn reporter(&self) -> Option<Reporter> {
+        Reporter::start(self.progress, self.quiet, self.progress_interval)
     }
 }
 

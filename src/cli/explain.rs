@@ -4,7 +4,7 @@
 use super::args::{ExecArgs, ProgramArgs};
 use super::run::prepare;
 use super::SourceText;
-use crate::{graph, Error};
+use crate::{exec, graph, Error};
 
 /// Show what dq will do: the logical plan, the optimized plan and the task graph.
 ///
@@ -20,8 +20,12 @@ pub struct Args {
     #[command(flatten)]
     exec: ExecArgs,
     /// Print the task graph as Graphviz DOT only.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "analyze")]
     dot: bool,
+    /// Run the pipeline (discarding its result) and annotate every stage with
+    /// time, chunks, rows in and out, estimated memory held and bytes spilled.
+    #[arg(long)]
+    analyze: bool,
 }
 
 /// Runs `dq explain`.
@@ -35,11 +39,31 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
         return Ok(());
     }
     let rules = if p.rules.is_empty() { "none".to_string() } else { p.rules.join(", ") };
+    let mut stages = graph::explain_stages(&p.graph, config.chunk_size);
+    let mut total = String::new();
+    if args.analyze {
+        let reporter = args.exec.reporter();
+        let config = exec::ExecConfig { progress: reporter.as_ref().map(|r| r.progress()), ..config };
+        let (_, stats) = exec::execute(&p.graph, &config)?;
+        drop(reporter);
+        for (block, s) in stages.iter_mut().zip(&stats.stages) {
+            block.push_str(&format!(
+                "  ⏱ {:.3}s, {} chunk{}, {} rows in → {} rows out, ≈{} held, 0 B spilled\n",
+                s.elapsed.as_secs_f64(),
+                s.chunks,
+                if s.chunks == 1 { "" } else { "s" },
+                s.rows_in,
+                s.rows_out,
+                graph::human(s.held_bytes),
+            ));
+        }
+        total = format!("total: {:.3}s, {} read\n", stats.elapsed.as_secs_f64(), graph::human(stats.bytes_read));
+    }
     print!(
-        "logical plan:\n{}\noptimized plan (rules that changed it: {rules}):\n{}\ntask graph:\n{}",
+        "logical plan:\n{}\noptimized plan (rules that changed it: {rules}):\n{}\ntask graph:\n{}{total}",
         indent(&p.logical.display_tree()),
         indent(&p.optimized.display_tree()),
-        graph::explain_text(&p.graph, config.chunk_size)
+        stages.concat()
     );
     if let Some(w) = p.write {
         println!("output: write {w:?}");

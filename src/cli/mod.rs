@@ -6,6 +6,7 @@ mod explain;
 mod head;
 mod output;
 mod profile;
+mod progress;
 mod report;
 mod run;
 mod schema;

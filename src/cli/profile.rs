@@ -1,6 +1,7 @@
 //! `dq profile`: per-column statistics of files, in three tiers.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use clap::ValueEnum;
@@ -125,9 +126,15 @@ pub fn run(args: &Args) -> Result<(), Error> {
             elapsed: 0.0,
         }
     } else {
-        let settings = ReadSettings::new(config.chunk_size, config.bad_rows);
+        let reporter = args.exec.reporter();
+        let progress = reporter.as_ref().map(|r| r.progress()).unwrap_or_default();
+        progress.total_bytes.store(source.total_bytes(), Ordering::Relaxed);
+        progress.stages.store(1, Ordering::Relaxed);
+        progress.enter_stage(0, format!("profile {}", source.pattern));
+        let settings = ReadSettings::new(config.chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
         let init = || TableProfile::new(&source.schema);
         let fold = |p: &mut TableProfile, df: polars::prelude::DataFrame, file: usize| {
+            progress.rows.fetch_add(df.height() as u64, Ordering::Relaxed);
             p.update(&df, file).map_err(|e| exec::Error::Compute { stage: 0, op: "profile".into(), message: e.to_string() })
         };
         let merge = |a: &mut TableProfile, b: TableProfile| a.merge(b);
@@ -154,6 +161,10 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 let want = (source.total_bytes() as f64 * fraction) as usize;
                 let piece = (want / 16).clamp(16 << 10, 4 << 20);
                 let (jobs, basis) = source.sample_jobs(fraction, piece, args.seed);
+                let sampled: u64 = jobs.iter().map(|j| match j { crate::io::ChunkJob::Bytes { range, .. } => (range.1 - range.0) as u64, _ => 0 }).sum();
+                if sampled > 0 {
+                    progress.total_bytes.store(sampled, Ordering::Relaxed);
+                }
                 let p = exec::fold_chunks(&source, jobs.into_iter().map(Ok), &settings, config.threads, init, fold, merge)?;
                 let mut per_file = Vec::new();
                 let (mut total, mut any_estimate) = (0u64, false);

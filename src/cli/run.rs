@@ -65,9 +65,16 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
         (Some(w), None) => Some(PathBuf::from(w)),
         (None, o) => o.clone(),
     };
+    let reporter = args.exec.reporter();
+    let config = exec::ExecConfig { progress: reporter.as_ref().map(|r| r.progress()), ..config };
     let (frames, stats) = exec::execute(&prepared.graph, &config)?;
+    if let Some(p) = &config.progress {
+        let target = dest.as_ref().map_or("stdout".to_string(), |d| d.display().to_string());
+        p.enter_stage(prepared.graph.stages.len().saturating_sub(1), format!("writing {target}"));
+    }
     let schema = crate::graph::output_schema(&prepared.optimized);
     let rows = output::write(&frames, &schema, dest.as_deref(), args.out.format)?;
+    drop(reporter);
     if !args.exec.quiet {
         if stats.bad_rows > 0 {
             let verb = match args.exec.on_bad_rows {

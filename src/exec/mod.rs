@@ -18,8 +18,11 @@
 //! polars kernels called from a task share the same `--threads` workers.
 
 mod fold;
+mod progress;
 mod stats;
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use polars::prelude::*;
@@ -30,6 +33,7 @@ use crate::io::{self, BadRowPolicy, ReadSettings};
 use crate::ops::{ChunkCtx, concat};
 
 pub use fold::fold_chunks;
+pub use progress::{Progress, Snapshot};
 pub use stats::{RunStats, StageStats};
 
 /// Chunks in flight per worker thread. A window ends in a barrier (results
@@ -47,12 +51,25 @@ pub struct ExecConfig {
     pub chunk_size: usize,
     /// What to do with malformed CSV records.
     pub bad_rows: BadRowPolicy,
+    /// Counters for a progress display, if anyone watches.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Default for ExecConfig {
     fn default() -> Self {
-        ExecConfig { threads: polars_core::POOL.current_num_threads(), chunk_size: 16 << 20, bad_rows: BadRowPolicy::Error }
+        ExecConfig { threads: polars_core::POOL.current_num_threads(), chunk_size: 16 << 20, bad_rows: BadRowPolicy::Error, progress: None }
     }
+}
+
+/// A short description of what a stage does, for progress displays.
+fn stage_label(stage: &Stage) -> String {
+    let input = match &stage.input {
+        StageInput::Scan(s) => format!("scan {}", s.source.pattern),
+        StageInput::Stages(ids) => format!("stage {}", ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("+")),
+    };
+    let ops: Vec<&str> = stage.ops.iter().map(|o| o.name()).collect();
+    let ops = if ops.is_empty() { String::new() } else { format!(" → {}", ops.join(" → ")) };
+    format!("{input}{ops} ⇒ {}", stage.sink.name())
 }
 
 /// Execution failures.
@@ -79,13 +96,26 @@ pub enum Error {
 /// The first error of any task; remaining tasks of its window finish, no
 /// further windows start.
 pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>, RunStats), Error> {
-    let settings = ReadSettings::new(config.chunk_size, config.bad_rows);
+    let progress = config.progress.clone().unwrap_or_default();
+    let settings = ReadSettings::new(config.chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
+    let total: u64 = graph
+        .stages
+        .iter()
+        .filter_map(|s| match &s.input {
+            StageInput::Scan(scan) => Some(scan.source.total_bytes()),
+            _ => None,
+        })
+        .sum();
+    progress.total_bytes.store(total, Ordering::Relaxed);
+    progress.stages.store(graph.stages.len(), Ordering::Relaxed);
     let started = Instant::now();
     let mut outputs: Vec<Option<Vec<DataFrame>>> = (0..graph.stages.len()).map(|_| None).collect();
     let mut stats = RunStats::default();
     polars_core::POOL.install(|| -> Result<(), Error> {
         for stage in &graph.stages {
             let t = Instant::now();
+            let label = stage_label(stage);
+            progress.enter_stage(stage.id, label.clone());
             let side: Vec<DataFrame> = stage
                 .side_inputs
                 .iter()
@@ -94,7 +124,7 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
                 .map_err(|e| compute(stage, "side input", e))?;
             let window = (config.threads * WINDOW_PER_THREAD).max(2);
             let (partials, rows_in, chunks) = match &stage.input {
-                StageInput::Scan(scan) => run_scan(stage, scan, &side, &settings, window)?,
+                StageInput::Scan(scan) => run_scan(stage, scan, &side, &settings, window, &progress)?,
                 StageInput::Stages(ids) => {
                     let frames: Vec<DataFrame> = ids.iter().flat_map(|id| outputs[*id].take().unwrap_or_default()).collect();
                     let rows_in: u64 = frames.iter().map(|f| f.height() as u64).sum();
@@ -114,10 +144,21 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
             } else {
                 partials
             };
+            progress.enter_stage(stage.id, format!("{label} (combining)"));
+            let held_in: usize = partials.iter().map(|f| f.estimated_size()).sum();
             let ctx = ChunkCtx { index: 0, side: &side };
             let out = stage.sink.finish(partials, &ctx).map_err(|e| compute(stage, stage.sink.name(), e))?;
             let rows_out = out.iter().map(|f| f.height() as u64).sum();
-            stats.stages.push(StageStats { id: stage.id, chunks, rows_in, rows_out, elapsed: t.elapsed() });
+            let held_out: usize = out.iter().map(|f| f.estimated_size()).sum();
+            let side_bytes: usize = side.iter().map(|f| f.estimated_size()).sum();
+            stats.stages.push(StageStats {
+                id: stage.id,
+                chunks,
+                rows_in,
+                rows_out,
+                elapsed: t.elapsed(),
+                held_bytes: (held_in.max(held_out) + side_bytes) as u64,
+            });
             outputs[stage.id] = Some(out);
         }
         Ok(())
@@ -141,7 +182,14 @@ fn compute(stage: &Stage, op: &str, e: PolarsError) -> Error {
 
 type Partials = (Vec<DataFrame>, u64, usize);
 
-fn run_scan(stage: &Stage, scan: &crate::graph::ScanInput, side: &[DataFrame], settings: &ReadSettings, window: usize) -> Result<Partials, Error> {
+fn run_scan(
+    stage: &Stage,
+    scan: &crate::graph::ScanInput,
+    side: &[DataFrame],
+    settings: &ReadSettings,
+    window: usize,
+    progress: &Progress,
+) -> Result<Partials, Error> {
     let mut jobs = scan.source.chunks(settings, &scan.stats_filters);
     let projection = scan.projection.as_deref();
     let limit = stage.sink.row_limit();
@@ -165,6 +213,7 @@ fn run_scan(stage: &Stage, scan: &crate::graph::ScanInput, side: &[DataFrame], s
             .map(|(i, job)| {
                 let df = scan.source.read_chunk(&job, projection, settings)?;
                 let read = df.height() as u64;
+                progress.rows.fetch_add(read, Ordering::Relaxed);
                 Ok((run_chunk(stage, df, i, side)?, read))
             })
             .collect();

@@ -15,6 +15,9 @@ pub struct StageStats {
     pub rows_out: u64,
     /// Wall time of the stage.
     pub elapsed: Duration,
+    /// Estimated bytes the stage held at its peak: its partials or its
+    /// output (whichever is larger) plus its side inputs.
+    pub held_bytes: u64,
 }
 
 /// Whole-run figures.

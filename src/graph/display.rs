@@ -19,8 +19,14 @@ fn human_bytes(b: u64) -> String {
 /// The task graph as text: one block per stage with its input (tasks,
 /// bytes, columns read, row groups pruned), fused ops and sink.
 pub fn explain_text(graph: &TaskGraph, chunk_size: usize) -> String {
-    let mut out = String::new();
+    explain_stages(graph, chunk_size).concat()
+}
+
+/// [`explain_text`] as one block per stage, for annotating each.
+pub fn explain_stages(graph: &TaskGraph, chunk_size: usize) -> Vec<String> {
+    let mut blocks = Vec::new();
     for stage in &graph.stages {
+        let mut out = String::new();
         let _ = writeln!(out, "stage {}:", stage.id);
         match &stage.input {
             StageInput::Scan(scan) => {
@@ -62,8 +68,14 @@ pub fn explain_text(graph: &TaskGraph, chunk_size: usize) -> String {
             let _ = writeln!(out, "  → {}", op.describe());
         }
         let _ = writeln!(out, "  ⇒ {}", stage.sink.describe());
+        blocks.push(out);
     }
-    out
+    blocks
+}
+
+/// Bytes for people: `12.3 MiB`.
+pub fn human(b: u64) -> String {
+    human_bytes(b)
 }
 
 /// The task graph in Graphviz DOT.

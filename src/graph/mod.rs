@@ -27,7 +27,7 @@ use crate::plan::expr::{AggFunc, BinOp, Expr, Value};
 use crate::plan::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount};
 use crate::plan::types::{DType, Schema};
 
-pub use display::{explain_text, to_dot};
+pub use display::{explain_stages, explain_text, human, to_dot};
 pub use lower_expr::lower as lower_expr;
 
 /// Index of a stage in [`TaskGraph::stages`].

@@ -125,12 +125,21 @@ pub struct ReadSettings {
     pub bad_rows_seen: AtomicU64,
     /// Bytes handed to parsers so far.
     pub bytes_read: AtomicU64,
+    /// Bytes of the files on disk consumed so far (compressed bytes for
+    /// compressed input; Parquet row groups in proportion to their rows).
+    pub disk_bytes: Arc<AtomicU64>,
 }
 
 impl ReadSettings {
     /// Settings with a chunk size and policy.
     pub fn new(chunk_size: usize, bad_rows: BadRowPolicy) -> Self {
         ReadSettings { chunk_size, bad_rows, ..Default::default() }
+    }
+
+    /// Counts disk bytes into a shared counter (for progress reports).
+    pub fn with_disk_counter(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.disk_bytes = counter;
+        self
     }
 
     /// Number of records skipped or nulled so far.
@@ -313,7 +322,7 @@ impl Source {
     /// An iterator over all chunk jobs in file order, expanding streams as it goes.
     pub fn chunks<'a>(&'a self, settings: &'a ReadSettings, filters: &[StatsFilter]) -> Chunks<'a> {
         let (tasks, _) = self.plan(settings.chunk_size, filters);
-        Chunks { source: self, tasks: tasks.into(), stream: None, chunk_size: settings.chunk_size }
+        Chunks { source: self, tasks: tasks.into(), stream: None, chunk_size: settings.chunk_size, disk_bytes: settings.disk_bytes.clone() }
     }
 
     /// Reads one job into a frame with the `projection` columns (all when
@@ -332,6 +341,7 @@ impl Source {
         let df = match (job, &file.data) {
             (ChunkJob::Bytes { range, .. }, FileData::Mapped { map: Some(map), .. }) => {
                 settings.bytes_read.fetch_add((range.1 - range.0) as u64, Ordering::Relaxed);
+                settings.disk_bytes.fetch_add((range.1 - range.0) as u64, Ordering::Relaxed);
                 let bytes = &map[range.0..range.1];
                 let line = || records::line_of(map, range.0);
                 self.parse_text(file, bytes, &present, settings, &line)?
@@ -341,6 +351,8 @@ impl Source {
                 self.parse_text(file, bytes, &present, settings, &|| *first_line)?
             }
             (ChunkJob::RowGroup { rows, .. }, FileData::Parquet(meta)) => {
+                let share = (file.size as f64 * rows.1 as f64 / meta.num_rows().max(1) as f64) as u64;
+                settings.disk_bytes.fetch_add(share, Ordering::Relaxed);
                 parquet::read_rows(&file.path, meta, *rows, &present, &settings.bytes_read)?
             }
             _ => return Err(Error::Unsupported { message: "internal: chunk job does not fit its file".into() }),
@@ -384,6 +396,7 @@ pub struct Chunks<'a> {
     tasks: VecDeque<PlannedTask>,
     stream: Option<(usize, stream::Chunker)>,
     chunk_size: usize,
+    disk_bytes: Arc<AtomicU64>,
 }
 
 impl Iterator for Chunks<'_> {
@@ -411,7 +424,8 @@ impl Iterator for Chunks<'_> {
                             Some(c) => Ok(c),
                             None => Err(Error::Unsupported { message: "standard input can be scanned only once per program".into() }),
                         },
-                        _ => stream::Chunker::open_file(&file.path, file.compression, self.source.format, &self.source.csv, self.chunk_size),
+                        _ => stream::Chunker::open_file(&file.path, file.compression, self.source.format, &self.source.csv, self.chunk_size)
+                            .map(|c| c.counting(self.disk_bytes.clone())),
                     };
                     match chunker {
                         Ok(c) => self.stream = Some((i, c)),

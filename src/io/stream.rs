@@ -4,6 +4,8 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use polars::prelude::Schema;
 
@@ -21,6 +23,25 @@ pub(crate) struct Chunker {
     skip_header: bool,
     /// Line number of the first byte of `pending`.
     line: u64,
+    /// Compressed bytes consumed by this chunker.
+    counter: Arc<AtomicU64>,
+    /// Where consumed bytes are reported too, and how many were reported.
+    forward: Option<Arc<AtomicU64>>,
+    forwarded: u64,
+}
+
+/// Counts the bytes that pass through a reader.
+struct Counting<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl Chunker {
@@ -38,12 +59,17 @@ impl Chunker {
             dialect,
             skip_header: format == Format::Csv && csv_opts.header,
             line: 1,
+            counter: Arc::new(AtomicU64::new(0)),
+            forward: None,
+            forwarded: 0,
         }
     }
 
     pub fn open_file(path: &Path, compression: Compression, format: Format, csv_opts: &CsvOptions, target: usize) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
-        let buffered = std::io::BufReader::with_capacity(1 << 20, file);
+        let counter = Arc::new(AtomicU64::new(0));
+        let counted = Counting { inner: file, counter: counter.clone() };
+        let buffered = std::io::BufReader::with_capacity(1 << 20, counted);
         let reader: Box<dyn Read + Send> = match compression {
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
             Compression::Zstd => Box::new(zstd::Decoder::with_buffer(buffered).map_err(|e| Error::read(path, e))?),
@@ -51,7 +77,14 @@ impl Chunker {
         };
         let mut c = Chunker::new(reader, format, csv_opts, target);
         c.path = path.to_path_buf();
+        c.counter = counter;
         Ok(c)
+    }
+
+    /// Adds the compressed bytes this chunker consumes to `total` as well.
+    pub fn counting(mut self, total: Arc<AtomicU64>) -> Self {
+        self.forward = Some(total);
+        self
     }
 
     fn fill(&mut self, want: usize) -> Result<()> {
@@ -129,6 +162,11 @@ impl Chunker {
         let chunk = std::mem::replace(&mut self.pending, rest);
         let first_line = self.line;
         self.line += memchr::memchr_iter(b'\n', &chunk).count() as u64;
+        if let Some(total) = &self.forward {
+            let now = self.counter.load(Ordering::Relaxed);
+            total.fetch_add(now - self.forwarded, Ordering::Relaxed);
+            self.forwarded = now;
+        }
         Ok(Some((chunk, first_line)))
     }
 }

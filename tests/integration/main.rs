@@ -9,6 +9,7 @@ mod expressions;
 mod formats;
 mod library;
 mod profile;
+mod progress;
 mod queries;
 mod util;
 mod verbs;
