@@ -61,3 +61,30 @@ fn readme_setup_commands_are_the_ones_ci_runs() {
     assert!(readme.contains("cargo test --release"), "README shows the test command");
     assert!(ci.contains("cargo test --release"), ".ci/run runs the README's test command");
 }
+
+#[test]
+fn readme_command_examples_run() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut in_sh = false;
+    let mut lines = Vec::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        if in_sh && line.starts_with("dq ") {
+            lines.push(line.to_string());
+        }
+    }
+    assert!(lines.len() >= 8, "README has runnable command examples: {lines:?}");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_dq")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let t = Tmp::new();
+    std::os::unix::fs::symlink(root().join("testdata"), t.path("testdata")).unwrap();
+    std::os::unix::fs::symlink(root().join("queries"), t.path("queries")).unwrap();
+    for line in lines {
+        let out = std::process::Command::new("sh").args(["-c", &line]).env("PATH", &path).current_dir(t.dir.path()).output().unwrap();
+        assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!out.stdout.is_empty() || line.contains("sales_to_parquet"), "{line} printed nothing");
+    }
+}
