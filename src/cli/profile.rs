@@ -132,7 +132,9 @@ pub fn run(args: &Args) -> Result<(), Error> {
         progress.stages.store(1, Ordering::Relaxed);
         progress.enter_stage(0, format!("profile {}", source.pattern));
         let settings = ReadSettings::new(config.chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
-        let init = || TableProfile::new(&source.schema);
+        // Per-chunk states share what earlier chunks learned about each column.
+        let seed_profile = TableProfile::new(&source.schema);
+        let init = || seed_profile.fresh(&source.schema);
         let fold = |p: &mut TableProfile, df: polars::prelude::DataFrame, file: usize| {
             progress.rows.fetch_add(df.height() as u64, Ordering::Relaxed);
             p.update(&df, file).map_err(|e| exec::Error::Compute { stage: 0, op: "profile".into(), message: e.to_string() })

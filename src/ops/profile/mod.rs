@@ -13,6 +13,8 @@ pub mod top_values;
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use polars::prelude::*;
 use tdigest::TDigest;
@@ -185,6 +187,9 @@ pub struct ColumnState {
     lengths: Option<Lengths>,
     distinct: Distinct,
     top: TopValues,
+    /// Shared by all chunks' states of this column: set once a chunk shows
+    /// the column is near-unique.
+    near_unique: Arc<AtomicBool>,
 }
 
 fn keep_min(a: &mut Option<String>, b: Option<String>) {
@@ -213,7 +218,7 @@ fn text(v: AnyValue) -> Option<String> {
 }
 
 impl ColumnState {
-    fn new(name: &str, dtype: &DataType) -> Self {
+    fn new(name: &str, dtype: &DataType, near_unique: Arc<AtomicBool>) -> Self {
         let numeric = dtype.is_primitive_numeric().then(Numeric::default);
         ColumnState {
             name: name.to_string(),
@@ -226,12 +231,16 @@ impl ColumnState {
             lengths: (*dtype == DataType::String).then(Lengths::default),
             distinct: Distinct::default(),
             top: TopValues::default(),
+            near_unique,
         }
     }
 
     /// Adds one chunk of the column. Everything is computed from the
     /// chunk's distinct values and their counts (one hash group-by), so no
-    /// per-row hashing, sorting or formatting is needed.
+    /// per-row hashing, sorting or formatting is needed — except for
+    /// near-unique columns, where grouping saves nothing: once a chunk of at
+    /// least 50k rows is over 90% distinct, later chunks hash values
+    /// directly ([`Self::update_near_unique`]).
     fn update(&mut self, col: &Column) -> PolarsResult<()> {
         let s = col.as_materialized_series();
         self.rows += s.len() as u64;
@@ -240,29 +249,28 @@ impl ColumnState {
         if non_null.is_empty() {
             return Ok(());
         }
-        let vc = non_null.value_counts(true, false, "count".into(), false)?;
+        if self.near_unique.load(Ordering::Relaxed) {
+            return self.update_near_unique(&non_null);
+        }
+        let vc = non_null.value_counts(false, false, "count".into(), false)?;
+        // Only truly near-unique columns (ids, measurements) switch: a
+        // lower ratio would depend on the chunk size.
+        if non_null.len() >= 50_000 && vc.height() * 10 > non_null.len() * 9 {
+            self.near_unique.store(true, Ordering::Relaxed);
+        }
         let values = vc.column(s.name())?.as_materialized_series().clone();
         let counts: Vec<u64> = vc.column("count")?.cast(&DataType::UInt64)?.u64()?.into_no_null_iter().collect();
-        if let Some(num) = &mut self.numeric {
+        let hashes = if let Some(num) = &mut self.numeric {
             let f = values.cast(&DataType::Float64)?;
             let f = f.f64()?;
-            if values.dtype().is_integer() {
-                // Hash integers by value (exact beyond 2^53), floats by bit pattern.
-                let ints = values.cast(&DataType::Int64)?;
-                for v in ints.i64()?.into_no_null_iter() {
-                    self.distinct.add(mix64(v as u64 ^ 0x5851_F42D_4C95_7F2D));
-                }
-            } else {
-                for v in f.into_no_null_iter() {
-                    self.distinct.add(mix64(v.to_bits()));
-                }
-            }
             num.merge(Numeric::from_pairs(f.into_no_null_iter().zip(counts.iter().copied()).collect()));
+            hash_numeric(&mut self.distinct, &values)?
         } else {
             let as_text = if values.dtype() == &DataType::String { values.clone() } else { values.cast(&DataType::String)? };
             let ca = as_text.str()?;
-            for v in ca.into_no_null_iter() {
-                self.distinct.add(hash_bytes(v.as_bytes()));
+            let hashes: Vec<u64> = ca.into_no_null_iter().map(|v| hash_bytes(v.as_bytes())).collect();
+            for h in &hashes {
+                self.distinct.add(*h);
             }
             keep_min(&mut self.min_text, text(values.min_reduce()?.as_any_value()));
             keep_max(&mut self.max_text, text(values.max_reduce()?.as_any_value()));
@@ -275,13 +283,57 @@ impl ColumnState {
                     l.n += c;
                 }
             }
-        }
-        // Frequent values: the chunk's exact counts, cut to the summary's capacity.
+            hashes
+        };
+        // Frequent values: the chunk's exact counts, cut to the summary's
+        // capacity by a partial selection (no full sort). Ties are broken
+        // by the value's hash, so the same input keeps the same values
+        // whatever order the hash table listed them in.
         let cap = top_values::CAPACITY;
-        let cut_off = counts.get(cap).copied().unwrap_or(0);
-        let head = values.head(Some(cap)).cast(&DataType::String)?;
-        let pairs = head.str()?.into_iter().zip(counts.iter().copied()).filter_map(|(v, c)| Some((v?.to_string(), c)));
+        let mut order: Vec<usize> = (0..counts.len()).collect();
+        let cut_off = if order.len() > cap {
+            order.select_nth_unstable_by(cap, |a, b| counts[*b].cmp(&counts[*a]).then(hashes[*a].cmp(&hashes[*b])));
+            let cut = counts[order[cap]];
+            order.truncate(cap);
+            cut
+        } else {
+            0
+        };
+        let idx = IdxCa::from_vec("idx".into(), order.iter().map(|i| *i as IdxSize).collect());
+        let head = values.take(&idx)?.cast(&DataType::String)?;
+        let pairs = head.str()?.into_iter().zip(order.iter().map(|i| counts[*i])).filter_map(|(v, c)| Some((v?.to_string(), c)));
         self.top.add_chunk(pairs, cut_off);
+        Ok(())
+    }
+
+    /// A chunk of a near-unique column: values hashed one by one, numbers
+    /// sorted for the digest; frequent values are not counted (no value
+    /// repeats much), so the error bound of the summary grows by the rows.
+    fn update_near_unique(&mut self, non_null: &Series) -> PolarsResult<()> {
+        if let Some(num) = &mut self.numeric {
+            let f = non_null.cast(&DataType::Float64)?;
+            let pairs: Vec<(f64, u64)> = f.f64()?.into_no_null_iter().map(|v| (v, 1)).collect();
+            hash_numeric(&mut self.distinct, non_null)?;
+            num.merge(Numeric::from_pairs(pairs));
+        } else {
+            let as_text = if non_null.dtype() == &DataType::String { non_null.clone() } else { non_null.cast(&DataType::String)? };
+            let ca = as_text.str()?;
+            for v in ca.into_no_null_iter() {
+                self.distinct.add(hash_bytes(v.as_bytes()));
+            }
+            keep_min(&mut self.min_text, text(non_null.min_reduce()?.as_any_value()));
+            keep_max(&mut self.max_text, text(non_null.max_reduce()?.as_any_value()));
+            if let Some(l) = &mut self.lengths {
+                let lens = ca.str_len_chars();
+                if let (Some(lo), Some(hi)) = (lens.min(), lens.max()) {
+                    l.min = if l.n == 0 { lo as u64 } else { l.min.min(lo as u64) };
+                    l.max = l.max.max(hi as u64);
+                    l.sum += lens.sum().unwrap_or(0) as u64;
+                    l.n += lens.len() as u64;
+                }
+            }
+        }
+        self.top.error += non_null.len() as u64;
         Ok(())
     }
 
@@ -306,10 +358,28 @@ impl ColumnState {
     }
 }
 
+/// Adds hashes of numeric values: integers by value (exact beyond 2^53),
+/// floats by bit pattern.
+fn hash_numeric(distinct: &mut Distinct, values: &Series) -> PolarsResult<Vec<u64>> {
+    let hashes: Vec<u64> = if values.dtype().is_integer() {
+        let ints = values.cast(&DataType::Int64)?;
+        ints.i64()?.into_no_null_iter().map(|v| mix64(v as u64 ^ 0x5851_F42D_4C95_7F2D)).collect()
+    } else {
+        let f = values.cast(&DataType::Float64)?;
+        f.f64()?.into_no_null_iter().map(|v| mix64(v.to_bits())).collect()
+    };
+    for h in &hashes {
+        distinct.add(*h);
+    }
+    Ok(hashes)
+}
+
+
 /// The running profile of a table: its columns, and rows per file.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TableProfile {
     columns: Vec<ColumnState>,
+    hints: Arc<Vec<Arc<AtomicBool>>>,
     /// Rows seen per file index.
     pub rows_per_file: BTreeMap<usize, u64>,
 }
@@ -317,7 +387,19 @@ pub struct TableProfile {
 impl TableProfile {
     /// An empty profile for `schema`.
     pub fn new(schema: &Schema) -> Self {
-        TableProfile { columns: schema.iter().map(|(n, dt)| ColumnState::new(n, dt)).collect(), rows_per_file: BTreeMap::new() }
+        let hints: Arc<Vec<Arc<AtomicBool>>> = Arc::new(schema.iter().map(|_| Arc::new(AtomicBool::new(false))).collect());
+        TableProfile::sharing(schema, hints)
+    }
+
+    /// An empty profile sharing `self`'s per-column hints (what earlier
+    /// chunks learned about the columns); use one per chunk.
+    pub fn fresh(&self, schema: &Schema) -> Self {
+        TableProfile::sharing(schema, self.hints.clone())
+    }
+
+    fn sharing(schema: &Schema, hints: Arc<Vec<Arc<AtomicBool>>>) -> Self {
+        let columns = schema.iter().zip(hints.iter()).map(|((n, dt), h)| ColumnState::new(n, dt, h.clone())).collect();
+        TableProfile { columns, hints, rows_per_file: BTreeMap::new() }
     }
 
     /// Adds one chunk read from file `file`.
@@ -529,12 +611,17 @@ mod tests {
         let df = df!("x" => (0..n).map(|i| (i * 7919) % 250_000).collect::<Vec<i64>>()).unwrap();
         let mut p = TableProfile::new(&df.schema());
         for start in (0..n).step_by(50_000) {
-            let mut q = TableProfile::new(&df.schema());
+            // Chunk states share hints: after the first (all-distinct) chunk
+            // the column is treated as near-unique.
+            let mut q = p.fresh(&df.schema());
             q.update(&df.slice(start, 50_000), 0).unwrap();
             p.merge(q);
         }
         let x = &p.finish()[0];
         assert!(!x.distinct.exact && !x.quantiles_exact);
+        assert!(x.top_error >= 250_000, "later chunks skipped counting: {}", x.top_error);
+        assert_eq!(x.rows, 300_000);
+        assert_eq!((x.min.as_deref(), x.max.as_deref()), (Some("0"), Some("249999")));
         let err = (x.distinct.value as f64 - 250_000.0).abs() / 250_000.0;
         assert!(err < 3.0 * x.distinct.error, "estimate {} for 250000", x.distinct.value);
         let p50 = x.quantiles[2].1;
