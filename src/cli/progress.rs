@@ -119,7 +119,9 @@ fn draw_bar(p: &Progress) {
         return;
     }
     let bar = ProgressBar::with_draw_target(Some(p.total_bytes.load(Ordering::Relaxed).max(1)), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}")
+    // Rates and ETA are dq's own (averaged since the start): indicatif's
+    // would count the bytes read before the bar appeared as one burst.
+    let style = ProgressStyle::with_template("{spinner} {prefix} [{bar:25}] {bytes}/{total_bytes} {wide_msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
     bar.set_style(style);
@@ -128,8 +130,9 @@ fn draw_bar(p: &Progress) {
         bar.set_length(s.total_bytes.max(1));
         bar.set_position(s.bytes.min(s.total_bytes.max(1)));
         bar.set_prefix(format!("stage {}/{}", s.stage + 1, s.stages.max(1)));
-        let rate = if s.elapsed > 0.0 { s.rows as f64 / s.elapsed } else { 0.0 };
-        bar.set_message(format!("{:.0} rows/s · {}", rate, s.label));
+        let v: serde_json::Value = serde_json::from_str(&json_line(&s)).unwrap_or_default();
+        let eta = v["eta_s"].as_f64().map_or("?".to_string(), |e| format!("{e:.0}s"));
+        bar.set_message(format!("{} MB/s · {} rows/s · eta {eta} · {}", v["mb_per_s"], v["rows_per_s"], s.label));
         wait(p, Duration::from_millis(100));
     }
     bar.finish_and_clear();
