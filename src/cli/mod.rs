@@ -70,13 +70,33 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     let mut source_text = None;
-    let result = match &cli.command {
+    // A panic is a bug in dq (or a kernel it calls): report it as one, with
+    // exit code 1, instead of a raw panic message.
+    let panic_message = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let slot = panic_message.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        if let Ok(mut s) = slot.lock() {
+            s.get_or_insert(format!("{msg}{at}"));
+        }
+    }));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &cli.command {
         Command::Run(a) => run::run(a, &mut source_text),
         Command::Explain(a) => explain::run(a, &mut source_text),
         Command::Schema(a) => schema::run(a),
         Command::Head(a) => head::run(a, &mut source_text),
         Command::Profile(a) => profile::run(a),
-    };
+    }));
+    let result = outcome.unwrap_or_else(|_| {
+        let message = panic_message.lock().ok().and_then(|m| m.clone()).unwrap_or_else(|| "a task panicked".into());
+        Err(Error::Internal { message, file: file!(), line: line!() })
+    });
     match result {
         Ok(()) => exit::OK,
         Err(e) if report::is_broken_pipe(&e) => exit::OK,

@@ -7,6 +7,7 @@ mod docs;
 mod errors;
 mod expressions;
 mod formats;
+mod fuzz;
 mod library;
 mod profile;
 mod progress;
