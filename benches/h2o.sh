@@ -6,7 +6,9 @@
 #
 # Data is generated once under benches/data/ (not committed). For each
 # question it prints wall seconds and peak RSS (from /usr/bin/time -v) for
-# dq on CSV, dq on Parquet, and DuckDB on CSV.
+# dq on CSV, dq on Parquet, and — when their Python packages are installed
+# (pip install duckdb polars datafusion) — DuckDB, Polars and DataFusion on
+# the same CSV, each limited to 2 threads.
 # Caveat for q8: the db-benchmark asks for the two largest v3 per id6; dq
 # has no window functions yet, so q8 here is "sort by v3 desc, then the first
 # (largest) v3 per id6" — a full sort plus a group-by, a comparable load.
@@ -47,18 +49,16 @@ measure() { # prints "seconds rss_mb" for the command in "$@"
   rm -f "$log"
 }
 
-HAVE_DUCKDB=0
-python3 -c "import duckdb" 2>/dev/null && HAVE_DUCKDB=1
-printf "%-4s %12s %9s %12s %9s %12s %9s\n" q dq_csv_s rss_mb dq_pq_s rss_mb duckdb_s rss_mb
-run_scan() { "$DQ" run -q --format csv -e "scan \"$CSV\" | count"; }
+have() { python3 -c "import $1" 2>/dev/null; }
+printf "%-4s %10s %7s %10s %7s %10s %7s %10s %7s %10s %7s\n" q dq_csv_s rss_mb dq_pq_s rss_mb duckdb_s rss_mb polars_s rss_mb dfusion_s rss_mb
 while IFS=$'\t' read -r q body; do
   read -r t1 m1 < <(measure "$DQ" run -q --format csv -e "scan \"$CSV\" | $body")
   read -r t2 m2 < <(measure "$DQ" run -q --format csv -e "scan \"$PQ\" | $body")
-  t3=-; m3=-
-  if [ "$HAVE_DUCKDB" = 1 ]; then
-    read -r t3 m3 < <(measure python3 benches/duckdb_h2o.py "$CSV" "$q")
-  fi
-  printf "%-4s %12s %9s %12s %9s %12s %9s\n" "$q" "$t1" "$m1" "$t2" "$m2" "$t3" "$m3"
+  t3=-; m3=-; t4=-; m4=-; t5=-; m5=-
+  if have duckdb; then read -r t3 m3 < <(measure python3 benches/duckdb_h2o.py "$CSV" "$q"); fi
+  if have polars; then read -r t4 m4 < <(measure env POLARS_MAX_THREADS=2 python3 benches/polars_h2o.py "$CSV" "$q"); fi
+  if have datafusion; then read -r t5 m5 < <(measure python3 benches/datafusion_h2o.py "$CSV" "$q"); fi
+  printf "%-4s %10s %7s %10s %7s %10s %7s %10s %7s %10s %7s\n" "$q" "$t1" "$m1" "$t2" "$m2" "$t3" "$m3" "$t4" "$m4" "$t5" "$m5"
 done < benches/h2o_queries.txt
 read -r ts ms < <(measure "$DQ" run -q --format csv -e "scan \"$CSV\" | count")
 echo "scan+count csv: ${ts}s, ${ms} MB"

@@ -204,17 +204,15 @@ impl Builder {
 
     fn join(&mut self, left: &LogicalPlan, right: &LogicalPlan, on: &[(String, String)], kind: JoinKind, schema: &Schema) -> Open {
         let (ls, rs) = (left.schema(), right.schema());
-        // Build side: keys renamed to the left key names, other columns to
-        // their output names, so the join itself never has to rename.
+        // The right side's keys are renamed to the left key names and its
+        // other columns to their output names, so the join never renames.
         let cols = join_columns(&ls, &rs, on, kind);
         let mut renames: Vec<polars::prelude::Expr> = on
             .iter()
             .map(|(l, r)| polars::prelude::col(r.as_str()).alias(l.as_str()))
             .collect();
         renames.extend(cols.iter().filter(|c| !c.from_left).map(|c| polars::prelude::col(c.source.as_str()).alias(c.name.as_str())));
-        let mut build = self.lower(right);
-        build.ops.push(Box::new(ops::Project::new(renames, "join build side: rename keys and columns".into())));
-        let build_id = self.close(build, Box::new(ops::Collect));
+        let rename_right = || Box::new(ops::Project::new(renames.clone(), "join: rename right keys and columns".into()));
 
         let key_types = on
             .iter()
@@ -224,6 +222,30 @@ impl Builder {
                 lt.unify(&rt).unwrap_or(lt).to_polars()
             })
             .collect();
+        // An inner join is symmetric: broadcast whichever side is clearly
+        // smaller (known sizes only), and stream the other.
+        let swap = kind == JoinKind::Inner
+            && matches!((estimated_bytes(left), estimated_bytes(right)), (Some(l), Some(r)) if l.saturating_mul(4) < r);
+        if swap {
+            let build = self.lower(left);
+            let build_id = self.close(build, Box::new(ops::Collect));
+            let mut open = self.lower(right);
+            open.ops.push(rename_right());
+            let spec = ops::JoinSpec {
+                side: open.side_inputs.len(),
+                keys: on.iter().map(|(l, _)| l.clone()).collect(),
+                key_types,
+                how: JoinType::Inner,
+                output: schema.names(),
+                label: "inner (left side is smaller: built once, right side streamed)".to_string(),
+            };
+            open.side_inputs.push(build_id);
+            open.ops.push(Box::new(ops::BroadcastJoin(spec)));
+            return open;
+        }
+        let mut build = self.lower(right);
+        build.ops.push(rename_right());
+        let build_id = self.close(build, Box::new(ops::Collect));
         let how = match kind {
             JoinKind::Inner => JoinType::Inner,
             JoinKind::Left => JoinType::Left,
@@ -252,6 +274,20 @@ impl Builder {
                 open
             }
         }
+    }
+}
+
+/// Bytes a plan will read, when known and not reduced to a bounded size:
+/// scans count their files, `head`/`tail`/top-k/`count` are small, and
+/// aggregations are unknown (they can be as large as their input).
+fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
+    match plan {
+        LogicalPlan::Scan(s) => Some(s.source.total_bytes()),
+        LogicalPlan::Limit { .. } | LogicalPlan::Tail { .. } | LogicalPlan::TopK { .. } | LogicalPlan::Count { .. } => Some(0),
+        LogicalPlan::Aggregate { .. } | LogicalPlan::Distinct { .. } => None,
+        LogicalPlan::Join { left, right, .. } => Some(estimated_bytes(left)?.max(estimated_bytes(right)?)),
+        LogicalPlan::Union { inputs, .. } => inputs.iter().map(estimated_bytes).sum(),
+        other => other.inputs().first().and_then(|i| estimated_bytes(i)),
     }
 }
 

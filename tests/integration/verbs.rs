@@ -262,3 +262,24 @@ fn nearly_unique_group_keys_switch_to_row_wise_partials_with_the_same_result() {
     let total: i64 = r.iter().map(|row| row["s"].parse::<i64>().unwrap()).sum();
     assert_eq!(total, sums.iter().sum::<i64>());
 }
+
+#[test]
+fn inner_join_broadcasts_the_smaller_side_with_the_same_result() {
+    let t = Tmp::new();
+    let small = t.file("small.csv", "passengers,label\n1,one\n2,two\n4,four\n");
+    let big_left = ok(&format!(r#"scan "testdata/trips.csv" | join "{small}" on passengers | agg n = count(), f = sum(fare) by label | sort label"#));
+    let small_left = ok(&format!(r#"scan "{small}" | join "testdata/trips.csv" on passengers | agg n = count(), f = sum(fare) by label | sort label"#));
+    let (a, b) = (records(&big_left), records(&small_left));
+    assert_eq!(column(&big_left, "n"), column(&small_left, "n"));
+    assert_eq!(column(&big_left, "label"), vec!["four", "one", "two"]);
+    for (x, y) in a.iter().zip(&b) {
+        close(num(&x["f"]), num(&y["f"]));
+    }
+    // passengers = i % 4 + 1: 750 trips each for 1, 2 and 4.
+    assert_eq!(column(&small_left, "n"), vec!["750", "750", "750"]);
+    let plan = ok_args(&["explain", "-e", &format!(r#"scan "{small}" | join "testdata/trips.csv" on passengers"#)]);
+    assert!(plan.contains("left side is smaller"), "{plan}");
+    // Column order follows the program, whichever side was built.
+    let row = ok(&format!(r#"scan "{small}" | join "testdata/trips.csv" on passengers | sort trip_id | head 1"#));
+    assert_eq!(row.lines().next().unwrap(), "passengers,label,trip_id,vendor,distance_km,fare,pickup_day");
+}

@@ -1,0 +1,25 @@
+"""The h2o questions in Polars (lazy scan_csv + collect, 2 threads), for
+side-by-side timing with dq.
+
+    POLARS_MAX_THREADS=2 python3 benches/polars_h2o.py DATA.csv q1
+"""
+import sys
+
+import polars as pl
+
+path, q = sys.argv[1], sys.argv[2]
+x = pl.scan_csv(path)
+c = pl.col
+QUERIES = {
+    "q1": lambda: x.group_by("id1").agg(c("v1").sum()),
+    "q2": lambda: x.group_by("id1", "id2").agg(c("v1").sum()),
+    "q3": lambda: x.group_by("id3").agg(c("v1").sum(), c("v3").mean()),
+    "q4": lambda: x.group_by("id4").agg(c("v1").mean(), c("v2").mean(), c("v3").mean()),
+    "q5": lambda: x.group_by("id6").agg(c("v1").sum(), c("v2").sum(), c("v3").sum()),
+    "q6": lambda: x.group_by("id4", "id5").agg(c("v3").median().alias("median_v3"), c("v3").std().alias("sd_v3")),
+    "q7": lambda: x.group_by("id3").agg((c("v1").max() - c("v2").min()).alias("range_v1_v2")),
+    "q8": lambda: x.sort("v3", descending=True).group_by("id6").agg(c("v3").first().alias("largest"), pl.len().alias("n")),
+    "q9": lambda: x.group_by("id2", "id4").agg((pl.corr("v1", "v2") ** 2).alias("r2")),
+    "q10": lambda: x.group_by("id1", "id2", "id3", "id4", "id5", "id6").agg(c("v3").sum(), pl.len().alias("count")),
+}
+print(QUERIES[q]().collect().height)
