@@ -376,6 +376,11 @@ impl Source {
         }
     }
 
+    /// Whether any file is read as a stream (compressed input, stdin).
+    pub fn has_streams(&self) -> bool {
+        self.files.iter().any(|f| matches!(f.data, FileData::Compressed | FileData::Stdin(_)))
+    }
+
     /// Total bytes of all files (compressed sizes for compressed files).
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
