@@ -22,8 +22,8 @@ use std::sync::Arc;
 use polars::prelude::{DataType, JoinType, Schema as PlSchema};
 
 use crate::io::{self, Source, StatsFilter};
-use crate::ops::{self, AggKind, AggSpec, ChunkOp, Sink, SortSpec};
-use crate::plan::expr::{AggFunc, BinOp, Expr, Value};
+use crate::ops::{self, AggSpec, ChunkOp, Sink, SortSpec};
+use crate::plan::expr::{BinOp, Expr, Value};
 use crate::plan::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount};
 use crate::plan::types::{DType, Schema};
 
@@ -166,7 +166,7 @@ impl Builder {
                     .iter()
                     .map(|(name, a)| AggSpec {
                         name: name.clone(),
-                        kind: agg_kind(a.func),
+                        kind: a.func,
                         arg: a.arg.as_ref().map(lower_expr::lower),
                         quantile: a.quantile.unwrap_or(0.5),
                         dtype: schema.get(name).map_or(DataType::Float64, |t| t.to_polars()),
@@ -288,25 +288,6 @@ fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
         LogicalPlan::Join { left, right, .. } => Some(estimated_bytes(left)?.max(estimated_bytes(right)?)),
         LogicalPlan::Union { inputs, .. } => inputs.iter().map(estimated_bytes).sum(),
         other => other.inputs().first().and_then(|i| estimated_bytes(i)),
-    }
-}
-
-fn agg_kind(f: AggFunc) -> AggKind {
-    match f {
-        AggFunc::CountRows => AggKind::CountRows,
-        AggFunc::Count => AggKind::Count,
-        AggFunc::Sum => AggKind::Sum,
-        AggFunc::Mean => AggKind::Mean,
-        AggFunc::Min => AggKind::Min,
-        AggFunc::Max => AggKind::Max,
-        AggFunc::Std => AggKind::Std,
-        AggFunc::Var => AggKind::Var,
-        AggFunc::Median => AggKind::Median,
-        AggFunc::Quantile => AggKind::Quantile,
-        AggFunc::NUnique => AggKind::NUnique,
-        AggFunc::ApproxNUnique => AggKind::ApproxNUnique,
-        AggFunc::First => AggKind::First,
-        AggFunc::Last => AggKind::Last,
     }
 }
 

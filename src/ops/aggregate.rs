@@ -34,7 +34,9 @@ use super::{concat, run_lazy, ChunkCtx, Sink};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum AggKind {
+    /// `count()`: rows.
     CountRows,
+    /// `count(x)`: non-null values.
     Count,
     Sum,
     Mean,
@@ -51,7 +53,8 @@ pub enum AggKind {
 }
 
 impl AggKind {
-    fn is_holistic(self) -> bool {
+    /// Aggregates that need every value of a group at once (no partial form).
+    pub fn is_holistic(self) -> bool {
         matches!(self, AggKind::Median | AggKind::Quantile | AggKind::NUnique | AggKind::ApproxNUnique)
     }
 }

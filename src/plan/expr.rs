@@ -274,27 +274,9 @@ impl fmt::Display for Expr {
     }
 }
 
-/// Aggregate functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum AggFunc {
-    /// `count()`: rows.
-    CountRows,
-    /// `count(x)`: non-null values.
-    Count,
-    Sum,
-    Mean,
-    Min,
-    Max,
-    Std,
-    Var,
-    Median,
-    Quantile,
-    NUnique,
-    ApproxNUnique,
-    First,
-    Last,
-}
+/// Aggregate functions: the kernel's own enum (`ops` is a leaf every stage
+/// may use), with dq's names for them attached here.
+pub use crate::ops::AggKind as AggFunc;
 
 impl AggFunc {
     /// All aggregates by name.
@@ -323,10 +305,6 @@ impl AggFunc {
         }
     }
 
-    /// Aggregates that need every value of a group at once (no partial form).
-    pub fn is_holistic(self) -> bool {
-        matches!(self, AggFunc::Median | AggFunc::Quantile | AggFunc::NUnique | AggFunc::ApproxNUnique)
-    }
 }
 
 /// An aggregate call.
