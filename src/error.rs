@@ -67,6 +67,7 @@ impl Error {
             Error::Plan(_) => exit::USAGE,
             Error::Exec(crate::exec::Error::Io(e)) | Error::Io(e) => io_exit_code(e),
             Error::Exec(crate::exec::Error::Compute { .. }) => exit::BAD_DATA,
+            Error::Exec(crate::exec::Error::Interrupted) => exit::INTERRUPTED,
             Error::Internal { .. } => exit::INTERNAL,
         }
     }

@@ -106,6 +106,7 @@ impl ExecArgs {
                 BadRows::Null => BadRowPolicy::Null,
             },
             progress: None,
+            cancel: Some(super::cancel_flag()),
         })
     }
 

@@ -12,6 +12,8 @@ mod run;
 mod schema;
 
 use std::ffi::OsString;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use clap::{Parser, Subcommand};
 
@@ -114,6 +116,26 @@ pub struct SourceText {
     pub name: String,
     /// The text.
     pub text: String,
+}
+
+/// The flag a first Ctrl-C (or SIGTERM) sets: the run stops at the next
+/// chunk or output batch and unwinds, so temporary output files are
+/// removed, and dq exits with 130. A second signal exits at once.
+pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        // If a handler cannot be installed (one already is), runs simply
+        // cannot be cancelled gracefully; nothing else changes.
+        let _ = ctrlc::set_handler(move || {
+            if f.swap(true, Ordering::SeqCst) {
+                std::process::exit(exit::INTERRUPTED);
+            }
+        });
+        flag
+    })
+    .clone()
 }
 
 pub(crate) fn usage(msg: impl Into<String>) -> Error {

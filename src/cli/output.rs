@@ -61,6 +61,26 @@ pub struct OutputArgs {
 /// Rows shown by a terminal table.
 const TABLE_ROWS: usize = 50;
 
+/// Rows handed to the writer at once, so that cancellation is noticed
+/// between batches of a large result.
+const WRITE_BATCH_ROWS: usize = 1 << 20;
+
+/// Writes `frames` in batches, stopping if the run is cancelled.
+fn write_all(w: &mut ResultWriter, frames: &[DataFrame]) -> Result<(), Error> {
+    let cancel = super::cancel_flag();
+    for f in frames {
+        let mut offset = 0;
+        while offset < f.height() || (offset == 0 && f.height() == 0) {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Error::Exec(crate::exec::Error::Interrupted));
+            }
+            w.write(&f.slice(offset as i64, WRITE_BATCH_ROWS))?;
+            offset += WRITE_BATCH_ROWS;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `frames` to `path` (atomically) or stdout. Returns rows written.
 pub fn write(frames: &[DataFrame], schema: &PlSchema, path: Option<&Path>, format: Option<FormatArg>) -> Result<u64, Error> {
     let schema = frames.first().map_or_else(|| schema.clone(), |f| f.schema().as_ref().clone());
@@ -72,9 +92,7 @@ pub fn write(frames: &[DataFrame], schema: &PlSchema, path: Option<&Path>, forma
             };
             let file = AtomicFile::create(path)?;
             let mut w = ResultWriter::new(format, Box::new(file.writer()?), path, &schema, usize::MAX)?;
-            for f in frames {
-                w.write(f)?;
-            }
+            write_all(&mut w, frames)?;
             let rows = w.finish()?;
             file.commit()?;
             Ok(rows)
@@ -87,9 +105,7 @@ pub fn write(frames: &[DataFrame], schema: &PlSchema, path: Option<&Path>, forma
                 None => OutputFormat::Csv,
             };
             let mut w = ResultWriter::new(format, Box::new(stdout), Path::new("<stdout>"), &schema, TABLE_ROWS)?;
-            for f in frames {
-                w.write(f)?;
-            }
+            write_all(&mut w, frames)?;
             Ok(w.finish()?)
         }
     }

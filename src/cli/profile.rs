@@ -135,7 +135,11 @@ pub fn run(args: &Args) -> Result<(), Error> {
         // Per-chunk states share what earlier chunks learned about each column.
         let seed_profile = TableProfile::new(&source.schema);
         let init = || seed_profile.fresh(&source.schema);
+        let cancel = super::cancel_flag();
         let fold = |p: &mut TableProfile, df: polars::prelude::DataFrame, file: usize| {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(exec::Error::Interrupted);
+            }
             progress.rows.fetch_add(df.height() as u64, Ordering::Relaxed);
             p.update(&df, file).map_err(|e| exec::Error::Compute { stage: 0, op: "profile".into(), message: e.to_string() })
         };

@@ -21,7 +21,7 @@ mod fold;
 mod progress;
 mod stats;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -53,11 +53,19 @@ pub struct ExecConfig {
     pub bad_rows: BadRowPolicy,
     /// Counters for a progress display, if anyone watches.
     pub progress: Option<Arc<Progress>>,
+    /// Set (e.g. by a Ctrl-C handler) to stop at the next chunk boundary.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ExecConfig {
     fn default() -> Self {
-        ExecConfig { threads: polars_core::POOL.current_num_threads(), chunk_size: 16 << 20, bad_rows: BadRowPolicy::Error, progress: None }
+        ExecConfig {
+            threads: polars_core::POOL.current_num_threads(),
+            chunk_size: 16 << 20,
+            bad_rows: BadRowPolicy::Error,
+            progress: None,
+            cancel: None,
+        }
     }
 }
 
@@ -78,6 +86,9 @@ pub enum Error {
     /// Reading input failed.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// The run was cancelled (Ctrl-C, SIGTERM).
+    #[error("interrupted")]
+    Interrupted,
     /// An operator failed on the data (e.g. an invalid regex, a failed parse).
     #[error("stage {stage} ({op}): {message}")]
     Compute {
@@ -113,6 +124,7 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
     let mut stats = RunStats::default();
     polars_core::POOL.install(|| -> Result<(), Error> {
         for stage in &graph.stages {
+            check(config)?;
             let t = Instant::now();
             let label = stage_label(stage);
             progress.enter_stage(stage.id, label.clone());
@@ -124,7 +136,7 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
                 .map_err(|e| compute(stage, "side input", e))?;
             let window = (config.threads * WINDOW_PER_THREAD).max(2);
             let (partials, rows_in, chunks) = match &stage.input {
-                StageInput::Scan(scan) => run_scan(stage, scan, &side, &settings, window, &progress)?,
+                StageInput::Scan(scan) => run_scan(stage, scan, &side, &settings, window, &progress, config)?,
                 StageInput::Stages(ids) => {
                     let frames: Vec<DataFrame> = ids.iter().flat_map(|id| outputs[*id].take().unwrap_or_default()).collect();
                     let rows_in: u64 = frames.iter().map(|f| f.height() as u64).sum();
@@ -176,6 +188,14 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
     Ok((result, stats))
 }
 
+/// Fails with [`Error::Interrupted`] once cancellation was requested.
+pub fn check(config: &ExecConfig) -> Result<(), Error> {
+    match &config.cancel {
+        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Interrupted),
+        _ => Ok(()),
+    }
+}
+
 fn compute(stage: &Stage, op: &str, e: PolarsError) -> Error {
     Error::Compute { stage: stage.id, op: op.to_string(), message: e.to_string() }
 }
@@ -189,6 +209,7 @@ fn run_scan(
     settings: &ReadSettings,
     window: usize,
     progress: &Progress,
+    config: &ExecConfig,
 ) -> Result<Partials, Error> {
     let mut jobs = scan.source.chunks(settings, &scan.stats_filters);
     let projection = scan.projection.as_deref();
@@ -215,6 +236,7 @@ fn run_scan(
         let results: Vec<Result<(DataFrame, u64), Error>> = batch
             .into_par_iter()
             .map(|(i, job)| {
+                check(config)?;
                 let df = scan.source.read_chunk(&job, projection, settings)?;
                 let read = df.height() as u64;
                 progress.rows.fetch_add(read, Ordering::Relaxed);

@@ -137,3 +137,39 @@ fn closed_stdout_pipe_is_success() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn interrupt_stops_cleanly_and_leaves_no_partial_output() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let t = Tmp::new();
+    let mut text = String::from("k,v,s\n");
+    for i in 0..1_500_000u64 {
+        text.push_str(&format!("{},{},row-{i}\n", i % 1013, (i * 7) % 10_007));
+    }
+    let input = t.file("in/big.csv", text);
+    let out_dir = t.path("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(["run", "-e", &format!(r#"scan "{input}" | sort -v, s"#), "-o", "result.csv", "--chunk-size", "64KB"])
+        .args(["--progress", "json", "--progress-interval", "20ms"])
+        .current_dir(&out_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run reports progress, then interrupt it.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("\"done\":false"), "the run should still be going: {first}");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "stderr: {rest}");
+    assert!(rest.contains("error: interrupted"), "{rest}");
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
