@@ -254,7 +254,9 @@ impl HashAggregate {
     fn with_keys(&self, df: DataFrame) -> PolarsResult<DataFrame> {
         let keys: Vec<Expr> = self.keys.iter().map(|(n, e)| e.clone().alias(n.as_str())).collect();
         if self.two_phase {
-            if keys.is_empty() {
+            // Plain column keys (`by city`) are already there: no extra pass.
+            let plain = self.keys.iter().all(|(n, e)| matches!(e, Expr::Column(c) if c.as_str() == n));
+            if keys.is_empty() || plain {
                 return Ok(df);
             }
             return run_lazy(df, |lf| lf.with_columns(keys));
