@@ -173,10 +173,20 @@ pub(super) fn parse_chunk(
         return Ok(DataFrame::empty());
     }
     let counted = records::check_field_counts(bytes, n_fields, d);
-    if let (Ok(rows), true) = (&counted, columns.is_empty()) {
+    if let (Ok(c), true) = (&counted, columns.is_empty()) {
         // Nothing to parse (e.g. `count`): the check already counted the records.
-        return Ok(super::height_only(*rows));
+        return Ok(super::height_only(c.records));
     }
+    // polars reads an empty line as a row of nulls: drop them first (rare,
+    // so only chunks that have any are copied).
+    let stripped;
+    let bytes = match &counted {
+        Ok(c) if c.blank_lines > 0 => {
+            stripped = records::strip_blank_lines(bytes, d);
+            &stripped[..]
+        }
+        _ => bytes,
+    };
     if counted.is_ok() {
         match polars_parse(bytes, schema, columns, opts) {
             Ok(df) => return Ok(df),

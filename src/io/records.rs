@@ -165,12 +165,22 @@ pub fn records(bytes: &[u8], dialect: Dialect) -> impl Iterator<Item = Record> +
     })
 }
 
-/// Counts records and checks that each has `n_fields` fields, without
-/// allocating. Returns `Ok(records)` or `Err(offset of the first bad record)`.
+/// What [`check_field_counts`] found in a chunk without errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Records.
+    pub records: usize,
+    /// Empty lines outside quotes (polars would read each as a row of nulls).
+    pub blank_lines: usize,
+}
+
+/// Counts records and blank lines and checks that each record has
+/// `n_fields` fields, without allocating. Returns the counts, or the offset
+/// of the first bad record.
 ///
 /// This is the fast check every chunk gets; [`records`] is the slow path
 /// used only to explain a failure.
-pub fn check_field_counts(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<usize, usize> {
+pub fn check_field_counts(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<Counts, usize> {
     let unquoted = dialect.quote.is_none_or(|q| memchr(q, bytes).is_none());
     if unquoted {
         return check_unquoted(bytes, n_fields, dialect.delimiter);
@@ -179,8 +189,9 @@ pub fn check_field_counts(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Re
 }
 
 /// The quote-aware state machine behind [`check_field_counts`].
-fn check_quoted(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<usize, usize> {
+fn check_quoted(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<Counts, usize> {
     let mut records = 0usize;
+    let mut blank_lines = 0usize;
     let mut fields = 1usize;
     let mut rec_start = 0usize;
     let mut line_len = 0usize;
@@ -196,7 +207,9 @@ fn check_quoted(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<usize
                 fields += 1;
             } else if b == b'\n' {
                 let blank = line_len == 0 || (line_len == 1 && i > 0 && bytes[i - 1] == b'\r');
-                if !blank {
+                if blank {
+                    blank_lines += 1;
+                } else {
                     if fields != n_fields {
                         return Err(rec_start);
                     }
@@ -216,19 +229,49 @@ fn check_quoted(bytes: &[u8], n_fields: usize, dialect: Dialect) -> Result<usize
             return Err(rec_start);
         }
         records += 1;
+    } else if line_len == 1 {
+        blank_lines += 1;
     }
-    Ok(records)
+    Ok(Counts { records, blank_lines })
+}
+
+/// A copy of `bytes` without its blank lines (outside quotes).
+pub fn strip_blank_lines(bytes: &[u8], dialect: Dialect) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut in_quotes = false;
+    let mut line_start = 0;
+    let keep = |line: &[u8], out: &mut Vec<u8>| {
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        if !content.is_empty() {
+            out.extend_from_slice(line);
+        }
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        if Some(b) == dialect.quote {
+            in_quotes = !in_quotes;
+        } else if b == b'\n' && !in_quotes {
+            keep(&bytes[line_start..=i], &mut out);
+            line_start = i + 1;
+        }
+    }
+    if line_start < bytes.len() {
+        keep(&bytes[line_start..], &mut out);
+    }
+    out
 }
 
 /// [`check_field_counts`] for bytes without a quote character: every line is
 /// a record, and counting a line's delimiters is a loop the compiler
 /// vectorizes (several times faster than the quote-aware state machine).
-fn check_unquoted(bytes: &[u8], n_fields: usize, delimiter: u8) -> Result<usize, usize> {
+fn check_unquoted(bytes: &[u8], n_fields: usize, delimiter: u8) -> Result<Counts, usize> {
     let mut records = 0usize;
+    let mut blank = 0usize;
     let mut start = 0usize;
     let mut check = |line: &[u8], at: usize| -> Result<(), usize> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
+            blank += 1;
             return Ok(());
         }
         let fields = line.iter().filter(|&&b| b == delimiter).count() + 1;
@@ -245,7 +288,7 @@ fn check_unquoted(bytes: &[u8], n_fields: usize, delimiter: u8) -> Result<usize,
     if start < bytes.len() {
         check(&bytes[start..], start)?;
     }
-    Ok(records)
+    Ok(Counts { records, blank_lines: blank })
 }
 
 /// 1-based line number of byte `offset` in `bytes`.
@@ -284,16 +327,23 @@ mod tests {
 
     #[test]
     fn field_count_check_finds_the_bad_record() {
-        assert_eq!(check_field_counts(b"1,2\n3,\"4\n5\"\n\n", 2, D), Ok(2));
+        assert_eq!(check_field_counts(b"1,2\n3,\"4\n5\"\n\n", 2, D), Ok(Counts { records: 2, blank_lines: 1 }));
         assert_eq!(check_field_counts(b"1,2\n3\n", 2, D), Err(4));
         assert_eq!(check_field_counts(b"1,2\n3,4,5", 2, D), Err(4));
-        assert_eq!(check_field_counts(b"1,2\r\n3,4\r\n", 2, D), Ok(2));
+        assert_eq!(check_field_counts(b"1,2\r\n3,4\r\n", 2, D).map(|c| c.records), Ok(2));
         // The same cases through the quote-free fast path and the quote-aware one agree.
         for text in [&b"1,2\n3\n"[..], b"1,2\n3,4,5", b"\n1,2\r\n\r\n3,4", b"a,b\nc,d\ne"] {
             let fast = check_unquoted(text, 2, b',');
             let slow = check_quoted(text, 2, D);
             assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(text));
         }
+    }
+
+    #[test]
+    fn blank_lines_are_counted_and_stripped_outside_quotes() {
+        let text = b"a,b\n\n\"x\n\ny\",1\r\n\r\nz,2\n\n";
+        assert_eq!(check_field_counts(text, 2, D), Ok(Counts { records: 3, blank_lines: 3 }));
+        assert_eq!(strip_blank_lines(text, D), b"a,b\n\"x\n\ny\",1\r\nz,2\n".to_vec());
     }
 
     #[test]

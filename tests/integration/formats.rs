@@ -215,3 +215,14 @@ fn a_terminal_gets_a_table() {
     assert!(text.contains("│        1 ┆ south  │"), "{text}");
     assert!(text.contains("2 rows × 2 columns"), "{text}");
 }
+
+#[test]
+fn blank_lines_are_skipped_not_read_as_null_rows() {
+    let t = Tmp::new();
+    let f = t.file("blank.csv", "a,b\n1,2\n\n3,4\r\n\r\n\n");
+    assert_eq!(ok(&format!(r#"scan "{f}""#)), "a,b\n1,2\n3,4\n");
+    assert_eq!(ok(&format!(r#"scan "{f}" | count"#)), "count\n2\n");
+    // A blank line inside quotes is data.
+    let q = t.file("q.csv", "a,b\n\"x\n\ny\",1\n\n");
+    assert_eq!(column(&ok(&format!(r#"scan "{q}""#)), "a"), vec!["x\n\ny"]);
+}
