@@ -23,7 +23,7 @@ pub(super) fn infer_schema(path: &Path, bytes: &[u8]) -> Result<Schema> {
         .infer_schema_len(NonZeroUsize::new(10_000))
         .with_n_rows(Some(10_000))
         .finish()
-        .map_err(|e| Error::decode(path, e))?;
+        .map_err(|e| explain(path, sample, 1, e))?;
     Ok(df.schema().as_ref().clone())
 }
 
@@ -44,9 +44,47 @@ pub(super) fn parse_chunk(
         .with_n_threads(Some(1))
         .with_rechunk(false)
         .finish()
-        .map_err(|e| Error::decode(path, format!("in the lines from {} on: {e}", first_line())))?;
+        .map_err(|e| explain(path, bytes, first_line(), e))?;
     if columns.is_empty() {
         return Ok(super::height_only(df.height()));
     }
     df.select(projection.iter().cloned()).map_err(|e| Error::decode(path, e))
+}
+
+/// Turns a decoder failure into an error naming the first line that is not
+/// a JSON object (found with serde_json), or the decoder's own message.
+fn explain(path: &Path, bytes: &[u8], first_line: u64, e: PolarsError) -> Error {
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let problem = match serde_json::from_slice::<serde_json::Value>(line) {
+            Ok(serde_json::Value::Object(_)) => continue,
+            Ok(other) => format!("expected a JSON object, found {}", if other.is_array() { "an array" } else { "a scalar" }),
+            Err(err) => format!("invalid JSON: {err}"),
+        };
+        return Error::BadRecord {
+            path: path.into(),
+            line: first_line + i as u64,
+            column: None,
+            message: problem,
+            hint: "each line of an NDJSON file must be one JSON object".into(),
+        };
+    }
+    Error::decode(path, format!("in the lines from {first_line} on: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_first_bad_line() {
+        let err = explain(Path::new("x.ndjson"), b"{\"a\":1}\n\n[1]\n{", 10, PolarsError::NoData("x".into()));
+        match err {
+            Error::BadRecord { line, message, .. } => assert_eq!((line, message.as_str()), (12, "expected a JSON object, found an array")),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -173,3 +173,17 @@ fn interrupt_stops_cleanly_and_leaves_no_partial_output() {
     let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn bad_ndjson_line_is_named() {
+    let t = Tmp::new();
+    let mut text = String::new();
+    for i in 0..5000 {
+        text.push_str(&format!("{{\"a\":{i},\"b\":\"x\"}}\n"));
+    }
+    text.push_str("{\"a\": 1,}\n");
+    let f = t.file("bad.ndjson", text);
+    let o = run(&["run", "-e", &format!(r#"scan "{f}" | count"#), "--chunk-size", "16KB"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("bad.ndjson:5001: invalid JSON: trailing comma"), "{}", o.stderr);
+}
