@@ -68,12 +68,47 @@ CASES = [
     ("expressions",
      f'scan "{CSV}" | derive r = v3 / v1, fd = v2 // 4, b = if(v3 > 50, "hi", "lo") | agg s = sum(r), f = sum(fd) by b',
      f"SELECT if(v3 > 50, 'hi', 'lo') AS b, sum(v3 / v1), sum(v2 // 4) FROM '{CSV}' GROUP BY b"),
+    ("semi join",
+     f'scan "{CSV}" | join "{DIM}" on id6 kind=semi | agg n = count() by id4',
+     f"SELECT id4, count(*) FROM '{CSV}' WHERE id6 IN (SELECT id6 FROM '{DIM}') GROUP BY id4"),
+    ("right join",
+     f'scan "{CSV}" | filter id1 == "id001" | join "{DIM}" on id6 kind=right | agg n = count(), m = count(v1)',
+     f"SELECT count(*), count(v1) FROM (SELECT * FROM '{CSV}' WHERE id1 = 'id001') x RIGHT JOIN '{DIM}' USING (id6)"),
+    ("full join",
+     f'scan "{CSV}" | filter id1 == "id002" | join "{DIM}" on id6 kind=full | agg n = count(), l = count(v1), r = count(top_v2)',
+     f"SELECT count(*), count(v1), count(top_v2) FROM (SELECT * FROM '{CSV}' WHERE id1 = 'id002') x FULL JOIN '{DIM}' USING (id6)"),
+    ("union then group",
+     f'scan "{CSV}" | filter v1 == 1 | select id1, v3 | union "{PQ}" | agg n = count(), s = sum(v3) by id1',
+     f"SELECT id1, count(*), sum(v3) FROM (SELECT id1, v3 FROM '{CSV}' WHERE v1 = 1 UNION ALL BY NAME SELECT * FROM '{PQ}') GROUP BY id1"),
+    ("string functions",
+     f'scan "{CSV}" | derive a = upper(substr(id3, 3, 4)), b = len(replace(id1, "0", "")), c = starts_with(id2, "id09") | agg n = count(), lb = sum(b) by a, c',
+     f"SELECT upper(substr(id3, 3, 4)) AS a, starts_with(id2, 'id09') AS c, count(*), sum(length(replace(id1, '0', ''))) FROM '{CSV}' GROUP BY a, c"),
+    ("nulls via if and coalesce",
+     f'scan "{CSV}" | derive x = if(v2 > 10, null, v3) | agg n = count(x), s = sum(x), m = mean(coalesce(x, 0)), mn = min(x) by v1',
+     f"SELECT v1, count(x), sum(x), avg(coalesce(x, 0)), min(x) FROM (SELECT v1, CASE WHEN v2 > 10 THEN NULL ELSE v3 END AS x FROM '{CSV}') GROUP BY v1"),
+    ("between, in, not",
+     f'scan "{CSV}" | filter v3 between 10 and 20 and id4 in [1, 2, 3] and not (v1 == 2) | count',
+     f"SELECT count(*) FROM '{CSV}' WHERE v3 BETWEEN 10 AND 20 AND id4 IN (1, 2, 3) AND NOT (v1 = 2)"),
+    ("var and min/max of strings",
+     f'scan "{PQ}" | agg v = var(v3), lo = min(id3), hi = max(id3) by id5',
+     f"SELECT id5, var_samp(v3), min(id3), max(id3) FROM '{CSV}' GROUP BY id5"),
+    ("quoted CSV with newlines",
+     f'scan "{ROOT}/testdata/quoted.csv" | agg n = count(), s = sum(amount), l = sum(len(comment))',
+     f"SELECT count(*), sum(amount), sum(length(comment)) FROM read_csv('{ROOT}/testdata/quoted.csv', quote='\"', escape='\"')"),
+    ("compressed input",
+     f'scan "{ROOT}/testdata/sales.csv.zst" | agg r = sum(price * qty) by region',
+     f"SELECT region, sum(price * qty) FROM read_csv('{ROOT}/testdata/sales.csv') GROUP BY region"),
+    ("null keys group together",
+     f'scan "{ROOT}/testdata/nulls.csv" | agg n = count(), s = sum(v) by k',
+     f"SELECT k, count(*), sum(v) FROM read_csv('{ROOT}/testdata/nulls.csv') GROUP BY k"),
 ]
 
 
 def norm(v):
     if v is None or v == "":
         return None
+    if isinstance(v, bool) or v in ("true", "false"):
+        return float(v in (True, "true"))
     try:
         return float(v)
     except (TypeError, ValueError):
