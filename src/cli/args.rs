@@ -78,7 +78,13 @@ pub struct ExecArgs {
 /// Parses `500ms`, `2s`, `1.5s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") { (n, 1e-3) } else if let Some(n) = t.strip_suffix('s') { (n, 1.0) } else { (t, 1.0) };
+    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
     let v: f64 = num.trim().parse().map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 2s)"))?;
     if v <= 0.0 {
         return Err("the duration must be positive".into());

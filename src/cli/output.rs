@@ -82,7 +82,12 @@ fn write_all(w: &mut ResultWriter, frames: &[DataFrame]) -> Result<(), Error> {
 }
 
 /// Writes `frames` to `path` (atomically) or stdout. Returns rows written.
-pub fn write(frames: &[DataFrame], schema: &PlSchema, path: Option<&Path>, format: Option<FormatArg>) -> Result<u64, Error> {
+pub fn write(
+    frames: &[DataFrame],
+    schema: &PlSchema,
+    path: Option<&Path>,
+    format: Option<FormatArg>,
+) -> Result<u64, Error> {
     let schema = frames.first().map_or_else(|| schema.clone(), |f| f.schema().as_ref().clone());
     match path {
         Some(path) => {

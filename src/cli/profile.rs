@@ -131,7 +131,8 @@ pub fn run(args: &Args) -> Result<(), Error> {
         progress.total_bytes.store(source.total_bytes(), Ordering::Relaxed);
         progress.stages.store(1, Ordering::Relaxed);
         progress.enter_stage(0, format!("profile {}", source.pattern));
-        let settings = ReadSettings::new(config.chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
+        let settings =
+            ReadSettings::new(config.chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
         // Per-chunk states share what earlier chunks learned about each column.
         let seed_profile = TableProfile::new(&source.schema);
         let init = || seed_profile.fresh(&source.schema);
@@ -141,15 +142,22 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 return Err(exec::Error::Interrupted);
             }
             progress.rows.fetch_add(df.height() as u64, Ordering::Relaxed);
-            p.update(&df, file).map_err(|e| exec::Error::Compute { stage: 0, op: "profile".into(), message: e.to_string() })
+            p.update(&df, file).map_err(|e| exec::Error::Compute {
+                stage: 0,
+                op: "profile".into(),
+                message: e.to_string(),
+            })
         };
         let merge = |a: &mut TableProfile, b: TableProfile| a.merge(b);
         match &args.sample {
             None => {
                 let jobs = source.chunks(&settings, &[]);
                 let p = exec::fold_chunks(&source, jobs, &settings, config.threads, init, fold, merge)?;
-                let per_file: Vec<(String, u64, Option<u64>, bool)> =
-                    files.iter().enumerate().map(|(i, (path, b))| (path.clone(), *b, Some(*p.rows_per_file.get(&i).unwrap_or(&0)), false)).collect();
+                let per_file: Vec<(String, u64, Option<u64>, bool)> = files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (path, b))| (path.clone(), *b, Some(*p.rows_per_file.get(&i).unwrap_or(&0)), false))
+                    .collect();
                 Profile {
                     tier: "full",
                     basis: "one pass over all rows".into(),
@@ -167,11 +175,18 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 let want = (source.total_bytes() as f64 * fraction) as usize;
                 let piece = (want / 16).clamp(16 << 10, 4 << 20);
                 let (jobs, basis) = source.sample_jobs(fraction, piece, args.seed);
-                let sampled: u64 = jobs.iter().map(|j| match j { crate::io::ChunkJob::Bytes { range, .. } => (range.1 - range.0) as u64, _ => 0 }).sum();
+                let sampled: u64 = jobs
+                    .iter()
+                    .map(|j| match j {
+                        crate::io::ChunkJob::Bytes { range, .. } => (range.1 - range.0) as u64,
+                        _ => 0,
+                    })
+                    .sum();
                 if sampled > 0 {
                     progress.total_bytes.store(sampled, Ordering::Relaxed);
                 }
-                let p = exec::fold_chunks(&source, jobs.into_iter().map(Ok), &settings, config.threads, init, fold, merge)?;
+                let p =
+                    exec::fold_chunks(&source, jobs.into_iter().map(Ok), &settings, config.threads, init, fold, merge)?;
                 let mut per_file = Vec::new();
                 let (mut total, mut any_estimate) = (0u64, false);
                 for (i, (path, b)) in files.iter().enumerate() {
@@ -179,7 +194,10 @@ pub fn run(args: &Args) -> Result<(), Error> {
                     let (rows, est) = if basis.whole[i] || basis.sampled_bytes[i] == 0 {
                         (seen, false)
                     } else {
-                        ((seen as f64 * basis.total_bytes[i] as f64 / basis.sampled_bytes[i] as f64).round() as u64, true)
+                        (
+                            (seen as f64 * basis.total_bytes[i] as f64 / basis.sampled_bytes[i] as f64).round() as u64,
+                            true,
+                        )
                     };
                     total += rows;
                     any_estimate |= est;
@@ -202,9 +220,12 @@ pub fn run(args: &Args) -> Result<(), Error> {
         }
     };
     profile.elapsed = started.elapsed().as_secs_f64();
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() { ProfileFormat::Table } else { ProfileFormat::Json });
+    let format =
+        args.format.unwrap_or(if std::io::stdout().is_terminal() { ProfileFormat::Table } else { ProfileFormat::Json });
     let text = match format {
-        ProfileFormat::Json => serde_json::to_string_pretty(&to_json(&profile)).map_err(|e| crate::internal!("{e}"))? + "\n",
+        ProfileFormat::Json => {
+            serde_json::to_string_pretty(&to_json(&profile)).map_err(|e| crate::internal!("{e}"))? + "\n"
+        }
         ProfileFormat::Csv => to_csv(&profile),
         ProfileFormat::Table => to_table(&profile),
     };
@@ -322,7 +343,9 @@ fn to_csv(p: &Profile) -> String {
             fields.push(fmt_f(c.quantiles.iter().find(|(q, _)| *q == k).map(|(_, v)| *v)));
         }
         fields.push(c.top.iter().map(|(v, n)| format!("{v}:{n}")).collect::<Vec<_>>().join(" "));
-        let (lo, hi, mean) = c.lengths.map_or((String::new(), String::new(), String::new()), |(a, b, m)| (a.to_string(), b.to_string(), fmt_f(Some(m))));
+        let (lo, hi, mean) = c.lengths.map_or((String::new(), String::new(), String::new()), |(a, b, m)| {
+            (a.to_string(), b.to_string(), fmt_f(Some(m)))
+        });
         fields.extend([lo, hi, mean]);
         out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         out.push('\n');
@@ -355,9 +378,25 @@ fn to_table(p: &Profile) -> String {
     if table.width().is_some_and(|w| w >= 40) {
         table.set_content_arrangement(ContentArrangement::Dynamic);
     }
-    table.set_header(["column", "type", "nulls", "distinct", "min", "max", "mean ± std", "p1 / p25 / p50 / p75 / p99", "histogram", "top values", "length"]);
+    table.set_header([
+        "column",
+        "type",
+        "nulls",
+        "distinct",
+        "min",
+        "max",
+        "mean ± std",
+        "p1 / p25 / p50 / p75 / p99",
+        "histogram",
+        "top values",
+        "length",
+    ]);
     for c in &p.columns {
-        let nulls = if c.rows > 0 { format!("{} ({:.1}%)", c.nulls, 100.0 * c.nulls as f64 / c.rows as f64) } else { c.nulls.to_string() };
+        let nulls = if c.rows > 0 {
+            format!("{} ({:.1}%)", c.nulls, 100.0 * c.nulls as f64 / c.rows as f64)
+        } else {
+            c.nulls.to_string()
+        };
         let mean = match (c.mean, c.std) {
             (Some(m), Some(s)) => format!("{} ± {}", fmt_f(Some(m)), fmt_f(Some(s))),
             (Some(m), None) => fmt_f(Some(m)),

@@ -43,7 +43,11 @@ pub struct Reporter {
 pub fn json_line(s: &Snapshot) -> String {
     let rate = |v: u64| if s.elapsed > 0.0 { v as f64 / s.elapsed } else { 0.0 };
     let bytes_per_s = rate(s.bytes);
-    let eta = if bytes_per_s > 0.0 && s.total_bytes >= s.bytes { Some((s.total_bytes - s.bytes) as f64 / bytes_per_s) } else { None };
+    let eta = if bytes_per_s > 0.0 && s.total_bytes >= s.bytes {
+        Some((s.total_bytes - s.bytes) as f64 / bytes_per_s)
+    } else {
+        None
+    };
     serde_json::json!({
         "elapsed_s": (s.elapsed * 1000.0).round() / 1000.0,
         "stage": s.stage,
@@ -118,7 +122,8 @@ fn draw_bar(p: &Progress) {
     if p.done.load(Ordering::Relaxed) {
         return;
     }
-    let bar = ProgressBar::with_draw_target(Some(p.total_bytes.load(Ordering::Relaxed).max(1)), ProgressDrawTarget::stderr());
+    let bar =
+        ProgressBar::with_draw_target(Some(p.total_bytes.load(Ordering::Relaxed).max(1)), ProgressDrawTarget::stderr());
     // Rates and ETA are dq's own (averaged since the start): indicatif's
     // would count the bytes read before the bar appeared as one burst.
     let style = ProgressStyle::with_template("{spinner} {prefix} [{bar:25}] {bytes}/{total_bytes} {wide_msg}")
@@ -144,11 +149,22 @@ mod tests {
 
     #[test]
     fn json_line_has_the_documented_fields() {
-        let s = Snapshot { elapsed: 2.0, stage: 1, stages: 3, label: "x".into(), bytes: 50, total_bytes: 150, rows: 10, done: false };
+        let s = Snapshot {
+            elapsed: 2.0,
+            stage: 1,
+            stages: 3,
+            label: "x".into(),
+            bytes: 50,
+            total_bytes: 150,
+            rows: 10,
+            done: false,
+        };
         let v: serde_json::Value = serde_json::from_str(&json_line(&s)).unwrap();
         assert_eq!(v["eta_s"], 4.0);
         assert_eq!(v["rows_per_s"], 5.0);
-        for key in ["elapsed_s", "stage", "stages", "label", "bytes_read", "bytes_total", "rows_read", "mb_per_s", "done"] {
+        for key in
+            ["elapsed_s", "stage", "stages", "label", "bytes_read", "bytes_total", "rows_read", "mb_per_s", "done"]
+        {
             assert!(v.get(key).is_some(), "{key}");
         }
     }

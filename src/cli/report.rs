@@ -16,7 +16,9 @@ pub fn render(e: &Error, source: Option<&SourceText>) -> String {
         Error::Parse(p) => (format!("syntax error: {}", p.message), Some(p.span), p.hint.clone()),
         Error::Plan(p) => (p.to_string(), Some(p.span()), p.hint()),
         Error::Io(crate::io::Error::BadRecord { hint, .. }) => (e.to_string(), None, Some(hint.clone())),
-        Error::Exec(crate::exec::Error::Io(crate::io::Error::BadRecord { hint, .. })) => (e.to_string(), None, Some(hint.clone())),
+        Error::Exec(crate::exec::Error::Io(crate::io::Error::BadRecord { hint, .. })) => {
+            (e.to_string(), None, Some(hint.clone()))
+        }
         _ => (e.to_string(), None, None),
     };
     let mut out = format!("error: {message}\n");

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use crate::graph::{Stage, StageInput, TaskGraph};
 use crate::io::{self, BadRowPolicy, ReadSettings};
-use crate::ops::{ChunkCtx, concat};
+use crate::ops::{concat, ChunkCtx};
 
 pub use fold::fold_chunks;
 pub use progress::{Progress, Snapshot};
@@ -138,7 +138,8 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
             let (partials, rows_in, chunks) = match &stage.input {
                 StageInput::Scan(scan) => run_scan(stage, scan, &side, &settings, window, &progress, config)?,
                 StageInput::Stages(ids) => {
-                    let frames: Vec<DataFrame> = ids.iter().flat_map(|id| outputs[*id].take().unwrap_or_default()).collect();
+                    let frames: Vec<DataFrame> =
+                        ids.iter().flat_map(|id| outputs[*id].take().unwrap_or_default()).collect();
                     let rows_in: u64 = frames.iter().map(|f| f.height() as u64).sum();
                     let n = frames.len();
                     let partials = frames
@@ -184,7 +185,11 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
         .into_iter()
         .map(|df| if df.get_column_names_str() == names { Ok(df) } else { df.select(names.iter().copied()) })
         .collect::<PolarsResult<Vec<_>>>()
-        .map_err(|e| Error::Compute { stage: graph.stages.len().saturating_sub(1), op: "output".into(), message: e.to_string() })?;
+        .map_err(|e| Error::Compute {
+            stage: graph.stages.len().saturating_sub(1),
+            op: "output".into(),
+            message: e.to_string(),
+        })?;
     Ok((result, stats))
 }
 

@@ -13,7 +13,11 @@ fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{b} B") } else { format!("{v:.1} {}", units[i]) }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
 }
 
 /// The task graph as text: one block per stage with its input (tasks,
@@ -37,7 +41,12 @@ pub fn explain_stages(graph: &TaskGraph, chunk_size: usize) -> Vec<String> {
                 };
                 let mut tasks = format!("{} task{}", summary.tasks, if summary.tasks == 1 { "" } else { "s" });
                 if summary.streamed_files > 0 {
-                    let _ = write!(tasks, " + {} streamed file{} (chunked while decompressing)", summary.streamed_files, if summary.streamed_files == 1 { "" } else { "s" });
+                    let _ = write!(
+                        tasks,
+                        " + {} streamed file{} (chunked while decompressing)",
+                        summary.streamed_files,
+                        if summary.streamed_files == 1 { "" } else { "s" }
+                    );
                 }
                 let _ = writeln!(
                     out,
@@ -49,7 +58,11 @@ pub fn explain_stages(graph: &TaskGraph, chunk_size: usize) -> Vec<String> {
                 );
                 let _ = writeln!(out, "  columns read: {cols}");
                 if summary.row_groups > 0 {
-                    let _ = writeln!(out, "  row groups: {} of {} pruned by statistics", summary.row_groups_pruned, summary.row_groups);
+                    let _ = writeln!(
+                        out,
+                        "  row groups: {} of {} pruned by statistics",
+                        summary.row_groups_pruned, summary.row_groups
+                    );
                 }
                 if !scan.stats_filters.is_empty() {
                     let f: Vec<String> = scan.stats_filters.iter().map(|f| f.to_string()).collect();

@@ -36,15 +36,32 @@ fn series_of(values: &[Value]) -> Series {
     if vals.iter().all(|v| matches!(v, Value::Int(_))) {
         Series::new(name, vals.iter().map(|v| if let Value::Int(i) = v { *i } else { 0 }).collect::<Vec<i64>>())
     } else if vals.iter().all(|v| matches!(v, Value::Int(_) | Value::Float(_))) {
-        let f: Vec<f64> = vals.iter().map(|v| match v { Value::Int(i) => *i as f64, Value::Float(x) => *x, _ => 0.0 }).collect();
+        let f: Vec<f64> = vals
+            .iter()
+            .map(|v| match v {
+                Value::Int(i) => *i as f64,
+                Value::Float(x) => *x,
+                _ => 0.0,
+            })
+            .collect();
         Series::new(name, f)
     } else if vals.iter().all(|v| matches!(v, Value::Date(_))) {
         let d: Vec<i32> = vals.iter().map(|v| if let Value::Date(d) = v { *d } else { 0 }).collect();
-        Series::new(name, d).cast(&DataType::Date).unwrap_or_else(|_| Series::new_empty(PlSmallStr::from("in"), &DataType::Date))
+        Series::new(name, d)
+            .cast(&DataType::Date)
+            .unwrap_or_else(|_| Series::new_empty(PlSmallStr::from("in"), &DataType::Date))
     } else if vals.iter().all(|v| matches!(v, Value::Bool(_))) {
         Series::new(name, vals.iter().map(|v| matches!(v, Value::Bool(true))).collect::<Vec<bool>>())
     } else {
-        Series::new(name, vals.iter().map(|v| match v { Value::Str(s) => s.clone(), other => other.to_string() }).collect::<Vec<String>>())
+        Series::new(
+            name,
+            vals.iter()
+                .map(|v| match v {
+                    Value::Str(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<String>>(),
+        )
     }
 }
 

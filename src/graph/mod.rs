@@ -110,7 +110,14 @@ fn sort_spec(keys: &[crate::plan::logical::SortKey]) -> SortSpec {
 impl Builder {
     fn close(&mut self, open: Open, sink: Box<dyn Sink>) -> StageId {
         let id = self.stages.len();
-        self.stages.push(Stage { id, input: open.input, side_inputs: open.side_inputs, ops: open.ops, sink, input_schema: open.input_schema });
+        self.stages.push(Stage {
+            id,
+            input: open.input,
+            side_inputs: open.side_inputs,
+            ops: open.ops,
+            sink,
+            input_schema: open.input_schema,
+        });
         id
     }
 
@@ -118,7 +125,12 @@ impl Builder {
     fn after(&mut self, plan: &LogicalPlan, sink: Box<dyn Sink>, out_schema: &Schema) -> Open {
         let open = self.lower(plan);
         let id = self.close(open, sink);
-        Open { input: StageInput::Stages(vec![id]), side_inputs: vec![], ops: vec![], input_schema: polars_schema(out_schema) }
+        Open {
+            input: StageInput::Stages(vec![id]),
+            side_inputs: vec![],
+            ops: vec![],
+            input_schema: polars_schema(out_schema),
+        }
     }
 
     /// A finished stage that outputs `plan`'s rows.
@@ -142,7 +154,11 @@ impl Builder {
                 }
                 let stats_filters = s.filters.iter().flat_map(|f| f.conjuncts()).filter_map(stats_filter).collect();
                 Open {
-                    input: StageInput::Scan(ScanInput { source: s.source.clone(), projection: s.projection.clone(), stats_filters }),
+                    input: StageInput::Scan(ScanInput {
+                        source: s.source.clone(),
+                        projection: s.projection.clone(),
+                        stats_filters,
+                    }),
                     side_inputs: vec![],
                     ops,
                     input_schema: polars_schema(&schema),
@@ -176,7 +192,9 @@ impl Builder {
                 self.after(input, Box::new(ops::HashAggregate::new(keys, aggs)), schema)
             }
             LogicalPlan::Sort { input, keys } => self.after(input, Box::new(ops::Sort(sort_spec(keys))), &schema),
-            LogicalPlan::TopK { input, keys, k } => self.after(input, Box::new(ops::TopK { spec: sort_spec(keys), k: *k }), &schema),
+            LogicalPlan::TopK { input, keys, k } => {
+                self.after(input, Box::new(ops::TopK { spec: sort_spec(keys), k: *k }), &schema)
+            }
             LogicalPlan::Limit { input, n } => self.after(input, Box::new(ops::Head(*n)), &schema),
             LogicalPlan::Tail { input, n } => self.after(input, Box::new(ops::Tail(*n)), &schema),
             LogicalPlan::Distinct { input } => self.after(input, Box::new(ops::Distinct), &schema),
@@ -196,23 +214,38 @@ impl Builder {
             }
             LogicalPlan::Union { inputs, .. } => {
                 let ids = inputs.iter().map(|i| self.stage_of(i)).collect();
-                Open { input: StageInput::Stages(ids), side_inputs: vec![], ops: vec![], input_schema: polars_schema(&schema) }
+                Open {
+                    input: StageInput::Stages(ids),
+                    side_inputs: vec![],
+                    ops: vec![],
+                    input_schema: polars_schema(&schema),
+                }
             }
             LogicalPlan::Join { left, right, on, kind, schema } => self.join(left, right, on, *kind, schema),
         }
     }
 
-    fn join(&mut self, left: &LogicalPlan, right: &LogicalPlan, on: &[(String, String)], kind: JoinKind, schema: &Schema) -> Open {
+    fn join(
+        &mut self,
+        left: &LogicalPlan,
+        right: &LogicalPlan,
+        on: &[(String, String)],
+        kind: JoinKind,
+        schema: &Schema,
+    ) -> Open {
         let (ls, rs) = (left.schema(), right.schema());
         // The right side's keys are renamed to the left key names and its
         // other columns to their output names, so the join never renames.
         let cols = join_columns(&ls, &rs, on, kind);
-        let mut renames: Vec<polars::prelude::Expr> = on
-            .iter()
-            .map(|(l, r)| polars::prelude::col(r.as_str()).alias(l.as_str()))
-            .collect();
-        renames.extend(cols.iter().filter(|c| !c.from_left).map(|c| polars::prelude::col(c.source.as_str()).alias(c.name.as_str())));
-        let rename_right = || Box::new(ops::Project::new(renames.clone(), "join: rename right keys and columns".into()));
+        let mut renames: Vec<polars::prelude::Expr> =
+            on.iter().map(|(l, r)| polars::prelude::col(r.as_str()).alias(l.as_str())).collect();
+        renames.extend(
+            cols.iter()
+                .filter(|c| !c.from_left)
+                .map(|c| polars::prelude::col(c.source.as_str()).alias(c.name.as_str())),
+        );
+        let rename_right =
+            || Box::new(ops::Project::new(renames.clone(), "join: rename right keys and columns".into()));
 
         let key_types = on
             .iter()
@@ -267,7 +300,12 @@ impl Builder {
         match kind {
             JoinKind::Right | JoinKind::Full => {
                 let id = self.close(open, Box::new(ops::GatherJoin(spec)));
-                Open { input: StageInput::Stages(vec![id]), side_inputs: vec![], ops: vec![], input_schema: polars_schema(schema) }
+                Open {
+                    input: StageInput::Stages(vec![id]),
+                    side_inputs: vec![],
+                    ops: vec![],
+                    input_schema: polars_schema(schema),
+                }
             }
             _ => {
                 open.ops.push(Box::new(ops::BroadcastJoin(spec)));
@@ -283,7 +321,9 @@ impl Builder {
 fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
     match plan {
         LogicalPlan::Scan(s) => Some(s.source.total_bytes()),
-        LogicalPlan::Limit { .. } | LogicalPlan::Tail { .. } | LogicalPlan::TopK { .. } | LogicalPlan::Count { .. } => Some(0),
+        LogicalPlan::Limit { .. } | LogicalPlan::Tail { .. } | LogicalPlan::TopK { .. } | LogicalPlan::Count { .. } => {
+            Some(0)
+        }
         LogicalPlan::Aggregate { .. } | LogicalPlan::Distinct { .. } => None,
         LogicalPlan::Join { left, right, .. } => Some(estimated_bytes(left)?.max(estimated_bytes(right)?)),
         LogicalPlan::Union { inputs, .. } => inputs.iter().map(estimated_bytes).sum(),

@@ -90,7 +90,11 @@ pub(super) fn infer_types(path: &Path, sample: &[u8], names: &[String], opts: &C
         if !schema.contains(name) {
             let have: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
             return Err(Error::Unsupported {
-                message: format!("schema override names column `{name}`, which {} does not have (columns: {})", path.display(), have.join(", ")),
+                message: format!(
+                    "schema override names column `{name}`, which {} does not have (columns: {})",
+                    path.display(),
+                    have.join(", ")
+                ),
             });
         }
         schema.with_column(name.as_str().into(), dtype.clone());
@@ -259,19 +263,27 @@ fn repair(
         // Nothing we can point at: report polars' own complaint with the chunk's first line.
         let line = first_line();
         let message = polars_message.unwrap_or_else(|| "malformed CSV".into());
-        return Err(Error::BadRecord { path: path.into(), line, column: None, message: format!("in the records from here on: {message}"), hint: VALUE_HINT.into() });
+        return Err(Error::BadRecord {
+            path: path.into(),
+            line,
+            column: None,
+            message: format!("in the records from here on: {message}"),
+            hint: VALUE_HINT.into(),
+        });
     }
     settings.bad_rows_seen.fetch_add(bad, Ordering::Relaxed);
     Ok(out)
 }
 
 /// The first problem of a record: (1-based field, message).
-fn check_record(rec: &Record, dtypes: &[DataType], names: &[String], opts: &CsvOptions) -> Option<(Option<usize>, String)> {
+fn check_record(
+    rec: &Record,
+    dtypes: &[DataType],
+    names: &[String],
+    opts: &CsvOptions,
+) -> Option<(Option<usize>, String)> {
     if rec.fields.len() != dtypes.len() {
-        return Some((
-            None,
-            format!("expected {} fields, found {}", dtypes.len(), rec.fields.len()),
-        ));
+        return Some((None, format!("expected {} fields, found {}", dtypes.len(), rec.fields.len())));
     }
     for (i, (field, dtype)) in rec.fields.iter().zip(dtypes).enumerate() {
         if field.is_empty() || opts.null_values.iter().any(|n| n == field) {
@@ -280,7 +292,12 @@ fn check_record(rec: &Record, dtypes: &[DataType], names: &[String], opts: &CsvO
         if !value_parses(field, dtype) {
             return Some((
                 Some(i + 1),
-                format!("cannot read \"{field}\" as {} in column `{}` (field {})", super::type_name(dtype), names[i], i + 1),
+                format!(
+                    "cannot read \"{field}\" as {} in column `{}` (field {})",
+                    super::type_name(dtype),
+                    names[i],
+                    i + 1
+                ),
             ));
         }
     }
@@ -294,7 +311,14 @@ fn value_parses(field: &str, dtype: &DataType) -> bool {
         DataType::UInt64 | DataType::UInt32 | DataType::UInt16 | DataType::UInt8 => f.parse::<u64>().is_ok(),
         DataType::Float64 | DataType::Float32 => f.parse::<f64>().is_ok(),
         DataType::Boolean => f.eq_ignore_ascii_case("true") || f.eq_ignore_ascii_case("false"),
-        DataType::Date => f.len() == 10 && f.as_bytes()[4] == b'-' && f.as_bytes()[7] == b'-' && f[..4].parse::<u32>().is_ok() && f[5..7].parse::<u32>().is_ok() && f[8..].parse::<u32>().is_ok(),
+        DataType::Date => {
+            f.len() == 10
+                && f.as_bytes()[4] == b'-'
+                && f.as_bytes()[7] == b'-'
+                && f[..4].parse::<u32>().is_ok()
+                && f[5..7].parse::<u32>().is_ok()
+                && f[8..].parse::<u32>().is_ok()
+        }
         _ => true,
     }
 }
@@ -309,7 +333,8 @@ fn write_nulled(out: &mut Vec<u8>, rec: &Record, dtypes: &[DataType], opts: &Csv
         if !field.is_empty() && !opts.null_values.iter().any(|n| n == field) && !value_parses(field, dtype) {
             continue;
         }
-        let needs_quotes = field.bytes().any(|b| b == opts.delimiter || b == b'\n' || b == b'\r' || Some(b) == opts.quote);
+        let needs_quotes =
+            field.bytes().any(|b| b == opts.delimiter || b == b'\n' || b == b'\r' || Some(b) == opts.quote);
         match opts.quote {
             Some(q) if needs_quotes => {
                 out.push(q);

@@ -15,8 +15,8 @@
 //! This module decides nothing about what to compute.
 
 mod csv;
-mod lines;
 mod error;
+mod lines;
 mod ndjson;
 mod parquet;
 pub mod records;
@@ -279,10 +279,7 @@ impl Source {
         if !options.delimiter_set && paths.iter().all(|p| is_tsv(p)) {
             csv.delimiter = b'\t';
         }
-        let files = paths
-            .iter()
-            .map(|p| open_file(p, format, &csv))
-            .collect::<Result<Vec<_>>>()?;
+        let files = paths.iter().map(|p| open_file(p, format, &csv)).collect::<Result<Vec<_>>>()?;
         let schema = unify::unify_schemas(files.iter().map(|f| f.schema.as_ref()));
         Ok(Source { pattern, format, csv, files, schema: Arc::new(schema) })
     }
@@ -298,7 +295,12 @@ impl Source {
                 FileData::Mapped { map: Some(map), data_start } => {
                     let ranges = match self.format {
                         Format::Csv => records::split_records(map, *data_start, chunk_size, csv::dialect(&self.csv)),
-                        _ => records::split_records(map, *data_start, chunk_size, records::Dialect { delimiter: b'\n', quote: None }),
+                        _ => records::split_records(
+                            map,
+                            *data_start,
+                            chunk_size,
+                            records::Dialect { delimiter: b'\n', quote: None },
+                        ),
                     };
                     tasks.extend(ranges.into_iter().map(|r| PlannedTask::Job(ChunkJob::Bytes { file: i, range: r })));
                 }
@@ -322,7 +324,13 @@ impl Source {
     /// An iterator over all chunk jobs in file order, expanding streams as it goes.
     pub fn chunks<'a>(&'a self, settings: &'a ReadSettings, filters: &[StatsFilter]) -> Chunks<'a> {
         let (tasks, _) = self.plan(settings.chunk_size, filters);
-        Chunks { source: self, tasks: tasks.into(), stream: None, chunk_size: settings.chunk_size, disk_bytes: settings.disk_bytes.clone() }
+        Chunks {
+            source: self,
+            tasks: tasks.into(),
+            stream: None,
+            chunk_size: settings.chunk_size,
+            disk_bytes: settings.disk_bytes.clone(),
+        }
     }
 
     /// Reads one job into a frame with the `projection` columns (all when
@@ -330,7 +338,12 @@ impl Source {
     ///
     /// # Errors
     /// Malformed records (under [`BadRowPolicy::Error`]) and decode errors.
-    pub fn read_chunk(&self, job: &ChunkJob, projection: Option<&[String]>, settings: &ReadSettings) -> Result<DataFrame> {
+    pub fn read_chunk(
+        &self,
+        job: &ChunkJob,
+        projection: Option<&[String]>,
+        settings: &ReadSettings,
+    ) -> Result<DataFrame> {
         let file = &self.files[job.file()];
         let wanted: Vec<String> = match projection {
             Some(cols) => cols.to_vec(),
@@ -411,7 +424,9 @@ impl Iterator for Chunks<'_> {
         loop {
             if let Some((file, chunker)) = &mut self.stream {
                 match chunker.next_chunk() {
-                    Ok(Some((bytes, first_line))) => return Some(Ok(ChunkJob::Owned { file: *file, bytes, first_line })),
+                    Ok(Some((bytes, first_line))) => {
+                        return Some(Ok(ChunkJob::Owned { file: *file, bytes, first_line }))
+                    }
                     Ok(None) => self.stream = None,
                     Err(e) => {
                         self.stream = None;
@@ -427,10 +442,18 @@ impl Iterator for Chunks<'_> {
                     let chunker = match &file.data {
                         FileData::Stdin(slot) => match slot.lock().ok().and_then(|mut s| s.take()) {
                             Some(c) => Ok(c),
-                            None => Err(Error::Unsupported { message: "standard input can be scanned only once per program".into() }),
+                            None => Err(Error::Unsupported {
+                                message: "standard input can be scanned only once per program".into(),
+                            }),
                         },
-                        _ => stream::Chunker::open_file(&file.path, file.compression, self.source.format, &self.source.csv, self.chunk_size)
-                            .map(|c| c.counting(self.disk_bytes.clone())),
+                        _ => stream::Chunker::open_file(
+                            &file.path,
+                            file.compression,
+                            self.source.format,
+                            &self.source.csv,
+                            self.chunk_size,
+                        )
+                        .map(|c| c.counting(self.disk_bytes.clone())),
                     };
                     match chunker {
                         Ok(c) => self.stream = Some((i, c)),
@@ -458,12 +481,15 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
         let p = PathBuf::from(pattern);
         return match std::fs::metadata(&p) {
             Ok(m) if m.is_file() => Ok(vec![p]),
-            Ok(_) => Err(Error::Unsupported { message: format!("`{pattern}` is a directory; scan a glob such as \"{pattern}/*.csv\"") }),
+            Ok(_) => Err(Error::Unsupported {
+                message: format!("`{pattern}` is a directory; scan a glob such as \"{pattern}/*.csv\""),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotFound { pattern: pattern.into() }),
             Err(e) => Err(Error::read(p, e)),
         };
     }
-    let entries = glob::glob(pattern).map_err(|e| Error::Unsupported { message: format!("bad glob `{pattern}`: {e}") })?;
+    let entries =
+        glob::glob(pattern).map_err(|e| Error::Unsupported { message: format!("bad glob `{pattern}`: {e}") })?;
     let mut paths = Vec::new();
     for entry in entries {
         match entry {
@@ -542,7 +568,13 @@ fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile
     if compression != Compression::None {
         let mut chunker = stream::Chunker::open_file(path, compression, format, csv, 4 << 20)?;
         let schema = chunker.infer_schema(path, format, csv)?;
-        return Ok(SourceFile { path: path.into(), size, compression, schema: Arc::new(schema), data: FileData::Compressed });
+        return Ok(SourceFile {
+            path: path.into(),
+            size,
+            compression,
+            schema: Arc::new(schema),
+            data: FileData::Compressed,
+        });
     }
     let map = if size == 0 {
         None
@@ -558,7 +590,13 @@ fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile
         Format::Lines => (lines::schema(), 0),
         _ => (ndjson::infer_schema(path, bytes)?, 0),
     };
-    Ok(SourceFile { path: path.into(), size, compression, schema: Arc::new(schema), data: FileData::Mapped { map, data_start } })
+    Ok(SourceFile {
+        path: path.into(),
+        size,
+        compression,
+        schema: Arc::new(schema),
+        data: FileData::Mapped { map, data_start },
+    })
 }
 
 #[cfg(test)]

@@ -61,7 +61,9 @@ fn explain(path: &Path, bytes: &[u8], first_line: u64, e: PolarsError) -> Error 
         }
         let problem = match serde_json::from_slice::<serde_json::Value>(line) {
             Ok(serde_json::Value::Object(_)) => continue,
-            Ok(other) => format!("expected a JSON object, found {}", if other.is_array() { "an array" } else { "a scalar" }),
+            Ok(other) => {
+                format!("expected a JSON object, found {}", if other.is_array() { "an array" } else { "a scalar" })
+            }
             Err(err) => format!("invalid JSON: {err}"),
         };
         return Error::BadRecord {
@@ -83,7 +85,9 @@ mod tests {
     fn names_the_first_bad_line() {
         let err = explain(Path::new("x.ndjson"), b"{\"a\":1}\n\n[1]\n{", 10, PolarsError::NoData("x".into()));
         match err {
-            Error::BadRecord { line, message, .. } => assert_eq!((line, message.as_str()), (12, "expected a JSON object, found an array")),
+            Error::BadRecord { line, message, .. } => {
+                assert_eq!((line, message.as_str()), (12, "expected a JSON object, found an array"))
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -92,7 +92,12 @@ impl Meta {
     /// to about `max_rows` rows (a task per tiny row group costs more than
     /// it reads), and row groups larger than that are cut into slices.
     /// Returns (slices, row groups, row groups pruned).
-    pub fn plan(&self, _schema: &Schema, filters: &[StatsFilter], max_rows: usize) -> (Vec<(usize, usize)>, usize, usize) {
+    pub fn plan(
+        &self,
+        _schema: &Schema,
+        filters: &[StatsFilter],
+        max_rows: usize,
+    ) -> (Vec<(usize, usize)>, usize, usize) {
         let mut out: Vec<(usize, usize)> = Vec::new();
         let mut offset = 0usize;
         let mut pruned = 0;
@@ -191,11 +196,17 @@ impl Meta {
 
 fn bounds(stats: &Statistics) -> (Option<i64>, Option<Bound>, Option<Bound>) {
     match stats {
-        Statistics::Int32(s) => (s.null_count, s.min_value.map(|v| Bound::Int(v as i64)), s.max_value.map(|v| Bound::Int(v as i64))),
+        Statistics::Int32(s) => {
+            (s.null_count, s.min_value.map(|v| Bound::Int(v as i64)), s.max_value.map(|v| Bound::Int(v as i64)))
+        }
         Statistics::Int64(s) => (s.null_count, s.min_value.map(Bound::Int), s.max_value.map(Bound::Int)),
-        Statistics::Float(s) => (s.null_count, s.min_value.map(|v| Bound::Float(v as f64)), s.max_value.map(|v| Bound::Float(v as f64))),
+        Statistics::Float(s) => {
+            (s.null_count, s.min_value.map(|v| Bound::Float(v as f64)), s.max_value.map(|v| Bound::Float(v as f64)))
+        }
         Statistics::Double(s) => (s.null_count, s.min_value.map(Bound::Float), s.max_value.map(Bound::Float)),
-        Statistics::Binary(s) => (s.null_count, s.min_value.clone().map(Bound::Bytes), s.max_value.clone().map(Bound::Bytes)),
+        Statistics::Binary(s) => {
+            (s.null_count, s.min_value.clone().map(Bound::Bytes), s.max_value.clone().map(Bound::Bytes))
+        }
         Statistics::Boolean(s) => (s.null_count, None, None),
         _ => (None, None, None),
     }
@@ -204,7 +215,9 @@ fn bounds(stats: &Statistics) -> (Option<i64>, Option<Bound>, Option<Bound>) {
 /// A statistics bound as dq prints the column's values.
 fn show(b: Bound, dtype: &DataType) -> Option<String> {
     Some(match (b, dtype) {
-        (Bound::Int(d), DataType::Date) => chrono::NaiveDate::from_num_days_from_ce_opt(d as i32 + 719_163)?.to_string(),
+        (Bound::Int(d), DataType::Date) => {
+            chrono::NaiveDate::from_num_days_from_ce_opt(d as i32 + 719_163)?.to_string()
+        }
         (Bound::Int(_), DataType::Datetime(_, _)) => return None,
         (Bound::Int(i), _) => i.to_string(),
         (Bound::Float(f), _) => f.to_string(),
@@ -223,7 +236,9 @@ fn may_match(rg: &polars_parquet::parquet::metadata::RowGroupMetadata, f: &Stats
     let (min, max) = match stats {
         Statistics::Int32(s) => (s.min_value.map(|v| Bound::Int(v as i64)), s.max_value.map(|v| Bound::Int(v as i64))),
         Statistics::Int64(s) => (s.min_value.map(Bound::Int), s.max_value.map(Bound::Int)),
-        Statistics::Float(s) => (s.min_value.map(|v| Bound::Float(v as f64)), s.max_value.map(|v| Bound::Float(v as f64))),
+        Statistics::Float(s) => {
+            (s.min_value.map(|v| Bound::Float(v as f64)), s.max_value.map(|v| Bound::Float(v as f64)))
+        }
         Statistics::Double(s) => (s.min_value.map(Bound::Float), s.max_value.map(Bound::Float)),
         Statistics::Binary(s) => (s.min_value.map(Bound::Bytes), s.max_value.map(Bound::Bytes)),
         _ => return true,
@@ -266,7 +281,13 @@ fn may_match_f64(lo: f64, hi: f64, op: StatsOp, x: f64) -> bool {
 }
 
 /// Reads rows `start..start+len` (file-wide numbering) of `columns`.
-pub(super) fn read_rows(path: &Path, meta: &Meta, (start, len): (usize, usize), columns: &[String], bytes_read: &AtomicU64) -> Result<DataFrame> {
+pub(super) fn read_rows(
+    path: &Path,
+    meta: &Meta,
+    (start, len): (usize, usize),
+    columns: &[String],
+    bytes_read: &AtomicU64,
+) -> Result<DataFrame> {
     if columns.is_empty() {
         return Ok(super::height_only(len));
     }

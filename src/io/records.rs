@@ -55,14 +55,18 @@ pub fn split_records(bytes: &[u8], start: usize, target: usize, dialect: Dialect
     let parity_before: Vec<bool> = match dialect.quote {
         None => vec![false; cuts.len()],
         Some(q) => {
-            let bounds: Vec<(usize, usize)> = std::iter::once(start)
-                .chain(cuts.iter().copied())
-                .zip(cuts.iter().copied())
-                .collect();
+            let bounds: Vec<(usize, usize)> =
+                std::iter::once(start).chain(cuts.iter().copied()).zip(cuts.iter().copied()).collect();
             let counts: Vec<usize> =
                 bounds.par_iter().map(|&(a, b)| memchr::memchr_iter(q, &bytes[a..b]).count()).collect();
             let mut acc = 0usize;
-            counts.iter().map(|c| { acc += c; acc % 2 == 1 }).collect()
+            counts
+                .iter()
+                .map(|c| {
+                    acc += c;
+                    acc % 2 == 1
+                })
+                .collect()
         }
     };
     let mut out = Vec::with_capacity(n);

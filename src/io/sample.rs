@@ -68,7 +68,11 @@ impl Source {
                     basis.total_bytes.push(len as u64);
                     let want = ((len as f64) * fraction).ceil() as usize;
                     if want >= len || len <= piece {
-                        jobs.extend(super::records::split_records(map, *data_start, piece.max(1 << 20), self.dialect()).into_iter().map(|r| ChunkJob::Bytes { file: fi, range: r }));
+                        jobs.extend(
+                            super::records::split_records(map, *data_start, piece.max(1 << 20), self.dialect())
+                                .into_iter()
+                                .map(|r| ChunkJob::Bytes { file: fi, range: r }),
+                        );
                         basis.sampled_bytes.push(len as u64);
                         basis.whole.push(true);
                         continue;
@@ -134,7 +138,11 @@ impl Source {
                 return None;
             }
             let end_at = (start + piece).min(map.len());
-            let end = if end_at == map.len() { end_at } else { end_at + memchr::memchr(b'\n', &map[end_at..]).map_or(map.len() - end_at, |i| i + 1) };
+            let end = if end_at == map.len() {
+                end_at
+            } else {
+                end_at + memchr::memchr(b'\n', &map[end_at..]).map_or(map.len() - end_at, |i| i + 1)
+            };
             let ok = self.format != Format::Csv || records::check_field_counts(&map[start..end], n_fields, d).is_ok();
             if ok {
                 return Some((start, end));
@@ -155,11 +163,15 @@ impl Source {
                 FileData::Mapped { map: Some(map), data_start } => {
                     let len = map.len() - data_start;
                     let sample = &map[*data_start..(*data_start + (1 << 20)).min(map.len())];
-                    let lines = memchr::memchr_iter(b'\n', sample).count() as u64 + u64::from(!sample.ends_with(b"\n") && !sample.is_empty());
+                    let lines = memchr::memchr_iter(b'\n', sample).count() as u64
+                        + u64::from(!sample.ends_with(b"\n") && !sample.is_empty());
                     if sample.len() == len {
                         FileMeta { rows: Some(lines), estimated: false }
                     } else {
-                        FileMeta { rows: Some((lines as f64 * len as f64 / sample.len() as f64).round() as u64), estimated: true }
+                        FileMeta {
+                            rows: Some((lines as f64 * len as f64 / sample.len() as f64).round() as u64),
+                            estimated: true,
+                        }
                     }
                 }
                 FileData::Mapped { map: None, .. } => FileMeta { rows: Some(0), estimated: false },
@@ -171,7 +183,8 @@ impl Source {
             .schema
             .iter()
             .map(|(name, dtype)| {
-                let mut col = ColumnMeta { name: name.to_string(), dtype: dtype.clone(), nulls: None, min: None, max: None };
+                let mut col =
+                    ColumnMeta { name: name.to_string(), dtype: dtype.clone(), nulls: None, min: None, max: None };
                 if self.format == Format::Parquet {
                     let mut nulls = Some(0u64);
                     for file in &self.files {

@@ -94,9 +94,7 @@ impl AtomicFile {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o644));
         }
-        let tmp = builder
-            .tempfile_in(&dir)
-            .map_err(|e| Error::write(dest, e))?;
+        let tmp = builder.tempfile_in(&dir).map_err(|e| Error::write(dest, e))?;
         Ok(AtomicFile { tmp, dest: dest.to_path_buf() })
     }
 
@@ -163,7 +161,13 @@ impl ResultWriter {
     ///
     /// # Errors
     /// When the format's writer cannot start (e.g. a schema Parquet cannot hold).
-    pub fn new(format: OutputFormat, out: Box<dyn Write + Send>, name: &Path, schema: &Schema, max_table_rows: usize) -> Result<Self> {
+    pub fn new(
+        format: OutputFormat,
+        out: Box<dyn Write + Send>,
+        name: &Path,
+        schema: &Schema,
+        max_table_rows: usize,
+    ) -> Result<Self> {
         let out = Shared(Arc::new(Mutex::new(BufWriter::with_capacity(1 << 20, out))));
         let err = |e: PolarsError| Error::write(name, e);
         let inner = match format {
@@ -215,7 +219,10 @@ impl ResultWriter {
             Inner::Arrow(w) => w.write_batch(df).map_err(err)?,
             Inner::Ndjson => {
                 let mut df = df.clone();
-                JsonWriter::new(self.out.clone()).with_json_format(JsonFormat::JsonLines).finish(&mut df).map_err(err)?;
+                JsonWriter::new(self.out.clone())
+                    .with_json_format(JsonFormat::JsonLines)
+                    .finish(&mut df)
+                    .map_err(err)?;
             }
             Inner::Json { first } => {
                 let mut lines = Vec::new();

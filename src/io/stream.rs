@@ -65,7 +65,13 @@ impl Chunker {
         }
     }
 
-    pub fn open_file(path: &Path, compression: Compression, format: Format, csv_opts: &CsvOptions, target: usize) -> Result<Self> {
+    pub fn open_file(
+        path: &Path,
+        compression: Compression,
+        format: Format,
+        csv_opts: &CsvOptions,
+        target: usize,
+    ) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::read(path, e))?;
         let counter = Arc::new(AtomicU64::new(0));
         let counted = Counting { inner: file, counter: counter.clone() };

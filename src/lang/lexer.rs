@@ -35,8 +35,7 @@ pub struct Token {
 
 // Longest symbols first so that `==` wins over `=`.
 const SYMBOLS: &[&str] = &[
-    "==", "!=", "<=", ">=", "//", "|", ",", "(", ")", "[", "]", "=", "<", ">", "+", "-", "*",
-    "/", "%", ":", ";", ".",
+    "==", "!=", "<=", ">=", "//", "|", ",", "(", ")", "[", "]", "=", "<", ">", "+", "-", "*", "/", "%", ":", ";", ".",
 ];
 
 /// Splits `src` into tokens, ending with [`Tok::Eof`].
@@ -81,9 +80,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Error> {
                 i = end;
             }
             c if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
-                while i < bytes.len()
-                    && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80)
-                {
+                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric() || bytes[i] >= 0x80) {
                     i += 1;
                 }
                 out.push(Token {
@@ -192,12 +189,15 @@ mod tests {
 
     #[test]
     fn comments_are_skipped_and_newlines_kept() {
-        assert_eq!(kinds("a # note\nb"), vec![
-            Tok::Ident { name: "a".into(), quoted: false },
-            Tok::Newline,
-            Tok::Ident { name: "b".into(), quoted: false },
-            Tok::Eof
-        ]);
+        assert_eq!(
+            kinds("a # note\nb"),
+            vec![
+                Tok::Ident { name: "a".into(), quoted: false },
+                Tok::Newline,
+                Tok::Ident { name: "b".into(), quoted: false },
+                Tok::Eof
+            ]
+        );
     }
 
     #[test]

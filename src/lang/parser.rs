@@ -23,8 +23,8 @@ use super::lexer::{lex, Tok, Token};
 use super::span::Span;
 
 const VERBS: &[&str] = &[
-    "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail",
-    "distinct", "join", "union", "sample", "count", "write", "explode",
+    "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "distinct", "join",
+    "union", "sample", "count", "write", "explode",
 ];
 
 /// Parses a whole program.
@@ -195,9 +195,7 @@ impl Parser {
                 Err(self.error_here("a source (`scan \"path\"` or a `let` name) before the first verb"))
             }
             Tok::Ident { .. } => Ok(Source::Ref(self.ident("a source")?)),
-            Tok::Str(_) => Err(self
-                .error_here("a source")
-                .with_hint("read a file with scan \"path\"")),
+            Tok::Str(_) => Err(self.error_here("a source").with_hint("read a file with scan \"path\"")),
             _ => Err(self.error_here("a source (`scan \"path\"` or a `let` name)")),
         }
     }
@@ -269,9 +267,7 @@ impl Parser {
                 Tok::Float(f) => Literal::Float(-f),
                 _ => return Err(Error::new(t.span, "expected a number after `-`")),
             },
-            other => {
-                return Err(Error::new(t.span, format!("expected a value, found {}", describe(&other))))
-            }
+            other => return Err(Error::new(t.span, format!("expected a value, found {}", describe(&other)))),
         })
     }
 
@@ -330,7 +326,8 @@ impl Parser {
             "count" => VerbKind::Count,
             "explode" => {
                 let column = self.ident("the string column to split")?;
-                let separator = if self.eat_keyword("on") { Some(self.string("a quoted separator after `on`")?.0) } else { None };
+                let separator =
+                    if self.eat_keyword("on") { Some(self.string("a quoted separator after `on`")?.0) } else { None };
                 VerbKind::Explode { column, separator }
             }
             "write" => {
@@ -452,7 +449,8 @@ impl Parser {
         let mut on = Vec::new();
         loop {
             let left = self.ident("a key column")?;
-            let right = if self.eat_sym("=") || self.eat_sym("==") { self.ident("a key column")? } else { left.clone() };
+            let right =
+                if self.eat_sym("=") || self.eat_sym("==") { self.ident("a key column")? } else { left.clone() };
             on.push((left, right));
             if !self.eat_sym(",") {
                 break;
@@ -746,7 +744,10 @@ mod tests {
     fn join_keys_with_different_names_and_kind() {
         let verbs = main_verbs("scan \"a.csv\" | join \"b.csv\" on a = x, b kind=left");
         let VerbKind::Join { on, kind, .. } = &verbs[0] else { panic!() };
-        assert_eq!(on.iter().map(|(l, r)| (l.name.as_str(), r.name.as_str())).collect::<Vec<_>>(), vec![("a", "x"), ("b", "b")]);
+        assert_eq!(
+            on.iter().map(|(l, r)| (l.name.as_str(), r.name.as_str())).collect::<Vec<_>>(),
+            vec![("a", "x"), ("b", "b")]
+        );
         assert_eq!(kind.as_ref().unwrap().name, "left");
     }
 

@@ -212,7 +212,11 @@ impl HashAggregate {
                         let mean = (pcol(i, "n") * pcol(i, "mean")).sum() / n.clone();
                         let m2 = (pcol(i, "m2") + pcol(i, "n") * (pcol(i, "mean") - mean).pow(2)).sum();
                         let var = null_if(n.clone().lt_eq(lit(1.0)), m2 / (n - lit(1.0)));
-                        if a.kind == AggKind::Std { var.sqrt() } else { var }
+                        if a.kind == AggKind::Std {
+                            var.sqrt()
+                        } else {
+                            var
+                        }
                     }
                     _ => unreachable!("holistic aggregates are never two-phase"),
                 };

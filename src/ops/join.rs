@@ -32,7 +32,8 @@ pub struct JoinSpec {
 
 impl JoinSpec {
     fn join(&self, left: DataFrame, right: &DataFrame) -> PolarsResult<DataFrame> {
-        let casts: Vec<Expr> = self.keys.iter().zip(&self.key_types).map(|(k, t)| col(k.as_str()).cast(t.clone())).collect();
+        let casts: Vec<Expr> =
+            self.keys.iter().zip(&self.key_types).map(|(k, t)| col(k.as_str()).cast(t.clone())).collect();
         let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
         let args = JoinArgs::new(self.how.clone()).with_coalesce(JoinCoalesce::CoalesceColumns);
         let right = right.clone().lazy().with_columns(casts.clone());
@@ -51,7 +52,11 @@ impl ChunkOp for BroadcastJoin {
     }
 
     fn describe(&self) -> String {
-        format!("broadcast_join {} on {} (right side built once, probed per chunk)", self.0.label, self.0.keys.join(", "))
+        format!(
+            "broadcast_join {} on {} (right side built once, probed per chunk)",
+            self.0.label,
+            self.0.keys.join(", ")
+        )
     }
 
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {

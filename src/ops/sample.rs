@@ -46,7 +46,8 @@ impl ChunkOp for SampleFraction {
 
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let threshold = (self.fraction * u64::MAX as f64) as u64;
-        let mask: BooleanChunked = random_column(self.seed, ctx.index, df.height()).into_iter().map(|r| r <= threshold).collect();
+        let mask: BooleanChunked =
+            random_column(self.seed, ctx.index, df.height()).into_iter().map(|r| r <= threshold).collect();
         df.filter(&mask)
     }
 }

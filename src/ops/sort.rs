@@ -34,8 +34,12 @@ impl SortSpec {
 
     /// Keys for explain.
     pub fn describe(&self) -> String {
-        let keys: Vec<String> =
-            self.labels.iter().zip(&self.descending).map(|(e, d)| format!("{e}{}", if *d { " desc" } else { "" })).collect();
+        let keys: Vec<String> = self
+            .labels
+            .iter()
+            .zip(&self.descending)
+            .map(|(e, d)| format!("{e}{}", if *d { " desc" } else { "" }))
+            .collect();
         keys.join(", ")
     }
 }

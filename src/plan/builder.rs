@@ -79,7 +79,8 @@ impl Builder<'_> {
 
     fn scan(&self, scan: &ast::Scan) -> Result<LogicalPlan, Error> {
         let options = scan_options(&scan.options)?;
-        let source = io::Source::open(&scan.path, &options).map_err(|e| Error::Source { source: e, span: scan.path_span })?;
+        let source =
+            io::Source::open(&scan.path, &options).map_err(|e| Error::Source { source: e, span: scan.path_span })?;
         let source_schema = Schema::from_polars(&source.schema);
         Ok(LogicalPlan::Scan(Scan { source: Arc::new(source), source_schema, projection: None, filters: Vec::new() }))
     }
@@ -129,8 +130,11 @@ impl Builder<'_> {
                     let schema = plan.schema();
                     let (e, t) = self.expr(&a.expr, &schema)?;
                     let name = a.name.name.clone();
-                    let mut columns: Vec<(String, Expr, DType)> =
-                        schema.fields.iter().map(|f| (f.name.clone(), Expr::Column(f.name.clone()), f.dtype.clone())).collect();
+                    let mut columns: Vec<(String, Expr, DType)> = schema
+                        .fields
+                        .iter()
+                        .map(|f| (f.name.clone(), Expr::Column(f.name.clone()), f.dtype.clone()))
+                        .collect();
                     match columns.iter_mut().find(|c| c.0 == name) {
                         Some(c) => *c = (name, e, t),
                         None => columns.push((name, e, t)),
@@ -159,7 +163,10 @@ impl Builder<'_> {
                     .fields
                     .iter()
                     .map(|f| {
-                        let new = pairs.iter().find(|(_, old)| old.name == f.name).map_or(f.name.clone(), |(n, _)| n.name.clone());
+                        let new = pairs
+                            .iter()
+                            .find(|(_, old)| old.name == f.name)
+                            .map_or(f.name.clone(), |(n, _)| n.name.clone());
                         (new, Expr::Column(f.name.clone()), f.dtype.clone())
                     })
                     .collect();
@@ -199,7 +206,9 @@ impl Builder<'_> {
                     }
                 };
                 let seed = seed.unwrap_or_else(|| {
-                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos() as u64)
                 });
                 LogicalPlan::Sample { input, amount, seed }
             }
@@ -214,7 +223,11 @@ impl Builder<'_> {
                         hint: None,
                     });
                 }
-                LogicalPlan::Explode { input, column: column.name.clone(), separator: separator.clone().unwrap_or_else(|| " ".into()) }
+                LogicalPlan::Explode {
+                    input,
+                    column: column.name.clone(),
+                    separator: separator.clone().unwrap_or_else(|| " ".into()),
+                }
             }
             VerbKind::Write { .. } => unreachable!("handled by pipeline()"),
         })
@@ -301,7 +314,15 @@ impl Builder<'_> {
         };
         let arity = |n: usize| -> Result<(), Error> {
             if args.len() != n {
-                return Err(Error::invalid(e.span, format!("`{}` takes {n} argument{}, found {}", name.name, if n == 1 { "" } else { "s" }, args.len())));
+                return Err(Error::invalid(
+                    e.span,
+                    format!(
+                        "`{}` takes {n} argument{}, found {}",
+                        name.name,
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                ));
             }
             Ok(())
         };
@@ -320,18 +341,28 @@ impl Builder<'_> {
             arity(1)?;
         }
         let (arg, t) = self.expr(&args[0], schema)?;
-        let need_numeric = matches!(func, AggFunc::Sum | AggFunc::Mean | AggFunc::Std | AggFunc::Var | AggFunc::Median | AggFunc::Quantile);
+        let need_numeric = matches!(
+            func,
+            AggFunc::Sum | AggFunc::Mean | AggFunc::Std | AggFunc::Var | AggFunc::Median | AggFunc::Quantile
+        );
         if need_numeric && !t.is_numeric() {
             return Err(Error::Type {
                 expr: e.span.text(self.src).into(),
                 message: format!("`{}` needs numbers, `{}` is {t}", name.name, args[0].span.text(self.src)),
                 span: e.span,
-                hint: (t == DType::Str).then(|| format!("convert it first: {}(cast({}, float))", name.name, args[0].span.text(self.src))),
+                hint: (t == DType::Str)
+                    .then(|| format!("convert it first: {}(cast({}, float))", name.name, args[0].span.text(self.src))),
             });
         }
         let out = match func {
             AggFunc::Count | AggFunc::NUnique | AggFunc::ApproxNUnique | AggFunc::CountRows => DType::Int,
-            AggFunc::Sum => if t == DType::Int { DType::Int } else { DType::Float },
+            AggFunc::Sum => {
+                if t == DType::Int {
+                    DType::Int
+                } else {
+                    DType::Float
+                }
+            }
             AggFunc::Mean | AggFunc::Std | AggFunc::Var | AggFunc::Median | AggFunc::Quantile => DType::Float,
             AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last => t,
         };
@@ -433,8 +464,14 @@ impl Builder<'_> {
                 Ok((Expr::In { expr: Box::new(x), list: values, negated: *negated }, DType::Bool))
             }
             ExprKind::Between { expr, low, high, negated } => {
-                let ge = ast::Expr { kind: ExprKind::Binary { op: BinOp::GtEq, left: expr.clone(), right: low.clone() }, span: e.span };
-                let le = ast::Expr { kind: ExprKind::Binary { op: BinOp::LtEq, left: expr.clone(), right: high.clone() }, span: e.span };
+                let ge = ast::Expr {
+                    kind: ExprKind::Binary { op: BinOp::GtEq, left: expr.clone(), right: low.clone() },
+                    span: e.span,
+                };
+                let le = ast::Expr {
+                    kind: ExprKind::Binary { op: BinOp::LtEq, left: expr.clone(), right: high.clone() },
+                    span: e.span,
+                };
                 let (a, _) = self.expr(&ge, schema)?;
                 let (b, _) = self.expr(&le, schema)?;
                 let both = a.and(b);
@@ -444,7 +481,14 @@ impl Builder<'_> {
         }
     }
 
-    fn binary(&self, e: &ast::Expr, op: BinOp, left: &ast::Expr, right: &ast::Expr, schema: &Schema) -> Result<(Expr, DType), Error> {
+    fn binary(
+        &self,
+        e: &ast::Expr,
+        op: BinOp,
+        left: &ast::Expr,
+        right: &ast::Expr,
+        schema: &Schema,
+    ) -> Result<(Expr, DType), Error> {
         let (mut l, lt) = self.expr(left, schema)?;
         let (mut r, rt) = self.expr(right, schema)?;
         let bad = |what: &str| {
@@ -482,7 +526,13 @@ impl Builder<'_> {
                 if !lt.is_numeric() || !rt.is_numeric() {
                     return Err(bad(&format!("apply `{}` to", op.symbol())));
                 }
-                if lt == DType::Float || rt == DType::Float { DType::Float } else if lt == DType::Null && rt == DType::Null { DType::Null } else { DType::Int }
+                if lt == DType::Float || rt == DType::Float {
+                    DType::Float
+                } else if lt == DType::Null && rt == DType::Null {
+                    DType::Null
+                } else {
+                    DType::Int
+                }
             }
             BinOp::Div => {
                 if !lt.is_numeric() || !rt.is_numeric() {
@@ -494,7 +544,13 @@ impl Builder<'_> {
         Ok((Expr::Binary { op, left: Box::new(l), right: Box::new(r) }, t))
     }
 
-    fn call(&self, e: &ast::Expr, name: &ast::Ident, args: &[ast::Expr], schema: &Schema) -> Result<(Expr, DType), Error> {
+    fn call(
+        &self,
+        e: &ast::Expr,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        schema: &Schema,
+    ) -> Result<(Expr, DType), Error> {
         let src = self.src;
         let n = name.name.as_str();
         if n == "date" {
@@ -511,7 +567,9 @@ impl Builder<'_> {
             };
         }
         if n == "cast" {
-            let [x, ty] = args else { return Err(Error::invalid(e.span, "cast takes a value and a type, e.g. cast(x, float)")) };
+            let [x, ty] = args else {
+                return Err(Error::invalid(e.span, "cast takes a value and a type, e.g. cast(x, float)"));
+            };
             let to = match &ty.kind {
                 ExprKind::Column(t) | ExprKind::Literal(Literal::Str(t)) => DType::from_name(t),
                 _ => None,
@@ -550,7 +608,11 @@ impl Builder<'_> {
         };
         let want = |i: usize, ok: bool, what: &str| -> Result<(), Error> {
             if !ok {
-                let mut err = type_err(src, args[i].span, format!("`{n}` needs {what}, `{}` is {}", args[i].span.text(src), types[i]));
+                let mut err = type_err(
+                    src,
+                    args[i].span,
+                    format!("`{n}` needs {what}, `{}` is {}", args[i].span.text(src), types[i]),
+                );
                 if types[i] == DType::Str && matches!(func, Func::Year | Func::Month | Func::Day | Func::Hour) {
                     if let Error::Type { hint, .. } = &mut err {
                         *hint = Some(format!("parse it first: {n}(to_date({}, \"%Y-%m-%d\"))", args[i].span.text(src)));
@@ -567,7 +629,9 @@ impl Builder<'_> {
             Func::If => {
                 arity(3, 3)?;
                 want(0, matches!(types[0], DType::Bool | DType::Null), "a true/false condition")?;
-                types[1].unify(&types[2]).ok_or_else(|| type_err(src, e.span, format!("the branches of `if` differ: {} and {}", types[1], types[2])))?
+                types[1].unify(&types[2]).ok_or_else(|| {
+                    type_err(src, e.span, format!("the branches of `if` differ: {} and {}", types[1], types[2]))
+                })?
             }
             Func::Coalesce => {
                 arity(1, usize::MAX)?;
@@ -718,7 +782,10 @@ fn union(left: LogicalPlan, right: LogicalPlan, span: Span) -> Result<LogicalPla
         match fields.iter_mut().find(|g| g.name == f.name) {
             Some(g) => {
                 g.dtype = g.dtype.unify(&f.dtype).ok_or_else(|| Error::Invalid {
-                    message: format!("column `{}` is {} on the left of union and {} on the right", f.name, g.dtype, f.dtype),
+                    message: format!(
+                        "column `{}` is {} on the left of union and {} on the right",
+                        f.name, g.dtype, f.dtype
+                    ),
                     span,
                     hint: Some("cast one side with derive, e.g. derive x = cast(x, str)".into()),
                 })?;

@@ -88,7 +88,10 @@ impl Error {
         let did_you_mean = |c: &[String]| match c {
             [] => None,
             [one] => Some(format!("did you mean `{one}`?")),
-            many => Some(format!("did you mean one of: {}?", many.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))),
+            many => Some(format!(
+                "did you mean one of: {}?",
+                many.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            )),
         };
         match self {
             Error::UnknownColumn { candidates, available, .. } => did_you_mean(candidates).or_else(|| {
@@ -123,7 +126,8 @@ pub fn close_matches(name: &str, options: impl IntoIterator<Item = impl AsRef<st
             let ol = o.to_lowercase();
             let d = strsim::osa_distance(&lower, &ol);
             let contains = lower.len() >= 3 && (ol.contains(&lower) || lower.contains(&ol));
-            (d <= 3.min(lower.len().max(2) - 1) || contains).then(|| (if contains { d.min(1) } else { d }, o.to_string()))
+            (d <= 3.min(lower.len().max(2) - 1) || contains)
+                .then(|| (if contains { d.min(1) } else { d }, o.to_string()))
         })
         .collect();
     let best = scored.iter().map(|(d, _)| *d).min().unwrap_or(0);

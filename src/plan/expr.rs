@@ -171,9 +171,11 @@ impl Expr {
                 left.columns_into(out);
                 right.columns_into(out);
             }
-            Expr::Not(e) | Expr::Neg(e) | Expr::IsNull { expr: e, .. } | Expr::In { expr: e, .. } | Expr::Cast { expr: e, .. } => {
-                e.columns_into(out)
-            }
+            Expr::Not(e)
+            | Expr::Neg(e)
+            | Expr::IsNull { expr: e, .. }
+            | Expr::In { expr: e, .. }
+            | Expr::Cast { expr: e, .. } => e.columns_into(out),
             Expr::Call { args, .. } => args.iter().for_each(|a| a.columns_into(out)),
         }
     }
@@ -207,12 +209,18 @@ impl Expr {
         match self {
             Expr::Column(c) => f(c),
             Expr::Literal(v) => Expr::Literal(v.clone()),
-            Expr::Binary { op, left, right } => Expr::Binary { op: *op, left: Box::new(left.map_columns(f)), right: Box::new(right.map_columns(f)) },
+            Expr::Binary { op, left, right } => {
+                Expr::Binary { op: *op, left: Box::new(left.map_columns(f)), right: Box::new(right.map_columns(f)) }
+            }
             Expr::Not(e) => Expr::Not(Box::new(e.map_columns(f))),
             Expr::Neg(e) => Expr::Neg(Box::new(e.map_columns(f))),
             Expr::IsNull { expr, negated } => Expr::IsNull { expr: Box::new(expr.map_columns(f)), negated: *negated },
-            Expr::In { expr, list, negated } => Expr::In { expr: Box::new(expr.map_columns(f)), list: list.clone(), negated: *negated },
-            Expr::Call { func, args } => Expr::Call { func: *func, args: args.iter().map(|a| a.map_columns(f)).collect() },
+            Expr::In { expr, list, negated } => {
+                Expr::In { expr: Box::new(expr.map_columns(f)), list: list.clone(), negated: *negated }
+            }
+            Expr::Call { func, args } => {
+                Expr::Call { func: *func, args: args.iter().map(|a| a.map_columns(f)).collect() }
+            }
             Expr::Cast { expr, to } => Expr::Cast { expr: Box::new(expr.map_columns(f)), to: to.clone() },
         }
     }
@@ -304,7 +312,6 @@ impl AggFunc {
             f => AggFunc::ALL.iter().find(|(_, g)| *g == f).map_or("?", |(n, _)| n),
         }
     }
-
 }
 
 /// An aggregate call.

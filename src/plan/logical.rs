@@ -30,7 +30,10 @@ impl Scan {
             None => self.source_schema.clone(),
             Some(cols) => Schema::new(
                 cols.iter()
-                    .map(|c| Field { name: c.clone(), dtype: self.source_schema.get(c).cloned().unwrap_or(DType::Null) })
+                    .map(|c| Field {
+                        name: c.clone(),
+                        dtype: self.source_schema.get(c).cloned().unwrap_or(DType::Null),
+                    })
                     .collect(),
             ),
         }
@@ -281,7 +284,15 @@ impl LogicalPlan {
                 if !keys.is_empty() {
                     let k: Vec<String> = keys
                         .iter()
-                        .map(|(n, e)| if matches!(e, Expr::Column(c) if c == n) { n.clone() } else { format!("{n} = {e}") })
+                        .map(
+                            |(n, e)| {
+                                if matches!(e, Expr::Column(c) if c == n) {
+                                    n.clone()
+                                } else {
+                                    format!("{n} = {e}")
+                                }
+                            },
+                        )
                         .collect();
                     write!(s, " by {}", k.join(", "))?;
                 }
@@ -292,7 +303,8 @@ impl LogicalPlan {
             LogicalPlan::Tail { n, .. } => write!(s, "Tail {n}")?,
             LogicalPlan::Distinct { .. } => write!(s, "Distinct")?,
             LogicalPlan::Join { on, kind, .. } => {
-                let k: Vec<String> = on.iter().map(|(l, r)| if l == r { l.clone() } else { format!("{l} = {r}") }).collect();
+                let k: Vec<String> =
+                    on.iter().map(|(l, r)| if l == r { l.clone() } else { format!("{l} = {r}") }).collect();
                 write!(s, "Join {} on {}", kind.name(), k.join(", "))?
             }
             LogicalPlan::Union { inputs, .. } => write!(s, "Union of {}", inputs.len())?,
@@ -324,10 +336,7 @@ impl LogicalPlan {
 }
 
 fn sort_keys(keys: &[SortKey]) -> String {
-    keys.iter()
-        .map(|k| format!("{}{}", k.expr, if k.descending { " desc" } else { "" }))
-        .collect::<Vec<_>>()
-        .join(", ")
+    keys.iter().map(|k| format!("{}{}", k.expr, if k.descending { " desc" } else { "" })).collect::<Vec<_>>().join(", ")
 }
 
 /// Where an output column of a join comes from.

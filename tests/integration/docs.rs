@@ -83,7 +83,12 @@ fn readme_command_examples_run() {
     std::os::unix::fs::symlink(root().join("testdata"), t.path("testdata")).unwrap();
     std::os::unix::fs::symlink(root().join("queries"), t.path("queries")).unwrap();
     for line in lines {
-        let out = std::process::Command::new("sh").args(["-c", &line]).env("PATH", &path).current_dir(t.dir.path()).output().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &line])
+            .env("PATH", &path)
+            .current_dir(t.dir.path())
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(!out.stdout.is_empty() || line.contains("sales_to_parquet"), "{line} printed nothing");
     }

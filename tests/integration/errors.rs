@@ -28,18 +28,42 @@ fn unknown_column_names_close_matches() {
 
 #[test]
 fn type_errors_name_the_expression_and_types() {
-    fails(&["run", "-e", r#"scan "testdata/sales.csv" | filter region > 3"#], 2, "type error in `region > 3`: cannot compare str with int");
-    fails(&["run", "-e", r#"scan "testdata/sales.csv" | filter qty"#], 2, "a filter needs a true/false condition, this is int");
-    fails(&["run", "-e", r#"scan "testdata/sales.csv" | derive y = year(region)"#], 2, "`year` needs a date or datetime, `region` is str");
+    fails(
+        &["run", "-e", r#"scan "testdata/sales.csv" | filter region > 3"#],
+        2,
+        "type error in `region > 3`: cannot compare str with int",
+    );
+    fails(
+        &["run", "-e", r#"scan "testdata/sales.csv" | filter qty"#],
+        2,
+        "a filter needs a true/false condition, this is int",
+    );
+    fails(
+        &["run", "-e", r#"scan "testdata/sales.csv" | derive y = year(region)"#],
+        2,
+        "`year` needs a date or datetime, `region` is str",
+    );
 }
 
 #[test]
 fn unknown_functions_verbs_and_names() {
     fails(&["run", "-e", r#"scan "testdata/sales.csv" | derive x = lowr(region)"#], 2, "did you mean `lower`?");
     fails(&["run", "-e", r#"scan "testdata/sales.csv" | srot qty"#], 2, "did you mean `sort`?");
-    fails(&["run", "-e", r#"let depts = scan "testdata/depts.csv"
-scan "testdata/people/*.csv" | join dept on dept_id"#], 2, "did you mean `depts`?");
-    fails(&["run", "-e", r#"scan "testdata/sales.csv" | derive x = sum(qty)"#], 2, "aggregate `sum` used outside `agg`");
+    fails(
+        &[
+            "run",
+            "-e",
+            r#"let depts = scan "testdata/depts.csv"
+scan "testdata/people/*.csv" | join dept on dept_id"#,
+        ],
+        2,
+        "did you mean `depts`?",
+    );
+    fails(
+        &["run", "-e", r#"scan "testdata/sales.csv" | derive x = sum(qty)"#],
+        2,
+        "aggregate `sum` used outside `agg`",
+    );
     fails(&["run", "-e", r#"scan "testdata/sales.csv" (delimter=";")"#], 2, "did you mean `delimiter`?");
 }
 
@@ -52,9 +76,17 @@ fn missing_input_exit_code() {
 
 #[test]
 fn bad_rows_name_file_line_and_field() {
-    let err = fails(&["run", "-e", r#"scan "testdata/bad_rows.csv""#], 3, "testdata/bad_rows.csv:4: expected 3 fields, found 2");
+    let err = fails(
+        &["run", "-e", r#"scan "testdata/bad_rows.csv""#],
+        3,
+        "testdata/bad_rows.csv:4: expected 3 fields, found 2",
+    );
     assert!(err.contains("--on-bad-rows"), "{err}");
-    fails(&["run", "-e", r#"scan "testdata/bad_values.csv" (schema=(score: int))"#], 3, "testdata/bad_values.csv:5: cannot read \"oops\" as int in column `score` (field 2)");
+    fails(
+        &["run", "-e", r#"scan "testdata/bad_values.csv" (schema=(score: int))"#],
+        3,
+        "testdata/bad_values.csv:5: cannot read \"oops\" as int in column `score` (field 2)",
+    );
 }
 
 #[test]
@@ -72,13 +104,20 @@ fn unwritable_output_fails_without_leaving_a_partial_file() {
     let t = Tmp::new();
     std::fs::create_dir(t.path("taken.csv")).unwrap();
     let dest = t.path("taken.csv");
-    let o = t.run(&["run", "-e", &format!(r#"scan "{}/testdata/sales.csv""#, root().display()), "-o", dest.to_str().unwrap()]);
+    let o = t.run(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{}/testdata/sales.csv""#, root().display()),
+        "-o",
+        dest.to_str().unwrap(),
+    ]);
     assert_eq!(o.code, 5, "{}", o.stderr);
     // A failing pipeline leaves no output file and no temporary file behind.
     let o = t.run(&["run", "-e", &format!(r#"scan "{}/testdata/bad_rows.csv""#, root().display()), "-o", "out.csv"]);
     assert_eq!(o.code, 3);
     assert_eq!(t.listing(), vec!["taken.csv"]);
-    let o = t.run(&["run", "-e", &format!(r#"scan "{}/testdata/sales.csv""#, root().display()), "-o", "/dev/null/x/y.csv"]);
+    let o =
+        t.run(&["run", "-e", &format!(r#"scan "{}/testdata/sales.csv""#, root().display()), "-o", "/dev/null/x/y.csv"]);
     assert_eq!(o.code, 5, "{}", o.stderr);
 }
 

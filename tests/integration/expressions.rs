@@ -11,7 +11,10 @@ fn eval(exprs: &str) -> String {
 
 #[test]
 fn arithmetic() {
-    assert_eq!(eval("a = i + j, b = i - j, c = i * j, d = i / j, e = i // j, m = i % j"), "a,b,c,d,e,m\n9,5,14,3.5,3,1\n");
+    assert_eq!(
+        eval("a = i + j, b = i - j, c = i * j, d = i / j, e = i // j, m = i % j"),
+        "a,b,c,d,e,m\n9,5,14,3.5,3,1\n"
+    );
     // `/` is always float division; `//` floors towards minus infinity.
     assert_eq!(eval("a = -7 // 2, b = 1 / 4, c = f * 2"), "a,b,c\n-4,0.25,-5.0\n");
     // A zero divisor gives null, for every division operator.
@@ -20,10 +23,16 @@ fn arithmetic() {
 
 #[test]
 fn comparisons_and_null_logic() {
-    assert_eq!(eval("a = i > j, b = s == \"Hello World\", c = n > 1, d = n is null, e = i is not null"), "a,b,c,d,e\ntrue,true,,true,true\n");
+    assert_eq!(
+        eval("a = i > j, b = s == \"Hello World\", c = n > 1, d = n is null, e = i is not null"),
+        "a,b,c,d,e\ntrue,true,,true,true\n"
+    );
     // SQL three-valued logic: false and null = false, true or null = true.
     assert_eq!(eval("a = (n > 1) and false, b = (n > 1) or true, c = (n > 1) and true"), "a,b,c\nfalse,true,\n");
-    assert_eq!(eval("a = i in [1, 7], b = i not in [1, 7], c = n in [1], d = i between 7 and 9, e = i not between 1 and 3"), "a,b,c,d,e\ntrue,false,,true,true\n");
+    assert_eq!(
+        eval("a = i in [1, 7], b = i not in [1, 7], c = n in [1], d = i between 7 and 9, e = i not between 1 and 3"),
+        "a,b,c,d,e\ntrue,false,,true,true\n"
+    );
 }
 
 #[test]
@@ -39,7 +48,9 @@ fn conditionals_and_casts() {
 
 #[test]
 fn math_functions() {
-    let out = eval("a = abs(f), b = round(f * 1.234, 2), c = floor(f), d = ceil(f), e = sqrt(16), g = log(exp(2)), h = pow(2, 10)");
+    let out = eval(
+        "a = abs(f), b = round(f * 1.234, 2), c = floor(f), d = ceil(f), e = sqrt(16), g = log(exp(2)), h = pow(2, 10)",
+    );
     let r = &records(&out)[0];
     close(num(&r["a"]), 2.5);
     close(num(&r["b"]), -3.09); // -3.085 rounds half away from zero
@@ -66,8 +77,14 @@ fn string_functions() {
 
 #[test]
 fn date_functions_and_literals() {
-    assert_eq!(eval("y = year(d), m = month(d), dd = day(d), later = d > date(\"2024-01-01\"), same = d == \"2024-03-15\""), "y,m,dd,later,same\n2024,3,15,true,true\n");
-    assert_eq!(eval("p = to_date(\"15/03/2024\", \"%d/%m/%Y\") == d, bad = to_date(\"nope\", \"%Y\")"), "p,bad\ntrue,\n");
+    assert_eq!(
+        eval("y = year(d), m = month(d), dd = day(d), later = d > date(\"2024-01-01\"), same = d == \"2024-03-15\""),
+        "y,m,dd,later,same\n2024,3,15,true,true\n"
+    );
+    assert_eq!(
+        eval("p = to_date(\"15/03/2024\", \"%d/%m/%Y\") == d, bad = to_date(\"nope\", \"%Y\")"),
+        "p,bad\ntrue,\n"
+    );
 }
 
 #[test]

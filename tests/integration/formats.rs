@@ -29,7 +29,15 @@ fn many_quoted_records_split_across_threads_match_a_direct_count() {
         total += i % 11;
     }
     let f = t.file("q.csv", text);
-    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | agg n = count(), s = sum(v), m = count(note)"#), "--chunk-size", "8KB", "--threads", "2"]);
+    let out = ok_args(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | agg n = count(), s = sum(v), m = count(note)"#),
+        "--chunk-size",
+        "8KB",
+        "--threads",
+        "2",
+    ]);
     assert_eq!(out, format!("n,s,m\n30000,{total},30000\n"));
 }
 
@@ -38,7 +46,10 @@ fn glob_unifies_columns_by_name_across_orders() {
     let out = ok(r#"scan "testdata/people/*.csv" | select id, name, age, city | sort id"#);
     let r = records(&out);
     assert_eq!(r.len(), 9);
-    assert_eq!((r[5]["id"].as_str(), r[5]["name"].as_str(), r[5]["age"].as_str(), r[5]["city"].as_str()), ("6", "Finn", "31", "Hamburg"));
+    assert_eq!(
+        (r[5]["id"].as_str(), r[5]["name"].as_str(), r[5]["age"].as_str(), r[5]["city"].as_str()),
+        ("6", "Finn", "31", "Hamburg")
+    );
 }
 
 #[test]
@@ -85,7 +96,12 @@ fn stdin_is_a_source() {
 
 #[test]
 fn parquet_row_groups_are_pruned_and_results_match_csv() {
-    let q = |src: &str| records(&ok(&format!(r#"scan "{src}" | filter trip_id >= 2900 and vendor == "bolt" | agg n = count(), f = sum(fare)"#)))[0].clone();
+    let q = |src: &str| {
+        records(&ok(&format!(
+            r#"scan "{src}" | filter trip_id >= 2900 and vendor == "bolt" | agg n = count(), f = sum(fare)"#
+        )))[0]
+            .clone()
+    };
     let (p, c) = (q("testdata/trips.parquet"), q("testdata/trips.csv"));
     assert_eq!(p["n"], c["n"]);
     close(num(&p["f"]), num(&c["f"]));
@@ -95,7 +111,11 @@ fn parquet_row_groups_are_pruned_and_results_match_csv() {
 
 #[test]
 fn parquet_and_csv_agree_on_a_group_by() {
-    let q = |src: &str| ok(&format!(r#"scan "{src}" | agg n = count(), km = sum(distance_km), p = max(passengers) by vendor | sort vendor"#));
+    let q = |src: &str| {
+        ok(&format!(
+            r#"scan "{src}" | agg n = count(), km = sum(distance_km), p = max(passengers) by vendor | sort vendor"#
+        ))
+    };
     let a = records(&q("testdata/trips.parquet"));
     let b = records(&q("testdata/trips.csv"));
     assert_eq!(a.len(), 3);
@@ -165,17 +185,32 @@ fn text_files_are_lines() {
 fn output_formats_on_stdout() {
     let q = r#"scan "testdata/sales.csv" | select order_id, region | head 2"#;
     assert_eq!(ok_args(&["run", "-e", q, "--format", "tsv"]), "order_id\tregion\n1\tsouth\n2\teast\n");
-    assert_eq!(ok_args(&["run", "-e", q, "--format", "ndjson"]), "{\"order_id\":1,\"region\":\"south\"}\n{\"order_id\":2,\"region\":\"east\"}\n");
-    assert_eq!(ok_args(&["run", "-e", q, "--format", "json"]), "[\n{\"order_id\":1,\"region\":\"south\"},\n{\"order_id\":2,\"region\":\"east\"}\n]\n");
-    assert_eq!(ok_args(&["run", "-e", q, "--format", "markdown"]), "| order_id | region |\n| --- | --- |\n| 1 | south |\n| 2 | east |\n");
+    assert_eq!(
+        ok_args(&["run", "-e", q, "--format", "ndjson"]),
+        "{\"order_id\":1,\"region\":\"south\"}\n{\"order_id\":2,\"region\":\"east\"}\n"
+    );
+    assert_eq!(
+        ok_args(&["run", "-e", q, "--format", "json"]),
+        "[\n{\"order_id\":1,\"region\":\"south\"},\n{\"order_id\":2,\"region\":\"east\"}\n]\n"
+    );
+    assert_eq!(
+        ok_args(&["run", "-e", q, "--format", "markdown"]),
+        "| order_id | region |\n| --- | --- |\n| 1 | south |\n| 2 | east |\n"
+    );
     let table = ok_args(&["run", "-e", q, "--format", "table"]);
     assert!(table.contains("south") && table.contains("2 rows × 2 columns"), "{table}");
 }
 
 #[test]
 fn schema_and_head_commands() {
-    assert_eq!(ok_args(&["schema", "testdata/sales.csv", "--format", "csv"]), "column,type\norder_id,int\ndate,date\nregion,str\nproduct,str\nprice,float\nqty,int\n");
-    assert_eq!(ok_args(&["head", "testdata/sales.csv", "-n", "1", "--format", "csv"]), "order_id,date,region,product,price,qty\n1,2024-01-01,south,pear,2.0,2\n");
+    assert_eq!(
+        ok_args(&["schema", "testdata/sales.csv", "--format", "csv"]),
+        "column,type\norder_id,int\ndate,date\nregion,str\nproduct,str\nprice,float\nqty,int\n"
+    );
+    assert_eq!(
+        ok_args(&["head", "testdata/sales.csv", "-n", "1", "--format", "csv"]),
+        "order_id,date,region,product,price,qty\n1,2024-01-01,south,pear,2.0,2\n"
+    );
 }
 
 #[test]
@@ -199,7 +234,10 @@ fn small_parquet_row_groups_are_read_together() {
 fn iso_dates_and_datetimes_are_inferred() {
     let t = Tmp::new();
     let f = t.file("ts.csv", "d,ts,iso,not_a_date\n2024-02-29,2024-02-29 13:45:00,2024-02-29T13:45:00,2024-99-99\n2023-12-31,2023-12-31 01:02:03,2023-12-31T01:02:03,x\n");
-    assert_eq!(ok_args(&["schema", &f, "--format", "csv"]), "column,type\nd,date\nts,datetime\niso,datetime\nnot_a_date,str\n");
+    assert_eq!(
+        ok_args(&["schema", &f, "--format", "csv"]),
+        "column,type\nd,date\nts,datetime\niso,datetime\nnot_a_date,str\n"
+    );
     assert_eq!(ok(&format!(r#"scan "{f}" | select y = year(d), h = hour(ts)"#)), "y,h\n2024,13\n2023,1\n");
 }
 
@@ -208,7 +246,11 @@ fn a_terminal_gets_a_table() {
     // `script` gives dq a pseudo-terminal as stdout (and one without a size).
     let dq = env!("CARGO_BIN_EXE_dq");
     let cmd = format!("{dq} 'scan \"testdata/sales.csv\" | select order_id, region | head 2'");
-    let out = std::process::Command::new("script").args(["-qc", &cmd, "/dev/null"]).current_dir(root()).output().expect("script (util-linux) runs");
+    let out = std::process::Command::new("script")
+        .args(["-qc", &cmd, "/dev/null"])
+        .current_dir(root())
+        .output()
+        .expect("script (util-linux) runs");
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     assert!(text.contains("│ order_id ┆ region │"), "{text}");
     assert!(text.contains("│      int ┆ str    │"), "{text}");

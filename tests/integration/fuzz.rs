@@ -5,12 +5,90 @@
 use crate::util::root;
 
 const WORDS: &[&str] = &[
-    "scan", "\"testdata/sales.csv\"", "\"testdata/people/*.csv\"", "|", "filter", "where", "select", "derive", "drop",
-    "rename", "agg", "by", "sort", "head", "tail", "distinct", "join", "on", "kind", "=", "left", "union", "sample",
-    "seed", "count", "write", "explode", "let", "x", "qty", "price", "region", "order_id", "age", "name", "city", "(",
-    ")", "[", "]", ",", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "//", "%", "and", "or", "not", "in",
-    "between", "is", "null", "true", "1", "2.5", "-3", "\"a\"", "sum", "count()", "mean", "if", "cast", "int", "date",
-    "\"2024-01-01\"", "lower", "substr", "desc", "*", "except", "`odd`", "#c\n", "\n", ";", "quantile", "0.5",
+    "scan",
+    "\"testdata/sales.csv\"",
+    "\"testdata/people/*.csv\"",
+    "|",
+    "filter",
+    "where",
+    "select",
+    "derive",
+    "drop",
+    "rename",
+    "agg",
+    "by",
+    "sort",
+    "head",
+    "tail",
+    "distinct",
+    "join",
+    "on",
+    "kind",
+    "=",
+    "left",
+    "union",
+    "sample",
+    "seed",
+    "count",
+    "write",
+    "explode",
+    "let",
+    "x",
+    "qty",
+    "price",
+    "region",
+    "order_id",
+    "age",
+    "name",
+    "city",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "//",
+    "%",
+    "and",
+    "or",
+    "not",
+    "in",
+    "between",
+    "is",
+    "null",
+    "true",
+    "1",
+    "2.5",
+    "-3",
+    "\"a\"",
+    "sum",
+    "count()",
+    "mean",
+    "if",
+    "cast",
+    "int",
+    "date",
+    "\"2024-01-01\"",
+    "lower",
+    "substr",
+    "desc",
+    "*",
+    "except",
+    "`odd`",
+    "#c\n",
+    "\n",
+    ";",
+    "quantile",
+    "0.5",
 ];
 
 fn next(state: &mut u64) -> u64 {
@@ -28,7 +106,8 @@ fn random_programs_never_panic() {
     let executed = std::sync::atomic::AtomicUsize::new(0);
     for _ in 0..4000 {
         // Half start like a real pipeline, so the planner sees many of them.
-        let mut text = if next(&mut rng) % 2 == 0 { String::from("scan \"testdata/sales.csv\" | ") } else { String::new() };
+        let mut text =
+            if next(&mut rng) % 2 == 0 { String::from("scan \"testdata/sales.csv\" | ") } else { String::new() };
         let n = 1 + next(&mut rng) % 14;
         for _ in 0..n {
             text.push_str(WORDS[(next(&mut rng) % WORDS.len() as u64) as usize]);
@@ -50,7 +129,10 @@ fn random_programs_never_panic() {
                 true
             }
             Err(e) => {
-                assert!(e.span.start <= e.span.end && e.span.end <= text.len(), "parse error span out of range for {text:?}");
+                assert!(
+                    e.span.start <= e.span.end && e.span.end <= text.len(),
+                    "parse error span out of range for {text:?}"
+                );
                 false
             }
         });
@@ -69,7 +151,8 @@ fn pick<'a>(rng: &mut u64, items: &[&'a str]) -> &'a str {
 }
 
 fn expr(rng: &mut u64, depth: u32) -> String {
-    let leaf = ["qty", "price", "order_id", "region", "product", "date", "1", "0", "2.5", "-3", "\"east\"", "null", "true"];
+    let leaf =
+        ["qty", "price", "order_id", "region", "product", "date", "1", "0", "2.5", "-3", "\"east\"", "null", "true"];
     if depth == 0 || next(rng) % 3 == 0 {
         return pick(rng, &leaf).to_string();
     }
@@ -80,7 +163,16 @@ fn expr(rng: &mut u64, depth: u32) -> String {
         2 => format!("if({a} > {b}, {a}, {b})"),
         3 => format!("coalesce({a}, {b})"),
         4 => format!("cast({a}, {})", pick(rng, &["int", "float", "str", "bool", "date"])),
-        5 => format!("{}({a})", pick(rng, &["abs", "floor", "ceil", "sqrt", "log", "exp", "lower", "upper", "len", "trim", "year", "month", "day"])),
+        5 => format!(
+            "{}({a})",
+            pick(
+                rng,
+                &[
+                    "abs", "floor", "ceil", "sqrt", "log", "exp", "lower", "upper", "len", "trim", "year", "month",
+                    "day"
+                ]
+            )
+        ),
         6 => format!("substr({a}, {}, {})", pick(rng, &["1", "0", "-2", "9"]), pick(rng, &["1", "0", "3"])),
         7 => format!("{a} in [1, 2, \"x\"]"),
         8 => format!("{a} between {b} and 5"),
@@ -96,7 +188,10 @@ fn verb(rng: &mut u64) -> String {
         0 => format!("filter {e}"),
         1 => format!("derive x{} = {e}", next(rng) % 3),
         2 => format!("select order_id, y = {e}"),
-        3 => format!("agg n = count(), s = {}({e}) by region", pick(rng, &["sum", "mean", "min", "max", "std", "median", "n_unique", "first"])),
+        3 => format!(
+            "agg n = count(), s = {}({e}) by region",
+            pick(rng, &["sum", "mean", "min", "max", "std", "median", "n_unique", "first"])
+        ),
         4 => format!("sort {}{e}, order_id", pick(rng, &["", "-"])),
         5 => format!("head {}", next(rng) % 5),
         6 => format!("tail {}", next(rng) % 5),

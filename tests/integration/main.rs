@@ -2,7 +2,6 @@
 //! its output against hand-computed values or a second, independent
 //! computation in the test itself.
 
-
 mod docs;
 mod errors;
 mod expressions;

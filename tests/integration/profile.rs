@@ -26,7 +26,10 @@ fn f(v: &Value) -> f64 {
 #[test]
 fn exact_statistics_match_an_independent_computation() {
     let p = profile(&["testdata/sales.csv"]);
-    assert_eq!((p["tier"].as_str(), p["rows"].as_u64(), p["rows_estimated"].as_bool()), (Some("full"), Some(20), Some(false)));
+    assert_eq!(
+        (p["tier"].as_str(), p["rows"].as_u64(), p["rows_estimated"].as_bool()),
+        (Some("full"), Some(20), Some(false))
+    );
     // qty = i % 7 + 1 for i = 1..=20.
     let mut qty: Vec<f64> = (1..=20).map(|i| (i % 7 + 1) as f64).collect();
     qty.sort_by(f64::total_cmp);
@@ -56,7 +59,10 @@ fn exact_statistics_match_an_independent_computation() {
     // pear and plum have 4 characters (7 rows each), apple 5 (6 rows): 86 / 20.
     assert_eq!(product["length"], serde_json::json!({"min": 4, "max": 5, "mean": 4.3}));
     let date = col(&p, "date");
-    assert_eq!((date["type"].as_str(), date["min"].as_str(), date["max"].as_str()), (Some("date"), Some("2024-01-01"), Some("2024-01-20")));
+    assert_eq!(
+        (date["type"].as_str(), date["min"].as_str(), date["max"].as_str()),
+        (Some("date"), Some("2024-01-01"), Some("2024-01-20"))
+    );
 }
 
 #[test]
@@ -97,8 +103,16 @@ fn sketches_stay_within_their_stated_error() {
 fn globs_profile_files_together_with_per_file_rows() {
     let p = profile(&["testdata/people/*.csv"]);
     assert_eq!(p["rows"], 9);
-    let files: Vec<(String, u64)> = p["files"].as_array().unwrap().iter().map(|f| (f["path"].as_str().unwrap().to_string(), f["rows"].as_u64().unwrap())).collect();
-    assert_eq!(files, vec![("testdata/people/part-1.csv".to_string(), 5), ("testdata/people/part-2.csv".to_string(), 4)]);
+    let files: Vec<(String, u64)> = p["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap().to_string(), f["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        files,
+        vec![("testdata/people/part-1.csv".to_string(), 5), ("testdata/people/part-2.csv".to_string(), 4)]
+    );
     let age = col(&p, "age");
     assert_eq!((age["min"].as_str(), age["max"].as_str()), (Some("19"), Some("57")));
 }
@@ -113,7 +127,10 @@ fn compressed_input_profiles_like_the_plain_file() {
 #[test]
 fn metadata_tier_reads_only_footers() {
     let p = profile(&["testdata/trips.parquet", "--metadata"]);
-    assert_eq!((p["tier"].as_str(), p["rows"].as_u64(), p["rows_estimated"].as_bool()), (Some("metadata"), Some(3000), Some(false)));
+    assert_eq!(
+        (p["tier"].as_str(), p["rows"].as_u64(), p["rows_estimated"].as_bool()),
+        (Some("metadata"), Some(3000), Some(false))
+    );
     let id = col(&p, "trip_id");
     assert_eq!((id["min"].as_str(), id["max"].as_str(), id["nulls"].as_u64()), (Some("0"), Some("2999"), Some(0)));
     assert_eq!(col(&p, "pickup_day")["min"], "2024-02-01");

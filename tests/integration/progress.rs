@@ -24,11 +24,28 @@ fn json_progress_is_parseable_and_leaves_stdout_alone() {
     assert_eq!(on.code, 0, "{}", on.stderr);
     assert_eq!(on.stdout, off.stdout, "progress must not change stdout");
     assert_eq!(on.stdout, default.stdout);
-    assert!(off.stderr.is_empty() && default.stderr.is_empty(), "no progress unless stderr is a terminal: {}", default.stderr);
-    let lines: Vec<Value> = on.stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert!(
+        off.stderr.is_empty() && default.stderr.is_empty(),
+        "no progress unless stderr is a terminal: {}",
+        default.stderr
+    );
+    let lines: Vec<Value> =
+        on.stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
     assert!(!lines.is_empty());
     for l in &lines {
-        for key in ["elapsed_s", "stage", "stages", "label", "bytes_read", "bytes_total", "rows_read", "rows_per_s", "mb_per_s", "eta_s", "done"] {
+        for key in [
+            "elapsed_s",
+            "stage",
+            "stages",
+            "label",
+            "bytes_read",
+            "bytes_total",
+            "rows_read",
+            "rows_per_s",
+            "mb_per_s",
+            "eta_s",
+            "done",
+        ] {
             assert!(l.get(key).is_some(), "missing {key} in {l}");
         }
     }
@@ -57,7 +74,12 @@ fn profile_reports_progress_too() {
 
 #[test]
 fn explain_analyze_annotates_every_stage() {
-    let out = ok_args(&["explain", "--analyze", "-e", r#"scan "testdata/sales.csv" | filter qty > 4 | agg n = count() by region | sort region"#]);
+    let out = ok_args(&[
+        "explain",
+        "--analyze",
+        "-e",
+        r#"scan "testdata/sales.csv" | filter qty > 4 | agg n = count() by region | sort region"#,
+    ]);
     let marks: Vec<&str> = out.lines().filter(|l| l.contains('⏱')).collect();
     assert_eq!(marks.len(), 2, "{out}");
     // qty > 4 keeps 9 of 20 rows, in 4 regions.

@@ -18,8 +18,16 @@ fn every_query_file_is_tested() {
         .collect();
     names.sort();
     let tested = [
-        "all_people.dq", "compressed_sales.dq", "events_summary.dq", "long_comments.dq", "mean_by_category.dq",
-        "sales_to_parquet.dq", "top_cities.dq", "top_fares.dq", "trips_by_vendor.dq", "word_count.dq",
+        "all_people.dq",
+        "compressed_sales.dq",
+        "events_summary.dq",
+        "long_comments.dq",
+        "mean_by_category.dq",
+        "sales_to_parquet.dq",
+        "top_cities.dq",
+        "top_fares.dq",
+        "trips_by_vendor.dq",
+        "word_count.dq",
     ];
     assert_eq!(names, tested, "add a test for each new query");
 }
@@ -74,7 +82,10 @@ fn top_cities_by_hand() {
     // DE and over 25: Anna (Berlin, 5200), Dieter (Berlin, 4500), Eva (Munich, 7000),
     // Finn (Hamburg, 3900), Hanna (Munich, 5600); all their departments exist.
     let out = ok_args(&["run", "queries/top_cities.dq"]);
-    assert_eq!(out, "city,n,avg_salary,total_bonus\nMunich,2,6300.0,1260.0\nBerlin,2,4850.0,970.0\nHamburg,1,3900.0,390.0\n");
+    assert_eq!(
+        out,
+        "city,n,avg_salary,total_bonus\nMunich,2,6300.0,1260.0\nBerlin,2,4850.0,970.0\nHamburg,1,3900.0,390.0\n"
+    );
 }
 
 #[test]

@@ -134,7 +134,10 @@ pub fn records(text: &str) -> Vec<HashMap<String, String>> {
 
 /// One column of CSV output.
 pub fn column(text: &str, name: &str) -> Vec<String> {
-    records(text).into_iter().map(|r| r.get(name).cloned().unwrap_or_else(|| panic!("no column {name} in {text}"))).collect()
+    records(text)
+        .into_iter()
+        .map(|r| r.get(name).cloned().unwrap_or_else(|| panic!("no column {name} in {text}")))
+        .collect()
 }
 
 /// Asserts two floats agree to a relative 1e-9.

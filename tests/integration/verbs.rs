@@ -4,7 +4,9 @@ use crate::util::*;
 
 #[test]
 fn filter_select_derive_drop_rename() {
-    let out = ok(r#"scan "testdata/sales.csv" | where qty >= 7 | derive total = price * qty | select order_id, region, total | rename id = order_id | drop region"#);
+    let out = ok(
+        r#"scan "testdata/sales.csv" | where qty >= 7 | derive total = price * qty | select order_id, region, total | rename id = order_id | drop region"#,
+    );
     // qty = i % 7 + 1 is 7 for i = 6, 13, 20; price = [1.5, 2.0, 3.25][i % 3].
     assert_eq!(out, "id,total\n6,10.5\n13,14.0\n20,22.75\n");
 }
@@ -17,7 +19,9 @@ fn select_star_except_keeps_order() {
 
 #[test]
 fn derive_replaces_in_place_and_sees_earlier_assignments() {
-    let out = ok(r#"scan "testdata/sales.csv" | derive qty = qty * 10, double = qty * 2 | select order_id, qty, double | head 2"#);
+    let out = ok(
+        r#"scan "testdata/sales.csv" | derive qty = qty * 10, double = qty * 2 | select order_id, qty, double | head 2"#,
+    );
     assert_eq!(out, "order_id,qty,double\n1,20,40\n2,30,60\n");
 }
 
@@ -47,7 +51,8 @@ fn aggregates_match_hand_computed_values() {
 
 #[test]
 fn sum_and_mean_of_only_nulls_are_null_and_null_keys_group() {
-    let out = ok(r#"scan "testdata/nulls.csv" | agg n = count(), nv = count(v), s = sum(v), m = mean(v) by k | sort k"#);
+    let out =
+        ok(r#"scan "testdata/nulls.csv" | agg n = count(), nv = count(v), s = sum(v), m = mean(v) by k | sort k"#);
     assert_eq!(out, "k,n,nv,s,m\na,2,1,1,1.0\nb,2,0,,\n,2,2,8,4.0\n");
 }
 
@@ -63,7 +68,13 @@ fn two_phase_std_and_mean_agree_with_a_direct_computation_across_many_chunks() {
         by_g.entry(g).or_default().push(x);
     }
     let f = t.file("big.csv", text);
-    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | agg m = mean(x), sd = std(x), n = count() by g | sort g"#), "--chunk-size", "4KB"]);
+    let out = ok_args(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | agg m = mean(x), sd = std(x), n = count() by g | sort g"#),
+        "--chunk-size",
+        "4KB",
+    ]);
     for (r, (g, xs)) in records(&out).iter().zip(&by_g) {
         assert_eq!(r["g"], g.to_string());
         let n = xs.len() as f64;
@@ -138,8 +149,10 @@ fn join_kinds() {
     let (l, r) = join_fixture(&t);
     let q = |kind: &str| {
         let keys = if kind == "semi" || kind == "anti" { "k, a" } else { "k, a, b" };
-        ok(&format!(r#"let r = scan "{r}"
-scan "{l}" | join r on k kind={kind} | sort {keys}"#))
+        ok(&format!(
+            r#"let r = scan "{r}"
+scan "{l}" | join r on k kind={kind} | sort {keys}"#
+        ))
     };
     assert_eq!(q("inner"), "k,a,b\n2,y,B2\n3,z,B3\n3,z,B3b\n");
     assert_eq!(q("left"), "k,a,b\n1,x,\n2,y,B2\n3,z,B3\n3,z,B3b\n,n,\n");
@@ -170,7 +183,8 @@ fn union_unifies_columns_by_name() {
 #[test]
 fn sample_is_repeatable_with_a_seed() {
     let a = ok(r#"scan "testdata/trips.csv" | sample 25 seed=7 | select trip_id"#);
-    let b = ok_args(&["run", "-e", r#"scan "testdata/trips.csv" | sample 25 seed=7 | select trip_id"#, "--threads", "1"]);
+    let b =
+        ok_args(&["run", "-e", r#"scan "testdata/trips.csv" | sample 25 seed=7 | select trip_id"#, "--threads", "1"]);
     let mut ra = column(&a, "trip_id");
     let mut rb = column(&b, "trip_id");
     assert_eq!(ra.len(), 25);
@@ -202,7 +216,8 @@ fn explode_splits_strings_into_rows() {
     }
     let mut expected: Vec<(&str, usize)> = counts.into_iter().collect();
     expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let got: Vec<(String, usize)> = records(&out).iter().map(|r| (r["word"].clone(), r["n"].parse().unwrap())).collect();
+    let got: Vec<(String, usize)> =
+        records(&out).iter().map(|r| (r["word"].clone(), r["n"].parse().unwrap())).collect();
     let want: Vec<(String, usize)> = expected.into_iter().take(5).map(|(w, n)| (w.to_string(), n)).collect();
     assert_eq!(got, want);
 }
@@ -218,7 +233,11 @@ fn write_round_trips_through_every_file_format() {
         assert!(path.exists(), "{ext} written");
         if ext == "json" {
             let text = std::fs::read_to_string(&path).unwrap();
-            assert!(text.starts_with("[\n{\"order_id\":1,") && text.trim_end().ends_with('}') || text.trim_end().ends_with(']'), "{text}");
+            assert!(
+                text.starts_with("[\n{\"order_id\":1,") && text.trim_end().ends_with('}')
+                    || text.trim_end().ends_with(']'),
+                "{text}"
+            );
             continue;
         }
         if ext == "arrow" {
@@ -233,7 +252,10 @@ fn write_round_trips_through_every_file_format() {
 #[test]
 fn count_after_a_projection_that_needs_no_columns() {
     // Regression: an empty projection (only the row count is needed) used to yield 0 rows.
-    assert_eq!(ok(r#"scan "testdata/sales.csv" | rename id = order_id | filter region == "east" | count"#), "count\n5\n");
+    assert_eq!(
+        ok(r#"scan "testdata/sales.csv" | rename id = order_id | filter region == "east" | count"#),
+        "count\n5\n"
+    );
 }
 
 #[test]
@@ -250,7 +272,11 @@ fn nearly_unique_group_keys_switch_to_row_wise_partials_with_the_same_result() {
     }
     let f = t.file("u.csv", text);
     let out = ok_args(&[
-        "run", "-e", &format!(r#"scan "{f}" | agg n = count(), s = sum(x), lo = min(x), sd = std(x) by k | sort k"#), "--chunk-size", "400KB",
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | agg n = count(), s = sum(x), lo = min(x), sd = std(x) by k | sort k"#),
+        "--chunk-size",
+        "400KB",
     ]);
     let r = records(&out);
     assert_eq!(r.len(), 75_000);
@@ -267,8 +293,12 @@ fn nearly_unique_group_keys_switch_to_row_wise_partials_with_the_same_result() {
 fn inner_join_broadcasts_the_smaller_side_with_the_same_result() {
     let t = Tmp::new();
     let small = t.file("small.csv", "passengers,label\n1,one\n2,two\n4,four\n");
-    let big_left = ok(&format!(r#"scan "testdata/trips.csv" | join "{small}" on passengers | agg n = count(), f = sum(fare) by label | sort label"#));
-    let small_left = ok(&format!(r#"scan "{small}" | join "testdata/trips.csv" on passengers | agg n = count(), f = sum(fare) by label | sort label"#));
+    let big_left = ok(&format!(
+        r#"scan "testdata/trips.csv" | join "{small}" on passengers | agg n = count(), f = sum(fare) by label | sort label"#
+    ));
+    let small_left = ok(&format!(
+        r#"scan "{small}" | join "testdata/trips.csv" on passengers | agg n = count(), f = sum(fare) by label | sort label"#
+    ));
     let (a, b) = (records(&big_left), records(&small_left));
     assert_eq!(column(&big_left, "n"), column(&small_left, "n"));
     assert_eq!(column(&big_left, "label"), vec!["four", "one", "two"]);

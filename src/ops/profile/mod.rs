@@ -45,7 +45,15 @@ struct Numeric {
 
 impl Default for Numeric {
     fn default() -> Self {
-        Numeric { n: 0.0, mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY, exact: Some(Vec::new()), digest: TDigest::new_with_size(200) }
+        Numeric {
+            n: 0.0,
+            mean: 0.0,
+            m2: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            exact: Some(Vec::new()),
+            digest: TDigest::new_with_size(200),
+        }
     }
 }
 
@@ -76,7 +84,8 @@ impl Numeric {
         // The digest holds finite values only (NaN/inf have no rank); `new`
         // compresses to its size.
         let finite: Vec<&(f64, u64)> = pairs.iter().filter(|p| p.0.is_finite()).collect();
-        let centroids: Vec<tdigest::Centroid> = finite.iter().map(|(v, c)| tdigest::Centroid::new(*v, *c as f64)).collect();
+        let centroids: Vec<tdigest::Centroid> =
+            finite.iter().map(|(v, c)| tdigest::Centroid::new(*v, *c as f64)).collect();
         let (fsum, fcount) = finite.iter().fold((0.0, 0.0), |(s, k), (v, c)| (s + v * *c as f64, k + *c as f64));
         let (lo, hi) = (finite.first().map(|p| p.0), finite.last().map(|p| p.0));
         let digest = TDigest::new(centroids, fsum, fcount, hi, lo, 200);
@@ -266,7 +275,8 @@ impl ColumnState {
             num.merge(Numeric::from_pairs(f.into_no_null_iter().zip(counts.iter().copied()).collect()));
             hash_numeric(&mut self.distinct, &values)?
         } else {
-            let as_text = if values.dtype() == &DataType::String { values.clone() } else { values.cast(&DataType::String)? };
+            let as_text =
+                if values.dtype() == &DataType::String { values.clone() } else { values.cast(&DataType::String)? };
             let ca = as_text.str()?;
             let hashes: Vec<u64> = ca.into_no_null_iter().map(|v| hash_bytes(v.as_bytes())).collect();
             for h in &hashes {
@@ -301,7 +311,11 @@ impl ColumnState {
         };
         let idx = IdxCa::from_vec("idx".into(), order.iter().map(|i| *i as IdxSize).collect());
         let head = values.take(&idx)?.cast(&DataType::String)?;
-        let pairs = head.str()?.into_iter().zip(order.iter().map(|i| counts[*i])).filter_map(|(v, c)| Some((v?.to_string(), c)));
+        let pairs = head
+            .str()?
+            .into_iter()
+            .zip(order.iter().map(|i| counts[*i]))
+            .filter_map(|(v, c)| Some((v?.to_string(), c)));
         self.top.add_chunk(pairs, cut_off);
         Ok(())
     }
@@ -316,7 +330,11 @@ impl ColumnState {
             hash_numeric(&mut self.distinct, non_null)?;
             num.merge(Numeric::from_pairs(pairs));
         } else {
-            let as_text = if non_null.dtype() == &DataType::String { non_null.clone() } else { non_null.cast(&DataType::String)? };
+            let as_text = if non_null.dtype() == &DataType::String {
+                non_null.clone()
+            } else {
+                non_null.cast(&DataType::String)?
+            };
             let ca = as_text.str()?;
             for v in ca.into_no_null_iter() {
                 self.distinct.add(hash_bytes(v.as_bytes()));
@@ -374,7 +392,6 @@ fn hash_numeric(distinct: &mut Distinct, values: &Series) -> PolarsResult<Vec<u6
     Ok(hashes)
 }
 
-
 /// The running profile of a table: its columns, and rows per file.
 #[derive(Clone)]
 pub struct TableProfile {
@@ -387,7 +404,8 @@ pub struct TableProfile {
 impl TableProfile {
     /// An empty profile for `schema`.
     pub fn new(schema: &Schema) -> Self {
-        let hints: Arc<Vec<Arc<AtomicBool>>> = Arc::new(schema.iter().map(|_| Arc::new(AtomicBool::new(false))).collect());
+        let hints: Arc<Vec<Arc<AtomicBool>>> =
+            Arc::new(schema.iter().map(|_| Arc::new(AtomicBool::new(false))).collect());
         TableProfile::sharing(schema, hints)
     }
 
@@ -508,10 +526,15 @@ fn fmt_num(v: f64, integer: bool) -> String {
 fn finish_column(c: &ColumnState) -> ColumnReport {
     let distinct = match &c.distinct.exact {
         Some(set) => DistinctCount { value: set.len() as u64, exact: true, error: 0.0 },
-        None => DistinctCount { value: c.distinct.hll.estimate().round() as u64, exact: false, error: HyperLogLog::STANDARD_ERROR },
+        None => DistinctCount {
+            value: c.distinct.hll.estimate().round() as u64,
+            exact: false,
+            error: HyperLogLog::STANDARD_ERROR,
+        },
     };
     let (mut min, mut max) = (c.min_text.clone(), c.max_text.clone());
-    let (mut mean, mut std, mut quantiles, mut quantiles_exact, mut histogram) = (None, None, Vec::new(), false, Vec::new());
+    let (mut mean, mut std, mut quantiles, mut quantiles_exact, mut histogram) =
+        (None, None, Vec::new(), false, Vec::new());
     if let Some(num) = c.numeric.as_ref().filter(|n| n.n > 0.0) {
         let integer = c.dtype.is_integer();
         min = Some(fmt_num(num.min, integer));
@@ -531,7 +554,8 @@ fn finish_column(c: &ColumnState) -> ColumnReport {
                 }
             }
             None => {
-                quantiles = QUANTILES.iter().map(|(k, q)| (*k, num.digest.estimate_quantile(*q).unwrap_or(f64::NAN))).collect();
+                quantiles =
+                    QUANTILES.iter().map(|(k, q)| (*k, num.digest.estimate_quantile(*q).unwrap_or(f64::NAN))).collect();
                 // Bin counts from the digest's rank estimates at the bin edges.
                 let rank = |x: f64| num.digest.estimate_rank(x).unwrap_or(0.0).clamp(0.0, 1.0);
                 let mut prev = 0.0;
@@ -570,9 +594,7 @@ pub fn sparkline(bins: &[u64]) -> String {
     if max == 0 {
         return String::new();
     }
-    bins.iter()
-        .map(|&b| if b == 0 { ' ' } else { BARS[((b as f64 / max as f64) * 7.0).round() as usize] })
-        .collect()
+    bins.iter().map(|&b| if b == 0 { ' ' } else { BARS[((b as f64 / max as f64) * 7.0).round() as usize] }).collect()
 }
 
 #[cfg(test)]
@@ -581,7 +603,8 @@ mod tests {
 
     #[test]
     fn exact_stats_on_a_small_column() {
-        let df = df!("x" => [Some(1i64), Some(2), None, Some(4), Some(10)], "s" => ["a", "bb", "a", "ccc", "a"]).unwrap();
+        let df =
+            df!("x" => [Some(1i64), Some(2), None, Some(4), Some(10)], "s" => ["a", "bb", "a", "ccc", "a"]).unwrap();
         let mut p = TableProfile::new(&df.schema());
         // Two chunks, merged, must equal one pass.
         let (a, b) = (df.slice(0, 2), df.slice(2, 3));

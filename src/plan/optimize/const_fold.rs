@@ -54,11 +54,13 @@ pub fn fold(e: Expr, changed: &mut bool) -> Expr {
             }
             // `true and x` → x, `false or x` → x.
             match (op, &l, &r) {
-                (BinOp::And, Expr::Literal(Value::Bool(true)), _) | (BinOp::Or, Expr::Literal(Value::Bool(false)), _) => {
+                (BinOp::And, Expr::Literal(Value::Bool(true)), _)
+                | (BinOp::Or, Expr::Literal(Value::Bool(false)), _) => {
                     *changed = true;
                     return r;
                 }
-                (BinOp::And, _, Expr::Literal(Value::Bool(true))) | (BinOp::Or, _, Expr::Literal(Value::Bool(false))) => {
+                (BinOp::And, _, Expr::Literal(Value::Bool(true)))
+                | (BinOp::Or, _, Expr::Literal(Value::Bool(false))) => {
                     *changed = true;
                     return l;
                 }

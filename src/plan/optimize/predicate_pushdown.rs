@@ -60,16 +60,19 @@ fn place(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
         LogicalPlan::Project { input, columns, schema } => {
             let substituted = preds
                 .iter()
-                .map(|p| p.map_columns(&|c| columns.iter().find(|(n, _)| n == c).map_or(Expr::Column(c.into()), |(_, e)| e.clone())))
+                .map(|p| {
+                    p.map_columns(&|c| {
+                        columns.iter().find(|(n, _)| n == c).map_or(Expr::Column(c.into()), |(_, e)| e.clone())
+                    })
+                })
                 .collect();
             LogicalPlan::Project { input: Box::new(place(*input, substituted)), columns, schema }
         }
         LogicalPlan::Sort { input, keys } => LogicalPlan::Sort { input: Box::new(place(*input, preds)), keys },
         LogicalPlan::Distinct { input } => LogicalPlan::Distinct { input: Box::new(place(*input, preds)) },
-        LogicalPlan::Union { inputs, schema } => LogicalPlan::Union {
-            inputs: inputs.into_iter().map(|i| place(i, preds.clone())).collect(),
-            schema,
-        },
+        LogicalPlan::Union { inputs, schema } => {
+            LogicalPlan::Union { inputs: inputs.into_iter().map(|i| place(i, preds.clone())).collect(), schema }
+        }
         LogicalPlan::Aggregate { input, keys, aggs, schema } => {
             // Only predicates over plain key columns commute with grouping.
             let (down, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(|p| {
@@ -85,7 +88,9 @@ fn place(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             let (mut to_left, mut to_right, mut keep) = (Vec::new(), Vec::new(), Vec::new());
             for p in preds {
                 let used = p.columns();
-                let origin = |from_left: bool| used.iter().all(|c| cols.iter().any(|jc| jc.name == *c && jc.from_left == from_left));
+                let origin = |from_left: bool| {
+                    used.iter().all(|c| cols.iter().any(|jc| jc.name == *c && jc.from_left == from_left))
+                };
                 if left_ok && origin(true) {
                     to_left.push(p);
                 } else if right_ok && origin(false) {
@@ -122,10 +127,20 @@ mod tests {
         let project = LogicalPlan::Project {
             input: Box::new(scan()),
             columns: vec![("x".into(), Expr::Column("a".into()))],
-            schema: crate::plan::types::Schema::new(vec![crate::plan::types::Field { name: "x".into(), dtype: s.fields[0].dtype.clone() }]),
+            schema: crate::plan::types::Schema::new(vec![crate::plan::types::Field {
+                name: "x".into(),
+                dtype: s.fields[0].dtype.clone(),
+            }]),
         };
-        let sort = LogicalPlan::Sort { input: Box::new(project), keys: vec![SortKey { expr: Expr::Column("x".into()), descending: false }] };
-        let pred = Expr::Binary { op: BinOp::Gt, left: Box::new(Expr::Column("x".into())), right: Box::new(Expr::Literal(Value::Int(1))) };
+        let sort = LogicalPlan::Sort {
+            input: Box::new(project),
+            keys: vec![SortKey { expr: Expr::Column("x".into()), descending: false }],
+        };
+        let pred = Expr::Binary {
+            op: BinOp::Gt,
+            left: Box::new(Expr::Column("x".into())),
+            right: Box::new(Expr::Literal(Value::Int(1))),
+        };
         let (plan, changed) = PredicatePushdown.rewrite(LogicalPlan::Filter { input: Box::new(sort), predicate: pred });
         assert!(changed);
         let text = plan.display_tree();
@@ -135,7 +150,11 @@ mod tests {
 
     #[test]
     fn filter_stays_above_limit() {
-        let pred = Expr::Binary { op: BinOp::Gt, left: Box::new(Expr::Column("a".into())), right: Box::new(Expr::Literal(Value::Int(1))) };
+        let pred = Expr::Binary {
+            op: BinOp::Gt,
+            left: Box::new(Expr::Column("a".into())),
+            right: Box::new(Expr::Literal(Value::Int(1))),
+        };
         let limit = LogicalPlan::Limit { input: Box::new(scan()), n: 5 };
         let (plan, _) = PredicatePushdown.rewrite(LogicalPlan::Filter { input: Box::new(limit), predicate: pred });
         assert!(plan.display_tree().starts_with("Filter (a > 1)\n  Limit 5"), "{}", plan.display_tree());

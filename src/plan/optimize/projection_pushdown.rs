@@ -82,7 +82,9 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
         }
         LogicalPlan::Limit { input, n } => LogicalPlan::Limit { input: Box::new(prune(*input, required)), n },
         LogicalPlan::Tail { input, n } => LogicalPlan::Tail { input: Box::new(prune(*input, required)), n },
-        LogicalPlan::Sample { input, amount, seed } => LogicalPlan::Sample { input: Box::new(prune(*input, required)), amount, seed },
+        LogicalPlan::Sample { input, amount, seed } => {
+            LogicalPlan::Sample { input: Box::new(prune(*input, required)), amount, seed }
+        }
         // Distinct compares whole rows: everything below is needed.
         LogicalPlan::Distinct { input } => LogicalPlan::Distinct { input: Box::new(prune(*input, None)) },
         LogicalPlan::Explode { input, column, separator } => {
@@ -103,8 +105,11 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             let cols = join_columns(&ls, &rs, &on, kind);
             let wanted = |from_left: bool| -> Option<Vec<String>> {
                 let req = required.as_ref()?;
-                let mut v: Vec<String> =
-                    cols.iter().filter(|c| c.from_left == from_left && req.contains(&c.name)).map(|c| c.source.clone()).collect();
+                let mut v: Vec<String> = cols
+                    .iter()
+                    .filter(|c| c.from_left == from_left && req.contains(&c.name))
+                    .map(|c| c.source.clone())
+                    .collect();
                 let keys = on.iter().map(|(l, r)| if from_left { l.clone() } else { r.clone() });
                 v = union_cols(v, keys);
                 Some(v)
@@ -127,16 +132,22 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
 mod tests {
     use super::*;
     use crate::plan::expr::{AggExpr, AggFunc};
-    use crate::plan::types::DType;
     use crate::plan::optimize::test_util::scan;
+    use crate::plan::types::DType;
 
     #[test]
     fn aggregate_reads_only_its_columns() {
         let plan = LogicalPlan::Aggregate {
             input: Box::new(scan()),
             keys: vec![("b".into(), Expr::Column("b".into()))],
-            aggs: vec![("s".into(), AggExpr { func: AggFunc::Sum, arg: Some(Expr::Column("c".into())), quantile: None })],
-            schema: Schema::new(vec![Field { name: "b".into(), dtype: DType::Str }, Field { name: "s".into(), dtype: DType::Float }]),
+            aggs: vec![(
+                "s".into(),
+                AggExpr { func: AggFunc::Sum, arg: Some(Expr::Column("c".into())), quantile: None },
+            )],
+            schema: Schema::new(vec![
+                Field { name: "b".into(), dtype: DType::Str },
+                Field { name: "s".into(), dtype: DType::Float },
+            ]),
         };
         let (plan, changed) = ProjectionPushdown.rewrite(plan);
         assert!(changed);

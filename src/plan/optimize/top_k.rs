@@ -42,7 +42,10 @@ mod tests {
 
     #[test]
     fn sort_then_head_is_top_k() {
-        let sort = LogicalPlan::Sort { input: Box::new(scan()), keys: vec![SortKey { expr: Expr::Column("c".into()), descending: true }] };
+        let sort = LogicalPlan::Sort {
+            input: Box::new(scan()),
+            keys: vec![SortKey { expr: Expr::Column("c".into()), descending: true }],
+        };
         let (plan, changed) = TopK.rewrite(LogicalPlan::Limit { input: Box::new(sort), n: 3 });
         assert!(changed);
         assert!(plan.display_tree().starts_with("TopK k=3 c desc\n  Scan"), "{}", plan.display_tree());
