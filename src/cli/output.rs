@@ -65,53 +65,91 @@ const TABLE_ROWS: usize = 50;
 /// between batches of a large result.
 const WRITE_BATCH_ROWS: usize = 1 << 20;
 
-/// Writes `frames` in batches, stopping if the run is cancelled.
-fn write_all(w: &mut ResultWriter, frames: &[DataFrame]) -> Result<(), Error> {
-    let cancel = super::cancel_flag();
-    for f in frames {
+/// A result being written: frames arrive in order (possibly while the
+/// pipeline still runs); the format's writer starts at the first frame, so
+/// it takes that frame's exact column types.
+pub struct Destination {
+    path: Option<PathBuf>,
+    format: Option<FormatArg>,
+    file: Option<AtomicFile>,
+    writer: Option<ResultWriter>,
+}
+
+impl Destination {
+    /// Output to `path` (atomically, format from the extension unless given) or stdout.
+    pub fn new(path: Option<&Path>, format: Option<FormatArg>) -> Self {
+        Destination { path: path.map(Path::to_path_buf), format, file: None, writer: None }
+    }
+
+    fn start(&mut self, schema: &PlSchema) -> Result<&mut ResultWriter, Error> {
+        if self.writer.is_none() {
+            let writer = match &self.path {
+                Some(path) => {
+                    let format = match self.format {
+                        Some(f) => f.to_format(),
+                        None => OutputFormat::from_path(path)?,
+                    };
+                    let file = AtomicFile::create(path)?;
+                    let w = ResultWriter::new(format, Box::new(file.writer()?), path, schema, usize::MAX)?;
+                    self.file = Some(file);
+                    w
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let format = match self.format {
+                        Some(f) => f.to_format(),
+                        None if stdout.is_terminal() => OutputFormat::Table,
+                        None => OutputFormat::Csv,
+                    };
+                    ResultWriter::new(format, Box::new(stdout), Path::new("<stdout>"), schema, TABLE_ROWS)?
+                }
+            };
+            self.writer = Some(writer);
+        }
+        self.writer.as_mut().ok_or_else(|| crate::internal!("writer missing after start"))
+    }
+
+    /// Appends a frame, in batches, stopping if the run is cancelled.
+    ///
+    /// # Errors
+    /// Write failures; [`crate::exec::Error::Interrupted`] after Ctrl-C.
+    pub fn push(&mut self, df: &DataFrame) -> Result<(), Error> {
+        let cancel = super::cancel_flag();
+        let w = self.start(&df.schema())?;
         let mut offset = 0;
-        while offset < f.height() || (offset == 0 && f.height() == 0) {
+        while offset < df.height() || (offset == 0 && df.height() == 0) {
             if cancel.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(Error::Exec(crate::exec::Error::Interrupted));
             }
-            w.write(&f.slice(offset as i64, WRITE_BATCH_ROWS))?;
+            w.write(&df.slice(offset as i64, WRITE_BATCH_ROWS))?;
             offset += WRITE_BATCH_ROWS;
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Finishes the format (with `schema` if no frame came) and renames a
+    /// file into place. Returns the rows written.
+    ///
+    /// # Errors
+    /// Write failures.
+    pub fn finish(mut self, schema: &PlSchema) -> Result<u64, Error> {
+        self.start(schema)?;
+        let rows = match self.writer.take() {
+            Some(w) => w.finish()?,
+            None => 0,
+        };
+        if let Some(file) = self.file.take() {
+            file.commit()?;
+        }
+        Ok(rows)
+    }
 }
 
 /// Writes `frames` to `path` (atomically) or stdout. Returns rows written.
-pub fn write(
-    frames: &[DataFrame],
-    schema: &PlSchema,
-    path: Option<&Path>,
-    format: Option<FormatArg>,
-) -> Result<u64, Error> {
-    let schema = frames.first().map_or_else(|| schema.clone(), |f| f.schema().as_ref().clone());
-    match path {
-        Some(path) => {
-            let format = match format {
-                Some(f) => f.to_format(),
-                None => OutputFormat::from_path(path)?,
-            };
-            let file = AtomicFile::create(path)?;
-            let mut w = ResultWriter::new(format, Box::new(file.writer()?), path, &schema, usize::MAX)?;
-            write_all(&mut w, frames)?;
-            let rows = w.finish()?;
-            file.commit()?;
-            Ok(rows)
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let format = match format {
-                Some(f) => f.to_format(),
-                None if stdout.is_terminal() => OutputFormat::Table,
-                None => OutputFormat::Csv,
-            };
-            let mut w = ResultWriter::new(format, Box::new(stdout), Path::new("<stdout>"), &schema, TABLE_ROWS)?;
-            write_all(&mut w, frames)?;
-            Ok(w.finish()?)
-        }
+pub fn write(frames: &[DataFrame], schema: &PlSchema, path: Option<&Path>, format: Option<FormatArg>) -> Result<u64, Error> {
+    let mut dest = Destination::new(path, format);
+    for f in frames {
+        dest.push(f)?;
     }
+    dest.finish(schema)
 }

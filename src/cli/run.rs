@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use polars::prelude::DataFrame;
+
 use super::args::{ExecArgs, ProgramArgs};
 use super::output::{self, OutputArgs};
 use super::{usage, SourceText};
@@ -60,20 +62,38 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let src = args.program.load()?;
     *source = Some(src.clone());
     let prepared = prepare(&src)?;
-    let dest: Option<PathBuf> = match (&prepared.write, &args.out.output) {
+    let dest_path: Option<PathBuf> = match (&prepared.write, &args.out.output) {
         (Some(_), Some(_)) => return Err(usage("the program ends in `write` and -o was given too; keep one")),
         (Some(w), None) => Some(PathBuf::from(w)),
         (None, o) => o.clone(),
     };
     let reporter = args.exec.reporter();
     let config = exec::ExecConfig { progress: reporter.as_ref().map(|r| r.progress()), ..config };
-    let (frames, stats) = exec::execute(&prepared.graph, &config)?;
+    // Chunks of a pipeline that ends without a blocking operator are written
+    // as they are made; anything else arrives as the final partitions.
+    let mut dest = output::Destination::new(dest_path.as_deref(), args.out.format);
+    let mut write_error = None;
+    let (frames, stats) = {
+        let mut emit = |df: DataFrame| -> Result<(), crate::io::Error> {
+            dest.push(&df).map_err(|e| {
+                let message = e.to_string();
+                write_error = Some(e);
+                crate::io::Error::Write { path: "<output>".into(), message }
+            })
+        };
+        match exec::execute_streaming(&prepared.graph, &config, Some(&mut emit)) {
+            Ok(r) => r,
+            Err(e) => return Err(write_error.take().unwrap_or(Error::Exec(e))),
+        }
+    };
     if let Some(p) = &config.progress {
-        let target = dest.as_ref().map_or("stdout".to_string(), |d| d.display().to_string());
+        let target = dest_path.as_ref().map_or("stdout".to_string(), |d| d.display().to_string());
         p.enter_stage(prepared.graph.stages.len().saturating_sub(1), format!("writing {target}"));
     }
-    let schema = crate::graph::output_schema(&prepared.optimized);
-    let rows = output::write(&frames, &schema, dest.as_deref(), args.out.format)?;
+    for f in &frames {
+        dest.push(f)?;
+    }
+    let rows = dest.finish(&crate::graph::output_schema(&prepared.optimized))?;
     drop(reporter);
     if !args.exec.quiet {
         if stats.bad_rows > 0 {
@@ -83,7 +103,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
             };
             eprintln!("dq: {verb} {} malformed record{}", stats.bad_rows, if stats.bad_rows == 1 { "" } else { "s" });
         }
-        if let Some(d) = &dest {
+        if let Some(d) = &dest_path {
             eprintln!("dq: wrote {rows} row{} to {}", if rows == 1 { "" } else { "s" }, d.display());
         }
         if args.stats {

@@ -101,12 +101,31 @@ pub enum Error {
     },
 }
 
+/// Receives result frames in order as they are ready.
+pub type Emit<'a> = &'a mut (dyn FnMut(DataFrame) -> Result<(), io::Error> + Send);
+
 /// Runs the graph and returns the result partitions in order.
 ///
 /// # Errors
 /// The first error of any task; remaining tasks of its window finish, no
 /// further windows start.
 pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>, RunStats), Error> {
+    execute_streaming(graph, config, None)
+}
+
+/// Like [`execute`], but when the last stage only passes chunks through
+/// (`scan | filter | ...` with no blocking operator at the end), each
+/// result chunk goes to `emit` in order as soon as its window is done, so
+/// the result is never held whole: memory stays bounded by the window.
+/// Frames handed to `emit` are not returned.
+///
+/// # Errors
+/// As [`execute`], and whatever `emit` returns.
+pub fn execute_streaming(
+    graph: &TaskGraph,
+    config: &ExecConfig,
+    mut emit: Option<Emit>,
+) -> Result<(Vec<DataFrame>, RunStats), Error> {
     let progress = config.progress.clone().unwrap_or_default();
     let settings = ReadSettings::new(config.chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
     let total: u64 = graph
@@ -122,6 +141,7 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
     let started = Instant::now();
     let mut outputs: Vec<Option<Vec<DataFrame>>> = (0..graph.stages.len()).map(|_| None).collect();
     let mut stats = RunStats::default();
+    let mut streamed_rows = 0u64;
     polars_core::POOL.install(|| -> Result<(), Error> {
         for stage in &graph.stages {
             check(config)?;
@@ -135,21 +155,45 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
                 .collect::<PolarsResult<_>>()
                 .map_err(|e| compute(stage, "side input", e))?;
             let window = (config.threads * WINDOW_PER_THREAD).max(2);
+            let last = stage.id + 1 == graph.stages.len();
+            let mut stream_to = if last && stage.sink.passes_through() { emit.take() } else { None };
             let (partials, rows_in, chunks) = match &stage.input {
-                StageInput::Scan(scan) => run_scan(stage, scan, &side, &settings, window, &progress, config)?,
+                StageInput::Scan(scan) => {
+                    let mut out = stream_to.as_mut().map(|e| Output { emit: &mut **e, names: &graph.output, rows: 0 });
+                    let r = run_scan(stage, scan, &side, &settings, window, &progress, config, out.as_mut())?;
+                    if let Some(o) = out {
+                        streamed_rows = o.rows;
+                    }
+                    r
+                }
                 StageInput::Stages(ids) => {
                     let frames: Vec<DataFrame> =
                         ids.iter().flat_map(|id| outputs[*id].take().unwrap_or_default()).collect();
                     let rows_in: u64 = frames.iter().map(|f| f.height() as u64).sum();
                     let n = frames.len();
-                    let partials = frames
+                    let mut partials = frames
                         .into_par_iter()
                         .enumerate()
                         .map(|(i, df)| run_chunk(stage, df, i, &side))
                         .collect::<Result<Vec<_>, _>>()?;
+                    if let Some(e) = stream_to.as_mut() {
+                        let mut out = Output { emit: &mut **e, names: &graph.output, rows: 0 };
+                        for df in partials.drain(..) {
+                            out.send(df)?;
+                        }
+                        streamed_rows = out.rows;
+                    }
                     (partials, rows_in, n)
                 }
             };
+            if stream_to.is_some() {
+                // Every chunk went to the writer already; nothing is held.
+                let elapsed = t.elapsed();
+                stats.stages.push(StageStats { id: stage.id, chunks, rows_in, rows_out: streamed_rows, elapsed, held_bytes: 0 });
+                stats.streamed = true;
+                outputs[stage.id] = Some(Vec::new());
+                continue;
+            }
             let partials = if partials.is_empty() {
                 // No input at all: one empty chunk, so `count` says 0 and a
                 // global aggregate still yields its row.
@@ -180,17 +224,34 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
     stats.bytes_read = settings.bytes_read.load(std::sync::atomic::Ordering::Relaxed);
     stats.bad_rows = settings.bad_rows();
     let result = outputs.pop().flatten().unwrap_or_default();
-    let names: Vec<&str> = graph.output.iter().map(|s| s.as_str()).collect();
-    let result = result
-        .into_iter()
-        .map(|df| if df.get_column_names_str() == names { Ok(df) } else { df.select(names.iter().copied()) })
-        .collect::<PolarsResult<Vec<_>>>()
-        .map_err(|e| Error::Compute {
-            stage: graph.stages.len().saturating_sub(1),
-            op: "output".into(),
-            message: e.to_string(),
-        })?;
+    let result = result.into_iter().map(|df| select_output(df, &graph.output)).collect::<Result<Vec<_>, _>>()?;
     Ok((result, stats))
+}
+
+/// Output columns in the program's order (scans may carry filter columns).
+fn select_output(df: DataFrame, names: &[String]) -> Result<DataFrame, Error> {
+    let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    if df.get_column_names_str() == names {
+        return Ok(df);
+    }
+    df.select(names.iter().copied()).map_err(|e| Error::Compute { stage: 0, op: "output".into(), message: e.to_string() })
+}
+
+/// Where a streaming final stage sends its chunks.
+struct Output<'a, 'b> {
+    emit: &'a mut (dyn FnMut(DataFrame) -> Result<(), io::Error> + Send + 'b),
+    names: &'a [String],
+    rows: u64,
+}
+
+impl Output<'_, '_> {
+    fn send(&mut self, df: DataFrame) -> Result<(), Error> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        self.rows += df.height() as u64;
+        (self.emit)(select_output(df, self.names)?).map_err(Error::Io)
+    }
 }
 
 /// Fails with [`Error::Interrupted`] once cancellation was requested.
@@ -215,6 +276,7 @@ fn run_scan(
     window: usize,
     progress: &Progress,
     config: &ExecConfig,
+    mut out: Option<&mut Output>,
 ) -> Result<Partials, Error> {
     let mut jobs = scan.source.chunks(settings, &scan.stats_filters);
     let projection = scan.projection.as_deref();
@@ -222,7 +284,9 @@ fn run_scan(
     // Without a row limit, and with every job known up front (no streams),
     // all chunks go to the pool at once: no barrier between windows, so no
     // core waits for another's last chunk. Results are still kept in order.
-    let window = if limit.is_none() && !scan.source.has_streams() { usize::MAX } else { window };
+    // (A streaming final stage keeps its windows: they bound what is held
+    // before the writer takes it.)
+    let window = if limit.is_none() && !scan.source.has_streams() && out.is_none() { usize::MAX } else { window };
     let (mut partials, mut rows_in, mut rows_kept, mut index) = (Vec::new(), 0u64, 0u64, 0usize);
     loop {
         let mut batch = Vec::with_capacity(window.min(1024));
@@ -252,7 +316,10 @@ fn run_scan(
             let (df, read) = r?;
             rows_in += read;
             rows_kept += df.height() as u64;
-            partials.push(df);
+            match out.as_mut() {
+                Some(o) => o.send(df)?,
+                None => partials.push(df),
+            }
         }
         if limit.is_some_and(|n| rows_kept >= n) {
             break;

@@ -31,16 +31,19 @@ pub struct RunStats {
     pub bytes_read: u64,
     /// Malformed records skipped or nulled.
     pub bad_rows: u64,
+    /// Whether the result went to the writer chunk by chunk as it was made.
+    pub streamed: bool,
 }
 
 impl RunStats {
     /// A short report for stderr.
     pub fn render(&self) -> String {
-        let mut s = format!(
-            "total {:.3}s, {} bytes read, {} bad rows handled\n",
+let mut s = format!(
+            "total {:.3}s, {} bytes read, {} bad rows handled{}\n",
             self.elapsed.as_secs_f64(),
             self.bytes_read,
-            self.bad_rows
+            self.bad_rows,
+            if self.streamed { ", result streamed to the output chunk by chunk" } else { "" }
         );
         for st in &self.stages {
             s.push_str(&format!(

@@ -24,4 +24,8 @@ impl Sink for Collect {
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
         Ok(partials.into_iter().filter(|df| df.height() > 0).collect())
     }
+
+    fn passes_through(&self) -> bool {
+        true
+    }
 }

@@ -80,6 +80,11 @@ pub trait Sink: Send + Sync {
     fn row_limit(&self) -> Option<u64> {
         None
     }
+    /// Whether partials are the output as they are (then a final stage can
+    /// hand each chunk to the writer as soon as it is done, in order).
+    fn passes_through(&self) -> bool {
+        false
+    }
 }
 
 /// Stacks frames vertically (an empty list gives an empty frame).

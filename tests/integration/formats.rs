@@ -268,3 +268,43 @@ fn blank_lines_are_skipped_not_read_as_null_rows() {
     let q = t.file("q.csv", "a,b\n\"x\n\ny\",1\n\n");
     assert_eq!(column(&ok(&format!(r#"scan "{q}""#)), "a"), vec!["x\n\ny"]);
 }
+
+#[test]
+fn pass_through_pipelines_stream_their_result_in_order() {
+    let t = Tmp::new();
+    let mut text = String::from("id,v\n");
+    for i in 0..100_000u64 {
+        text.push_str(&format!("{i},{}\n", i % 10));
+    }
+    let f = t.file("in.csv", text);
+    let out = t.path("out.csv");
+    let o = run(&["run", "-e", &format!(r#"scan "{f}" | filter v == 3 | derive w = id * 2"#), "-o", out.to_str().unwrap(), "--chunk-size", "64KB", "--stats"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("result streamed to the output chunk by chunk"), "{}", o.stderr);
+    let written = std::fs::read_to_string(&out).unwrap();
+    let ids: Vec<u64> = column(&written, "id").iter().map(|s| s.parse().unwrap()).collect();
+    let expected: Vec<u64> = (0..100_000).filter(|i| i % 10 == 3).collect();
+    assert_eq!(ids, expected, "all rows, in file order");
+    assert_eq!(column(&written, "w")[1], "26");
+    // The same to stdout and as Parquet.
+    let stdout = ok_args(&["run", "-e", &format!(r#"scan "{f}" | filter v == 3 | derive w = id * 2"#), "--chunk-size", "64KB"]);
+    assert_eq!(stdout, written);
+    let pq = t.path("out.parquet");
+    ok_args(&["run", "-e", &format!(r#"scan "{f}" | filter v == 3"#), "-o", pq.to_str().unwrap(), "--chunk-size", "64KB"]);
+    assert_eq!(ok(&format!(r#"scan "{}" | count"#, pq.display())), "count\n10000\n");
+}
+
+#[test]
+fn an_error_after_streaming_began_leaves_no_partial_file() {
+    let t = Tmp::new();
+    let mut text = String::from("id,v\n");
+    for i in 0..100_000u64 {
+        text.push_str(&format!("{i},{}\n", i % 10));
+    }
+    text.push_str("100000\n"); // a short record at the very end
+    let f = t.file("in.csv", text);
+    let o = t.run(&["run", "-e", &format!(r#"scan "{f}""#), "-o", "result.csv", "--chunk-size", "64KB"]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains(":100002: expected 2 fields, found 1"), "{}", o.stderr);
+    assert_eq!(t.listing(), vec!["in.csv"]);
+}
