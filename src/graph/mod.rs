@@ -197,7 +197,7 @@ impl Builder {
             }
             LogicalPlan::Limit { input, n } => self.after(input, Box::new(ops::Head(*n)), &schema),
             LogicalPlan::Tail { input, n } => self.after(input, Box::new(ops::Tail(*n)), &schema),
-            LogicalPlan::Distinct { input } => self.after(input, Box::new(ops::Distinct), &schema),
+            LogicalPlan::Distinct { input } => self.after(input, Box::new(ops::Distinct::default()), &schema),
             LogicalPlan::Count { input } => self.after(input, Box::new(ops::Count), &schema),
             LogicalPlan::Sample { input, amount: SampleAmount::Rows(n), seed } => {
                 self.after(input, Box::new(ops::SampleRows { n: *n, seed: *seed }), &schema)

@@ -1,11 +1,25 @@
 //! Unique rows, keeping first occurrences in input order.
+//!
+//! Per chunk, then over all chunks. Adaptive like aggregation: once a chunk
+//! of at least 50k rows shows that de-duplicating it keeps more than half of
+//! its rows, later chunks are passed on as they are and only the final
+//! pass removes duplicates (the result is the same; the wasted pass is not).
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
 
 use super::{concat, ChunkCtx, Sink};
 
-/// The distinct sink: unique per chunk, then unique of the union.
-pub struct Distinct;
+/// Chunks smaller than this never switch off per-chunk de-duplication.
+const ADAPT_MIN_ROWS: usize = 50_000;
+
+/// The distinct sink.
+#[derive(Default)]
+pub struct Distinct {
+    /// Set once per-chunk de-duplication was seen not to pay off.
+    pass_through: AtomicBool,
+}
 
 impl Sink for Distinct {
     fn name(&self) -> &'static str {
@@ -17,7 +31,15 @@ impl Sink for Distinct {
     }
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        df.unique_stable(None, UniqueKeepStrategy::First, None)
+        if self.pass_through.load(Ordering::Relaxed) {
+            return Ok(df);
+        }
+        let rows = df.height();
+        let out = df.unique_stable(None, UniqueKeepStrategy::First, None)?;
+        if rows >= ADAPT_MIN_ROWS && out.height() * 2 > rows {
+            self.pass_through.store(true, Ordering::Relaxed);
+        }
+        Ok(out)
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

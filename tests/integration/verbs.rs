@@ -316,3 +316,20 @@ fn inner_join_broadcasts_the_smaller_side_with_the_same_result() {
     let row = ok(&format!(r#"scan "{small}" | join "testdata/trips.csv" on passengers | sort trip_id | head 1"#));
     assert_eq!(row.lines().next().unwrap(), "passengers,label,trip_id,vendor,distance_km,fare,pickup_day");
 }
+
+#[test]
+fn distinct_finds_duplicates_across_chunks_after_switching_off_per_chunk_passes() {
+    // Rows i and i + 100000 are equal: every chunk is all-distinct (so later
+    // chunks skip per-chunk de-duplication), the duplicates are across chunks.
+    let t = Tmp::new();
+    let mut text = String::from("a,b\n");
+    for i in 0..200_000u64 {
+        let k = i % 100_000;
+        text.push_str(&format!("{k},x{}\n", k % 7));
+    }
+    let f = t.file("d.csv", text);
+    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | distinct | count"#), "--chunk-size", "512KB"]);
+    assert_eq!(out, "count\n100000\n");
+    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | distinct b | sort b"#), "--chunk-size", "512KB"]);
+    assert_eq!(column(&out, "b"), vec!["x0", "x1", "x2", "x3", "x4", "x5", "x6"]);
+}
