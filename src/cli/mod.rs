@@ -45,11 +45,12 @@ enum Command {
 
 const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "profile", "help"];
 
-/// `dq TEXT` → `dq run -e TEXT`; `dq FILE.dq` → `dq run FILE.dq`.
+/// `dq TEXT` → `dq run -e TEXT`; `dq FILE.dq` (or any existing file) → `dq run FILE`.
 fn expand_shortcut(mut args: Vec<OsString>) -> Vec<OsString> {
     if let Some(first) = args.get(1).and_then(|a| a.to_str()).map(str::to_string) {
         if !first.starts_with('-') && !SUBCOMMANDS.contains(&first.as_str()) {
-            if first.ends_with(".dq") && !first.contains('|') {
+            let is_file = !first.contains('|') && (first.ends_with(".dq") || std::path::Path::new(&first).is_file());
+            if is_file {
                 args.insert(1, "run".into());
             } else {
                 args.insert(1, "-e".into());

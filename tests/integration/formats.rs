@@ -218,6 +218,12 @@ fn shortcut_forms_run_programs() {
     assert_eq!(ok_args(&[r#"scan "testdata/sales.csv" | count"#]), "count\n20\n");
     let out = ok_args(&["queries/mean_by_category.dq"]);
     assert_eq!(column(&out, "category"), vec!["alpha", "beta", "gamma"]);
+    // Any existing file is a program file, whatever its extension.
+    let t = Tmp::new();
+    let program = t.file("q.txt", format!(r#"scan "{}/testdata/sales.csv" | count"#, root().display()));
+    assert_eq!(ok_args(&[&program]), "count\n20\n");
+    // Without a program, `run` is a usage error.
+    assert_eq!(run(&["run"]).code, 2);
 }
 
 #[test]
