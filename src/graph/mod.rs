@@ -196,6 +196,14 @@ impl Builder {
                 self.after(input, Box::new(ops::TopK { spec: sort_spec(keys), k: *k }), &schema)
             }
             LogicalPlan::Limit { input, n } => self.after(input, Box::new(ops::Head(*n)), &schema),
+            LogicalPlan::LimitPerGroup { input, n, by } => {
+                let sink = ops::HeadPerGroup { n: *n, by: by.clone(), spec: None, columns: schema.names() };
+                self.after(input, Box::new(sink), &schema)
+            }
+            LogicalPlan::TopKPerGroup { input, keys, k, by } => {
+                let sink = ops::HeadPerGroup { n: *k, by: by.clone(), spec: Some(sort_spec(keys)), columns: schema.names() };
+                self.after(input, Box::new(sink), &schema)
+            }
             LogicalPlan::Tail { input, n } => self.after(input, Box::new(ops::Tail(*n)), &schema),
             LogicalPlan::Distinct { input } => self.after(input, Box::new(ops::Distinct::default()), &schema),
             LogicalPlan::Count { input } => self.after(input, Box::new(ops::Count), &schema),
@@ -324,6 +332,7 @@ fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
         LogicalPlan::Limit { .. } | LogicalPlan::Tail { .. } | LogicalPlan::TopK { .. } | LogicalPlan::Count { .. } => {
             Some(0)
         }
+        LogicalPlan::LimitPerGroup { .. } | LogicalPlan::TopKPerGroup { .. } => None,
         LogicalPlan::Aggregate { .. } | LogicalPlan::Distinct { .. } => None,
         LogicalPlan::Join { left, right, .. } => Some(estimated_bytes(left)?.max(estimated_bytes(right)?)),
         LogicalPlan::Union { inputs, .. } => inputs.iter().map(estimated_bytes).sum(),

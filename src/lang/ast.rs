@@ -112,8 +112,13 @@ pub enum VerbKind {
     },
     /// `sort key [desc], -key, ...`.
     Sort(Vec<SortKey>),
-    /// `head N`.
-    Head(u64),
+    /// `head N [by keys]`: the first N rows (of each group).
+    Head {
+        /// Rows to keep.
+        n: u64,
+        /// Group keys; empty for the first N rows overall.
+        by: Vec<Ident>,
+    },
     /// `tail N`.
     Tail(u64),
     /// `distinct [cols]`.

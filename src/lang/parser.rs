@@ -314,7 +314,11 @@ impl Parser {
                 VerbKind::Agg { aggs, by }
             }
             "sort" => VerbKind::Sort(self.sort_keys()?),
-            "head" => VerbKind::Head(self.count_arg("head")?),
+            "head" => {
+                let n = self.count_arg("head")?;
+                let by = if self.eat_keyword("by") { self.ident_list()? } else { Vec::new() };
+                VerbKind::Head { n, by }
+            }
             "tail" => VerbKind::Tail(self.count_arg("tail")?),
             "distinct" => {
                 let same_line = matches!(self.peek_raw().tok, Tok::Ident { .. });

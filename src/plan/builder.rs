@@ -174,7 +174,13 @@ impl Builder<'_> {
             }
             VerbKind::Agg { aggs, by } => self.aggregate(input, &schema, aggs, by, verb.span)?,
             VerbKind::Sort(keys) => LogicalPlan::Sort { input, keys: self.sort_keys(keys, &schema)? },
-            VerbKind::Head(n) => LogicalPlan::Limit { input, n: *n },
+            VerbKind::Head { n, by } if by.is_empty() => LogicalPlan::Limit { input, n: *n },
+            VerbKind::Head { n, by } => {
+                for k in by {
+                    self.column(&k.name, k.span, &schema)?;
+                }
+                LogicalPlan::LimitPerGroup { input, n: *n, by: by.iter().map(|k| k.name.clone()).collect() }
+            }
             VerbKind::Tail(n) => LogicalPlan::Tail { input, n: *n },
             VerbKind::Distinct(cols) => {
                 if cols.is_empty() {

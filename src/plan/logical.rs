@@ -144,6 +144,27 @@ pub enum LogicalPlan {
         /// Rows to keep.
         n: u64,
     },
+    /// The first `n` rows of each group of `by`, in input order (groups in
+    /// order of first appearance).
+    LimitPerGroup {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Rows per group.
+        n: u64,
+        /// Group keys.
+        by: Vec<String>,
+    },
+    /// The first `k` rows of each group in the sort order (from `sort | head k by g`).
+    TopKPerGroup {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Sort keys.
+        keys: Vec<SortKey>,
+        /// Rows per group.
+        k: u64,
+        /// Group keys.
+        by: Vec<String>,
+    },
     /// The last `n` rows.
     Tail {
         /// Input.
@@ -214,6 +235,8 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::TopK { input, .. }
             | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::LimitPerGroup { input, .. }
+            | LogicalPlan::TopKPerGroup { input, .. }
             | LogicalPlan::Tail { input, .. }
             | LogicalPlan::Distinct { input }
             | LogicalPlan::Sample { input, .. }
@@ -234,6 +257,8 @@ impl LogicalPlan {
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::TopK { input, .. }
             | LogicalPlan::Limit { input, .. }
+            | LogicalPlan::LimitPerGroup { input, .. }
+            | LogicalPlan::TopKPerGroup { input, .. }
             | LogicalPlan::Tail { input, .. }
             | LogicalPlan::Distinct { input }
             | LogicalPlan::Sample { input, .. }
@@ -300,6 +325,10 @@ impl LogicalPlan {
             LogicalPlan::Sort { keys, .. } => write!(s, "Sort {}", sort_keys(keys))?,
             LogicalPlan::TopK { keys, k, .. } => write!(s, "TopK k={k} {}", sort_keys(keys))?,
             LogicalPlan::Limit { n, .. } => write!(s, "Limit {n}")?,
+            LogicalPlan::LimitPerGroup { n, by, .. } => write!(s, "LimitPerGroup {n} by {}", by.join(", "))?,
+            LogicalPlan::TopKPerGroup { keys, k, by, .. } => {
+                write!(s, "TopKPerGroup k={k} {} by {}", sort_keys(keys), by.join(", "))?
+            }
             LogicalPlan::Tail { n, .. } => write!(s, "Tail {n}")?,
             LogicalPlan::Distinct { .. } => write!(s, "Distinct")?,
             LogicalPlan::Join { on, kind, .. } => {

@@ -333,3 +333,36 @@ fn distinct_finds_duplicates_across_chunks_after_switching_off_per_chunk_passes(
     let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | distinct b | sort b"#), "--chunk-size", "512KB"]);
     assert_eq!(column(&out, "b"), vec!["x0", "x1", "x2", "x3", "x4", "x5", "x6"]);
 }
+
+#[test]
+fn head_by_keeps_the_first_rows_of_each_group() {
+    // Groups in order of first appearance; rows in input order.
+    let out = ok(r#"scan "testdata/sales.csv" | head 2 by region | select region, order_id"#);
+    assert_eq!(out, "region,order_id\nsouth,1\nsouth,5\neast,2\neast,6\nwest,3\nwest,7\nnorth,4\nnorth,8\n");
+    // After a sort it is a per-group top-k; qty = i % 7 + 1, region = i % 4.
+    let out = ok(r#"scan "testdata/sales.csv" | sort -qty, order_id | head 2 by region | select region, order_id, qty | sort region, -qty"#);
+    assert_eq!(out, "region,order_id,qty\neast,6,7\neast,18,5\nnorth,20,7\nnorth,12,6\nsouth,13,7\nsouth,5,6\nwest,19,6\nwest,11,5\n");
+}
+
+#[test]
+fn top_k_per_group_matches_a_direct_computation_across_chunks() {
+    let mut by_vendor: std::collections::BTreeMap<String, Vec<(f64, i64)>> = Default::default();
+    let text = std::fs::read_to_string(root().join("testdata/trips.csv")).unwrap();
+    for r in records(&text) {
+        by_vendor.entry(r["vendor"].clone()).or_default().push((num(&r["fare"]), r["trip_id"].parse().unwrap()));
+    }
+    let mut expected = String::from("vendor,trip_id\n");
+    for (v, rows) in &mut by_vendor {
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, id) in rows.iter().take(3) {
+            expected.push_str(&format!("{v},{id}\n"));
+        }
+    }
+    let out = ok_args(&[
+        "run", "-e", r#"scan "testdata/trips.csv" | sort -fare, trip_id | head 3 by vendor | select vendor, trip_id | sort vendor"#,
+        "--chunk-size", "8KB",
+    ]);
+    assert_eq!(out, expected);
+    let plan = ok_args(&["explain", "-e", r#"scan "testdata/trips.csv" | sort -fare | head 3 by vendor"#]);
+    assert!(plan.contains("TopKPerGroup k=3"), "{plan}");
+}

@@ -66,6 +66,8 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
         P::Sort { input, keys } => P::Sort { input: b(input), keys },
         P::TopK { input, keys, k } => P::TopK { input: b(input), keys, k },
         P::Limit { input, n } => P::Limit { input: b(input), n },
+        P::LimitPerGroup { input, n, by } => P::LimitPerGroup { input: b(input), n, by },
+        P::TopKPerGroup { input, keys, k, by } => P::TopKPerGroup { input: b(input), keys, k, by },
         P::Tail { input, n } => P::Tail { input: b(input), n },
         P::Distinct { input } => P::Distinct { input: b(input) },
         P::Join { left, right, on, kind, schema } => P::Join { left: b(left), right: b(right), on, kind, schema },

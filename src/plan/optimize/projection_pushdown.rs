@@ -81,6 +81,14 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             LogicalPlan::TopK { input: Box::new(prune(*input, need)), keys, k }
         }
         LogicalPlan::Limit { input, n } => LogicalPlan::Limit { input: Box::new(prune(*input, required)), n },
+        LogicalPlan::LimitPerGroup { input, n, by } => {
+            let need = extend(by.clone());
+            LogicalPlan::LimitPerGroup { input: Box::new(prune(*input, need)), n, by }
+        }
+        LogicalPlan::TopKPerGroup { input, keys, k, by } => {
+            let need = extend(union_cols(expr_cols(keys.iter().map(|k| &k.expr)), by.clone()));
+            LogicalPlan::TopKPerGroup { input: Box::new(prune(*input, need)), keys, k, by }
+        }
         LogicalPlan::Tail { input, n } => LogicalPlan::Tail { input: Box::new(prune(*input, required)), n },
         LogicalPlan::Sample { input, amount, seed } => {
             LogicalPlan::Sample { input: Box::new(prune(*input, required)), amount, seed }

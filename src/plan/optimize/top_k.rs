@@ -1,5 +1,6 @@
 //! Top-k: `sort keys | head N` becomes one `TopK` node, which keeps at most
-//! N rows per chunk instead of sorting everything.
+//! N rows per chunk instead of sorting everything; `sort keys | head N by g`
+//! likewise becomes `TopKPerGroup` (N rows per group per chunk).
 
 use super::{map_inputs, Rule};
 use crate::plan::logical::LogicalPlan;
@@ -28,6 +29,13 @@ fn apply(plan: LogicalPlan, changed: &mut bool) -> LogicalPlan {
                 LogicalPlan::TopK { input, keys, k: n }
             }
             other => LogicalPlan::Limit { input: Box::new(other), n },
+        },
+        LogicalPlan::LimitPerGroup { input, n, by } => match *input {
+            LogicalPlan::Sort { input, keys } => {
+                *changed = true;
+                LogicalPlan::TopKPerGroup { input, keys, k: n, by }
+            }
+            other => LogicalPlan::LimitPerGroup { input: Box::new(other), n, by },
         },
         other => other,
     }

@@ -1,0 +1,67 @@
+//! `head N by g`: the first N rows of each group, in input order; with a
+//! sort spec (`sort ... | head N by g`) a per-group top-k: every chunk is
+//! sorted and keeps N rows per group, then the same over all chunks, so the
+//! input is never sorted whole.
+
+use polars::prelude::*;
+
+use super::{concat, run_lazy, ChunkCtx, Sink, SortSpec};
+
+/// The per-group head / top-k sink.
+pub struct HeadPerGroup {
+    /// Rows per group.
+    pub n: u64,
+    /// Group keys.
+    pub by: Vec<String>,
+    /// Sort order for a top-k; `None` keeps input order.
+    pub spec: Option<SortSpec>,
+    /// Output columns in order (grouping puts the keys first).
+    pub columns: Vec<String>,
+}
+
+impl HeadPerGroup {
+    fn keep(&self, df: DataFrame) -> PolarsResult<DataFrame> {
+        let df = match &self.spec {
+            Some(spec) => spec.sort(df)?,
+            None => df,
+        };
+        if df.height() == 0 {
+            return Ok(df);
+        }
+        let by: Vec<Expr> = self.by.iter().map(|k| col(k.as_str())).collect();
+        let columns: Vec<Expr> = self.columns.iter().map(|c| col(c.as_str())).collect();
+        let n = self.n as usize;
+        // Stable grouping keeps rows in their (sorted) order within a group.
+        run_lazy(df, move |lf| lf.group_by_stable(by).head(Some(n)).select(columns))
+    }
+}
+
+impl Sink for HeadPerGroup {
+    fn name(&self) -> &'static str {
+        if self.spec.is_some() {
+            "top_k_per_group"
+        } else {
+            "head_per_group"
+        }
+    }
+
+    fn describe(&self) -> String {
+        match &self.spec {
+            Some(spec) => format!(
+                "top_k_per_group k={} by {} in order {} (k rows per group per chunk, then of all)",
+                self.n,
+                self.by.join(", "),
+                spec.describe()
+            ),
+            None => format!("head_per_group {} by {} (first rows of each group, in input order)", self.n, self.by.join(", ")),
+        }
+    }
+
+    fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        self.keep(df)
+    }
+
+    fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
+        Ok(vec![self.keep(concat(partials)?)?])
+    }
+}
