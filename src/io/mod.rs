@@ -294,7 +294,14 @@ impl Source {
             match &file.data {
                 FileData::Mapped { map: Some(map), data_start } => {
                     let ranges = match self.format {
-                        Format::Csv => records::split_records(map, *data_start, chunk_size, csv::dialect(&self.csv)),
+                        // The parity pass reads every byte: release pages as it goes.
+                        Format::Csv => records::split_records_then(
+                            map,
+                            *data_start,
+                            chunk_size,
+                            csv::dialect(&self.csv),
+                            &|a, b| release_pages(map, (a, b)),
+                        ),
                         _ => records::split_records(
                             map,
                             *data_start,
@@ -357,7 +364,9 @@ impl Source {
                 settings.disk_bytes.fetch_add((range.1 - range.0) as u64, Ordering::Relaxed);
                 let bytes = &map[range.0..range.1];
                 let line = || records::line_of(map, range.0);
-                self.parse_text(file, bytes, &present, settings, &line)?
+                let parsed = self.parse_text(file, bytes, &present, settings, &line);
+                release_pages(map, *range);
+                parsed?
             }
             (ChunkJob::Owned { bytes, first_line, .. }, _) => {
                 settings.bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -582,7 +591,10 @@ fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile
         // SAFETY: the map is read-only; dq documents that input files must
         // not be modified while a pipeline reads them (as every mmap-based
         // reader requires).
-        Some(Arc::new(unsafe { Mmap::map(&file) }.map_err(|e| Error::read(path, e))?))
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::read(path, e))?;
+        // Chunks are read front to back: ask for aggressive read-ahead.
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Some(Arc::new(map))
     };
     let bytes: &[u8] = map.as_deref().map_or(&[], |m| &m[..]);
     let (schema, data_start) = match format {
@@ -627,6 +639,21 @@ pub fn type_name(dtype: &DataType) -> String {
         DataType::Date => "date".into(),
         DataType::String => "str".into(),
         other => other.to_string(),
+    }
+}
+
+/// Drops the whole pages inside `range` from this process's memory once a
+/// chunk is parsed: they stay in the page cache, but no longer count as
+/// dq's resident memory, so a scan's RSS does not grow with the file.
+fn release_pages(map: &Mmap, (start, end): (usize, usize)) {
+    const PAGE: usize = 4096;
+    let first = start.div_ceil(PAGE) * PAGE;
+    let last = end / PAGE * PAGE;
+    if last > first {
+        // SAFETY: the map is a read-only shared mapping of a file; MADV_DONTNEED
+        // only unmaps the pages, and any later read faults the same bytes back
+        // in from the file. No reference into the range is used after this.
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first) };
     }
 }
 
