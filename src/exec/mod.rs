@@ -281,12 +281,6 @@ fn run_scan(
     let mut jobs = scan.source.chunks(settings, &scan.stats_filters);
     let projection = scan.projection.as_deref();
     let limit = stage.sink.row_limit();
-    // Without a row limit, and with every job known up front (no streams),
-    // all chunks go to the pool at once: no barrier between windows, so no
-    // core waits for another's last chunk. Results are still kept in order.
-    // (A streaming final stage keeps its windows: they bound what is held
-    // before the writer takes it.)
-    let window = if limit.is_none() && !scan.source.has_streams() && out.is_none() { usize::MAX } else { window };
     let (mut partials, mut rows_in, mut rows_kept, mut index) = (Vec::new(), 0u64, 0u64, 0usize);
     loop {
         let mut batch = Vec::with_capacity(window.min(1024));

@@ -39,7 +39,8 @@ pub fn explain_stages(graph: &TaskGraph, chunk_size: usize) -> Vec<String> {
                     Some(c) => format!("[{}]", c.join(", ")),
                     None => "*".into(),
                 };
-                let mut tasks = format!("{} task{}", summary.tasks, if summary.tasks == 1 { "" } else { "s" });
+                let approx = if summary.estimated { "≈" } else { "" };
+                let mut tasks = format!("{approx}{} task{}", summary.tasks, if summary.tasks == 1 { "" } else { "s" });
                 if summary.streamed_files > 0 {
                     let _ = write!(
                         tasks,

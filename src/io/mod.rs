@@ -241,6 +241,8 @@ pub struct ScanSummary {
     pub row_groups_pruned: usize,
     /// Bytes on disk of all files.
     pub bytes: u64,
+    /// Whether `tasks` is an estimate (text files are cut while reading).
+    pub estimated: bool,
 }
 
 impl Source {
@@ -293,23 +295,14 @@ impl Source {
             summary.bytes += file.size;
             match &file.data {
                 FileData::Mapped { map: Some(map), data_start } => {
-                    let ranges = match self.format {
-                        // The parity pass reads every byte: release pages as it goes.
-                        Format::Csv => records::split_records_then(
-                            map,
-                            *data_start,
-                            chunk_size,
-                            csv::dialect(&self.csv),
-                            &|a, b| release_pages(map, (a, b)),
-                        ),
-                        _ => records::split_records(
-                            map,
-                            *data_start,
-                            chunk_size,
-                            records::Dialect { delimiter: b'\n', quote: None },
-                        ),
-                    };
-                    tasks.extend(ranges.into_iter().map(|r| PlannedTask::Job(ChunkJob::Bytes { file: i, range: r })));
+                    // Cut lazily, just ahead of parsing (see `Chunks`): planning
+                    // reads nothing, so the count is an estimate.
+                    let len = map.len() - data_start;
+                    if len > 0 {
+                        summary.tasks += len.div_ceil(chunk_size.max(1));
+                        summary.estimated = true;
+                        tasks.push(PlannedTask::Text(i));
+                    }
                 }
                 FileData::Mapped { map: None, .. } => {}
                 FileData::Compressed | FileData::Stdin(_) => {
@@ -324,7 +317,7 @@ impl Source {
                 }
             }
         }
-        summary.tasks = tasks.iter().filter(|t| matches!(t, PlannedTask::Job(_))).count();
+        summary.tasks += tasks.iter().filter(|t| matches!(t, PlannedTask::Job(_))).count();
         (tasks, summary)
     }
 
@@ -335,6 +328,7 @@ impl Source {
             source: self,
             tasks: tasks.into(),
             stream: None,
+            text: None,
             chunk_size: settings.chunk_size,
             disk_bytes: settings.disk_bytes.clone(),
         }
@@ -398,11 +392,6 @@ impl Source {
         }
     }
 
-    /// Whether any file is read as a stream (compressed input, stdin).
-    pub fn has_streams(&self) -> bool {
-        self.files.iter().any(|f| matches!(f.data, FileData::Compressed | FileData::Stdin(_)))
-    }
-
     /// Total bytes of all files (compressed sizes for compressed files).
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
@@ -415,6 +404,41 @@ pub enum PlannedTask {
     Job(ChunkJob),
     /// A compressed file or stdin, index into [`Source::files`].
     Stream(usize),
+    /// A memory-mapped text file, cut into record-aligned ranges as it is read.
+    Text(usize),
+}
+
+/// Cuts a mapped text file into ranges of about `target` bytes on record
+/// boundaries, one at a time. A range always starts outside quotes (right
+/// after a line end outside quotes), so the quote parity at the cut point is
+/// the parity of the quotes between the range's start and the cut; the cut
+/// then moves to the next line end outside quotes. Each byte is scanned once,
+/// just before the range is parsed, so a file larger than memory is read
+/// from disk once.
+struct TextCutter {
+    file: usize,
+    pos: usize,
+    target: usize,
+    dialect: records::Dialect,
+}
+
+impl TextCutter {
+    fn next_range(&mut self, bytes: &[u8]) -> Option<(usize, usize)> {
+        let len = bytes.len();
+        if self.pos >= len {
+            return None;
+        }
+        let start = self.pos;
+        let cut = start.saturating_add(self.target).min(len);
+        let end = if cut >= len {
+            len
+        } else {
+            let in_quotes = self.dialect.quote.is_some_and(|q| memchr::memchr_iter(q, &bytes[start..cut]).count() % 2 == 1);
+            records::first_line_end_outside_quotes(bytes, cut, in_quotes, self.dialect)
+        };
+        self.pos = end;
+        Some((start, end))
+    }
 }
 
 /// Iterator over a source's chunk jobs, in file order.
@@ -422,6 +446,7 @@ pub struct Chunks<'a> {
     source: &'a Source,
     tasks: VecDeque<PlannedTask>,
     stream: Option<(usize, stream::Chunker)>,
+    text: Option<TextCutter>,
     chunk_size: usize,
     disk_bytes: Arc<AtomicU64>,
 }
@@ -431,6 +456,16 @@ impl Iterator for Chunks<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            if let Some(cutter) = &mut self.text {
+                let file = cutter.file;
+                if let FileData::Mapped { map: Some(map), .. } = &self.source.files[file].data {
+                    if let Some(range) = cutter.next_range(map) {
+                        return Some(Ok(ChunkJob::Bytes { file, range }));
+                    }
+                }
+                self.text = None;
+                continue;
+            }
             if let Some((file, chunker)) = &mut self.stream {
                 match chunker.next_chunk() {
                     Ok(Some((bytes, first_line))) => {
@@ -446,6 +481,15 @@ impl Iterator for Chunks<'_> {
             }
             match self.tasks.pop_front()? {
                 PlannedTask::Job(job) => return Some(Ok(job)),
+                PlannedTask::Text(i) => {
+                    if let FileData::Mapped { data_start, .. } = &self.source.files[i].data {
+                        let dialect = match self.source.format {
+                            Format::Csv => csv::dialect(&self.source.csv),
+                            _ => records::Dialect { delimiter: b'\n', quote: None },
+                        };
+                        self.text = Some(TextCutter { file: i, pos: *data_start, target: self.chunk_size.max(1), dialect });
+                    }
+                }
                 PlannedTask::Stream(i) => {
                     let file = &self.source.files[i];
                     let chunker = match &file.data {
@@ -621,6 +665,23 @@ mod tests {
         assert_eq!(format_of(Path::new("x.PARQUET")).unwrap(), Format::Parquet);
         assert_eq!(format_of(Path::new("x.jsonl.gz")).unwrap(), Format::Ndjson);
         assert!(format_of(Path::new("x.xlsx")).is_err());
+    }
+
+    #[test]
+    fn text_cutter_tiles_the_data_without_cutting_quoted_records() {
+        let data = b"1,\"x\ny\nz\"\n2,\"p\"\n3,q\n4,\"\"\"a\"\"\n\"\n";
+        let d = records::Dialect { delimiter: b',', quote: Some(b'"') };
+        for target in 1..=data.len() + 1 {
+            let mut cutter = TextCutter { file: 0, pos: 0, target, dialect: d };
+            let mut joined = Vec::new();
+            while let Some((a, b)) = cutter.next_range(data) {
+                assert!(b > a, "target {target}: empty range");
+                let recs: Vec<_> = records::records(&data[a..b], d).collect();
+                assert!(recs.iter().all(|r| r.fields.len() == 2), "target {target}: {:?}", &data[a..b]);
+                joined.extend_from_slice(&data[a..b]);
+            }
+            assert_eq!(joined, data.to_vec(), "target {target}");
+        }
     }
 
     #[test]

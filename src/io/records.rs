@@ -43,18 +43,6 @@ pub fn record_end(bytes: &[u8], start: usize, dialect: Dialect) -> usize {
 /// so the quotes of each segment are counted in parallel first; then each
 /// split point walks forward to the first line end outside quotes.
 pub fn split_records(bytes: &[u8], start: usize, target: usize, dialect: Dialect) -> Vec<(usize, usize)> {
-    split_records_then(bytes, start, target, dialect, &|_, _| {})
-}
-
-/// [`split_records`], calling `done(a, b)` once the bytes `a..b` have been
-/// scanned (the caller may release them from memory).
-pub fn split_records_then(
-    bytes: &[u8],
-    start: usize,
-    target: usize,
-    dialect: Dialect,
-    done: &(dyn Fn(usize, usize) + Sync),
-) -> Vec<(usize, usize)> {
     use rayon::prelude::*;
     let len = bytes.len();
     if start >= len {
@@ -69,14 +57,8 @@ pub fn split_records_then(
         Some(q) => {
             let bounds: Vec<(usize, usize)> =
                 std::iter::once(start).chain(cuts.iter().copied()).zip(cuts.iter().copied()).collect();
-let counts: Vec<usize> = bounds
-                .par_iter()
-                .map(|&(a, b)| {
-                    let n = memchr::memchr_iter(q, &bytes[a..b]).count();
-                    done(a, b);
-                    n
-                })
-                .collect();
+let counts: Vec<usize> =
+                bounds.par_iter().map(|&(a, b)| memchr::memchr_iter(q, &bytes[a..b]).count()).collect();
             let mut acc = 0usize;
             counts
                 .iter()
@@ -105,7 +87,9 @@ let counts: Vec<usize> = bounds
     out
 }
 
-fn first_line_end_outside_quotes(bytes: &[u8], from: usize, mut in_quotes: bool, dialect: Dialect) -> usize {
+/// Offset after the first line end at or after `from` that lies outside
+/// quotes, given whether `from` itself is inside quotes (the end if none).
+pub fn first_line_end_outside_quotes(bytes: &[u8], from: usize, mut in_quotes: bool, dialect: Dialect) -> usize {
     let mut i = from;
     while i < bytes.len() {
         let b = bytes[i];
