@@ -635,10 +635,7 @@ fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile
         // SAFETY: the map is read-only; dq documents that input files must
         // not be modified while a pipeline reads them (as every mmap-based
         // reader requires).
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::read(path, e))?;
-        // Chunks are read front to back: ask for aggressive read-ahead.
-        let _ = map.advise(memmap2::Advice::Sequential);
-        Some(Arc::new(map))
+        Some(Arc::new(unsafe { Mmap::map(&file) }.map_err(|e| Error::read(path, e))?))
     };
     let bytes: &[u8] = map.as_deref().map_or(&[], |m| &m[..]);
     let (schema, data_start) = match format {
