@@ -409,35 +409,34 @@ pub enum PlannedTask {
 }
 
 /// Cuts a mapped text file into ranges of about `target` bytes on record
-/// boundaries, one at a time. A range always starts outside quotes (right
-/// after a line end outside quotes), so the quote parity at the cut point is
-/// the parity of the quotes between the range's start and the cut; the cut
-/// then moves to the next line end outside quotes. Each byte is scanned once,
-/// just before the range is parsed, so a file larger than memory is read
-/// from disk once.
+/// boundaries, a region of [`CUT_AHEAD`] ranges at a time, just before they
+/// are parsed (so a file larger than memory is read from disk once). A
+/// region starts outside quotes, so the quote parity at each cut follows
+/// from the quotes between the region's start and the cut.
 struct TextCutter {
     file: usize,
     pos: usize,
     target: usize,
     dialect: records::Dialect,
+    ready: VecDeque<(usize, usize)>,
 }
 
+/// Ranges cut at once: the region just ahead of the scan's window, its
+/// quote parity counted in parallel.
+const CUT_AHEAD: usize = 16;
+
 impl TextCutter {
+    fn new(file: usize, pos: usize, target: usize, dialect: records::Dialect) -> Self {
+        TextCutter { file, pos, target, dialect, ready: VecDeque::new() }
+    }
+
     fn next_range(&mut self, bytes: &[u8]) -> Option<(usize, usize)> {
-        let len = bytes.len();
-        if self.pos >= len {
-            return None;
+        if self.ready.is_empty() {
+            let ranges = records::split_region(bytes, self.pos, self.target, CUT_AHEAD, self.dialect);
+            self.pos = ranges.last().map_or(bytes.len(), |r| r.1);
+            self.ready.extend(ranges);
         }
-        let start = self.pos;
-        let cut = start.saturating_add(self.target).min(len);
-        let end = if cut >= len {
-            len
-        } else {
-            let in_quotes = self.dialect.quote.is_some_and(|q| memchr::memchr_iter(q, &bytes[start..cut]).count() % 2 == 1);
-            records::first_line_end_outside_quotes(bytes, cut, in_quotes, self.dialect)
-        };
-        self.pos = end;
-        Some((start, end))
+        self.ready.pop_front()
     }
 }
 
@@ -487,7 +486,7 @@ impl Iterator for Chunks<'_> {
                             Format::Csv => csv::dialect(&self.source.csv),
                             _ => records::Dialect { delimiter: b'\n', quote: None },
                         };
-                        self.text = Some(TextCutter { file: i, pos: *data_start, target: self.chunk_size.max(1), dialect });
+                        self.text = Some(TextCutter::new(i, *data_start, self.chunk_size.max(1), dialect));
                     }
                 }
                 PlannedTask::Stream(i) => {
@@ -669,7 +668,7 @@ mod tests {
         let data = b"1,\"x\ny\nz\"\n2,\"p\"\n3,q\n4,\"\"\"a\"\"\n\"\n";
         let d = records::Dialect { delimiter: b',', quote: Some(b'"') };
         for target in 1..=data.len() + 1 {
-            let mut cutter = TextCutter { file: 0, pos: 0, target, dialect: d };
+            let mut cutter = TextCutter::new(0, 0, target, d);
             let mut joined = Vec::new();
             while let Some((a, b)) = cutter.next_range(data) {
                 assert!(b > a, "target {target}: empty range");

@@ -43,21 +43,31 @@ pub fn record_end(bytes: &[u8], start: usize, dialect: Dialect) -> usize {
 /// so the quotes of each segment are counted in parallel first; then each
 /// split point walks forward to the first line end outside quotes.
 pub fn split_records(bytes: &[u8], start: usize, target: usize, dialect: Dialect) -> Vec<(usize, usize)> {
+    split_region(bytes, start, target, usize::MAX, dialect)
+}
+
+/// [`split_records`] for at most `max_ranges` ranges from `start`: the
+/// region just ahead of a reader. Only the bytes of those ranges are read.
+/// When the region does not reach the end, the last range ends on a record
+/// boundary and the caller continues from there.
+pub fn split_region(bytes: &[u8], start: usize, target: usize, max_ranges: usize, dialect: Dialect) -> Vec<(usize, usize)> {
     use rayon::prelude::*;
     let len = bytes.len();
     if start >= len {
         return Vec::new();
     }
     let target = target.max(1);
-    let n = (len - start).div_ceil(target);
-    let cuts: Vec<usize> = (1..n).map(|i| start + i * target).collect();
+    let total = (len - start).div_ceil(target);
+    let reaches_end = total <= max_ranges;
+    let cut_count = if reaches_end { total - 1 } else { max_ranges };
+    let cuts: Vec<usize> = (1..=cut_count).map(|i| start + i * target).collect();
     // Parity of quotes before each cut, from per-segment counts.
     let parity_before: Vec<bool> = match dialect.quote {
         None => vec![false; cuts.len()],
         Some(q) => {
             let bounds: Vec<(usize, usize)> =
                 std::iter::once(start).chain(cuts.iter().copied()).zip(cuts.iter().copied()).collect();
-let counts: Vec<usize> =
+            let counts: Vec<usize> =
                 bounds.par_iter().map(|&(a, b)| memchr::memchr_iter(q, &bytes[a..b]).count()).collect();
             let mut acc = 0usize;
             counts
@@ -69,7 +79,7 @@ let counts: Vec<usize> =
                 .collect()
         }
     };
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(cuts.len() + 1);
     let mut prev = start;
     for (cut, odd) in cuts.into_iter().zip(parity_before) {
         if cut <= prev {
@@ -81,7 +91,9 @@ let counts: Vec<usize> =
             prev = end;
         }
     }
-    if prev < len {
+    // The rest of the file when the region reaches it — or when no line end
+    // outside quotes follows any cut (then the rest is one record).
+    if prev < len && (reaches_end || out.is_empty()) {
         out.push((prev, len));
     }
     out
@@ -320,6 +332,27 @@ mod tests {
                 joined.extend_from_slice(&data[*a..*b]);
             }
             assert_eq!(joined, &data[4..], "target {target}");
+        }
+    }
+
+    #[test]
+    fn regions_continue_where_the_last_one_stopped() {
+        let data = b"a,b\n1,\"x\ny\nz\"\n2,\"p\"\n3,q\n4,r\n5,s\n";
+        for target in 1..data.len() {
+            for max in 1..4 {
+                let mut pos = 4;
+                let mut ranges = Vec::new();
+                loop {
+                    let r = split_region(data, pos, target, max, D);
+                    if r.is_empty() {
+                        break;
+                    }
+                    assert!(r.len() <= max.max(1) + 1);
+                    pos = r.last().unwrap().1;
+                    ranges.extend(r);
+                }
+                assert_eq!(ranges, split_records(data, 4, target, D), "target {target}, max {max}");
+            }
         }
     }
 
