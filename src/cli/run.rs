@@ -17,7 +17,7 @@ use crate::{exec, graph, lang, plan, Error};
 ///
 ///     dq run queries/top_cities.dq
 ///     dq run -e 'scan "testdata/sales.csv" | agg revenue = sum(price * qty) by region'
-///     dq run queries/etl.dq -o out/daily.parquet
+///     dq run queries/trips_by_vendor.dq -o out/vendors.parquet
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
