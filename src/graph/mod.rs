@@ -184,6 +184,7 @@ impl Builder {
                         name: name.clone(),
                         kind: a.func,
                         arg: a.arg.as_ref().map(lower_expr::lower),
+                        arg2: a.arg2.as_ref().map(lower_expr::lower),
                         quantile: a.quantile.unwrap_or(0.5),
                         dtype: schema.get(name).map_or(DataType::Float64, |t| t.to_polars()),
                         label: a.to_string(),

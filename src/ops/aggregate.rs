@@ -50,6 +50,10 @@ pub enum AggKind {
     ApproxNUnique,
     First,
     Last,
+    /// `corr(x, y)`: Pearson correlation of the pairs where both are non-null.
+    Corr,
+    /// `cov(x, y)`: sample covariance of the pairs where both are non-null.
+    Cov,
 }
 
 impl AggKind {
@@ -68,6 +72,8 @@ pub struct AggSpec {
     pub kind: AggKind,
     /// Its argument (None for `count()`).
     pub arg: Option<Expr>,
+    /// The second argument of `corr` and `cov`.
+    pub arg2: Option<Expr>,
     /// Quantile for [`AggKind::Quantile`].
     pub quantile: f64,
     /// The output type.
@@ -92,12 +98,24 @@ fn arg_name(i: usize) -> String {
     format!("__dq_a{i}")
 }
 
+fn arg2_name(i: usize) -> String {
+    format!("__dq_b{i}")
+}
+
 fn p(i: usize, part: &str) -> String {
     format!("__dq_p{i}_{part}")
 }
 
 fn pcol(i: usize, part: &str) -> Expr {
     col(p(i, part).as_str())
+}
+
+/// `x` and `y` as floats where both are non-null, else null (pairs only).
+fn pair(x: Expr, y: Expr) -> (Expr, Expr, Expr) {
+    let both = x.clone().is_not_null().and(y.clone().is_not_null());
+    let xm = when(both.clone()).then(x.cast(DataType::Float64)).otherwise(lit(Null {}));
+    let ym = when(both.clone()).then(y.cast(DataType::Float64)).otherwise(lit(Null {}));
+    (xm, ym, both)
 }
 
 fn null_if(cond: Expr, value: Expr) -> Expr {
@@ -152,6 +170,17 @@ impl HashAggregate {
                     out.push(f().mean().fill_null(lit(0.0)).alias(p(i, "mean")));
                     out.push((f().var(0).fill_null(lit(0.0)) * n).alias(p(i, "m2")));
                 }
+                AggKind::Corr | AggKind::Cov => {
+                    let (xm, ym, both) = pair(x(), a.arg2.clone().unwrap_or_else(|| lit(1)));
+                    let n = both.cast(DataType::Float64).sum();
+                    out.push(n.clone().alias(p(i, "n")));
+                    out.push(xm.clone().mean().fill_null(lit(0.0)).alias(p(i, "mx")));
+                    out.push(ym.clone().mean().fill_null(lit(0.0)).alias(p(i, "my")));
+                    out.push((xm.clone().var(0).fill_null(lit(0.0)) * n.clone()).alias(p(i, "m2x")));
+                    out.push((ym.clone().var(0).fill_null(lit(0.0)) * n).alias(p(i, "m2y")));
+                    let c = ((xm.clone() - xm.mean()) * (ym.clone() - ym.mean())).sum().fill_null(lit(0.0));
+                    out.push(c.alias(p(i, "c")));
+                }
                 _ => unreachable!("holistic aggregates are never two-phase"),
             }
         }
@@ -182,6 +211,15 @@ impl HashAggregate {
                     out.push(n().cast(DataType::Float64).alias(p(i, "n")));
                     out.push(f().fill_null(lit(0.0)).alias(p(i, "mean")));
                     out.push(lit(0.0).alias(p(i, "m2")));
+                }
+                AggKind::Corr | AggKind::Cov => {
+                    let (xm, ym, both) = pair(x(), a.arg2.clone().unwrap_or_else(|| lit(1)));
+                    out.push(both.cast(DataType::Float64).alias(p(i, "n")));
+                    out.push(xm.fill_null(lit(0.0)).alias(p(i, "mx")));
+                    out.push(ym.fill_null(lit(0.0)).alias(p(i, "my")));
+                    for part in ["m2x", "m2y", "c"] {
+                        out.push(lit(0.0).alias(p(i, part)));
+                    }
                 }
                 _ => unreachable!("holistic aggregates are never two-phase"),
             }
@@ -218,6 +256,24 @@ impl HashAggregate {
                             var
                         }
                     }
+                    AggKind::Corr | AggKind::Cov => {
+                        // Chan et al. for two variables: the co-moment merges
+                        // like M2, with (mx_i − MX)(my_i − MY) as the cross term.
+                        let n = pcol(i, "n").sum();
+                        let mx = (pcol(i, "n") * pcol(i, "mx")).sum() / n.clone();
+                        let my = (pcol(i, "n") * pcol(i, "my")).sum() / n.clone();
+                        let dx = pcol(i, "mx") - mx;
+                        let dy = pcol(i, "my") - my;
+                        let m2x = (pcol(i, "m2x") + pcol(i, "n") * dx.clone().pow(2)).sum();
+                        let m2y = (pcol(i, "m2y") + pcol(i, "n") * dy.clone().pow(2)).sum();
+                        let c = (pcol(i, "c") + pcol(i, "n") * dx * dy).sum();
+                        if a.kind == AggKind::Cov {
+                            null_if(n.clone().lt_eq(lit(1.0)), c / (n - lit(1.0)))
+                        } else {
+                            let denom = (m2x * m2y).sqrt();
+                            null_if(n.lt_eq(lit(1.0)).or(denom.clone().eq(lit(0.0))), c / denom)
+                        }
+                    }
                     _ => unreachable!("holistic aggregates are never two-phase"),
                 };
                 e.cast(a.dtype.clone()).alias(a.name.as_str())
@@ -247,6 +303,19 @@ impl HashAggregate {
                     AggKind::Quantile => x().cast(DataType::Float64).quantile(lit(a.quantile), QuantileMethod::Linear),
                     AggKind::NUnique => x().drop_nulls().n_unique(),
                     AggKind::ApproxNUnique => x().drop_nulls().approx_n_unique(),
+                    AggKind::Corr | AggKind::Cov => {
+                        let (xm, ym, both) = pair(x(), col(arg2_name(i).as_str()));
+                        let n = both.cast(DataType::Float64).sum();
+                        let dx = xm.clone() - xm.mean();
+                        let dy = ym.clone() - ym.mean();
+                        let c = (dx.clone() * dy.clone()).sum();
+                        if a.kind == AggKind::Cov {
+                            null_if(n.clone().lt_eq(lit(1.0)), c / (n - lit(1.0)))
+                        } else {
+                            let denom = (dx.pow(2).sum() * dy.pow(2).sum()).sqrt();
+                            null_if(n.lt_eq(lit(1.0)).or(denom.clone().eq(lit(0.0))), c / denom)
+                        }
+                    }
                 };
                 e.cast(a.dtype.clone()).alias(a.name.as_str())
             })
@@ -268,6 +337,9 @@ impl HashAggregate {
         let mut exprs = keys;
         for (i, a) in self.aggs.iter().enumerate() {
             exprs.push(a.arg.clone().unwrap_or_else(|| lit(1)).alias(arg_name(i)));
+            if let Some(b) = &a.arg2 {
+                exprs.push(b.clone().alias(arg2_name(i)));
+            }
         }
         let height = df.height();
         let out = run_lazy(df, |lf| lf.select(exprs))?;

@@ -333,10 +333,23 @@ impl Builder<'_> {
             Ok(())
         };
         if func == AggFunc::Count && args.is_empty() {
-            return Ok((AggExpr { func: AggFunc::CountRows, arg: None, quantile: None }, DType::Int));
+            return Ok((AggExpr { func: AggFunc::CountRows, arg: None, quantile: None, arg2: None }, DType::Int));
         }
         let mut quantile = None;
-        if func == AggFunc::Quantile {
+        let mut arg2 = None;
+        if matches!(func, AggFunc::Corr | AggFunc::Cov) {
+            arity(2)?;
+            let (y, yt) = self.expr(&args[1], schema)?;
+            if !yt.is_numeric() {
+                return Err(Error::Type {
+                    expr: e.span.text(self.src).into(),
+                    message: format!("`{}` needs numbers, `{}` is {yt}", name.name, args[1].span.text(self.src)),
+                    span: e.span,
+                    hint: None,
+                });
+            }
+            arg2 = Some(y);
+        } else if func == AggFunc::Quantile {
             arity(2)?;
             quantile = Some(match &args[1].kind {
                 ExprKind::Literal(Literal::Float(q)) if (0.0..=1.0).contains(q) => *q,
@@ -349,7 +362,14 @@ impl Builder<'_> {
         let (arg, t) = self.expr(&args[0], schema)?;
         let need_numeric = matches!(
             func,
-            AggFunc::Sum | AggFunc::Mean | AggFunc::Std | AggFunc::Var | AggFunc::Median | AggFunc::Quantile
+            AggFunc::Sum
+                | AggFunc::Mean
+                | AggFunc::Std
+                | AggFunc::Var
+                | AggFunc::Median
+                | AggFunc::Quantile
+                | AggFunc::Corr
+                | AggFunc::Cov
         );
         if need_numeric && !t.is_numeric() {
             return Err(Error::Type {
@@ -369,10 +389,16 @@ impl Builder<'_> {
                     DType::Float
                 }
             }
-            AggFunc::Mean | AggFunc::Std | AggFunc::Var | AggFunc::Median | AggFunc::Quantile => DType::Float,
+            AggFunc::Mean
+            | AggFunc::Std
+            | AggFunc::Var
+            | AggFunc::Median
+            | AggFunc::Quantile
+            | AggFunc::Corr
+            | AggFunc::Cov => DType::Float,
             AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last => t,
         };
-        Ok((AggExpr { func, arg: Some(arg), quantile }, out))
+        Ok((AggExpr { func, arg: Some(arg), quantile, arg2 }, out))
     }
 
     fn join(

@@ -301,6 +301,8 @@ impl AggFunc {
         ("quantile", AggFunc::Quantile),
         ("n_unique", AggFunc::NUnique),
         ("approx_n_unique", AggFunc::ApproxNUnique),
+        ("corr", AggFunc::Corr),
+        ("cov", AggFunc::Cov),
         ("first", AggFunc::First),
         ("last", AggFunc::Last),
     ];
@@ -323,14 +325,17 @@ pub struct AggExpr {
     pub arg: Option<Expr>,
     /// The quantile for `quantile(x, q)`.
     pub quantile: Option<f64>,
+    /// The second argument of `corr(x, y)` and `cov(x, y)`.
+    pub arg2: Option<Expr>,
 }
 
 impl fmt::Display for AggExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.arg, self.quantile) {
-            (None, _) => write!(f, "{}()", self.func.name()),
-            (Some(a), Some(q)) => write!(f, "{}({a}, {q})", self.func.name()),
-            (Some(a), None) => write!(f, "{}({a})", self.func.name()),
+        match (&self.arg, &self.arg2, self.quantile) {
+            (None, _, _) => write!(f, "{}()", self.func.name()),
+            (Some(a), Some(b), _) => write!(f, "{}({a}, {b})", self.func.name()),
+            (Some(a), None, Some(q)) => write!(f, "{}({a}, {q})", self.func.name()),
+            (Some(a), None, None) => write!(f, "{}({a})", self.func.name()),
         }
     }
 }

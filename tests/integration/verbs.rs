@@ -366,3 +366,42 @@ fn top_k_per_group_matches_a_direct_computation_across_chunks() {
     let plan = ok_args(&["explain", "-e", r#"scan "testdata/trips.csv" | sort -fare | head 3 by vendor"#]);
     assert!(plan.contains("TopKPerGroup k=3"), "{plan}");
 }
+
+#[test]
+fn corr_and_cov_of_non_null_pairs() {
+    let t = Tmp::new();
+    let f = t.file("c.csv", "g,x,y\na,1,2\na,2,4\na,3,5\na,4,9\na,5,\nb,1,1\n");
+    // Pairs (1,2), (2,4), (3,5), (4,9): co-moment 11, M2x 5, M2y 26.
+    for extra in ["", ", m = median(x)"] {
+        let out = ok(&format!(r#"scan "{f}" | agg r = corr(x, y), c = cov(x, y){extra} by g | sort g"#));
+        let r = records(&out);
+        close(num(&r[0]["r"]), 11.0 / 130f64.sqrt());
+        close(num(&r[0]["c"]), 11.0 / 3.0);
+        assert_eq!((r[1]["r"].as_str(), r[1]["c"].as_str()), ("", ""), "one pair has no correlation");
+    }
+}
+
+#[test]
+fn two_phase_corr_matches_a_direct_computation_across_chunks() {
+    let t = Tmp::new();
+    let mut text = String::from("g,x,y\n");
+    let mut pairs: std::collections::BTreeMap<u32, Vec<(f64, f64)>> = Default::default();
+    for i in 0..20_000u32 {
+        let g = i % 3;
+        let x = ((i as f64) * 0.13).sin() * 100.0 + 1e5;
+        let y = x * 0.5 + ((i as f64) * 0.71).cos() * 30.0;
+        text.push_str(&format!("{g},{x},{y}\n"));
+        pairs.entry(g).or_default().push((x, y));
+    }
+    let f = t.file("p.csv", text);
+    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | agg r = corr(x, y), c = cov(x, y) by g | sort g"#), "--chunk-size", "16KB"]);
+    for (row, (_, ps)) in records(&out).iter().zip(&pairs) {
+        let n = ps.len() as f64;
+        let (mx, my) = (ps.iter().map(|p| p.0).sum::<f64>() / n, ps.iter().map(|p| p.1).sum::<f64>() / n);
+        let c: f64 = ps.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        let sx: f64 = ps.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        let sy: f64 = ps.iter().map(|p| (p.1 - my).powi(2)).sum();
+        assert!((num(&row["r"]) - c / (sx * sy).sqrt()).abs() < 1e-9, "{} vs {}", row["r"], c / (sx * sy).sqrt());
+        assert!((num(&row["c"]) - c / (n - 1.0)).abs() < 1e-6 * (c / (n - 1.0)).abs());
+    }
+}

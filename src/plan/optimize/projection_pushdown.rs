@@ -69,7 +69,7 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
         }
         LogicalPlan::Aggregate { input, keys, aggs, schema } => {
             let mut need = expr_cols(keys.iter().map(|(_, e)| e));
-            need = union_cols(need, expr_cols(aggs.iter().filter_map(|(_, a)| a.arg.as_ref())));
+            need = union_cols(need, expr_cols(aggs.iter().flat_map(|(_, a)| a.arg.iter().chain(a.arg2.iter()))));
             LogicalPlan::Aggregate { input: Box::new(prune(*input, Some(need))), keys, aggs, schema }
         }
         LogicalPlan::Sort { input, keys } => {
@@ -150,7 +150,7 @@ mod tests {
             keys: vec![("b".into(), Expr::Column("b".into()))],
             aggs: vec![(
                 "s".into(),
-                AggExpr { func: AggFunc::Sum, arg: Some(Expr::Column("c".into())), quantile: None },
+                AggExpr { func: AggFunc::Sum, arg: Some(Expr::Column("c".into())), quantile: None, arg2: None },
             )],
             schema: Schema::new(vec![
                 Field { name: "b".into(), dtype: DType::Str },
