@@ -13,6 +13,12 @@
 //! 2. Stages fed by other stages take those stages' partitions (each stage
 //!    output has exactly one consumer, so it is moved, not copied).
 //! 3. The sink's `finish` combines the partials into the stage's output.
+//! 4. With [`execute_streaming`], a last stage whose sink only passes chunks
+//!    through hands each window's chunks, in order, to the caller's writer
+//!    instead of keeping them: the result is never held whole.
+//!
+//! Between chunks the executor checks [`ExecConfig::cancel`] (Ctrl-C) and
+//! updates [`ExecConfig::progress`]; it never prints.
 //!
 //! There is one thread pool: dq's tasks run inside polars' own pool, so
 //! polars kernels called from a task share the same `--threads` workers.
