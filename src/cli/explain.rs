@@ -54,10 +54,10 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
                 if s.chunks == 1 { "" } else { "s" },
                 s.rows_in,
                 s.rows_out,
-                graph::human(s.held_bytes),
+                graph::human_bytes(s.held_bytes),
             ));
         }
-        total = format!("total: {:.3}s, {} read\n", stats.elapsed.as_secs_f64(), graph::human(stats.bytes_read));
+        total = format!("total: {:.3}s, {} read\n", stats.elapsed.as_secs_f64(), graph::human_bytes(stats.bytes_read));
     }
     print!(
         "logical plan:\n{}\noptimized plan (rules that changed it: {rules}):\n{}\ntask graph:\n{}{total}",

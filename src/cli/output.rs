@@ -146,7 +146,12 @@ impl Destination {
 }
 
 /// Writes `frames` to `path` (atomically) or stdout. Returns rows written.
-pub fn write(frames: &[DataFrame], schema: &PlSchema, path: Option<&Path>, format: Option<FormatArg>) -> Result<u64, Error> {
+pub fn write(
+    frames: &[DataFrame],
+    schema: &PlSchema,
+    path: Option<&Path>,
+    format: Option<FormatArg>,
+) -> Result<u64, Error> {
     let mut dest = Destination::new(path, format);
     for f in frames {
         dest.push(f)?;

@@ -195,7 +195,14 @@ pub fn execute_streaming(
             if stream_to.is_some() {
                 // Every chunk went to the writer already; nothing is held.
                 let elapsed = t.elapsed();
-                stats.stages.push(StageStats { id: stage.id, chunks, rows_in, rows_out: streamed_rows, elapsed, held_bytes: 0 });
+                stats.stages.push(StageStats {
+                    id: stage.id,
+                    chunks,
+                    rows_in,
+                    rows_out: streamed_rows,
+                    elapsed,
+                    held_bytes: 0,
+                });
                 stats.streamed = true;
                 outputs[stage.id] = Some(Vec::new());
                 continue;
@@ -240,7 +247,11 @@ fn select_output(df: DataFrame, names: &[String]) -> Result<DataFrame, Error> {
     if df.get_column_names_str() == names {
         return Ok(df);
     }
-    df.select(names.iter().copied()).map_err(|e| Error::Compute { stage: 0, op: "output".into(), message: e.to_string() })
+    df.select(names.iter().copied()).map_err(|e| Error::Compute {
+        stage: 0,
+        op: "output".into(),
+        message: e.to_string(),
+    })
 }
 
 /// Where a streaming final stage sends its chunks.

@@ -38,7 +38,7 @@ pub struct RunStats {
 impl RunStats {
     /// A short report for stderr.
     pub fn render(&self) -> String {
-let mut s = format!(
+        let mut s = format!(
             "total {:.3}s, {} bytes read, {} bad rows handled{}\n",
             self.elapsed.as_secs_f64(),
             self.bytes_read,

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use super::{StageInput, TaskGraph};
 
-fn human_bytes(b: u64) -> String {
+/// Bytes for people: `12.3 MiB`.
+pub fn human_bytes(b: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut i = 0;
@@ -85,11 +86,6 @@ pub fn explain_stages(graph: &TaskGraph, chunk_size: usize) -> Vec<String> {
         blocks.push(out);
     }
     blocks
-}
-
-/// Bytes for people: `12.3 MiB`.
-pub fn human(b: u64) -> String {
-    human_bytes(b)
 }
 
 /// The task graph in Graphviz DOT.

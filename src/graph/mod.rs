@@ -27,7 +27,7 @@ use crate::plan::expr::{BinOp, Expr, Value};
 use crate::plan::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount};
 use crate::plan::types::{DType, Schema};
 
-pub use display::{explain_stages, explain_text, human, to_dot};
+pub use display::{explain_stages, explain_text, human_bytes, to_dot};
 pub use lower_expr::lower as lower_expr;
 
 /// Index of a stage in [`TaskGraph::stages`].
@@ -202,7 +202,8 @@ impl Builder {
                 self.after(input, Box::new(sink), &schema)
             }
             LogicalPlan::TopKPerGroup { input, keys, k, by } => {
-                let sink = ops::HeadPerGroup { n: *k, by: by.clone(), spec: Some(sort_spec(keys)), columns: schema.names() };
+                let sink =
+                    ops::HeadPerGroup { n: *k, by: by.clone(), spec: Some(sort_spec(keys)), columns: schema.names() };
                 self.after(input, Box::new(sink), &schema)
             }
             LogicalPlan::Tail { input, n } => self.after(input, Box::new(ops::Tail(*n)), &schema),

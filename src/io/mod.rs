@@ -310,7 +310,7 @@ impl Source {
                     tasks.push(PlannedTask::Stream(i));
                 }
                 FileData::Parquet(meta) => {
-                    let (groups, total, pruned) = meta.plan(&file.schema, filters, chunk_rows(chunk_size));
+                    let (groups, total, pruned) = meta.plan(filters, chunk_rows(chunk_size));
                     summary.row_groups += total;
                     summary.row_groups_pruned += pruned;
                     tasks.extend(groups.into_iter().map(|rows| PlannedTask::Job(ChunkJob::RowGroup { file: i, rows })));

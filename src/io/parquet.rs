@@ -92,12 +92,7 @@ impl Meta {
     /// to about `max_rows` rows (a task per tiny row group costs more than
     /// it reads), and row groups larger than that are cut into slices.
     /// Returns (slices, row groups, row groups pruned).
-    pub fn plan(
-        &self,
-        _schema: &Schema,
-        filters: &[StatsFilter],
-        max_rows: usize,
-    ) -> (Vec<(usize, usize)>, usize, usize) {
+    pub fn plan(&self, filters: &[StatsFilter], max_rows: usize) -> (Vec<(usize, usize)>, usize, usize) {
         let mut out: Vec<(usize, usize)> = Vec::new();
         let mut offset = 0usize;
         let mut pruned = 0;

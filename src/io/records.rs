@@ -50,7 +50,13 @@ pub fn split_records(bytes: &[u8], start: usize, target: usize, dialect: Dialect
 /// region just ahead of a reader. Only the bytes of those ranges are read.
 /// When the region does not reach the end, the last range ends on a record
 /// boundary and the caller continues from there.
-pub fn split_region(bytes: &[u8], start: usize, target: usize, max_ranges: usize, dialect: Dialect) -> Vec<(usize, usize)> {
+pub fn split_region(
+    bytes: &[u8],
+    start: usize,
+    target: usize,
+    max_ranges: usize,
+    dialect: Dialect,
+) -> Vec<(usize, usize)> {
     use rayon::prelude::*;
     let len = bytes.len();
     if start >= len {

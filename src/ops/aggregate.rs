@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
 
-use super::{concat, run_lazy, ChunkCtx, Sink};
+use super::{concat, run_lazy, select_rows, ChunkCtx, Sink};
 
 /// Which aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,13 +341,7 @@ impl HashAggregate {
                 exprs.push(b.clone().alias(arg2_name(i)));
             }
         }
-        let height = df.height();
-        let out = run_lazy(df, |lf| lf.select(exprs))?;
-        if out.height() != height && out.height() == 1 {
-            let cols = out.get_columns().iter().map(|c| c.new_from_index(0, height)).collect();
-            return DataFrame::new(cols);
-        }
-        Ok(out)
+        select_rows(df, exprs)
     }
 }
 

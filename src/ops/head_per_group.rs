@@ -53,7 +53,11 @@ impl Sink for HeadPerGroup {
                 self.by.join(", "),
                 spec.describe()
             ),
-            None => format!("head_per_group {} by {} (first rows of each group, in input order)", self.n, self.by.join(", ")),
+            None => format!(
+                "head_per_group {} by {} (first rows of each group, in input order)",
+                self.n,
+                self.by.join(", ")
+            ),
         }
     }
 

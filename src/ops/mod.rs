@@ -97,6 +97,19 @@ pub fn concat(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     polars_core::utils::accumulate_dataframes_vertical(frames)
 }
 
+/// Selects `exprs` over `df`, keeping its row count: a selection of only
+/// literals comes back from polars with one row and is stretched to the
+/// input's height.
+pub(crate) fn select_rows(df: DataFrame, exprs: Vec<Expr>) -> PolarsResult<DataFrame> {
+    let height = df.height();
+    let out = run_lazy(df, |lf| lf.select(exprs))?;
+    if out.height() != height && out.height() == 1 {
+        let cols = out.get_columns().iter().map(|c| c.new_from_index(0, height)).collect();
+        return DataFrame::new(cols);
+    }
+    Ok(out)
+}
+
 /// Runs a lazy query over one in-memory frame with polars' in-memory
 /// engine (never a file scan).
 pub(crate) fn run_lazy(df: DataFrame, f: impl FnOnce(LazyFrame) -> LazyFrame) -> PolarsResult<DataFrame> {

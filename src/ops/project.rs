@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use super::{run_lazy, ChunkCtx, ChunkOp};
+use super::{select_rows, ChunkCtx, ChunkOp};
 
 /// The projection operator.
 pub struct Project {
@@ -34,13 +34,6 @@ impl ChunkOp for Project {
             // SAFETY: with no columns there is no column length to disagree with `height`.
             return Ok(unsafe { DataFrame::new_no_checks(height, Vec::new()) });
         }
-        let exprs = self.exprs.clone();
-        let out = run_lazy(df, |lf| lf.select(exprs))?;
-        // Literal-only projections come back with one row; stretch them.
-        if out.height() != height && out.height() == 1 {
-            let cols = out.get_columns().iter().map(|c| c.new_from_index(0, height)).collect();
-            return DataFrame::new(cols);
-        }
-        Ok(out)
+        select_rows(df, self.exprs.clone())
     }
 }

@@ -284,7 +284,16 @@ fn pass_through_pipelines_stream_their_result_in_order() {
     }
     let f = t.file("in.csv", text);
     let out = t.path("out.csv");
-    let o = run(&["run", "-e", &format!(r#"scan "{f}" | filter v == 3 | derive w = id * 2"#), "-o", out.to_str().unwrap(), "--chunk-size", "64KB", "--stats"]);
+    let o = run(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | filter v == 3 | derive w = id * 2"#),
+        "-o",
+        out.to_str().unwrap(),
+        "--chunk-size",
+        "64KB",
+        "--stats",
+    ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stderr.contains("result streamed to the output chunk by chunk"), "{}", o.stderr);
     let written = std::fs::read_to_string(&out).unwrap();
@@ -293,10 +302,19 @@ fn pass_through_pipelines_stream_their_result_in_order() {
     assert_eq!(ids, expected, "all rows, in file order");
     assert_eq!(column(&written, "w")[1], "26");
     // The same to stdout and as Parquet.
-    let stdout = ok_args(&["run", "-e", &format!(r#"scan "{f}" | filter v == 3 | derive w = id * 2"#), "--chunk-size", "64KB"]);
+    let stdout =
+        ok_args(&["run", "-e", &format!(r#"scan "{f}" | filter v == 3 | derive w = id * 2"#), "--chunk-size", "64KB"]);
     assert_eq!(stdout, written);
     let pq = t.path("out.parquet");
-    ok_args(&["run", "-e", &format!(r#"scan "{f}" | filter v == 3"#), "-o", pq.to_str().unwrap(), "--chunk-size", "64KB"]);
+    ok_args(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | filter v == 3"#),
+        "-o",
+        pq.to_str().unwrap(),
+        "--chunk-size",
+        "64KB",
+    ]);
     assert_eq!(ok(&format!(r#"scan "{}" | count"#, pq.display())), "count\n10000\n");
 }
 

@@ -340,7 +340,9 @@ fn head_by_keeps_the_first_rows_of_each_group() {
     let out = ok(r#"scan "testdata/sales.csv" | head 2 by region | select region, order_id"#);
     assert_eq!(out, "region,order_id\nsouth,1\nsouth,5\neast,2\neast,6\nwest,3\nwest,7\nnorth,4\nnorth,8\n");
     // After a sort it is a per-group top-k; qty = i % 7 + 1, region = i % 4.
-    let out = ok(r#"scan "testdata/sales.csv" | sort -qty, order_id | head 2 by region | select region, order_id, qty | sort region, -qty"#);
+    let out = ok(
+        r#"scan "testdata/sales.csv" | sort -qty, order_id | head 2 by region | select region, order_id, qty | sort region, -qty"#,
+    );
     assert_eq!(out, "region,order_id,qty\neast,6,7\neast,18,5\nnorth,20,7\nnorth,12,6\nsouth,13,7\nsouth,5,6\nwest,19,6\nwest,11,5\n");
 }
 
@@ -359,8 +361,11 @@ fn top_k_per_group_matches_a_direct_computation_across_chunks() {
         }
     }
     let out = ok_args(&[
-        "run", "-e", r#"scan "testdata/trips.csv" | sort -fare, trip_id | head 3 by vendor | select vendor, trip_id | sort vendor"#,
-        "--chunk-size", "8KB",
+        "run",
+        "-e",
+        r#"scan "testdata/trips.csv" | sort -fare, trip_id | head 3 by vendor | select vendor, trip_id | sort vendor"#,
+        "--chunk-size",
+        "8KB",
     ]);
     assert_eq!(out, expected);
     let plan = ok_args(&["explain", "-e", r#"scan "testdata/trips.csv" | sort -fare | head 3 by vendor"#]);
@@ -394,7 +399,13 @@ fn two_phase_corr_matches_a_direct_computation_across_chunks() {
         pairs.entry(g).or_default().push((x, y));
     }
     let f = t.file("p.csv", text);
-    let out = ok_args(&["run", "-e", &format!(r#"scan "{f}" | agg r = corr(x, y), c = cov(x, y) by g | sort g"#), "--chunk-size", "16KB"]);
+    let out = ok_args(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | agg r = corr(x, y), c = cov(x, y) by g | sort g"#),
+        "--chunk-size",
+        "16KB",
+    ]);
     for (row, (_, ps)) in records(&out).iter().zip(&pairs) {
         let n = ps.len() as f64;
         let (mx, my) = (ps.iter().map(|p| p.0).sum::<f64>() / n, ps.iter().map(|p| p.1).sum::<f64>() / n);
