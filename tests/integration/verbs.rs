@@ -194,6 +194,14 @@ fn sample_is_repeatable_with_a_seed() {
     let mut dedup = ra.clone();
     dedup.dedup();
     assert_eq!(dedup.len(), 25, "without replacement");
+    // Spread over the whole file, not its first rows (trip_id runs 0..3000):
+    // a uniform sample of 25 has rows in both halves with near certainty.
+    let ids: Vec<u32> = ra.iter().map(|s| s.parse().unwrap()).collect();
+    assert!(ids.iter().any(|&i| i < 1500) && ids.iter().any(|&i| i >= 1500), "{ids:?}");
+    let other_seed = ok(r#"scan "testdata/trips.csv" | sample 25 seed=8 | select trip_id"#);
+    let mut rc = column(&other_seed, "trip_id");
+    rc.sort();
+    assert_ne!(ra, rc, "another seed picks other rows");
     let frac = ok(r#"scan "testdata/trips.csv" | sample 0.1 seed=3 | count"#);
     let n = num(&column(&frac, "count")[0]);
     assert!((200.0..400.0).contains(&n), "10% of 3000 rows, got {n}");
