@@ -44,6 +44,10 @@ pub mod exit {
     pub const MISSING_INPUT: i32 = 4;
     /// The output cannot be written.
     pub const OUTPUT: i32 = 5;
+    /// Out of resources: the memory budget is too small for something that
+    /// must be held at once, or spill files would pass `--max-spill` or
+    /// fill the disk.
+    pub const RESOURCES: i32 = 6;
     /// Interrupted (Ctrl-C).
     pub const INTERRUPTED: i32 = 130;
 }
@@ -68,6 +72,11 @@ impl Error {
             Error::Exec(crate::exec::Error::Io(e)) | Error::Io(e) => io_exit_code(e),
             Error::Exec(crate::exec::Error::Compute { .. }) => exit::BAD_DATA,
             Error::Exec(crate::exec::Error::Interrupted) => exit::INTERRUPTED,
+            Error::Exec(
+                crate::exec::Error::SpillLimit { .. }
+                | crate::exec::Error::SpillDisk { .. }
+                | crate::exec::Error::BudgetTooSmall { .. },
+            ) => exit::RESOURCES,
             Error::Internal { .. } => exit::INTERNAL,
         }
     }

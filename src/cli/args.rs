@@ -73,6 +73,19 @@ pub struct ExecArgs {
     /// How often `--progress json` reports, e.g. 500ms or 2s.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub progress_interval: Duration,
+    /// Memory the run may account for: a size (512MB, 4GiB) or a share of
+    /// the memory available (60%). Blocking operators spill to disk to stay
+    /// inside it. [default: 60% of the available memory, cgroup limit included]
+    #[arg(long, value_name = "SIZE|PCT", value_parser = crate::exec::memory::parse_size_spec)]
+    pub memory_limit: Option<crate::exec::memory::SizeSpec>,
+    /// Directory for spill files (a per-run subdirectory is made and removed).
+    /// [default: the system temp dir, $TMPDIR or /tmp]
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<std::path::PathBuf>,
+    /// Most disk space spill files may take at once.
+    /// [default: 80% of the free space in the temp dir]
+    #[arg(long, value_name = "SIZE", value_parser = crate::exec::memory::parse_bytes)]
+    pub max_spill: Option<u64>,
 }
 
 /// Parses `500ms`, `2s`, `1.5s`.
@@ -113,6 +126,9 @@ impl ExecArgs {
             },
             progress: None,
             cancel: Some(super::cancel_flag()),
+            memory_limit: self.memory_limit.map(|m| m.resolve(crate::exec::memory::available_memory())),
+            temp_dir: self.temp_dir.clone(),
+            max_spill: self.max_spill,
         })
     }
 
@@ -124,25 +140,7 @@ impl ExecArgs {
 
 /// Parses `512MB`, `4GiB`, `65536` (bytes).
 pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size (e.g. 16MB, 1GiB)"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" => 1e3,
-        "kib" => 1024.0,
-        "m" | "mb" => 1e6,
-        "mib" => 1024.0 * 1024.0,
-        "g" | "gb" => 1e9,
-        "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit `{other}` (use B, KB, MB, GB, KiB, MiB, GiB)")),
-    };
-    let v = (n * mult) as usize;
-    if v == 0 {
-        return Err("the size must be positive".into());
-    }
-    Ok(v)
+    crate::exec::memory::parse_bytes(s).map(|v| v as usize)
 }
 
 #[cfg(test)]

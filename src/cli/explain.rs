@@ -44,20 +44,30 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     if args.analyze {
         let reporter = args.exec.reporter();
         let config = exec::ExecConfig { progress: reporter.as_ref().map(|r| r.progress()), ..config };
-        let (_, stats) = exec::execute(&p.graph, &config)?;
+        // The result is counted, not kept: analyzing a large result holds none of it.
+        let mut discard = |_: polars::prelude::DataFrame| Ok(());
+        let (_, stats) = exec::execute_streaming(&p.graph, &config, Some(&mut discard))?;
         drop(reporter);
         for (block, s) in stages.iter_mut().zip(&stats.stages) {
             block.push_str(&format!(
-                "  ⏱ {:.3}s, {} chunk{}, {} rows in → {} rows out, ≈{} held, 0 B spilled\n",
+                "  ⏱ {:.3}s, {} chunk{}, {} rows in → {} rows out, peak memory {}, {} spilled\n",
                 s.elapsed.as_secs_f64(),
                 s.chunks,
                 if s.chunks == 1 { "" } else { "s" },
                 s.rows_in,
                 s.rows_out,
                 graph::human_bytes(s.held_bytes),
+                graph::human_bytes(s.spilled_bytes),
             ));
         }
-        total = format!("total: {:.3}s, {} read\n", stats.elapsed.as_secs_f64(), graph::human_bytes(stats.bytes_read));
+        total = format!(
+            "total: {:.3}s, {} read, peak memory {} of {}, {} spilled\n",
+            stats.elapsed.as_secs_f64(),
+            graph::human_bytes(stats.bytes_read),
+            graph::human_bytes(stats.peak_memory),
+            graph::human_bytes(stats.memory_limit),
+            graph::human_bytes(stats.spilled_bytes)
+        );
     }
     print!(
         "logical plan:\n{}\noptimized plan (rules that changed it: {rules}):\n{}\ntask graph:\n{}{total}",

@@ -27,9 +27,20 @@ pub struct Args {
     out: OutputArgs,
     #[command(flatten)]
     exec: ExecArgs,
-    /// Print per-stage rows and timings to stderr after the run.
-    #[arg(long)]
-    stats: bool,
+    /// After the run, print to stderr: wall time, rows in and out and bytes
+    /// spilled per stage, peak accounted memory, bytes and files spilled,
+    /// bytes read. `--stats=json` prints one JSON object instead.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text", require_equals = true)]
+    stats: Option<StatsFormat>,
+}
+
+/// How `--stats` prints.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum StatsFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object.
+    Json,
 }
 
 /// A program planned and lowered, ready to run.
@@ -106,9 +117,11 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
         if let Some(d) = &dest_path {
             eprintln!("dq: wrote {rows} row{} to {}", if rows == 1 { "" } else { "s" }, d.display());
         }
-        if args.stats {
-            eprint!("{}", stats.render());
-        }
+    }
+    match args.stats {
+        Some(StatsFormat::Text) => eprint!("{}", stats.render()),
+        Some(StatsFormat::Json) => eprintln!("{}", stats.to_json()),
+        None => {}
     }
     Ok(())
 }

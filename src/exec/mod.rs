@@ -1,42 +1,58 @@
-//! `exec`: runs a [`TaskGraph`] on polars' rayon pool.
+//! `exec`: runs a [`TaskGraph`] on polars' rayon pool, inside a memory budget.
 //!
-//! Input: a task graph and an [`ExecConfig`]. Output: the result
-//! partitions in order, plus [`RunStats`].
+//! Input: a task graph and an [`ExecConfig`]. Output: the result frames in
+//! order (or handed to a writer as they are made), plus [`RunStats`].
 //!
-//! Scheduling, per stage:
+//! Scheduling, per stage (`pipe.rs`):
 //!
-//! 1. Scan stages pull chunk jobs from the source in windows of
-//!    `8 × threads`; each window's chunks are read, pushed through the
-//!    stage's fused ops and its sink's `partial` in parallel, and their
-//!    results kept in chunk order. Windows bound the chunks in flight (the
-//!    hook for the memory budget) and let `head` stop reading early.
-//! 2. Stages fed by other stages take those stages' partitions (each stage
-//!    output has exactly one consumer, so it is moved, not copied).
-//! 3. The sink's `finish` combines the partials into the stage's output.
-//! 4. With [`execute_streaming`], a last stage whose sink only passes chunks
-//!    through hands each window's chunks, in order, to the caller's writer
-//!    instead of keeping them: the result is never held whole.
+//! 1. Input chunks (a scan's chunk jobs, or earlier stages' output frames)
+//!    are admitted in windows sized so that the chunks in flight fit in the
+//!    budget's headroom; each window's chunks are read, pushed through the
+//!    stage's fused ops and its sink's `partial` in parallel.
+//! 2. Partials go to a store chosen by the sink's [`Spill`] strategy
+//!    (`store.rs`, `runs.rs`): kept in memory while the budget allows, else
+//!    hash-partitioned to disk (aggregation, distinct, per-group head,
+//!    joins) or written as sorted runs (sort); pass-through sinks hand
+//!    chunks on as they come.
+//! 3. The finish works from memory, or part by part from disk (a part too
+//!    large is split again), or merges sorted runs; its frames go to the
+//!    next stage's store or, for the last stage, to the caller.
+//! 4. A broadcast join whose build side does not fit splits its stage into
+//!    a partitioned (grace) hash join and the rest of the stage.
 //!
-//! Between chunks the executor checks [`ExecConfig::cancel`] (Ctrl-C) and
-//! updates [`ExecConfig::progress`]; it never prints.
+//! Everything held is charged to one [`memory::MemoryBudget`]; spill files
+//! live in one per-run directory ([`spill::SpillDir`]) removed when the run
+//! ends, whether it succeeds, fails or is interrupted. Between chunks the
+//! executor checks [`ExecConfig::cancel`] (Ctrl-C) and updates
+//! [`ExecConfig::progress`]; it never prints.
 //!
 //! There is one thread pool: dq's tasks run inside polars' own pool, so
 //! polars kernels called from a task share the same `--threads` workers.
 
 mod fold;
+pub mod memory;
+mod partition;
+mod pipe;
 mod progress;
+mod runs;
+pub mod spill;
 mod stats;
+mod store;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use polars::prelude::*;
-use rayon::prelude::*;
 
 use crate::graph::{Stage, StageInput, TaskGraph};
 use crate::io::{self, BadRowPolicy, ReadSettings};
-use crate::ops::{concat, ChunkCtx};
+use crate::ops::{GatherJoin, Spill};
+use memory::MemoryBudget;
+use pipe::{Input, Pipe, Run};
+use spill::SpillDir;
+use store::{Env, FrameStore};
 
 pub use fold::fold_chunks;
 pub use progress::{Progress, Snapshot};
@@ -47,6 +63,14 @@ pub use stats::{RunStats, StageStats};
 /// cores idle behind the slowest chunk; eight keeps both busy while still
 /// bounding the chunks held at once.
 const WINDOW_PER_THREAD: usize = 8;
+
+/// Estimated bytes in memory per byte of text chunk: the parsed frame, the
+/// parser's buffers and the chunk's mapped pages until they are released.
+const CHUNK_EXPANSION: u64 = 3;
+
+/// Bytes a broadcast build side takes per byte of its frame while probed
+/// (the frame and the hash tables built from it).
+const JOIN_BUILD_FACTOR: u64 = 3;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -61,6 +85,12 @@ pub struct ExecConfig {
     pub progress: Option<Arc<Progress>>,
     /// Set (e.g. by a Ctrl-C handler) to stop at the next chunk boundary.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Memory budget in bytes (`None`: [`default_memory_limit`]).
+    pub memory_limit: Option<u64>,
+    /// Where the run's spill directory goes (`None`: the system temp dir).
+    pub temp_dir: Option<PathBuf>,
+    /// Most bytes of spill files at once (`None`: a share of the free disk).
+    pub max_spill: Option<u64>,
 }
 
 impl Default for ExecConfig {
@@ -71,6 +101,9 @@ impl Default for ExecConfig {
             bad_rows: BadRowPolicy::Error,
             progress: None,
             cancel: None,
+            memory_limit: None,
+            temp_dir: None,
+            max_spill: None,
         }
     }
 }
@@ -95,6 +128,36 @@ pub enum Error {
     /// The run was cancelled (Ctrl-C, SIGTERM).
     #[error("interrupted")]
     Interrupted,
+    /// Spill files would pass `--max-spill`.
+    #[error("spilling needs {} in {} but --max-spill allows {}; raise --max-spill or --memory-limit", crate::graph::human_bytes(*needed), dir.display(), crate::graph::human_bytes(*limit))]
+    SpillLimit {
+        /// The spill directory.
+        dir: PathBuf,
+        /// The limit.
+        limit: u64,
+        /// Bytes that would have been on disk.
+        needed: u64,
+    },
+    /// Writing or reading a spill file failed (disk full, permissions).
+    #[error("cannot spill to {}: {message}{}", dir.display(), if *needed > 0 { format!(" ({} to write)", crate::graph::human_bytes(*needed)) } else { String::new() })]
+    SpillDisk {
+        /// The spill directory (or file).
+        dir: PathBuf,
+        /// Bytes being written.
+        needed: u64,
+        /// The system's message.
+        message: String,
+    },
+    /// Something that must be held in memory at once does not fit.
+    #[error("the memory budget of {} is too small: {what}; it needs about {}; raise --memory-limit", crate::graph::human_bytes(*limit), crate::graph::human_bytes(*needed))]
+    BudgetTooSmall {
+        /// Bytes that would be needed.
+        needed: u64,
+        /// The limit.
+        limit: u64,
+        /// What did not fit.
+        what: String,
+    },
     /// An operator failed on the data (e.g. an invalid regex, a failed parse).
     #[error("stage {stage} ({op}): {message}")]
     Compute {
@@ -119,21 +182,34 @@ pub fn execute(graph: &TaskGraph, config: &ExecConfig) -> Result<(Vec<DataFrame>
     execute_streaming(graph, config, None)
 }
 
-/// Like [`execute`], but when the last stage only passes chunks through
-/// (`scan | filter | ...` with no blocking operator at the end), each
-/// result chunk goes to `emit` in order as soon as its window is done, so
-/// the result is never held whole: memory stays bounded by the window.
-/// Frames handed to `emit` are not returned.
+/// Like [`execute`], but every result frame goes to `emit`, in order, as
+/// soon as it is made: chunks of a pipeline without a blocking operator at
+/// the end as their window finishes, a sort's merged batches, an
+/// aggregation's parts. The result is never held whole. Frames handed to
+/// `emit` are not returned.
 ///
 /// # Errors
 /// As [`execute`], and whatever `emit` returns.
 pub fn execute_streaming(
     graph: &TaskGraph,
     config: &ExecConfig,
-    mut emit: Option<Emit>,
+    emit: Option<Emit>,
 ) -> Result<(Vec<DataFrame>, RunStats), Error> {
     let progress = config.progress.clone().unwrap_or_default();
-    let settings = ReadSettings::new(config.chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
+    let limit = config.memory_limit.unwrap_or_else(default_memory_limit);
+    let threads = config.threads.max(1);
+    // A quarter of the budget is headroom for chunks in flight; chunks
+    // shrink under small budgets so that two per thread still fit.
+    let headroom = limit / 4;
+    let chunk_size = config.chunk_size.min((headroom / (CHUNK_EXPANSION * 2 * threads as u64)).max(64 << 10) as usize);
+    let chunk_bytes = chunk_size as u64 * CHUNK_EXPANSION;
+    let window = ((headroom / chunk_bytes) as usize).clamp(1, threads * WINDOW_PER_THREAD);
+    let env = Arc::new(Env {
+        budget: Arc::new(MemoryBudget::new(limit)),
+        spill: Arc::new(SpillDir::new(config.temp_dir.clone().unwrap_or_else(std::env::temp_dir), config.max_spill)),
+        headroom: chunk_bytes * window as u64,
+    });
+    let settings = ReadSettings::new(chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
     let total: u64 = graph
         .stages
         .iter()
@@ -145,100 +221,139 @@ pub fn execute_streaming(
     progress.total_bytes.store(total, Ordering::Relaxed);
     progress.stages.store(graph.stages.len(), Ordering::Relaxed);
     let started = Instant::now();
-    let mut outputs: Vec<Option<Vec<DataFrame>>> = (0..graph.stages.len()).map(|_| None).collect();
-    let mut stats = RunStats::default();
-    let mut streamed_rows = 0u64;
+    let run = Run { env: &env, config, settings: &settings, progress: &progress, window, chunk_bytes };
+    let mut outputs: Vec<Option<FrameStore>> = (0..graph.stages.len()).map(|_| None).collect();
+    let mut stats = RunStats { memory_limit: limit, ..RunStats::default() };
+    let mut result = Vec::new();
+    let mut emit = emit;
     polars_core::POOL.install(|| -> Result<(), Error> {
         for stage in &graph.stages {
             check(config)?;
             let t = Instant::now();
-            let label = stage_label(stage);
-            progress.enter_stage(stage.id, label.clone());
-            let side: Vec<DataFrame> = stage
-                .side_inputs
-                .iter()
-                .map(|id| concat(outputs[*id].take().unwrap_or_default()))
-                .collect::<PolarsResult<_>>()
-                .map_err(|e| compute(stage, "side input", e))?;
-            let window = (config.threads * WINDOW_PER_THREAD).max(2);
+            let spilled = (env.spill.bytes_written(), env.spill.files_created());
+            env.budget.take_period_peak();
+            progress.enter_stage(stage.id, stage_label(stage));
             let last = stage.id + 1 == graph.stages.len();
-            let mut stream_to = if last && stage.sink.passes_through() { emit.take() } else { None };
-            let (partials, rows_in, chunks) = match &stage.input {
-                StageInput::Scan(scan) => {
-                    let mut out = stream_to.as_mut().map(|e| Output { emit: &mut **e, names: &graph.output, rows: 0 });
-                    let r = run_scan(stage, scan, &side, &settings, window, &progress, config, out.as_mut())?;
-                    if let Some(o) = out {
-                        streamed_rows = o.rows;
+            let mut rows_out = 0u64;
+            let mut store = FrameStore::new(&env);
+            let counts = {
+                let mut out = |df: DataFrame| -> Result<(), Error> {
+                    if df.height() == 0 {
+                        return Ok(());
                     }
-                    r
-                }
-                StageInput::Stages(ids) => {
-                    let frames: Vec<DataFrame> =
-                        ids.iter().flat_map(|id| outputs[*id].take().unwrap_or_default()).collect();
-                    let rows_in: u64 = frames.iter().map(|f| f.height() as u64).sum();
-                    let n = frames.len();
-                    let mut partials = frames
-                        .into_par_iter()
-                        .enumerate()
-                        .map(|(i, df)| run_chunk(stage, df, i, &side))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    if let Some(e) = stream_to.as_mut() {
-                        let mut out = Output { emit: &mut **e, names: &graph.output, rows: 0 };
-                        for df in partials.drain(..) {
-                            out.send(df)?;
+                    rows_out += df.height() as u64;
+                    match (last, emit.as_mut()) {
+                        (true, Some(e)) => e(select_output(df, &graph.output)?).map_err(Error::Io),
+                        (true, None) => {
+                            result.push(select_output(df, &graph.output)?);
+                            Ok(())
                         }
-                        streamed_rows = out.rows;
+                        (false, _) => store.push(df),
                     }
-                    (partials, rows_in, n)
-                }
+                };
+                run_stage(&run, stage, &mut outputs, &mut out)?
             };
-            if stream_to.is_some() {
-                // Every chunk went to the writer already; nothing is held.
-                let elapsed = t.elapsed();
-                stats.stages.push(StageStats {
-                    id: stage.id,
-                    chunks,
-                    rows_in,
-                    rows_out: streamed_rows,
-                    elapsed,
-                    held_bytes: 0,
-                });
-                stats.streamed = true;
-                outputs[stage.id] = Some(Vec::new());
-                continue;
-            }
-            let partials = if partials.is_empty() {
-                // No input at all: one empty chunk, so `count` says 0 and a
-                // global aggregate still yields its row.
-                vec![run_chunk(stage, DataFrame::empty_with_schema(&stage.input_schema), 0, &side)?]
-            } else {
-                partials
-            };
-            progress.enter_stage(stage.id, format!("{label} (combining)"));
-            let held_in: usize = partials.iter().map(|f| f.estimated_size()).sum();
-            let ctx = ChunkCtx { index: 0, side: &side };
-            let out = stage.sink.finish(partials, &ctx).map_err(|e| compute(stage, stage.sink.name(), e))?;
-            let rows_out = out.iter().map(|f| f.height() as u64).sum();
-            let held_out: usize = out.iter().map(|f| f.estimated_size()).sum();
-            let side_bytes: usize = side.iter().map(|f| f.estimated_size()).sum();
             stats.stages.push(StageStats {
                 id: stage.id,
-                chunks,
-                rows_in,
+                chunks: counts.chunks,
+                rows_in: counts.rows_in,
                 rows_out,
                 elapsed: t.elapsed(),
-                held_bytes: (held_in.max(held_out) + side_bytes) as u64,
+                held_bytes: env.budget.take_period_peak(),
+                spilled_bytes: env.spill.bytes_written() - spilled.0,
+                spill_files: env.spill.files_created() - spilled.1,
             });
-            outputs[stage.id] = Some(out);
+            outputs[stage.id] = Some(store);
         }
         Ok(())
     })?;
+    stats.streamed = emit.is_some();
     stats.elapsed = started.elapsed();
-    stats.bytes_read = settings.bytes_read.load(std::sync::atomic::Ordering::Relaxed);
+    stats.bytes_read = settings.bytes_read.load(Ordering::Relaxed);
     stats.bad_rows = settings.bad_rows();
-    let result = outputs.pop().flatten().unwrap_or_default();
-    let result = result.into_iter().map(|df| select_output(df, &graph.output)).collect::<Result<Vec<_>, _>>()?;
+    stats.peak_memory = env.budget.peak();
+    stats.spilled_bytes = env.spill.bytes_written();
+    stats.spill_files = env.spill.files_created();
     Ok((result, stats))
+}
+
+/// The budget when `--memory-limit` is not given.
+pub fn default_memory_limit() -> u64 {
+    (memory::available_memory() as f64 * memory::DEFAULT_FRACTION) as u64
+}
+
+/// Runs one stage. A broadcast join whose build side does not fit in the
+/// budget splits the stage: the ops before it end in a partitioned join
+/// (both sides hash-partitioned to disk, joined part by part) and the rest
+/// of the stage reads that join's output.
+fn run_stage(
+    run: &Run,
+    stage: &Stage,
+    outputs: &mut [Option<FrameStore>],
+    out: &mut dyn FnMut(DataFrame) -> Result<(), Error>,
+) -> Result<pipe::Counts, Error> {
+    let env = run.env;
+    // Side inputs: held in memory when they fit their share, else kept as stores.
+    let mut sides = Vec::new();
+    let mut big: Vec<Option<FrameStore>> = Vec::new();
+    let mut _charges = Vec::new();
+    for id in &stage.side_inputs {
+        let store = outputs[*id].take().unwrap_or_else(|| FrameStore::new(env));
+        // A broadcast build side is probed by every thread at once: it may
+        // take a quarter of the budget (hash tables included).
+        if store.bytes().saturating_mul(JOIN_BUILD_FACTOR) > env.budget.limit() / 4 {
+            sides.push(store.schema().cloned().unwrap_or_default());
+            big.push(Some(store));
+        } else {
+            let (df, charge) = store.into_frame()?;
+            _charges.push(charge);
+            sides.push(df);
+            big.push(None);
+        }
+    }
+    let mut input = match &stage.input {
+        StageInput::Scan(scan) => Input::Scan(scan),
+        StageInput::Stages(ids) => Input::Frames(
+            ids.iter().map(|id| outputs[*id].take().unwrap_or_else(|| FrameStore::new(env)).into_frames()).collect(),
+        ),
+    };
+    let mut from = 0;
+    let mut counts = None;
+    let mut schema = stage.input_schema.clone();
+    for (j, op) in stage.ops.iter().enumerate() {
+        let Some(spec) = op.as_join() else { continue };
+        let Some(side) = big.get_mut(spec.side).and_then(Option::take) else { continue };
+        let sink = GatherJoin(spec.clone());
+        let mut joined = FrameStore::new(env);
+        let pipe = Pipe {
+            stage: stage.id,
+            ops: &stage.ops[from..j],
+            sink: &sink,
+            sides: &sides,
+            big_side: Some((spec.side, side)),
+            input_schema: &schema,
+        };
+        let c = pipe.run(run, input, &mut |df| joined.push(df))?;
+        counts.get_or_insert(c);
+        schema = joined.schema().map(|s| s.schema().as_ref().clone()).unwrap_or_default();
+        input = Input::Frames(vec![joined.into_frames()]);
+        from = j + 1;
+    }
+    let side_of_sink = match stage.sink.spill() {
+        Spill::ByKeys { side: Some(k), .. } => Some(k),
+        _ => None,
+    };
+    let big_side = side_of_sink.and_then(|k| big.get_mut(k).and_then(Option::take).map(|s| (k, s)));
+    let pipe = Pipe {
+        stage: stage.id,
+        ops: &stage.ops[from..],
+        sink: stage.sink.as_ref(),
+        sides: &sides,
+        big_side,
+        input_schema: &schema,
+    };
+    let c = pipe.run(run, input, out)?;
+    Ok(counts.unwrap_or(c))
 }
 
 /// Output columns in the program's order (scans may carry filter columns).
@@ -254,23 +369,6 @@ fn select_output(df: DataFrame, names: &[String]) -> Result<DataFrame, Error> {
     })
 }
 
-/// Where a streaming final stage sends its chunks.
-struct Output<'a, 'b> {
-    emit: &'a mut (dyn FnMut(DataFrame) -> Result<(), io::Error> + Send + 'b),
-    names: &'a [String],
-    rows: u64,
-}
-
-impl Output<'_, '_> {
-    fn send(&mut self, df: DataFrame) -> Result<(), Error> {
-        if df.height() == 0 {
-            return Ok(());
-        }
-        self.rows += df.height() as u64;
-        (self.emit)(select_output(df, self.names)?).map_err(Error::Io)
-    }
-}
-
 /// Fails with [`Error::Interrupted`] once cancellation was requested.
 pub fn check(config: &ExecConfig) -> Result<(), Error> {
     match &config.cancel {
@@ -279,70 +377,3 @@ pub fn check(config: &ExecConfig) -> Result<(), Error> {
     }
 }
 
-fn compute(stage: &Stage, op: &str, e: PolarsError) -> Error {
-    Error::Compute { stage: stage.id, op: op.to_string(), message: e.to_string() }
-}
-
-type Partials = (Vec<DataFrame>, u64, usize);
-
-fn run_scan(
-    stage: &Stage,
-    scan: &crate::graph::ScanInput,
-    side: &[DataFrame],
-    settings: &ReadSettings,
-    window: usize,
-    progress: &Progress,
-    config: &ExecConfig,
-    mut out: Option<&mut Output>,
-) -> Result<Partials, Error> {
-    let mut jobs = scan.source.chunks(settings, &scan.stats_filters);
-    let projection = scan.projection.as_deref();
-    let limit = stage.sink.row_limit();
-    let (mut partials, mut rows_in, mut rows_kept, mut index) = (Vec::new(), 0u64, 0u64, 0usize);
-    loop {
-        let mut batch = Vec::with_capacity(window.min(1024));
-        while batch.len() < window {
-            match jobs.next() {
-                Some(job) => {
-                    batch.push((index, job?));
-                    index += 1;
-                }
-                None => break,
-            }
-        }
-        if batch.is_empty() {
-            break;
-        }
-        let results: Vec<Result<(DataFrame, u64), Error>> = batch
-            .into_par_iter()
-            .map(|(i, job)| {
-                check(config)?;
-                let df = scan.source.read_chunk(&job, projection, settings)?;
-                let read = df.height() as u64;
-                progress.rows.fetch_add(read, Ordering::Relaxed);
-                Ok((run_chunk(stage, df, i, side)?, read))
-            })
-            .collect();
-        for r in results {
-            let (df, read) = r?;
-            rows_in += read;
-            rows_kept += df.height() as u64;
-            match out.as_mut() {
-                Some(o) => o.send(df)?,
-                None => partials.push(df),
-            }
-        }
-        if limit.is_some_and(|n| rows_kept >= n) {
-            break;
-        }
-    }
-    Ok((partials, rows_in, index))
-}
-
-fn run_chunk(stage: &Stage, mut df: DataFrame, index: usize, side: &[DataFrame]) -> Result<DataFrame, Error> {
-    let ctx = ChunkCtx { index, side };
-    for op in &stage.ops {
-        df = op.apply(df, &ctx).map_err(|e| compute(stage, op.name(), e))?;
-    }
-    stage.sink.partial(df, &ctx).map_err(|e| compute(stage, stage.sink.name(), e))
-}

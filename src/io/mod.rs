@@ -220,6 +220,15 @@ pub enum ChunkJob {
 }
 
 impl ChunkJob {
+    /// Bytes of text the job parses (None for Parquet row groups).
+    pub fn text_bytes(&self) -> Option<usize> {
+        match self {
+            ChunkJob::Bytes { range, .. } => Some(range.1 - range.0),
+            ChunkJob::Owned { bytes, .. } => Some(bytes.len()),
+            ChunkJob::RowGroup { .. } => None,
+        }
+    }
+
     /// Index of the file the job reads, in [`Source::files`].
     pub fn file(&self) -> usize {
         match self {

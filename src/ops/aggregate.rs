@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
 
-use super::{concat, run_lazy, select_rows, ChunkCtx, Sink};
+use super::{concat, run_lazy, select_rows, ChunkCtx, Sink, Spill};
 
 /// Which aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,6 +380,14 @@ impl Sink for HashAggregate {
             self.rowwise.store(true, Ordering::Relaxed);
         }
         Ok(out)
+    }
+
+    fn spill(&self) -> Spill {
+        if self.keys.is_empty() {
+            // One partial row per chunk, or (holistic) the values of the one group.
+            return Spill::InMemory;
+        }
+        Spill::ByKeys { keys: self.key_cols(), side: None }
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

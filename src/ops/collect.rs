@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::{ChunkCtx, Sink};
+use super::{ChunkCtx, Sink, Spill};
 
 /// The pass-through sink.
 pub struct Collect;
@@ -27,5 +27,9 @@ impl Sink for Collect {
 
     fn passes_through(&self) -> bool {
         true
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::InOrder
     }
 }

@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use super::{ChunkCtx, Sink};
+use super::{ChunkCtx, Sink, Spill};
 
 /// The row-count sink.
 pub struct Count;
@@ -18,6 +18,10 @@ impl Sink for Count {
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         df!("count" => [df.height() as i64])
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::Compact
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
 
-use super::{concat, ChunkCtx, Sink};
+use super::{concat, ChunkCtx, Sink, Spill};
 
 /// Chunks smaller than this never switch off per-chunk de-duplication.
 const ADAPT_MIN_ROWS: usize = 50_000;
@@ -40,6 +40,10 @@ impl Sink for Distinct {
             self.pass_through.store(true, Ordering::Relaxed);
         }
         Ok(out)
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::ByKeys { keys: vec![all()], side: None }
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

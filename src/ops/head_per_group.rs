@@ -5,7 +5,7 @@
 
 use polars::prelude::*;
 
-use super::{concat, run_lazy, ChunkCtx, Sink, SortSpec};
+use super::{concat, run_lazy, ChunkCtx, Sink, SortSpec, Spill};
 
 /// The per-group head / top-k sink.
 pub struct HeadPerGroup {
@@ -63,6 +63,10 @@ impl Sink for HeadPerGroup {
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         self.keep(df)
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::ByKeys { keys: self.by.iter().map(|k| col(k.as_str())).collect(), side: None }
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

@@ -11,7 +11,7 @@
 
 use polars::prelude::*;
 
-use super::{concat, run_lazy, ChunkCtx, ChunkOp, Sink};
+use super::{concat, run_lazy, ChunkCtx, ChunkOp, Sink, Spill};
 
 /// What both join operators need.
 #[derive(Clone)]
@@ -31,9 +31,13 @@ pub struct JoinSpec {
 }
 
 impl JoinSpec {
+    /// The keys cast to their common type (as both sides are hashed).
+    pub fn key_exprs(&self) -> Vec<Expr> {
+        self.keys.iter().zip(&self.key_types).map(|(k, t)| col(k.as_str()).cast(t.clone())).collect()
+    }
+
     fn join(&self, left: DataFrame, right: &DataFrame) -> PolarsResult<DataFrame> {
-        let casts: Vec<Expr> =
-            self.keys.iter().zip(&self.key_types).map(|(k, t)| col(k.as_str()).cast(t.clone())).collect();
+        let casts = self.key_exprs();
         let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
         let args = JoinArgs::new(self.how.clone()).with_coalesce(JoinCoalesce::CoalesceColumns);
         let right = right.clone().lazy().with_columns(casts.clone());
@@ -62,6 +66,10 @@ impl ChunkOp for BroadcastJoin {
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         self.0.join(df, &ctx.side[self.0.side])
     }
+
+    fn as_join(&self) -> Option<&JoinSpec> {
+        Some(&self.0)
+    }
 }
 
 /// Gathers the left side, then joins once (right and full joins).
@@ -78,6 +86,10 @@ impl Sink for GatherJoin {
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         Ok(df)
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::ByKeys { keys: self.0.key_exprs(), side: Some(self.0.side) }
     }
 
     fn finish(&self, partials: Vec<DataFrame>, ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

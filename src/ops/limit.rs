@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use super::{concat, ChunkCtx, Sink};
+use super::{concat, ChunkCtx, Sink, Spill};
 
 /// The first N rows.
 pub struct Head(pub u64);
@@ -18,6 +18,10 @@ impl Sink for Head {
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         Ok(df.head(Some(self.0 as usize)))
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::Compact
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
@@ -43,6 +47,10 @@ impl Sink for Tail {
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         Ok(df.tail(Some(self.0 as usize)))
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::Compact
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

@@ -60,6 +60,37 @@ pub trait ChunkOp: Send + Sync {
     /// # Errors
     /// polars errors from evaluating expressions on the chunk.
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame>;
+    /// The join this operator probes, if it is a broadcast join (the
+    /// executor turns it into a partitioned join when its build side does
+    /// not fit in the memory budget).
+    fn as_join(&self) -> Option<&JoinSpec> {
+        None
+    }
+}
+
+/// How a sink's partials may leave memory when the budget runs short.
+/// The executor owns the disk; the sink only says what is allowed.
+pub enum Spill {
+    /// Partials must stay in memory; they are small by nature (one row per
+    /// chunk, or at most a requested number of rows).
+    InMemory,
+    /// `finish` over some partials gives a partial again (head, tail,
+    /// top-k, count): fold them in memory instead of spilling.
+    Compact,
+    /// Partials are the output, in order (collect): hand them on as they come.
+    InOrder,
+    /// Rows whose `keys` are equal must meet in one `finish`; partials may be
+    /// hash-partitioned by them and each part finished on its own. With
+    /// `side`, that side input is partitioned the same way and each part
+    /// sees only its own part of it (a partitioned hash join).
+    ByKeys {
+        /// Key expressions, evaluated on partials (and on the side).
+        keys: Vec<Expr>,
+        /// The side input partitioned alongside, by index.
+        side: Option<usize>,
+    },
+    /// Partials are runs sorted by this order; the output is their merge.
+    SortedRuns(SortSpec),
 }
 
 /// A blocking operator: per-chunk partials, then one combine.
@@ -86,6 +117,10 @@ pub trait Sink: Send + Sync {
     /// hand each chunk to the writer as soon as it is done, in order).
     fn passes_through(&self) -> bool {
         false
+    }
+    /// What may happen to partials when memory runs short.
+    fn spill(&self) -> Spill {
+        Spill::InMemory
     }
 }
 

@@ -1,11 +1,12 @@
 //! Full sort: every chunk is sorted in parallel (runs), then the runs are
 //! stacked in chunk order and sorted once more, stably, with nulls last.
-//! Sorting presorted runs is cheap for polars' merge-based sort; a k-way
-//! merge over spilled runs arrives with the memory budget.
+//! Sorting presorted runs is cheap for polars' merge-based sort. When the
+//! runs do not fit in the memory budget, the executor spills them and
+//! merges them from disk (`exec/runs.rs`).
 
 use polars::prelude::*;
 
-use super::{concat, run_lazy, ChunkCtx, Sink};
+use super::{concat, run_lazy, ChunkCtx, Sink, Spill};
 
 /// Sort keys as polars expressions.
 #[derive(Clone)]
@@ -58,6 +59,10 @@ impl Sink for Sort {
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         self.0.sort(df)
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::SortedRuns(self.0.clone())
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::{concat, ChunkCtx, Sink, SortSpec};
+use super::{concat, ChunkCtx, Sink, SortSpec, Spill};
 
 /// The top-k sink.
 pub struct TopK {
@@ -24,6 +24,10 @@ impl Sink for TopK {
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         Ok(self.spec.sort(df)?.head(Some(self.k as usize)))
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::Compact
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

@@ -149,3 +149,9 @@ pub fn close(a: f64, b: f64) {
 pub fn num(s: &str) -> f64 {
     s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}"))
 }
+
+/// The `--stats=json` object a run printed on stderr.
+pub fn stats_json(stderr: &str) -> serde_json::Value {
+    let line = stderr.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no stats in: {stderr}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("bad stats json {line}: {e}"))
+}

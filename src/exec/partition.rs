@@ -1,0 +1,87 @@
+//! Hash partitioning: rows with equal keys always land in the same part.
+//!
+//! Keys are row-encoded (polars' unordered row format, so equal values of
+//! equal types give equal bytes) and hashed with a seed; a different seed
+//! splits a part that is still too large differently.
+
+use polars::prelude::*;
+use polars_core::chunked_array::ops::row_encode::_get_rows_encoded_unordered;
+
+use crate::ops::select_rows;
+
+/// Splits `df` into `parts` frames by the hash of `keys` (evaluated on `df`),
+/// keeping the order of rows within each part.
+pub fn split(df: &DataFrame, keys: &[Expr], parts: usize, seed: u64) -> PolarsResult<Vec<DataFrame>> {
+    let key_frame = select_rows(df.clone(), keys.to_vec())?;
+    let rows = _get_rows_encoded_unordered(key_frame.get_columns())?;
+    let mut idx: Vec<Vec<IdxSize>> = vec![Vec::new(); parts];
+    for (i, row) in rows.iter().enumerate() {
+        idx[(hash(row, seed) % parts as u64) as usize].push(i as IdxSize);
+    }
+    idx.into_iter()
+        .map(|v| {
+            if v.len() == df.height() {
+                return Ok(df.clone());
+            }
+            df.take(&IdxCa::from_vec("".into(), v))
+        })
+        .collect()
+}
+
+/// A seeded 64-bit hash of a byte string (word-at-a-time multiply-xor,
+/// then the splitmix64 finalizer so that every bit feeds the modulus).
+fn hash(bytes: &[u8], seed: u64) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let v = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        h = (h ^ v).wrapping_mul(K).rotate_left(29);
+    }
+    let mut last = 0u64;
+    for (i, b) in words.remainder().iter().enumerate() {
+        last |= (*b as u64) << (8 * i);
+    }
+    h = (h ^ last).wrapping_mul(K);
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_keys_meet_and_every_row_lands_once() {
+        let df = df!(
+            "k" => [Some("a"), Some("b"), None, Some("a"), Some("c"), None],
+            "v" => [1i64, 2, 3, 4, 5, 6]
+        )
+        .unwrap();
+        for seed in 0..4 {
+            let parts = split(&df, &[col("k")], 3, seed).unwrap();
+            assert_eq!(parts.iter().map(|p| p.height()).sum::<usize>(), 6);
+            for key in [Some("a"), None] {
+                let holding: Vec<usize> = parts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.column("k").unwrap().str().unwrap().into_iter().any(|v| v == key))
+                    .map(|(i, _)| i)
+                    .collect();
+                assert_eq!(holding.len(), 1, "key {key:?} in parts {holding:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn hashes_spread() {
+        let mut counts = [0usize; 8];
+        for i in 0..8000u64 {
+            counts[(hash(&i.to_le_bytes(), 7) % 8) as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
+    }
+}

@@ -1,0 +1,368 @@
+//! One pass of a stage: input chunks → fused ops → sink partials → finish.
+//!
+//! Chunks are admitted in windows sized so that the chunks in flight fit in
+//! the budget's headroom (backpressure: a scan holds a bounded number of
+//! chunks whatever the file size). Partials go to a store chosen by the
+//! sink's [`Spill`] strategy, which spills when the budget says so; the
+//! finish then works from memory or part by part from disk, and hands its
+//! output frames to `out` (the writer, or the next stage's store).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::memory::Reservation;
+use super::runs::RunStore;
+use super::spill::SpillFile;
+use super::store::{read_all, size, Env, FrameStore, Frames, Held, PartitionedStore};
+use super::{check, Error, ExecConfig, Progress};
+use crate::io::{ChunkJob, ReadSettings};
+use crate::ops::{concat, ChunkCtx, ChunkOp, Sink, Spill};
+
+/// How many times a part that is still too large is split again.
+const MAX_REPARTITIONS: u32 = 3;
+
+/// Where a pass reads its chunks.
+pub enum Input<'a> {
+    /// Chunk jobs of a scan.
+    Scan(&'a crate::graph::ScanInput),
+    /// Frames of earlier stages, in order.
+    Frames(Vec<Frames>),
+}
+
+/// Receives output frames.
+pub type Out<'a> = &'a mut dyn FnMut(DataFrame) -> Result<(), Error>;
+
+/// What a pass runs.
+pub struct Pipe<'a> {
+    /// Stage id (for error messages).
+    pub stage: usize,
+    /// Ops fused before the sink.
+    pub ops: &'a [Box<dyn ChunkOp>],
+    /// The sink.
+    pub sink: &'a dyn Sink,
+    /// Side inputs in memory (a side too large to hold is an empty
+    /// placeholder here and is passed as `big_side`).
+    pub sides: &'a [DataFrame],
+    /// A side input too large for memory, by index, kept as a store.
+    pub big_side: Option<(usize, FrameStore)>,
+    /// Schema of an empty input chunk.
+    pub input_schema: &'a Schema,
+}
+
+/// Shared run state a pass needs.
+pub struct Run<'a> {
+    pub env: &'a Arc<Env>,
+    pub config: &'a ExecConfig,
+    pub settings: &'a ReadSettings,
+    pub progress: &'a Progress,
+    /// Chunks admitted at once.
+    pub window: usize,
+    /// Estimated bytes of one scan chunk in memory.
+    pub chunk_bytes: u64,
+}
+
+/// Rows and chunks a pass read.
+#[derive(Default)]
+pub struct Counts {
+    pub rows_in: u64,
+    pub chunks: usize,
+}
+
+impl Pipe<'_> {
+    fn compute(&self, op: &str, e: PolarsError) -> Error {
+        Error::Compute { stage: self.stage, op: op.to_string(), message: e.to_string() }
+    }
+
+    fn chunk(&self, mut df: DataFrame, index: usize) -> Result<DataFrame, Error> {
+        let ctx = ChunkCtx { index, side: self.sides };
+        for op in self.ops {
+            df = op.apply(df, &ctx).map_err(|e| self.compute(op.name(), e))?;
+        }
+        self.sink.partial(df, &ctx).map_err(|e| self.compute(self.sink.name(), e))
+    }
+
+    /// Runs the pass: every chunk, then the finish.
+    pub fn run(mut self, run: &Run, input: Input, out: Out) -> Result<Counts, Error> {
+        let mut partials = Partials::new(run.env, self.sink.spill());
+        let counts = self.feed(run, input, &mut partials, out)?;
+        if counts.chunks == 0 {
+            // No input at all: one empty chunk, so `count` says 0 and a
+            // global aggregate still yields its row.
+            let df = self.chunk(DataFrame::empty_with_schema(self.input_schema), 0)?;
+            partials.push(&self, df, out)?;
+        }
+        check(run.config)?;
+        partials.finish(&mut self, run, out)?;
+        Ok(counts)
+    }
+
+    /// Reads all input in windows, pushing each chunk's partial.
+    fn feed(&self, run: &Run, input: Input, partials: &mut Partials, out: Out) -> Result<Counts, Error> {
+        let limit = self.sink.row_limit();
+        let mut counts = Counts::default();
+        let mut kept = 0u64;
+        match input {
+            Input::Scan(scan) => {
+                let mut jobs = scan.source.chunks(run.settings, &scan.stats_filters);
+                let projection = scan.projection.as_deref();
+                loop {
+                    let batch: Vec<(usize, ChunkJob)> = jobs
+                        .by_ref()
+                        .take(run.window)
+                        .enumerate()
+                        .map(|(i, j)| j.map(|j| (counts.chunks + i, j)))
+                        .collect::<Result<_, _>>()?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    counts.chunks += batch.len();
+                    let in_flight: u64 = batch
+                        .iter()
+                        .map(|(_, j)| j.text_bytes().map_or(run.chunk_bytes, |b| b as u64 * super::CHUNK_EXPANSION))
+                        .sum();
+                    let _in_flight = run.env.budget.reserve(in_flight);
+                    let results: Vec<Result<(DataFrame, u64), Error>> = batch
+                        .into_par_iter()
+                        .map(|(i, job)| {
+                            check(run.config)?;
+                            let df = scan.source.read_chunk(&job, projection, run.settings)?;
+                            let read = df.height() as u64;
+                            run.progress.rows.fetch_add(read, Ordering::Relaxed);
+                            Ok((self.chunk(df, i)?, read))
+                        })
+                        .collect();
+                    for r in results {
+                        let (df, read) = r?;
+                        counts.rows_in += read;
+                        kept += df.height() as u64;
+                        partials.push(self, df, out)?;
+                    }
+                    if limit.is_some_and(|n| kept >= n) {
+                        break;
+                    }
+                }
+            }
+            Input::Frames(sources) => {
+                let mut frames = sources.into_iter().flatten();
+                loop {
+                    check(run.config)?;
+                    let batch: Vec<DataFrame> = frames.by_ref().take(run.window).collect::<Result<_, _>>()?;
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let first = counts.chunks;
+                    counts.chunks += batch.len();
+                    let _in_flight = run.env.budget.reserve(batch.iter().map(size).sum());
+                    let results: Vec<Result<(DataFrame, u64), Error>> = batch
+                        .into_par_iter()
+                        .enumerate()
+                        .map(|(i, df)| {
+                            let read = df.height() as u64;
+                            Ok((self.chunk(df, first + i)?, read))
+                        })
+                        .collect();
+                    for r in results {
+                        let (df, read) = r?;
+                        counts.rows_in += read;
+                        kept += df.height() as u64;
+                        partials.push(self, df, out)?;
+                    }
+                    if limit.is_some_and(|n| kept >= n) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// A sink's partials, kept as its [`Spill`] strategy allows.
+enum Partials {
+    Memory { frames: Vec<DataFrame>, charge: Reservation, compact: bool, env: Arc<Env> },
+    InOrder,
+    Keyed { store: PartitionedStore, keys: Vec<Expr>, side: Option<usize> },
+    Runs(RunStore),
+}
+
+/// The error when something that must be held at once does not fit.
+fn too_small(env: &Env, needed: u64, what: &str) -> Error {
+    let needed = needed.saturating_add(env.headroom).max(env.budget.used() + needed);
+    Error::BudgetTooSmall { needed, limit: env.budget.limit(), what: what.into() }
+}
+
+impl Partials {
+    fn new(env: &Arc<Env>, spill: Spill) -> Self {
+        match spill {
+            Spill::InMemory | Spill::Compact => Partials::Memory {
+                frames: Vec::new(),
+                charge: env.budget.reserve(0),
+                compact: matches!(spill, Spill::Compact),
+                env: env.clone(),
+            },
+            Spill::InOrder => Partials::InOrder,
+            Spill::ByKeys { keys, side } => {
+                Partials::Keyed { store: PartitionedStore::new(env, keys.clone(), 0), keys, side }
+            }
+            Spill::SortedRuns(spec) => Partials::Runs(RunStore::new(env, spec)),
+        }
+    }
+
+    fn push(&mut self, pipe: &Pipe, df: DataFrame, out: Out) -> Result<(), Error> {
+        match self {
+            Partials::InOrder => {
+                if df.height() > 0 {
+                    out(df)?;
+                }
+                Ok(())
+            }
+            Partials::Keyed { store, .. } => store.push(df),
+            Partials::Runs(store) => store.push(df),
+            Partials::Memory { frames, charge, compact, env } => {
+                let b = size(&df);
+                if *compact && !env.room_for(b) {
+                    // Fold what is held into one partial, in memory.
+                    let ctx = ChunkCtx { index: 0, side: pipe.sides };
+                    let held = std::mem::take(frames);
+                    *frames = pipe.sink.finish(held, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
+                    charge.resize(frames.iter().map(size).sum());
+                }
+                if !env.fits(b) {
+                    let what = format!("{} keeps its partial results in memory", pipe.sink.name());
+                    return Err(too_small(env, charge.bytes() + b, &what));
+                }
+                frames.push(df);
+                charge.grow(b);
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self, pipe: &mut Pipe, run: &Run, out: Out) -> Result<(), Error> {
+        let env = run.env;
+        match self {
+            Partials::InOrder => Ok(()),
+            Partials::Memory { frames, charge: _charge, .. } => {
+                let ctx = ChunkCtx { index: 0, side: pipe.sides };
+                for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+                    out(df)?;
+                }
+                Ok(())
+            }
+            Partials::Runs(store) => store.finish(out),
+            Partials::Keyed { store, keys, side } => {
+                let big = pipe.big_side.take();
+                let schema = store.schema().cloned().unwrap_or_default();
+                let held = if big.is_some() { Held::Parts(store.finish_parts()?) } else { store.finish()? };
+                match held {
+                    Held::Memory(frames, _charge) => {
+                        let ctx = ChunkCtx { index: 0, side: pipe.sides };
+                        for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+                            out(df)?;
+                        }
+                        Ok(())
+                    }
+                    Held::Parts(parts) => {
+                        // The side joined part by part is partitioned the same way.
+                        let side_parts = match side {
+                            None => None,
+                            Some(k) => {
+                                let mut s = PartitionedStore::new(env, keys.clone(), 0);
+                                match big {
+                                    Some((_, frames)) => {
+                                        for f in frames.into_frames() {
+                                            s.push(f?)?;
+                                        }
+                                    }
+                                    None => s.push(pipe.sides[k].clone())?,
+                                }
+                                Some((k, s.finish_parts()?))
+                            }
+                        };
+                        finish_parts(pipe, run, &keys, 0, parts, side_parts, &schema, out)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Finishes a spilled, partitioned input part by part; a part too large
+/// to finish in memory is split again with another seed.
+#[allow(clippy::too_many_arguments)]
+fn finish_parts(
+    pipe: &Pipe,
+    run: &Run,
+    keys: &[Expr],
+    depth: u32,
+    parts: Vec<SpillFile>,
+    side: Option<(usize, Vec<SpillFile>)>,
+    schema: &DataFrame,
+    out: Out,
+) -> Result<(), Error> {
+    let env = run.env;
+    let (side_index, mut side_parts) = match side {
+        Some((k, p)) => (Some(k), p.into_iter().map(Some).collect()),
+        None => (None, Vec::new()),
+    };
+    for (p, part) in parts.into_iter().enumerate() {
+        check(run.config)?;
+        let side_part: Option<SpillFile> = side_parts.get_mut(p).and_then(Option::take);
+        let side_rows = side_part.as_ref().map_or(0, |s| s.rows());
+        if part.rows() == 0 && side_rows == 0 {
+            continue;
+        }
+        let bytes = part.mem_bytes() + side_part.as_ref().map_or(0, |s| s.mem_bytes());
+        // Finishing holds the part, its hash table and its output.
+        let need = bytes.saturating_mul(3);
+        if env.room_for(need) || depth >= MAX_REPARTITIONS {
+            if !env.fits(need) {
+                return Err(too_small(
+                    env,
+                    need,
+                    &format!("one key of {} holds more rows than fit (a part stays too large after {MAX_REPARTITIONS} re-partitionings)", pipe.sink.name()),
+                ));
+            }
+            let _charge = env.budget.reserve(need);
+            let mut frames = read_all(&part)?;
+            if frames.is_empty() {
+                frames.push(schema.clone());
+            }
+            drop(part);
+            let mut sides = pipe.sides.to_vec();
+            if let (Some(k), Some(s)) = (side_index, side_part) {
+                let blocks = read_all(&s)?;
+                sides[k] = if blocks.is_empty() { sides[k].clear() } else { concat(blocks).map_err(|e| pipe.compute("join", e))? };
+            }
+            let ctx = ChunkCtx { index: p, side: &sides };
+            for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+                out(df)?;
+            }
+            continue;
+        }
+        // Split this part again, with a seed the first split did not use.
+        let seed = u64::from(depth + 1) * 0x9E37_79B9 + p as u64;
+        let mut sub = PartitionedStore::new(env, keys.to_vec(), seed);
+        for i in 0..part.blocks() {
+            sub.push(part.read(i)?)?;
+        }
+        drop(part);
+        let sub_parts = sub.finish_parts()?;
+        let sub_side = match (side_index, side_part) {
+            (Some(k), Some(s)) => {
+                let mut ss = PartitionedStore::new(env, keys.to_vec(), seed);
+                for i in 0..s.blocks() {
+                    ss.push(s.read(i)?)?;
+                }
+                drop(s);
+                Some((k, ss.finish_parts()?))
+            }
+            _ => None,
+        };
+        finish_parts(pipe, run, keys, depth + 1, sub_parts, sub_side, schema, out)?;
+    }
+    Ok(())
+}

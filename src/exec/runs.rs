@@ -1,0 +1,240 @@
+//! External sort: sorted runs on disk and their k-way merge.
+//!
+//! While the sorted chunk partials fit, they wait in memory. When they would
+//! not, they are stacked, sorted into one run and written to disk in blocks.
+//! At the end the runs are merged: each run has one block in memory; the
+//! smallest of the runs' last buffered keys is the *frontier*, every
+//! buffered row up to it can be emitted, and the run that defined it loads
+//! its next block. Keys are compared in polars' row encoding (bytes whose
+//! order is the sort order: descending keys and nulls-last included).
+//! Ties are broken by run, and runs are in input order, so the merge is as
+//! stable as the in-memory sort. When there are more runs than buffers fit
+//! in the budget, groups of runs are merged into longer runs first.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+use polars_core::chunked_array::ops::row_encode::_get_rows_encoded_ca;
+
+use super::memory::Reservation;
+use super::spill::SpillFile;
+use super::store::{size, Env};
+use super::Error;
+use crate::ops::{concat, select_rows, SortSpec};
+
+fn polars(e: PolarsError) -> Error {
+    Error::Compute { stage: 0, op: "sort merge".into(), message: e.to_string() }
+}
+
+/// Sorted partials waiting in memory, and runs already on disk.
+pub struct RunStore {
+    env: Arc<Env>,
+    spec: SortSpec,
+    mem: Vec<DataFrame>,
+    charge: Reservation,
+    runs: Vec<SpillFile>,
+}
+
+impl RunStore {
+    /// An empty store sorting by `spec`.
+    pub fn new(env: &Arc<Env>, spec: SortSpec) -> Self {
+        RunStore { env: env.clone(), spec, mem: Vec::new(), charge: env.budget.reserve(0), runs: Vec::new() }
+    }
+
+    /// Bytes a block of a run should take: small enough that the merge can
+    /// hold a block of several runs at once.
+    fn block_bytes(&self) -> u64 {
+        (self.env.budget.limit().saturating_sub(self.env.headroom) / 16).max(64 << 10)
+    }
+
+    /// Adds a sorted partial (partials arrive in input order).
+    pub fn push(&mut self, df: DataFrame) -> Result<(), Error> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        let b = size(&df);
+        if !self.env.room_for(b) {
+            self.spill_run()?;
+        }
+        self.charge.grow(b);
+        self.mem.push(df);
+        Ok(())
+    }
+
+    /// Sorts what is in memory into one run on disk.
+    fn spill_run(&mut self) -> Result<(), Error> {
+        if self.mem.is_empty() {
+            return Ok(());
+        }
+        let sorted = self.spec.sort(concat(std::mem::take(&mut self.mem)).map_err(polars)?).map_err(polars)?;
+        let block = self.block_bytes();
+        let mut file = self.env.spill.create()?;
+        write_blocks(&mut file, sorted, block)?;
+        self.charge.resize(0);
+        self.runs.push(file);
+        Ok(())
+    }
+
+    /// Emits every row in order, in batches.
+    pub fn finish(mut self, out: &mut dyn FnMut(DataFrame) -> Result<(), Error>) -> Result<(), Error> {
+        if self.runs.is_empty() {
+            let all = concat(std::mem::take(&mut self.mem)).map_err(polars)?;
+            return out(self.spec.sort(all).map_err(polars)?);
+        }
+        self.spill_run()?;
+        let block = self.block_bytes();
+        // Each run being merged holds a block (and its keys); keep half the
+        // budget for the batches being emitted.
+        let usable = self.env.budget.limit().saturating_sub(self.env.headroom) / 2;
+        let fan_in = ((usable / (block * 2)) as usize).max(2);
+        let mut runs = std::mem::take(&mut self.runs);
+        while runs.len() > fan_in {
+            let mut next = Vec::new();
+            let mut rest = runs.into_iter().peekable();
+            while rest.peek().is_some() {
+                let group: Vec<SpillFile> = rest.by_ref().take(fan_in).collect();
+                if group.len() == 1 {
+                    next.extend(group);
+                    continue;
+                }
+                let mut file = self.env.spill.create()?;
+                merge(&self.env, group, &self.spec, &mut |df| write_blocks(&mut file, df, block))?;
+                next.push(file);
+            }
+            runs = next;
+        }
+        merge(&self.env, runs, &self.spec, out)
+    }
+}
+
+/// Writes a sorted frame as blocks of about `block` bytes.
+fn write_blocks(file: &mut SpillFile, df: DataFrame, block: u64) -> Result<(), Error> {
+    let rows = df.height();
+    if rows == 0 {
+        return Ok(());
+    }
+    let per_row = (size(&df) / rows as u64).max(1);
+    let step = ((block / per_row) as usize).clamp(1024, rows.max(1024));
+    let mut start = 0;
+    while start < rows {
+        let mut piece = df.slice(start as i64, step);
+        file.append(&mut piece)?;
+        start += step;
+    }
+    Ok(())
+}
+
+/// One run being merged: its current block and that block's encoded keys.
+struct Cursor {
+    file: SpillFile,
+    next_block: usize,
+    buf: DataFrame,
+    keys: BinaryOffsetChunked,
+    start: usize,
+    _charge: Reservation,
+}
+
+impl Cursor {
+    fn remaining(&self) -> usize {
+        self.buf.height() - self.start
+    }
+
+    /// Loads the next block if the current one is used up; false when done.
+    fn refill(&mut self, env: &Arc<Env>, spec: &SortSpec) -> Result<bool, Error> {
+        while self.remaining() == 0 {
+            if self.next_block >= self.file.blocks() {
+                return Ok(false);
+            }
+            let buf = self.file.read(self.next_block)?;
+            self.next_block += 1;
+            let keys = encode(&buf, spec)?;
+            self._charge = env.budget.reserve(size(&buf) + keys.len() as u64 * 16);
+            self.buf = buf;
+            self.keys = keys;
+            self.start = 0;
+        }
+        Ok(true)
+    }
+
+    fn key(&self, i: usize) -> &[u8] {
+        self.keys.get(i).unwrap_or_default()
+    }
+
+    /// First position at or after `start` whose key is past the frontier.
+    fn cut(&self, frontier: &[u8], inclusive: bool) -> usize {
+        let (mut lo, mut hi) = (self.start, self.buf.height());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let k = self.key(mid);
+            let before = if inclusive { k <= frontier } else { k < frontier };
+            if before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
+/// The sort keys of `df` in row encoding.
+fn encode(df: &DataFrame, spec: &SortSpec) -> Result<BinaryOffsetChunked, Error> {
+    let keys = select_rows(df.clone(), spec.exprs.clone()).map_err(polars)?;
+    let nulls_last = vec![true; spec.descending.len()];
+    let ca = _get_rows_encoded_ca("".into(), keys.get_columns(), &spec.descending, &nulls_last).map_err(polars)?;
+    Ok(ca.rechunk().as_ref().clone())
+}
+
+/// Merges sorted runs (in input order) into `out`, in batches.
+fn merge(
+    env: &Arc<Env>,
+    runs: Vec<SpillFile>,
+    spec: &SortSpec,
+    out: &mut dyn FnMut(DataFrame) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut cursors: Vec<Cursor> = runs
+        .into_iter()
+        .map(|file| Cursor {
+            file,
+            next_block: 0,
+            buf: DataFrame::empty(),
+            keys: BinaryOffsetChunked::full_null("".into(), 0),
+            start: 0,
+            _charge: env.budget.reserve(0),
+        })
+        .collect();
+    loop {
+        let mut live = Vec::new();
+        for (i, c) in cursors.iter_mut().enumerate() {
+            if c.refill(env, spec)? {
+                live.push(i);
+            }
+        }
+        let Some(&first) = live.first() else { return Ok(()) };
+        // The frontier: the smallest last buffered key, earliest run on ties.
+        let mut f = first;
+        for &i in &live[1..] {
+            let (ci, cf) = (&cursors[i], &cursors[f]);
+            if ci.key(ci.buf.height() - 1) < cf.key(cf.buf.height() - 1) {
+                f = i;
+            }
+        }
+        let frontier = {
+            let c = &cursors[f];
+            c.key(c.buf.height() - 1).to_vec()
+        };
+        let mut pieces = Vec::with_capacity(live.len());
+        for &i in &live {
+            let c = &mut cursors[i];
+            let end = c.cut(&frontier, i <= f);
+            if end > c.start {
+                pieces.push(c.buf.slice(c.start as i64, end - c.start));
+                c.start = end;
+            }
+        }
+        // Stacked in run order, a stable sort orders ties by run, then by
+        // position: the order the in-memory sort would give.
+        let batch = if pieces.len() == 1 { pieces.pop().unwrap_or_default() } else { concat(pieces).map_err(polars)? };
+        out(spec.sort(batch).map_err(polars)?)?;
+    }
+}

@@ -1,0 +1,289 @@
+//! Where frames wait: in memory while the budget allows, else on disk.
+//!
+//! * [`FrameStore`] keeps frames in order (a stage's output, a side input,
+//!   the partials of a pass-through sink) and spills them, in order, to one
+//!   spill file.
+//! * [`PartitionedStore`] keeps frames that may be regrouped by key (the
+//!   partials of an aggregation, a distinct, a join side): on spilling it
+//!   hash-partitions them into [`PARTS`] spill files, so that each part can
+//!   later be finished on its own.
+//!
+//! Both charge what they hold in memory to the run's budget and spill
+//! before a new frame would take the headroom kept for chunks in flight.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::memory::{MemoryBudget, Reservation};
+use super::spill::{SpillDir, SpillFile};
+use super::{partition, Error};
+
+/// Parts a partitioned store splits into when it first spills. With a
+/// budget B, each part of a spilled input of size S holds about S/64; a part
+/// that is still too large to finish is split again with another seed.
+pub const PARTS: usize = 64;
+
+/// What every store and stage of one run shares.
+#[derive(Debug)]
+pub struct Env {
+    /// The memory budget.
+    pub budget: Arc<MemoryBudget>,
+    /// Where spill files go.
+    pub spill: Arc<SpillDir>,
+    /// Bytes stores leave free for chunks in flight.
+    pub headroom: u64,
+}
+
+impl Env {
+    /// Whether a store may take `bytes` more and still leave the headroom.
+    pub fn room_for(&self, bytes: u64) -> bool {
+        self.budget.fits(bytes.saturating_add(self.headroom))
+    }
+
+    /// Whether `bytes` more fit in the budget at all (headroom included).
+    pub fn fits(&self, bytes: u64) -> bool {
+        self.budget.fits(bytes)
+    }
+}
+
+/// Estimated bytes of a frame in memory.
+pub fn size(df: &DataFrame) -> u64 {
+    df.estimated_size() as u64
+}
+
+fn polars(e: PolarsError) -> Error {
+    Error::Compute { stage: 0, op: "spill".into(), message: e.to_string() }
+}
+
+/// Frames in order.
+pub struct FrameStore {
+    env: Arc<Env>,
+    mem: Vec<DataFrame>,
+    charge: Reservation,
+    file: Option<SpillFile>,
+    /// A 0-row frame with the columns of the first frame pushed.
+    schema: Option<DataFrame>,
+}
+
+impl FrameStore {
+    /// An empty store.
+    pub fn new(env: &Arc<Env>) -> Self {
+        FrameStore { env: env.clone(), mem: Vec::new(), charge: env.budget.reserve(0), file: None, schema: None }
+    }
+
+    /// Appends a frame (empty frames only record the columns).
+    pub fn push(&mut self, mut df: DataFrame) -> Result<(), Error> {
+        if self.schema.is_none() {
+            self.schema = Some(df.clear());
+        }
+        if df.height() == 0 {
+            return Ok(());
+        }
+        let b = size(&df);
+        if !self.env.room_for(b) {
+            self.spill()?;
+            if !self.env.room_for(b) {
+                // Not even this frame fits beside what others hold: it goes
+                // straight to disk (after the frames before it, so in order).
+                return self.file()?.append(&mut df);
+            }
+        }
+        self.charge.grow(b);
+        self.mem.push(df);
+        Ok(())
+    }
+
+    fn file(&mut self) -> Result<&mut SpillFile, Error> {
+        if self.file.is_none() {
+            self.file = Some(self.env.spill.create()?);
+        }
+        Ok(self.file.as_mut().expect("the spill file was just created"))
+    }
+
+    /// Moves every frame held in memory to disk.
+    pub fn spill(&mut self) -> Result<(), Error> {
+        if self.mem.is_empty() {
+            return Ok(());
+        }
+        let mem = std::mem::take(&mut self.mem);
+        let file = self.file()?;
+        for mut df in mem {
+            file.append(&mut df)?;
+        }
+        self.charge.resize(0);
+        Ok(())
+    }
+
+    /// Estimated bytes of all frames once in memory.
+    pub fn bytes(&self) -> u64 {
+        self.charge.bytes() + self.file.as_ref().map_or(0, |f| f.mem_bytes())
+    }
+
+    /// A 0-row frame with the columns of the frames, if any was pushed.
+    pub fn schema(&self) -> Option<&DataFrame> {
+        self.schema.as_ref()
+    }
+
+    /// The frames in order, read back one at a time.
+    pub fn into_frames(self) -> Frames {
+        Frames { file: self.file, next: 0, mem: self.mem.into(), charge: self.charge }
+    }
+
+    /// All frames stacked into one, charged to the budget by the returned
+    /// reservation (for a join's build side).
+    pub fn into_frame(self) -> Result<(DataFrame, Reservation), Error> {
+        let env = self.env.clone();
+        let schema = self.schema.clone();
+        let frames: Vec<DataFrame> = self.into_frames().collect::<Result<_, _>>()?;
+        let df = match (frames.is_empty(), schema) {
+            (true, Some(s)) => s,
+            _ => crate::ops::concat(frames).map_err(polars)?,
+        };
+        let charge = env.budget.reserve(size(&df));
+        Ok((df, charge))
+    }
+}
+
+/// Frames of a [`FrameStore`], in order.
+pub struct Frames {
+    file: Option<SpillFile>,
+    next: usize,
+    mem: VecDeque<DataFrame>,
+    charge: Reservation,
+}
+
+impl Iterator for Frames {
+    type Item = Result<DataFrame, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(f) = &self.file {
+            if self.next < f.blocks() {
+                self.next += 1;
+                return Some(f.read(self.next - 1));
+            }
+        }
+        let df = self.mem.pop_front()?;
+        let left = self.charge.bytes().saturating_sub(size(&df));
+        self.charge.resize(left);
+        Some(Ok(df))
+    }
+}
+
+/// Frames that may be regrouped by key.
+pub struct PartitionedStore {
+    env: Arc<Env>,
+    keys: Vec<Expr>,
+    seed: u64,
+    mem: Vec<DataFrame>,
+    charge: Reservation,
+    parts: Vec<SpillFile>,
+    schema: Option<DataFrame>,
+}
+
+/// A partitioned store at its end.
+pub enum Held {
+    /// Everything fitted in memory: the frames in push order, and their charge.
+    Memory(Vec<DataFrame>, Reservation),
+    /// Spilled: one file per part.
+    Parts(Vec<SpillFile>),
+}
+
+impl PartitionedStore {
+    /// An empty store partitioning by `keys` with `seed`.
+    pub fn new(env: &Arc<Env>, keys: Vec<Expr>, seed: u64) -> Self {
+        PartitionedStore {
+            env: env.clone(),
+            keys,
+            seed,
+            mem: Vec::new(),
+            charge: env.budget.reserve(0),
+            parts: Vec::new(),
+            schema: None,
+        }
+    }
+
+    /// Adds a frame.
+    pub fn push(&mut self, df: DataFrame) -> Result<(), Error> {
+        if self.schema.is_none() {
+            self.schema = Some(df.clear());
+        }
+        if df.height() == 0 {
+            return Ok(());
+        }
+        let b = size(&df);
+        if !self.env.room_for(b) {
+            self.spill()?;
+            if !self.env.room_for(b) {
+                return self.write(vec![df]);
+            }
+        }
+        self.charge.grow(b);
+        self.mem.push(df);
+        Ok(())
+    }
+
+    /// A 0-row frame with the columns of the frames, if any was pushed.
+    pub fn schema(&self) -> Option<&DataFrame> {
+        self.schema.as_ref()
+    }
+
+    /// Partitions every frame held in memory to disk.
+    pub fn spill(&mut self) -> Result<(), Error> {
+        let mem = std::mem::take(&mut self.mem);
+        self.write(mem)?;
+        self.charge.resize(0);
+        Ok(())
+    }
+
+    fn write(&mut self, frames: Vec<DataFrame>) -> Result<(), Error> {
+        if self.parts.is_empty() {
+            self.parts = (0..PARTS).map(|_| self.env.spill.create()).collect::<Result<_, _>>()?;
+        }
+        // A few frames at a time: splitting copies a frame's rows once.
+        let threads = rayon::current_num_threads().max(1);
+        let mut frames = frames.into_iter().peekable();
+        while frames.peek().is_some() {
+            let batch: Vec<DataFrame> = frames.by_ref().take(threads).collect();
+            let split: Vec<Vec<DataFrame>> = batch
+                .par_iter()
+                .map(|df| partition::split(df, &self.keys, PARTS, self.seed))
+                .collect::<PolarsResult<_>>()
+                .map_err(polars)?;
+            for pieces in split {
+                for (file, mut piece) in self.parts.iter_mut().zip(pieces) {
+                    file.append(&mut piece)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the store: the frames in memory, or the parts on disk (what
+    /// was still in memory is spilled too).
+    pub fn finish(mut self) -> Result<Held, Error> {
+        if self.parts.is_empty() {
+            let charge = std::mem::replace(&mut self.charge, self.env.budget.reserve(0));
+            return Ok(Held::Memory(std::mem::take(&mut self.mem), charge));
+        }
+        self.spill()?;
+        Ok(Held::Parts(std::mem::take(&mut self.parts)))
+    }
+
+    /// Ends the store, always with parts on disk (a join's side must be
+    /// partitioned like the probe side once that spilled).
+    pub fn finish_parts(mut self) -> Result<Vec<SpillFile>, Error> {
+        if self.parts.is_empty() {
+            self.parts = (0..PARTS).map(|_| self.env.spill.create()).collect::<Result<_, _>>()?;
+        }
+        self.spill()?;
+        Ok(std::mem::take(&mut self.parts))
+    }
+}
+
+/// Reads every block of a spill file.
+pub fn read_all(file: &SpillFile) -> Result<Vec<DataFrame>, Error> {
+    (0..file.blocks()).map(|i| file.read(i)).collect()
+}
