@@ -35,6 +35,7 @@ mod partition;
 mod pipe;
 mod progress;
 mod runs;
+mod skew;
 pub mod spill;
 mod stats;
 mod store;
@@ -208,6 +209,7 @@ pub fn execute_streaming(
         budget: Arc::new(MemoryBudget::new(limit)),
         spill: Arc::new(SpillDir::new(config.temp_dir.clone().unwrap_or_else(std::env::temp_dir), config.max_spill)),
         headroom: chunk_bytes * window as u64,
+        skewed_parts: Default::default(),
     });
     let settings = ReadSettings::new(chunk_size, config.bad_rows).with_disk_counter(progress.disk_bytes.clone());
     let total: u64 = graph
@@ -274,6 +276,7 @@ pub fn execute_streaming(
     stats.peak_memory = env.budget.peak();
     stats.spilled_bytes = env.spill.bytes_written();
     stats.spill_files = env.spill.files_created();
+    stats.skewed_parts = env.skewed_parts.load(Ordering::Relaxed);
     Ok((result, stats))
 }
 

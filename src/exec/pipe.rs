@@ -149,7 +149,19 @@ impl Pipe<'_> {
                 let mut frames = sources.into_iter().flatten();
                 loop {
                     check(run.config)?;
-                    let batch: Vec<DataFrame> = frames.by_ref().take(run.window).collect::<Result<_, _>>()?;
+                    // As many frames as the headroom holds (at least one).
+                    let mut batch: Vec<DataFrame> = Vec::new();
+                    let mut bytes = 0u64;
+                    while batch.len() < run.window && bytes < run.env.headroom {
+                        match frames.next() {
+                            Some(f) => {
+                                let f = f?;
+                                bytes += size(&f);
+                                batch.push(f);
+                            }
+                            None => break,
+                        }
+                    }
                     if batch.is_empty() {
                         break;
                     }
@@ -279,7 +291,8 @@ impl Partials {
                                     }
                                     None => s.push(pipe.sides[k].clone())?,
                                 }
-                                Some((k, s.finish_parts()?))
+                                let schema = s.schema().cloned().unwrap_or_else(|| pipe.sides[k].clear());
+                                Some(Side { index: k, parts: s.finish_parts()?, schema })
                             }
                         };
                         finish_parts(pipe, run, &keys, 0, parts, side_parts, &schema, out)
@@ -290,8 +303,17 @@ impl Partials {
     }
 }
 
+/// A side input partitioned like the probe side.
+struct Side {
+    index: usize,
+    parts: Vec<SpillFile>,
+    /// A 0-row frame with its columns.
+    schema: DataFrame,
+}
+
 /// Finishes a spilled, partitioned input part by part; a part too large
-/// to finish in memory is split again with another seed.
+/// to finish in memory is split again with another seed, and a join's
+/// part still too large after that is joined piece by piece.
 #[allow(clippy::too_many_arguments)]
 fn finish_parts(
     pipe: &Pipe,
@@ -299,14 +321,14 @@ fn finish_parts(
     keys: &[Expr],
     depth: u32,
     parts: Vec<SpillFile>,
-    side: Option<(usize, Vec<SpillFile>)>,
+    side: Option<Side>,
     schema: &DataFrame,
     out: Out,
 ) -> Result<(), Error> {
     let env = run.env;
-    let (side_index, mut side_parts) = match side {
-        Some((k, p)) => (Some(k), p.into_iter().map(Some).collect()),
-        None => (None, Vec::new()),
+    let (side_index, side_schema, mut side_parts) = match side {
+        Some(s) => (Some(s.index), s.schema, s.parts.into_iter().map(Some).collect()),
+        None => (None, DataFrame::empty(), Vec::new()),
     };
     for (p, part) in parts.into_iter().enumerate() {
         check(run.config)?;
@@ -318,6 +340,13 @@ fn finish_parts(
         let bytes = part.mem_bytes() + side_part.as_ref().map_or(0, |s| s.mem_bytes());
         // Finishing holds the part, its hash table and its output.
         let need = bytes.saturating_mul(3);
+        if !env.room_for(need) && depth >= MAX_REPARTITIONS {
+            if let (Some(spec), Some(s)) = (pipe.sink.as_join(), &side_part) {
+                env.skewed_parts.fetch_add(1, Ordering::Relaxed);
+                super::skew::join_in_pieces(env, spec, &part, s, schema, &side_schema, out)?;
+                continue;
+            }
+        }
         if env.room_for(need) || depth >= MAX_REPARTITIONS {
             if !env.fits(need) {
                 return Err(too_small(
@@ -358,7 +387,7 @@ fn finish_parts(
                     ss.push(s.read(i)?)?;
                 }
                 drop(s);
-                Some((k, ss.finish_parts()?))
+                Some(Side { index: k, parts: ss.finish_parts()?, schema: side_schema.clone() })
             }
             _ => None,
         };

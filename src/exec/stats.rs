@@ -45,6 +45,8 @@ pub struct RunStats {
     pub spilled_bytes: u64,
     /// Spill files created.
     pub spill_files: u64,
+    /// Parts of partitioned joins joined piece by piece (skewed keys).
+    pub skewed_parts: u64,
 }
 
 impl RunStats {
@@ -87,6 +89,7 @@ impl RunStats {
             "peak_memory": self.peak_memory,
             "spilled_bytes": self.spilled_bytes,
             "spill_files": self.spill_files,
+            "skewed_parts": self.skewed_parts,
             "streamed": self.streamed,
             "stages": self.stages.iter().map(|st| serde_json::json!({
                 "id": st.id,

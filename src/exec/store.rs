@@ -35,12 +35,20 @@ pub struct Env {
     pub spill: Arc<SpillDir>,
     /// Bytes stores leave free for chunks in flight.
     pub headroom: u64,
+    /// Join parts too large even after re-partitioning, joined piece by piece.
+    pub skewed_parts: std::sync::atomic::AtomicU64,
 }
 
 impl Env {
     /// Whether a store may take `bytes` more and still leave the headroom.
     pub fn room_for(&self, bytes: u64) -> bool {
         self.budget.fits(bytes.saturating_add(self.headroom))
+    }
+
+    /// The largest frame worth keeping whole: a share of the headroom, so
+    /// that a window of frames read back fits in it.
+    pub fn max_frame(&self) -> u64 {
+        (self.headroom / 4).max(64 << 10)
     }
 
     /// Whether `bytes` more fit in the budget at all (headroom included).
@@ -83,6 +91,19 @@ impl FrameStore {
             return Ok(());
         }
         let b = size(&df);
+        let max = self.env.max_frame();
+        if b > max && df.height() > 1 {
+            // A frame much larger than a chunk (a join's fan-out): store it
+            // in chunk-sized slices, so that whoever reads the store back
+            // admits it a bounded piece at a time.
+            let rows = ((df.height() as u64 * max / b) as usize).max(1);
+            let mut start = 0;
+            while start < df.height() {
+                self.push(df.slice(start as i64, rows))?;
+                start += rows;
+            }
+            return Ok(());
+        }
         if !self.env.room_for(b) {
             self.spill()?;
             if !self.env.room_for(b) {

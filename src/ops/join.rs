@@ -36,7 +36,28 @@ impl JoinSpec {
         self.keys.iter().zip(&self.key_types).map(|(k, t)| col(k.as_str()).cast(t.clone())).collect()
     }
 
-    fn join(&self, left: DataFrame, right: &DataFrame) -> PolarsResult<DataFrame> {
+    /// The same join with another kind.
+    pub fn with_how(&self, how: JoinType) -> JoinSpec {
+        JoinSpec { how, ..self.clone() }
+    }
+
+    /// The distinct keys of `df` (cast to the common key types).
+    pub fn distinct_keys(&self, df: DataFrame) -> PolarsResult<DataFrame> {
+        let keys = self.key_exprs().into_iter().zip(&self.keys).map(|(e, k)| e.alias(k.as_str())).collect::<Vec<_>>();
+        run_lazy(df, |lf| lf.select(keys).unique(None, UniqueKeepStrategy::Any))
+    }
+
+    /// Rows of `df` whose keys are not among `keys` (null keys never match),
+    /// with all of `df`'s columns.
+    pub fn rows_without(&self, df: DataFrame, keys: &DataFrame) -> PolarsResult<DataFrame> {
+        let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
+        let keys = keys.clone().lazy();
+        let casts = self.key_exprs();
+        run_lazy(df, move |lf| lf.with_columns(casts).join(keys, on.clone(), on, JoinArgs::new(JoinType::Anti)))
+    }
+
+    /// Joins `left` with `right` (the right side already renamed).
+    pub fn join(&self, left: DataFrame, right: &DataFrame) -> PolarsResult<DataFrame> {
         let casts = self.key_exprs();
         let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
         let args = JoinArgs::new(self.how.clone()).with_coalesce(JoinCoalesce::CoalesceColumns);
@@ -90,6 +111,10 @@ impl Sink for GatherJoin {
 
     fn spill(&self) -> Spill {
         Spill::ByKeys { keys: self.0.key_exprs(), side: Some(self.0.side) }
+    }
+
+    fn as_join(&self) -> Option<&JoinSpec> {
+        Some(&self.0)
     }
 
     fn finish(&self, partials: Vec<DataFrame>, ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {

@@ -122,6 +122,11 @@ pub trait Sink: Send + Sync {
     fn spill(&self) -> Spill {
         Spill::InMemory
     }
+    /// The join this sink computes, if it is one (a part of a partitioned
+    /// join too large even after re-partitioning is joined piece by piece).
+    fn as_join(&self) -> Option<&JoinSpec> {
+        None
+    }
 }
 
 /// Stacks frames vertically (an empty list gives an empty frame).

@@ -8,6 +8,7 @@ mod expressions;
 mod formats;
 mod fuzz;
 mod library;
+mod memory;
 mod profile;
 mod progress;
 mod queries;

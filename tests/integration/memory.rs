@@ -1,0 +1,330 @@
+//! The memory budget: blocking operators spill under a small
+//! `--memory-limit` and give the same result as an unlimited run; the
+//! accounted peak stays within the limit; no spill file is left behind —
+//! after success, after an error and after Ctrl-C.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::util::*;
+
+const LIMIT: &str = "16MB";
+const LIMIT_BYTES: u64 = 16_000_000;
+const ROWS: u64 = 400_000;
+
+/// A table larger than [`LIMIT`] once parsed: `k` has ~50k groups, `s` is
+/// a string key where "hot" repeats, `f` has nulls.
+fn big_table(t: &Tmp) -> String {
+    let mut text = String::from("id,k,g,s,v,f\n");
+    for i in 0..ROWS {
+        let s = if i % 100_000 == 0 { "hot".to_string() } else { format!("s{}", (i * 31) % 100_003) };
+        let f = if i % 17 == 0 { String::new() } else { format!("{:.3}", (i % 101) as f64 / 7.0) };
+        text.push_str(&format!("{i},{},{},{s},{},{f}\n", (i * 7919) % 50_021, i % 7, (i * 13) % 1000));
+    }
+    t.file("big.csv", text)
+}
+
+/// Runs `program` without a limit and under [`LIMIT`], with spill files
+/// under a directory of the test's own; checks that both succeed, that the
+/// limited run spilled (if `must_spill`), kept its accounted peak within
+/// the limit and left no spill file. Returns both outputs.
+fn both(t: &Tmp, program: &str, must_spill: bool) -> (String, String) {
+    let (free, limited, _) = both_with_stats(t, program, must_spill);
+    (free, limited)
+}
+
+fn both_with_stats(t: &Tmp, program: &str, must_spill: bool) -> (String, String, serde_json::Value) {
+    let free = ok_args(&["run", "-e", program]);
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let o = run(&[
+        "run",
+        "-e",
+        program,
+        "--memory-limit",
+        LIMIT,
+        "--temp-dir",
+        spill.to_str().unwrap(),
+        "--stats=json",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let stats = stats_json(&o.stderr);
+    assert_eq!(stats["memory_limit"], LIMIT_BYTES);
+    let peak = stats["peak_memory"].as_u64().unwrap();
+    assert!(peak <= LIMIT_BYTES, "peak accounted {peak} > limit: {stats}");
+    if must_spill {
+        assert!(stats["spilled_bytes"].as_u64().unwrap() > 0, "expected spilling: {stats}");
+        assert!(stats["spill_files"].as_u64().unwrap() > 0, "{stats}");
+    }
+    assert_no_spill_left(&spill);
+    (free, o.stdout, stats)
+}
+
+fn assert_no_spill_left(dir: &std::path::Path) {
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+}
+
+/// Equal tables, floats equal up to summation order (partials combine in
+/// a different order when they were spilled).
+fn assert_same_table(a: &str, b: &str) {
+    let (ra, rb) = (csv(a), csv(b));
+    assert_eq!(ra.len(), rb.len(), "row counts differ");
+    for (x, y) in ra.iter().zip(&rb) {
+        for (u, v) in x.iter().zip(y) {
+            if u != v {
+                let (p, q): (f64, f64) = (u.parse().unwrap_or(f64::NAN), v.parse().unwrap_or(f64::NAN));
+                assert!((p - q).abs() <= 1e-9 * p.abs().max(1.0), "{u} != {v} in rows {x:?} / {y:?}");
+            }
+        }
+    }
+}
+
+fn ints(text: &str, name: &str) -> Vec<i64> {
+    column(text, name).iter().map(|s| s.parse().unwrap()).collect()
+}
+
+#[test]
+fn aggregation_with_many_groups_spills_and_matches() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let program = format!(
+        r#"scan "{f}" | agg n = count(), total = sum(v), avg = mean(f), lo = min(s), sd = std(v) by k | sort k"#
+    );
+    let (free, limited) = both(&t, &program, true);
+    assert_same_table(&free, &limited);
+    // Independent truth: group count and per-group sums computed here.
+    let mut sums: HashMap<i64, (i64, i64)> = HashMap::new();
+    for i in 0..ROWS as i64 {
+        let e = sums.entry((i * 7919) % 50_021).or_default();
+        e.0 += 1;
+        e.1 += (i * 13) % 1000;
+    }
+    let keys = ints(&limited, "k");
+    assert_eq!(keys.len(), sums.len());
+    for ((k, n), total) in keys.iter().zip(ints(&limited, "n")).zip(ints(&limited, "total")) {
+        assert_eq!(sums[k], (n, total), "group {k}");
+    }
+}
+
+#[test]
+fn median_and_n_unique_spill_by_group_and_match() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let program = format!(r#"scan "{f}" | agg med = median(v), kinds = n_unique(s), p9 = quantile(f, 0.9) by k | sort k"#);
+    let (free, limited) = both(&t, &program, true);
+    assert_same_table(&free, &limited);
+    // Group 0 by hand: rows i with i*7919 % 50021 == 0.
+    let mut vals: Vec<i64> =
+        (0..ROWS as i64).filter(|i| (i * 7919) % 50_021 == 0).map(|i| (i * 13) % 1000).collect();
+    vals.sort();
+    let n = vals.len();
+    let med = if n % 2 == 1 { vals[n / 2] as f64 } else { (vals[n / 2 - 1] + vals[n / 2]) as f64 / 2.0 };
+    close(num(&column(&limited, "med")[0]), med);
+}
+
+#[test]
+fn full_sort_spills_runs_and_merges_stably() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    // `v` has many ties: a stable merge keeps them in input (id) order.
+    let program = format!(r#"scan "{f}" | sort -v, g | select id, v, g"#);
+    let (free, limited) = both(&t, &program, true);
+    assert_eq!(free, limited);
+    let rows = csv(&limited);
+    assert_eq!(rows.len() as u64, ROWS + 1);
+    let key = |r: &Vec<String>| (-(r[1].parse::<i64>().unwrap()), r[2].parse::<i64>().unwrap(), r[0].parse::<i64>().unwrap());
+    assert!(rows[1..].windows(2).all(|w| key(&w[0]) < key(&w[1])), "not sorted by -v, g, then input order");
+}
+
+#[test]
+fn distinct_spills_and_matches() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    // Every row twice, plus a projection with repeats: the copies of a row
+    // meet in the same part wherever they were spilled from.
+    let program = format!(
+        r#"let a = scan "{f}"
+a | union a | select k, s, v, g | distinct | sort k, s, v, g"#
+    );
+    let (free, limited) = both(&t, &program, true);
+    assert_eq!(free, limited);
+    let expected: HashSet<(i64, String, i64)> = (0..ROWS as i64)
+        .map(|i| {
+            let s = if i % 100_000 == 0 { "hot".to_string() } else { format!("s{}", (i * 31) % 100_003) };
+            ((i * 7919) % 50_021, s, (i * 13) % 1000)
+        })
+        .collect();
+    assert_eq!(csv(&limited).len() - 1, expected.len());
+}
+
+/// A build side whose "hot" key alone is larger than the budget: the
+/// partitioned join cannot split it, and joins it piece by piece.
+fn skewed_right(t: &Tmp) -> String {
+    let mut text = String::from("s,w,pad\n");
+    for j in 0..60_000u64 {
+        text.push_str(&format!("s{},{j},{}\n", j * 2, "p".repeat(20)));
+    }
+    for j in 0..250_000u64 {
+        text.push_str(&format!("hot,{j},{}\n", "q".repeat(20)));
+    }
+    t.file("right.csv", text)
+}
+
+#[test]
+fn join_with_a_skewed_key_stays_in_budget_and_matches() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let r = skewed_right(&t);
+    for kind in ["inner", "left", "full", "anti"] {
+        let ws = if kind == "anti" { "" } else { "ws = sum(w), " };
+        let program = format!(
+            r#"let r = scan "{r}"
+scan "{f}" | join r on s kind={kind} | agg n = count(), {ws}vs = sum(v) by s | sort s"#
+        );
+        // The anti join reads only the right side's keys: few enough to broadcast.
+        let (free, limited, stats) = both_with_stats(&t, &program, kind != "anti");
+        assert_eq!(free, limited, "kind={kind}");
+        if kind != "anti" {
+            assert!(stats["skewed_parts"].as_u64().unwrap() > 0, "the hot key should be joined in pieces: {stats}");
+        }
+        if kind == "inner" {
+            // 4 hot rows on the left (ids 0, 100000, ...) × 250,000 on the right.
+            let rows = records(&limited);
+            let hot = rows.iter().find(|r| r["s"] == "hot").unwrap();
+            assert_eq!(hot["n"], "1000000");
+        }
+    }
+}
+
+#[test]
+fn pass_through_output_larger_than_the_budget_streams_without_spilling() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let out = t.path("out.csv");
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let o = run(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | derive w = v * 2 | filter g != 3"#),
+        "-o",
+        out.to_str().unwrap(),
+        "--memory-limit",
+        "8MB",
+        "--temp-dir",
+        spill.to_str().unwrap(),
+        "--stats=json",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let stats = stats_json(&o.stderr);
+    assert_eq!(stats["spilled_bytes"], 0, "{stats}");
+    assert!(stats["peak_memory"].as_u64().unwrap() <= 8_000_000, "{stats}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.len() > 8_000_000, "the output should be larger than the budget");
+    let ids = ints(&written, "id");
+    let expected: Vec<i64> = (0..ROWS as i64).filter(|i| i % 7 != 3).collect();
+    assert_eq!(ids, expected, "rows in input order");
+}
+
+#[test]
+fn running_past_max_spill_is_a_clear_error_and_cleans_up() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let out = t.path("out.csv");
+    let o = run(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | sort s"#),
+        "-o",
+        out.to_str().unwrap(),
+        "--memory-limit",
+        LIMIT,
+        "--temp-dir",
+        spill.to_str().unwrap(),
+        "--max-spill",
+        "100KB",
+    ]);
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    assert!(o.stderr.contains("--max-spill allows 97.7 KiB"), "{}", o.stderr);
+    assert!(o.stderr.contains(spill.to_str().unwrap()), "the directory is named: {}", o.stderr);
+    assert_no_spill_left(&spill);
+    assert!(!out.exists(), "no partial output");
+}
+
+#[test]
+fn a_budget_too_small_to_hold_one_group_says_what_it_needs() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    // A global median needs every value at once.
+    let o = run(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | agg m = median(v)"#),
+        "--memory-limit",
+        "2MB",
+        "--temp-dir",
+        spill.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 6, "{}", o.stderr);
+    assert!(o.stderr.contains("the memory budget of 1.9 MiB is too small"), "{}", o.stderr);
+    assert!(o.stderr.contains("it needs about"), "{}", o.stderr);
+    assert_no_spill_left(&spill);
+}
+
+#[test]
+fn interrupt_while_spilling_removes_spill_files() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let t = Tmp::new();
+    let mut text = String::from("k,v,s\n");
+    for i in 0..1_500_000u64 {
+        text.push_str(&format!("{},{},row-{i}\n", i % 1013, (i * 7) % 10_007));
+    }
+    let input = t.file("in.csv", text);
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(["run", "-e", &format!(r#"scan "{input}" | sort -v, s"#), "-o", "result.csv"])
+        .args(["--memory-limit", LIMIT, "--temp-dir", spill.to_str().unwrap()])
+        .args(["--progress", "json", "--progress-interval", "20ms"])
+        .current_dir(t.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Wait until spill files exist, then interrupt.
+    let mut line = String::new();
+    let mut spilled = false;
+    while !spilled {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        spilled = std::fs::read_dir(&spill).unwrap().next().is_some();
+    }
+    assert!(spilled, "the run should have spilled before finishing: {line}");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "stderr: {rest}");
+    assert_no_spill_left(&spill);
+    assert!(!t.path("result.csv").exists(), "no partial output");
+}
+
+#[test]
+fn memory_limit_flags_are_checked() {
+    let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "--memory-limit", "lots"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("`lots` is not a size"), "{}", o.stderr);
+    let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "--memory-limit", "150%"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let out = ok_args(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "--memory-limit", "50%"]);
+    assert_eq!(out, "count\n20\n");
+}
