@@ -263,7 +263,9 @@ impl PartitionedStore {
         if self.parts.is_empty() {
             self.parts = (0..PARTS).map(|_| self.env.spill.create()).collect::<Result<_, _>>()?;
         }
-        // A few frames at a time: splitting copies a frame's rows once.
+        // A few frames at a time (splitting copies a frame's rows once):
+        // split in parallel, then each part's pieces stacked into one block
+        // and the parts compressed and written in parallel.
         let threads = rayon::current_num_threads().max(1);
         let mut frames = frames.into_iter().peekable();
         while frames.peek().is_some() {
@@ -273,11 +275,22 @@ impl PartitionedStore {
                 .map(|df| partition::split(df, &self.keys, PARTS, self.seed))
                 .collect::<PolarsResult<_>>()
                 .map_err(polars)?;
+            drop(batch);
+            let mut by_part: Vec<Vec<DataFrame>> = (0..PARTS).map(|_| Vec::with_capacity(split.len())).collect();
             for pieces in split {
-                for (file, mut piece) in self.parts.iter_mut().zip(pieces) {
-                    file.append(&mut piece)?;
+                for (p, piece) in pieces.into_iter().enumerate() {
+                    if piece.height() > 0 {
+                        by_part[p].push(piece);
+                    }
                 }
             }
+            self.parts.par_iter_mut().zip(by_part).try_for_each(|(file, pieces)| -> Result<(), Error> {
+                if pieces.is_empty() {
+                    return Ok(());
+                }
+                let mut block = crate::ops::concat(pieces).map_err(polars)?;
+                file.append(&mut block)
+            })?;
         }
         Ok(())
     }
