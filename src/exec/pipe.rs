@@ -86,7 +86,7 @@ impl Pipe<'_> {
 
     /// Runs the pass: every chunk, then the finish.
     pub fn run(mut self, run: &Run, input: Input, out: Out) -> Result<Counts, Error> {
-        let mut partials = Partials::new(run.env, self.sink.spill());
+        let mut partials = Partials::new(run.env, self.sink);
         let counts = self.feed(run, input, &mut partials, out)?;
         if counts.chunks == 0 {
             // No input at all: one empty chunk, so `count` says 0 and a
@@ -196,7 +196,7 @@ impl Pipe<'_> {
 enum Partials {
     Memory { frames: Vec<DataFrame>, charge: Reservation, compact: bool, env: Arc<Env> },
     InOrder,
-    Keyed { store: PartitionedStore, keys: Vec<Expr>, side: Option<usize> },
+    Keyed { store: PartitionedStore, keys: Vec<Expr>, side: Option<usize>, compact: bool },
     Runs(RunStore),
 }
 
@@ -207,7 +207,8 @@ fn too_small(env: &Env, needed: u64, what: &str) -> Error {
 }
 
 impl Partials {
-    fn new(env: &Arc<Env>, spill: Spill) -> Self {
+    fn new(env: &Arc<Env>, sink: &dyn Sink) -> Self {
+        let spill = sink.spill();
         match spill {
             Spill::InMemory | Spill::Compact => Partials::Memory {
                 frames: Vec::new(),
@@ -217,7 +218,8 @@ impl Partials {
             },
             Spill::InOrder => Partials::InOrder,
             Spill::ByKeys { keys, side } => {
-                Partials::Keyed { store: PartitionedStore::new(env, keys.clone(), 0), keys, side }
+                let compact = sink.can_compact();
+                Partials::Keyed { store: PartitionedStore::new(env, keys.clone(), 0), keys, side, compact }
             }
             Spill::SortedRuns(spec) => Partials::Runs(RunStore::new(env, spec)),
         }
@@ -231,7 +233,23 @@ impl Partials {
                 }
                 Ok(())
             }
-            Partials::Keyed { store, .. } => store.push(df),
+            Partials::Keyed { store, compact, .. } => {
+                let b = size(&df);
+                if *compact && !store.has_room(b) && store.mem_bytes() > 0 {
+                    // Fold what is held before spilling it; stop trying once
+                    // folding no longer halves it (e.g. nearly unique keys).
+                    let held = store.take_mem();
+                    let before: u64 = held.iter().map(size).sum();
+                    // Folding holds the partials, their stacked copy and the result.
+                    let _work = store.env().budget.reserve(before * super::store::WORK_FACTOR);
+                    let folded = pipe.sink.compact(held).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
+                    *compact = size(&folded) * 2 <= before;
+                    drop(_work);
+                    store.push(folded)?;
+                    super::store::release_freed_memory();
+                }
+                store.push(df)
+            }
             Partials::Runs(store) => store.push(df),
             Partials::Memory { frames, charge, compact, env } => {
                 let b = size(&df);
@@ -265,10 +283,13 @@ impl Partials {
                 Ok(())
             }
             Partials::Runs(store) => store.finish(out),
-            Partials::Keyed { store, keys, side } => {
+            Partials::Keyed { store, keys, side, .. } => {
                 let big = pipe.big_side.take();
                 let schema = store.schema().cloned().unwrap_or_default();
-                let held = if big.is_some() { Held::Parts(store.finish_parts()?) } else { store.finish()? };
+                // Finishing in memory takes about twice what the partials
+                // hold (hash tables, output): partition when that won't fit.
+                let in_memory = big.is_none() && env.fits(store.mem_bytes());
+                let held = if in_memory { store.finish()? } else { Held::Parts(store.finish_parts()?) };
                 match held {
                     Held::Memory(frames, _charge) => {
                         let ctx = ChunkCtx { index: 0, side: pipe.sides };
@@ -370,6 +391,8 @@ fn finish_parts(
             for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
                 out(df)?;
             }
+            drop(sides);
+            super::store::release_freed_memory();
             continue;
         }
         // Split this part again, with a seed the first split did not use.

@@ -18,7 +18,7 @@ use polars_core::chunked_array::ops::row_encode::_get_rows_encoded_ca;
 
 use super::memory::Reservation;
 use super::spill::SpillFile;
-use super::store::{size, Env};
+use super::store::{size, Env, WORK_FACTOR};
 use super::Error;
 use crate::ops::{concat, select_rows, SortSpec};
 
@@ -53,7 +53,7 @@ impl RunStore {
             return Ok(());
         }
         let b = size(&df);
-        if !self.env.room_for(b) {
+        if !self.env.room_for_work(self.charge.bytes(), b) {
             self.spill_run()?;
         }
         self.charge.grow(b);
@@ -66,18 +66,21 @@ impl RunStore {
         if self.mem.is_empty() {
             return Ok(());
         }
+        let _work = self.env.budget.reserve(self.charge.bytes() * (WORK_FACTOR - 1));
         let sorted = self.spec.sort(concat(std::mem::take(&mut self.mem)).map_err(polars)?).map_err(polars)?;
         let block = self.block_bytes();
         let mut file = self.env.spill.create()?;
         write_blocks(&mut file, sorted, block)?;
         self.charge.resize(0);
         self.runs.push(file);
+        super::store::release_freed_memory();
         Ok(())
     }
 
     /// Emits every row in order, in batches.
     pub fn finish(mut self, out: &mut dyn FnMut(DataFrame) -> Result<(), Error>) -> Result<(), Error> {
-        if self.runs.is_empty() {
+        // Sorting in memory takes about twice what the partials hold.
+        if self.runs.is_empty() && self.env.fits(self.charge.bytes()) {
             let all = concat(std::mem::take(&mut self.mem)).map_err(polars)?;
             return out(self.spec.sort(all).map_err(polars)?);
         }

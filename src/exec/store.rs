@@ -26,6 +26,21 @@ use super::{partition, Error};
 /// that is still too large to finish is split again with another seed.
 pub const PARTS: usize = 64;
 
+/// Memory that folding, sorting or finishing frames takes, per byte of the
+/// frames: the frames, their stacked copy, and the hash table or output.
+pub const WORK_FACTOR: u64 = 3;
+
+/// Returns memory freed by polars to the operating system. glibc keeps
+/// freed blocks in per-thread arenas; after a spill or a finished part
+/// hundreds of megabytes can sit there, counted in RSS though unused.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// What every store and stage of one run shares.
 #[derive(Debug)]
 pub struct Env {
@@ -49,6 +64,13 @@ impl Env {
     /// that a window of frames read back fits in it.
     pub fn max_frame(&self) -> u64 {
         (self.headroom / 4).max(64 << 10)
+    }
+
+    /// Whether a store holding `held` bytes may take `bytes` more when
+    /// working on what it holds (folding, sorting, finishing) takes
+    /// [`WORK_FACTOR`] times as much: the held bytes are charged already.
+    pub fn room_for_work(&self, held: u64, bytes: u64) -> bool {
+        self.room_for((held + bytes).saturating_mul(WORK_FACTOR).saturating_sub(held))
     }
 
     /// Whether `bytes` more fit in the budget at all (headroom included).
@@ -235,9 +257,9 @@ impl PartitionedStore {
             return Ok(());
         }
         let b = size(&df);
-        if !self.env.room_for(b) {
+        if !self.has_room(b) {
             self.spill()?;
-            if !self.env.room_for(b) {
+            if !self.has_room(b) {
                 return self.write(vec![df]);
             }
         }
@@ -251,11 +273,34 @@ impl PartitionedStore {
         self.schema.as_ref()
     }
 
+    /// Estimated bytes held in memory.
+    pub fn mem_bytes(&self) -> u64 {
+        self.charge.bytes()
+    }
+
+    /// Whether `bytes` more can be held without spilling, leaving room to
+    /// fold or finish what is held (see [`WORK_FACTOR`]).
+    pub fn has_room(&self, bytes: u64) -> bool {
+        self.env.room_for_work(self.mem_bytes(), bytes)
+    }
+
+    /// The run's shared state.
+    pub fn env(&self) -> &Arc<Env> {
+        &self.env
+    }
+
+    /// Takes the frames held in memory (their charge is released).
+    pub fn take_mem(&mut self) -> Vec<DataFrame> {
+        self.charge.resize(0);
+        std::mem::take(&mut self.mem)
+    }
+
     /// Partitions every frame held in memory to disk.
     pub fn spill(&mut self) -> Result<(), Error> {
         let mem = std::mem::take(&mut self.mem);
         self.write(mem)?;
         self.charge.resize(0);
+        release_freed_memory();
         Ok(())
     }
 

@@ -118,6 +118,11 @@ fn pair(x: Expr, y: Expr) -> (Expr, Expr, Expr) {
     (xm, ym, both)
 }
 
+/// `value`, or 0.0 for a group with no values (a partial mean of nothing).
+fn zero_if_empty(n: Expr, value: Expr) -> Expr {
+    when(n.eq(lit(0.0))).then(lit(0.0)).otherwise(value)
+}
+
 fn null_if(cond: Expr, value: Expr) -> Expr {
     when(cond).then(lit(Null {})).otherwise(value)
 }
@@ -281,6 +286,53 @@ impl HashAggregate {
             .collect()
     }
 
+    /// Combines partials into the partial form again (same columns), for
+    /// folding many partials into one before they would spill.
+    fn merge_exprs(&self) -> Vec<Expr> {
+        let mut out = Vec::new();
+        for (i, a) in self.aggs.iter().enumerate() {
+            let sum = |part: &str| pcol(i, part).sum().alias(p(i, part));
+            match a.kind {
+                AggKind::CountRows | AggKind::Count => out.push(sum("n")),
+                AggKind::Sum => {
+                    out.push(pcol(i, "s").sum().cast(a.dtype.clone()).alias(p(i, "s")));
+                    out.push(sum("n"));
+                }
+                AggKind::Mean => {
+                    out.push(sum("s"));
+                    out.push(sum("n"));
+                }
+                AggKind::Min => out.push(pcol(i, "v").min().alias(p(i, "v"))),
+                AggKind::Max => out.push(pcol(i, "v").max().alias(p(i, "v"))),
+                AggKind::First => out.push(pcol(i, "v").first().alias(p(i, "v"))),
+                AggKind::Last => out.push(pcol(i, "v").last().alias(p(i, "v"))),
+                AggKind::Std | AggKind::Var => {
+                    let n = pcol(i, "n").sum();
+                    let mean = zero_if_empty(n.clone(), (pcol(i, "n") * pcol(i, "mean")).sum() / n.clone());
+                    let m2 = (pcol(i, "m2") + pcol(i, "n") * (pcol(i, "mean") - mean.clone()).pow(2)).sum();
+                    out.push(n.alias(p(i, "n")));
+                    out.push(mean.alias(p(i, "mean")));
+                    out.push(m2.alias(p(i, "m2")));
+                }
+                AggKind::Corr | AggKind::Cov => {
+                    let n = pcol(i, "n").sum();
+                    let mx = zero_if_empty(n.clone(), (pcol(i, "n") * pcol(i, "mx")).sum() / n.clone());
+                    let my = zero_if_empty(n.clone(), (pcol(i, "n") * pcol(i, "my")).sum() / n.clone());
+                    let dx = pcol(i, "mx") - mx.clone();
+                    let dy = pcol(i, "my") - my.clone();
+                    out.push(n.alias(p(i, "n")));
+                    out.push(mx.alias(p(i, "mx")));
+                    out.push(my.alias(p(i, "my")));
+                    out.push((pcol(i, "m2x") + pcol(i, "n") * dx.clone().pow(2)).sum().alias(p(i, "m2x")));
+                    out.push((pcol(i, "m2y") + pcol(i, "n") * dy.clone().pow(2)).sum().alias(p(i, "m2y")));
+                    out.push((pcol(i, "c") + pcol(i, "n") * dx * dy).sum().alias(p(i, "c")));
+                }
+                _ => unreachable!("holistic aggregates are never two-phase"),
+            }
+        }
+        out
+    }
+
     /// Aggregates over gathered argument columns (one-phase).
     fn gathered_exprs(&self) -> Vec<Expr> {
         self.aggs
@@ -380,6 +432,14 @@ impl Sink for HashAggregate {
             self.rowwise.store(true, Ordering::Relaxed);
         }
         Ok(out)
+    }
+
+    fn can_compact(&self) -> bool {
+        self.two_phase && !self.keys.is_empty()
+    }
+
+    fn compact(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+        self.group(concat(partials)?, self.merge_exprs())
     }
 
     fn spill(&self) -> Spill {

@@ -42,6 +42,14 @@ impl Sink for Distinct {
         Ok(out)
     }
 
+    fn can_compact(&self) -> bool {
+        true
+    }
+
+    fn compact(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+        concat(partials)?.unique_stable(None, UniqueKeepStrategy::First, None)
+    }
+
     fn spill(&self) -> Spill {
         Spill::ByKeys { keys: vec![all()], side: None }
     }

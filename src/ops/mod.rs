@@ -118,6 +118,20 @@ pub trait Sink: Send + Sync {
     fn passes_through(&self) -> bool {
         false
     }
+    /// Whether [`Sink::compact`] works for this sink.
+    fn can_compact(&self) -> bool {
+        false
+    }
+    /// Folds partials (in order) into one partial with the same columns:
+    /// tried before partials spill, since folding many chunks' partials
+    /// often shrinks them far more than one chunk's did (a two-phase
+    /// aggregation, distinct).
+    ///
+    /// # Errors
+    /// polars errors; sinks that cannot fold say so in [`Sink::can_compact`].
+    fn compact(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+        concat(partials)
+    }
     /// What may happen to partials when memory runs short.
     fn spill(&self) -> Spill {
         Spill::InMemory
