@@ -31,6 +31,7 @@
 
 mod fold;
 pub mod memory;
+mod partials;
 mod partition;
 mod pipe;
 mod progress;

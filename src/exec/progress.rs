@@ -20,6 +20,9 @@ pub struct Progress {
     pub stages: AtomicUsize,
     /// What the running stage is doing, e.g. "scan → hash_aggregate".
     pub label: Mutex<String>,
+    /// What part of the stage runs, e.g. "combining 12/64 parts" (empty
+    /// while chunks are read).
+    pub phase: Mutex<String>,
     /// When the run started.
     pub started: Instant,
     /// Set by the owner when everything (output included) is finished.
@@ -35,6 +38,7 @@ impl Default for Progress {
             stage: AtomicUsize::new(0),
             stages: AtomicUsize::new(0),
             label: Mutex::new(String::new()),
+            phase: Mutex::new(String::new()),
             started: Instant::now(),
             done: AtomicBool::new(false),
         }
@@ -69,6 +73,14 @@ impl Progress {
         if let Ok(mut l) = self.label.lock() {
             *l = label;
         }
+        self.set_phase(String::new());
+    }
+
+    /// Sets what part of the running stage runs (shown after its label).
+    pub fn set_phase(&self, phase: String) {
+        if let Ok(mut p) = self.phase.lock() {
+            *p = phase;
+        }
     }
 
     /// Reads the counters.
@@ -77,7 +89,13 @@ impl Progress {
             elapsed: self.started.elapsed().as_secs_f64(),
             stage: self.stage.load(Ordering::Relaxed),
             stages: self.stages.load(Ordering::Relaxed),
-            label: self.label.lock().map(|l| l.clone()).unwrap_or_default(),
+            label: {
+                let label = self.label.lock().map(|l| l.clone()).unwrap_or_default();
+                match self.phase.lock().map(|p| p.clone()).unwrap_or_default() {
+                    p if p.is_empty() => label,
+                    p => format!("{label} ({p})"),
+                }
+            },
             bytes: self.disk_bytes.load(Ordering::Relaxed),
             total_bytes: self.total_bytes.load(Ordering::Relaxed),
             rows: self.rows.load(Ordering::Relaxed),

@@ -1,0 +1,249 @@
+//! A sink's partials while a pass runs, kept as its [`Spill`] strategy
+//! allows, and the finish from memory or part by part from disk.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::memory::Reservation;
+use super::pipe::{Out, Pipe, Run};
+use super::runs::RunStore;
+use super::spill::SpillFile;
+use super::store::{read_all, size, Env, Held, PartitionedStore};
+use super::{check, Error};
+use crate::ops::{concat, ChunkCtx, Sink, Spill};
+
+/// How many times a part that is still too large is split again.
+const MAX_REPARTITIONS: u32 = 3;
+
+/// A sink's partials, kept as its [`Spill`] strategy allows.
+pub(super) enum Partials {
+    Memory { frames: Vec<DataFrame>, charge: Reservation, compact: bool, env: Arc<Env> },
+    InOrder,
+    Keyed { store: PartitionedStore, keys: Vec<Expr>, side: Option<usize>, compact: bool },
+    Runs(RunStore),
+}
+
+/// The error when something that must be held at once does not fit.
+pub(super) fn too_small(env: &Env, needed: u64, what: &str) -> Error {
+    let needed = needed.saturating_add(env.headroom).max(env.budget.used() + needed);
+    Error::BudgetTooSmall { needed, limit: env.budget.limit(), what: what.into() }
+}
+
+impl Partials {
+    pub(super) fn new(env: &Arc<Env>, sink: &dyn Sink) -> Self {
+        let spill = sink.spill();
+        match spill {
+            Spill::InMemory | Spill::Compact => Partials::Memory {
+                frames: Vec::new(),
+                charge: env.budget.reserve(0),
+                compact: matches!(spill, Spill::Compact),
+                env: env.clone(),
+            },
+            Spill::InOrder => Partials::InOrder,
+            Spill::ByKeys { keys, side } => {
+                let compact = sink.can_compact();
+                Partials::Keyed { store: PartitionedStore::new(env, keys.clone(), 0), keys, side, compact }
+            }
+            Spill::SortedRuns(spec) => Partials::Runs(RunStore::new(env, spec)),
+        }
+    }
+
+    pub(super) fn push(&mut self, pipe: &Pipe, df: DataFrame, out: Out) -> Result<(), Error> {
+        match self {
+            Partials::InOrder => {
+                if df.height() > 0 {
+                    out(df)?;
+                }
+                Ok(())
+            }
+            Partials::Keyed { store, compact, .. } => {
+                let b = size(&df);
+                if *compact && !store.has_room(b) && store.mem_bytes() > 0 {
+                    // Fold what is held before spilling it; stop trying once
+                    // folding no longer halves it (e.g. nearly unique keys).
+                    let held = store.take_mem();
+                    let before: u64 = held.iter().map(size).sum();
+                    // Folding holds the partials, their stacked copy and the result.
+                    let _work = store.env().budget.reserve(before * super::store::WORK_FACTOR);
+                    let folded = pipe.sink.compact(held).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
+                    *compact = size(&folded) * 2 <= before;
+                    drop(_work);
+                    store.push(folded)?;
+                    super::store::release_freed_memory();
+                }
+                store.push(df)
+            }
+            Partials::Runs(store) => store.push(df),
+            Partials::Memory { frames, charge, compact, env } => {
+                let b = size(&df);
+                if *compact && !env.room_for(b) {
+                    // Fold what is held into one partial, in memory.
+                    let ctx = ChunkCtx { index: 0, side: pipe.sides };
+                    let held = std::mem::take(frames);
+                    *frames = pipe.sink.finish(held, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
+                    charge.resize(frames.iter().map(size).sum());
+                }
+                if !env.fits(b) {
+                    let what = format!("{} keeps its partial results in memory", pipe.sink.name());
+                    return Err(too_small(env, charge.bytes() + b, &what));
+                }
+                frames.push(df);
+                charge.grow(b);
+                Ok(())
+            }
+        }
+    }
+
+    pub(super) fn finish(self, pipe: &mut Pipe, run: &Run, out: Out) -> Result<(), Error> {
+        let env = run.env;
+        match self {
+            Partials::InOrder => Ok(()),
+            Partials::Memory { frames, charge: _charge, .. } => {
+                let ctx = ChunkCtx { index: 0, side: pipe.sides };
+                for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+                    out(df)?;
+                }
+                Ok(())
+            }
+            Partials::Runs(store) => store.finish(out),
+            Partials::Keyed { store, keys, side, .. } => {
+                let big = pipe.big_side.take();
+                let schema = store.schema().cloned().unwrap_or_default();
+                // Finishing in memory takes about twice what the partials
+                // hold (hash tables, output): partition when that won't fit.
+                let in_memory = big.is_none() && env.fits(store.mem_bytes());
+                let held = if in_memory { store.finish()? } else { Held::Parts(store.finish_parts()?) };
+                match held {
+                    Held::Memory(frames, _charge) => {
+                        let ctx = ChunkCtx { index: 0, side: pipe.sides };
+                        for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+                            out(df)?;
+                        }
+                        Ok(())
+                    }
+                    Held::Parts(parts) => {
+                        // The side joined part by part is partitioned the same way.
+                        let side_parts = match side {
+                            None => None,
+                            Some(k) => {
+                                let mut s = PartitionedStore::new(env, keys.clone(), 0);
+                                match big {
+                                    Some((_, frames)) => {
+                                        for f in frames.into_frames() {
+                                            s.push(f?)?;
+                                        }
+                                    }
+                                    None => s.push(pipe.sides[k].clone())?,
+                                }
+                                let schema = s.schema().cloned().unwrap_or_else(|| pipe.sides[k].clear());
+                                Some(Side { index: k, parts: s.finish_parts()?, schema })
+                            }
+                        };
+                        finish_parts(pipe, run, &keys, 0, parts, side_parts, &schema, out)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A side input partitioned like the probe side.
+struct Side {
+    index: usize,
+    parts: Vec<SpillFile>,
+    /// A 0-row frame with its columns.
+    schema: DataFrame,
+}
+
+/// Finishes a spilled, partitioned input part by part; a part too large
+/// to finish in memory is split again with another seed, and a join's
+/// part still too large after that is joined piece by piece.
+#[allow(clippy::too_many_arguments)]
+fn finish_parts(
+    pipe: &Pipe,
+    run: &Run,
+    keys: &[Expr],
+    depth: u32,
+    parts: Vec<SpillFile>,
+    side: Option<Side>,
+    schema: &DataFrame,
+    out: Out,
+) -> Result<(), Error> {
+    let env = run.env;
+    let (side_index, side_schema, mut side_parts) = match side {
+        Some(s) => (Some(s.index), s.schema, s.parts.into_iter().map(Some).collect()),
+        None => (None, DataFrame::empty(), Vec::new()),
+    };
+    let count = parts.len();
+    for (p, part) in parts.into_iter().enumerate() {
+        check(run.config)?;
+        if depth == 0 {
+            run.progress.set_phase(format!("combining part {}/{count} from disk", p + 1));
+        }
+        let side_part: Option<SpillFile> = side_parts.get_mut(p).and_then(Option::take);
+        let side_rows = side_part.as_ref().map_or(0, |s| s.rows());
+        if part.rows() == 0 && side_rows == 0 {
+            continue;
+        }
+        let bytes = part.mem_bytes() + side_part.as_ref().map_or(0, |s| s.mem_bytes());
+        // Finishing holds the part, its hash table and its output.
+        let need = bytes.saturating_mul(3);
+        if !env.room_for(need) && depth >= MAX_REPARTITIONS {
+            if let (Some(spec), Some(s)) = (pipe.sink.as_join(), &side_part) {
+                env.skewed_parts.fetch_add(1, Ordering::Relaxed);
+                super::skew::join_in_pieces(env, spec, &part, s, schema, &side_schema, out)?;
+                continue;
+            }
+        }
+        if env.room_for(need) || depth >= MAX_REPARTITIONS {
+            if !env.fits(need) {
+                return Err(too_small(
+                    env,
+                    need,
+                    &format!("one key of {} holds more rows than fit (a part stays too large after {MAX_REPARTITIONS} re-partitionings)", pipe.sink.name()),
+                ));
+            }
+            let _charge = env.budget.reserve(need);
+            let mut frames = read_all(&part)?;
+            if frames.is_empty() {
+                frames.push(schema.clone());
+            }
+            drop(part);
+            let mut sides = pipe.sides.to_vec();
+            if let (Some(k), Some(s)) = (side_index, side_part) {
+                let blocks = read_all(&s)?;
+                sides[k] = if blocks.is_empty() { sides[k].clear() } else { concat(blocks).map_err(|e| pipe.compute("join", e))? };
+            }
+            let ctx = ChunkCtx { index: p, side: &sides };
+            for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+                out(df)?;
+            }
+            drop(sides);
+            super::store::release_freed_memory();
+            continue;
+        }
+        // Split this part again, with a seed the first split did not use.
+        let seed = u64::from(depth + 1) * 0x9E37_79B9 + p as u64;
+        let mut sub = PartitionedStore::new(env, keys.to_vec(), seed);
+        for i in 0..part.blocks() {
+            sub.push(part.read(i)?)?;
+        }
+        drop(part);
+        let sub_parts = sub.finish_parts()?;
+        let sub_side = match (side_index, side_part) {
+            (Some(k), Some(s)) => {
+                let mut ss = PartitionedStore::new(env, keys.to_vec(), seed);
+                for i in 0..s.blocks() {
+                    ss.push(s.read(i)?)?;
+                }
+                drop(s);
+                Some(Side { index: k, parts: ss.finish_parts()?, schema: side_schema.clone() })
+            }
+            _ => None,
+        };
+        finish_parts(pipe, run, keys, depth + 1, sub_parts, sub_side, schema, out)?;
+    }
+    Ok(())
+}
