@@ -15,9 +15,10 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 use polars_core::chunked_array::ops::row_encode::_get_rows_encoded_ca;
+use rayon::prelude::*;
 
 use super::memory::Reservation;
-use super::spill::SpillFile;
+use super::spill::{encode, Encoded, SpillFile};
 use super::store::{size, Env, WORK_FACTOR};
 use super::Error;
 use crate::ops::{concat, select_rows, SortSpec};
@@ -25,6 +26,9 @@ use crate::ops::{concat, select_rows, SortSpec};
 fn polars(e: PolarsError) -> Error {
     Error::Compute { stage: 0, op: "sort merge".into(), message: e.to_string() }
 }
+
+/// Runs merged at once (more need a pass that merges groups of runs first).
+const MERGE_FAN_IN: u64 = 64;
 
 /// Sorted partials waiting in memory, and runs already on disk.
 pub struct RunStore {
@@ -42,9 +46,12 @@ impl RunStore {
     }
 
     /// Bytes a block of a run should take: small enough that the merge can
-    /// hold a block of several runs at once.
+    /// hold a block (and its keys) of [`MERGE_FAN_IN`] runs in half the
+    /// budget, so that one pass merges them all — every extra pass
+    /// rewrites the whole input.
     fn block_bytes(&self) -> u64 {
-        (self.env.budget.limit().saturating_sub(self.env.headroom) / 16).max(64 << 10)
+        let usable = self.env.budget.limit().saturating_sub(self.env.headroom) / 2;
+        (usable / (2 * MERGE_FAN_IN)).max(64 << 10)
     }
 
     /// Adds a sorted partial (partials arrive in input order).
@@ -110,7 +117,8 @@ impl RunStore {
     }
 }
 
-/// Writes a sorted frame as blocks of about `block` bytes.
+/// Writes a sorted frame as blocks of about `block` bytes, encoding them
+/// in parallel.
 fn write_blocks(file: &mut SpillFile, df: DataFrame, block: u64) -> Result<(), Error> {
     let rows = df.height();
     if rows == 0 {
@@ -118,11 +126,15 @@ fn write_blocks(file: &mut SpillFile, df: DataFrame, block: u64) -> Result<(), E
     }
     let per_row = (size(&df) / rows as u64).max(1);
     let step = ((block / per_row) as usize).clamp(1024, rows.max(1024));
-    let mut start = 0;
-    while start < rows {
-        let mut piece = df.slice(start as i64, step);
-        file.append(&mut piece)?;
-        start += step;
+    let encoded: Vec<Result<Option<Encoded>, String>> = (0..rows)
+        .step_by(step)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|start| encode(&mut df.slice(start as i64, step)))
+        .collect();
+    for e in encoded {
+        let e = e.map_err(|message| file.failed(message))?;
+        file.append_encoded(e)?;
     }
     Ok(())
 }
@@ -150,7 +162,7 @@ impl Cursor {
             }
             let buf = self.file.read(self.next_block)?;
             self.next_block += 1;
-            let keys = encode(&buf, spec)?;
+            let keys = encode_keys(&buf, spec)?;
             self._charge = env.budget.reserve(size(&buf) + keys.len() as u64 * 16);
             self.buf = buf;
             self.keys = keys;
@@ -181,7 +193,7 @@ impl Cursor {
 }
 
 /// The sort keys of `df` in row encoding.
-fn encode(df: &DataFrame, spec: &SortSpec) -> Result<BinaryOffsetChunked, Error> {
+fn encode_keys(df: &DataFrame, spec: &SortSpec) -> Result<BinaryOffsetChunked, Error> {
     let keys = select_rows(df.clone(), spec.exprs.clone()).map_err(polars)?;
     let nulls_last = vec![true; spec.descending.len()];
     let ca = _get_rows_encoded_ca("".into(), keys.get_columns(), &spec.descending, &nulls_last).map_err(polars)?;
