@@ -52,6 +52,7 @@ use crate::graph::{Stage, StageInput, TaskGraph};
 use crate::io::{self, BadRowPolicy, ReadSettings};
 use crate::ops::{GatherJoin, Spill};
 use memory::MemoryBudget;
+use partials::Partials;
 use pipe::{Input, Pipe, Run};
 use spill::SpillDir;
 use store::{Env, FrameStore};
@@ -321,14 +322,21 @@ fn run_stage(
             ids.iter().map(|id| outputs[*id].take().unwrap_or_else(|| FrameStore::new(env)).into_frames()).collect(),
         ),
     };
+    let side_of_sink = match stage.sink.spill() {
+        Spill::ByKeys { side: Some(k), .. } => Some(k),
+        _ => None,
+    };
+    // Broadcast joins whose build side is too large, by op index.
+    let big_joins: Vec<usize> = (0..stage.ops.len())
+        .filter(|&j| stage.ops[j].as_join().is_some_and(|spec| big.get(spec.side).is_some_and(Option::is_some)))
+        .collect();
     let mut from = 0;
     let mut counts = None;
     let mut schema = stage.input_schema.clone();
-    for (j, op) in stage.ops.iter().enumerate() {
-        let Some(spec) = op.as_join() else { continue };
+    for (n, &j) in big_joins.iter().enumerate() {
+        let Some(spec) = stage.ops[j].as_join() else { continue };
         let Some(side) = big.get_mut(spec.side).and_then(Option::take) else { continue };
         let sink = GatherJoin(spec.clone());
-        let mut joined = FrameStore::new(env);
         let pipe = Pipe {
             stage: stage.id,
             ops: &stage.ops[from..j],
@@ -337,16 +345,45 @@ fn run_stage(
             big_side: Some((spec.side, side)),
             input_schema: &schema,
         };
+        if n + 1 == big_joins.len() {
+            // The last partitioned join feeds the rest of the stage directly:
+            // each joined part goes through the remaining ops into the sink.
+            let big_side = side_of_sink.and_then(|k| big.get_mut(k).and_then(Option::take).map(|s| (k, s)));
+            let mut rest = Pipe {
+                stage: stage.id,
+                ops: &stage.ops[j + 1..],
+                sink: stage.sink.as_ref(),
+                sides: &sides,
+                big_side,
+                input_schema: &schema,
+            };
+            let mut partials = Partials::new(env, rest.sink);
+            let (mut fed, mut empty) = (0usize, None);
+            let c = pipe.run(run, input, &mut |df| {
+                if df.height() == 0 {
+                    empty.get_or_insert(df);
+                    return Ok(());
+                }
+                let partial = rest.chunk(df, fed)?;
+                fed += 1;
+                partials.push(&rest, partial, &mut *out)
+            })?;
+            if fed == 0 {
+                // Nothing joined: one empty chunk, so that `count` says 0.
+                let partial = rest.chunk(empty.unwrap_or_default(), 0)?;
+                partials.push(&rest, partial, &mut *out)?;
+            }
+            check(run.config)?;
+            partials.finish(&mut rest, run, out)?;
+            return Ok(counts.unwrap_or(c));
+        }
+        let mut joined = FrameStore::new(env);
         let c = pipe.run(run, input, &mut |df| joined.push(df))?;
         counts.get_or_insert(c);
         schema = joined.schema().map(|s| s.schema().as_ref().clone()).unwrap_or_default();
         input = Input::Frames(vec![joined.into_frames()]);
         from = j + 1;
     }
-    let side_of_sink = match stage.sink.spill() {
-        Spill::ByKeys { side: Some(k), .. } => Some(k),
-        _ => None,
-    };
     let big_side = side_of_sink.and_then(|k| big.get_mut(k).and_then(Option::take).map(|s| (k, s)));
     let pipe = Pipe {
         stage: stage.id,

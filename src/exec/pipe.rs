@@ -72,7 +72,8 @@ impl Pipe<'_> {
         Error::Compute { stage: self.stage, op: op.to_string(), message: e.to_string() }
     }
 
-    fn chunk(&self, mut df: DataFrame, index: usize) -> Result<DataFrame, Error> {
+    /// Runs one chunk through the ops and the sink's `partial`.
+    pub(super) fn chunk(&self, mut df: DataFrame, index: usize) -> Result<DataFrame, Error> {
         let ctx = ChunkCtx { index, side: self.sides };
         for op in self.ops {
             df = op.apply(df, &ctx).map_err(|e| self.compute(op.name(), e))?;
