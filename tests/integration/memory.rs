@@ -176,7 +176,8 @@ fn join_with_a_skewed_key_stays_in_budget_and_matches() {
     let f = big_table(&t);
     let r = skewed_right(&t);
     for kind in ["inner", "left", "full", "anti"] {
-        let ws = if kind == "anti" { "" } else { "ws = sum(w), " };
+        // `pad` is used so that the right side's rows stay wide.
+        let ws = if kind == "anti" { "" } else { "ws = sum(w), p = max(pad), " };
         let program = format!(
             r#"let r = scan "{r}"
 scan "{f}" | join r on s kind={kind} | agg n = count(), {ws}vs = sum(v) by s | sort s"#
