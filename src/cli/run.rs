@@ -83,6 +83,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     // Chunks of a pipeline that ends without a blocking operator are written
     // as they are made; anything else arrives as the final partitions.
     let mut dest = output::Destination::new(dest_path.as_deref(), args.out.format);
+    dest.validate()?;
     let mut write_error = None;
     let (frames, stats) = {
         let mut emit = |df: DataFrame| -> Result<(), crate::io::Error> {

@@ -226,3 +226,15 @@ fn bad_ndjson_line_is_named() {
     assert_eq!(o.code, 3, "{}", o.stderr);
     assert!(o.stderr.contains("bad.ndjson:5001: invalid JSON: trailing comma"), "{}", o.stderr);
 }
+
+#[test]
+fn a_bad_output_path_fails_before_any_work() {
+    let t = Tmp::new();
+    let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "-o", "/dev/null"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("cannot tell the output format of /dev/null"), "{}", o.stderr);
+    let missing = t.path("no/such/dir/out.csv");
+    let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "-o", missing.to_str().unwrap()]);
+    assert_eq!(o.code, 5, "{}", o.stderr);
+    assert!(o.stderr.contains("does not exist"), "{}", o.stderr);
+}
