@@ -81,22 +81,13 @@ impl Destination {
         Destination { path: path.map(Path::to_path_buf), format, file: None, writer: None }
     }
 
-    /// Checks, before any work is done, what can be checked without
-    /// creating the file: the format follows from the extension, and the
-    /// directory exists.
+    /// Checks, before any work is done, that the output format follows
+    /// from the path's extension (a missing directory is created on write).
     pub fn validate(&self) -> Result<(), Error> {
-        let Some(path) = &self.path else { return Ok(()) };
-        if self.format.is_none() {
+        if let (Some(path), None) = (&self.path, self.format) {
             OutputFormat::from_path(path)?;
         }
-        match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(crate::io::Error::Write {
-                path: path.clone(),
-                message: format!("the directory {} does not exist", dir.display()),
-            }
-            .into()),
-            _ => Ok(()),
-        }
+        Ok(())
     }
 
     fn start(&mut self, schema: &PlSchema) -> Result<&mut ResultWriter, Error> {

@@ -228,13 +228,8 @@ fn bad_ndjson_line_is_named() {
 }
 
 #[test]
-fn a_bad_output_path_fails_before_any_work() {
-    let t = Tmp::new();
+fn an_output_path_without_a_known_extension_fails_before_any_work() {
     let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "-o", "/dev/null"]);
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("cannot tell the output format of /dev/null"), "{}", o.stderr);
-    let missing = t.path("no/such/dir/out.csv");
-    let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "-o", missing.to_str().unwrap()]);
-    assert_eq!(o.code, 5, "{}", o.stderr);
-    assert!(o.stderr.contains("does not exist"), "{}", o.stderr);
 }
