@@ -50,9 +50,13 @@ pub struct Pipe<'a> {
 
 /// Shared run state a pass needs.
 pub struct Run<'a> {
+    /// Budget, spill directory, headroom.
     pub env: &'a Arc<Env>,
+    /// The run's configuration (cancel flag).
     pub config: &'a ExecConfig,
+    /// Read settings (chunk size, bad-row policy, counters).
     pub settings: &'a ReadSettings,
+    /// Progress counters.
     pub progress: &'a Progress,
     /// Chunks admitted at once.
     pub window: usize,
@@ -63,11 +67,14 @@ pub struct Run<'a> {
 /// Rows and chunks a pass read.
 #[derive(Default)]
 pub struct Counts {
+    /// Rows read.
     pub rows_in: u64,
+    /// Chunks (or frames) processed.
     pub chunks: usize,
 }
 
 impl Pipe<'_> {
+    /// An operator's polars error, with the stage.
     pub(super) fn compute(&self, op: &str, e: PolarsError) -> Error {
         Error::Compute { stage: self.stage, op: op.to_string(), message: e.to_string() }
     }
