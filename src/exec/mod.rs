@@ -417,4 +417,3 @@ pub fn check(config: &ExecConfig) -> Result<(), Error> {
         _ => Ok(()),
     }
 }
-

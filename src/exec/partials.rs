@@ -214,7 +214,11 @@ fn finish_parts(
             let mut sides = pipe.sides.to_vec();
             if let (Some(k), Some(s)) = (side_index, side_part) {
                 let blocks = read_all(&s)?;
-                sides[k] = if blocks.is_empty() { sides[k].clear() } else { concat(blocks).map_err(|e| pipe.compute("join", e))? };
+                sides[k] = if blocks.is_empty() {
+                    sides[k].clear()
+                } else {
+                    concat(blocks).map_err(|e| pipe.compute("join", e))?
+                };
             }
             let ctx = ChunkCtx { index: p, side: &sides };
             for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {

@@ -219,4 +219,3 @@ fn load(scan: Option<&crate::graph::ScanInput>, work: Work, run: &Run) -> Result
         (None, Work::Job(_)) => unreachable!("frame inputs make no chunk jobs"),
     }
 }
-

@@ -249,7 +249,8 @@ fn merge(
         }
         // Stacked in run order, a stable sort orders ties by run, then by
         // position: the order the in-memory sort would give.
-        let batch = if pieces.len() == 1 { pieces.pop().unwrap_or_default() } else { concat(pieces).map_err(polars)? };
+        let batch =
+            if pieces.len() == 1 { pieces.pop().unwrap_or_default() } else { concat(pieces).map_err(polars)? };
         out(spec.sort(batch).map_err(polars)?)?;
     }
 }

@@ -36,16 +36,8 @@ fn both_with_stats(t: &Tmp, program: &str, must_spill: bool) -> (String, String,
     let free = ok_args(&["run", "-e", program]);
     let spill = t.path("spill");
     std::fs::create_dir_all(&spill).unwrap();
-    let o = run(&[
-        "run",
-        "-e",
-        program,
-        "--memory-limit",
-        LIMIT,
-        "--temp-dir",
-        spill.to_str().unwrap(),
-        "--stats=json",
-    ]);
+    let o =
+        run(&["run", "-e", program, "--memory-limit", LIMIT, "--temp-dir", spill.to_str().unwrap(), "--stats=json"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let stats = stats_json(&o.stderr);
     assert_eq!(stats["memory_limit"], LIMIT_BYTES);
@@ -110,12 +102,12 @@ fn aggregation_with_many_groups_spills_and_matches() {
 fn median_and_n_unique_spill_by_group_and_match() {
     let t = Tmp::new();
     let f = big_table(&t);
-    let program = format!(r#"scan "{f}" | agg med = median(v), kinds = n_unique(s), p9 = quantile(f, 0.9) by k | sort k"#);
+    let program =
+        format!(r#"scan "{f}" | agg med = median(v), kinds = n_unique(s), p9 = quantile(f, 0.9) by k | sort k"#);
     let (free, limited) = both(&t, &program, true);
     assert_same_table(&free, &limited);
     // Group 0 by hand: rows i with i*7919 % 50021 == 0.
-    let mut vals: Vec<i64> =
-        (0..ROWS as i64).filter(|i| (i * 7919) % 50_021 == 0).map(|i| (i * 13) % 1000).collect();
+    let mut vals: Vec<i64> = (0..ROWS as i64).filter(|i| (i * 7919) % 50_021 == 0).map(|i| (i * 13) % 1000).collect();
     vals.sort();
     let n = vals.len();
     let med = if n % 2 == 1 { vals[n / 2] as f64 } else { (vals[n / 2 - 1] + vals[n / 2]) as f64 / 2.0 };
@@ -132,7 +124,8 @@ fn full_sort_spills_runs_and_merges_stably() {
     assert_eq!(free, limited);
     let rows = csv(&limited);
     assert_eq!(rows.len() as u64, ROWS + 1);
-    let key = |r: &Vec<String>| (-(r[1].parse::<i64>().unwrap()), r[2].parse::<i64>().unwrap(), r[0].parse::<i64>().unwrap());
+    let key =
+        |r: &Vec<String>| (-(r[1].parse::<i64>().unwrap()), r[2].parse::<i64>().unwrap(), r[0].parse::<i64>().unwrap());
     assert!(rows[1..].windows(2).all(|w| key(&w[0]) < key(&w[1])), "not sorted by -v, g, then input order");
 }
 
@@ -328,4 +321,34 @@ fn memory_limit_flags_are_checked() {
     assert_eq!(o.code, 2, "{}", o.stderr);
     let out = ok_args(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "--memory-limit", "50%"]);
     assert_eq!(out, "count\n20\n");
+}
+
+#[test]
+fn stats_and_analyze_report_spilling() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let program = format!(r#"scan "{f}" | select k, s, v | distinct | count"#);
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let dir = spill.to_str().unwrap();
+    let o = run(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | sort v, id"#),
+        "--memory-limit",
+        LIMIT,
+        "--temp-dir",
+        dir,
+        "--stats",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let first = o.stderr.lines().find(|l| l.starts_with("dq stats:")).unwrap_or_else(|| panic!("{}", o.stderr));
+    assert!(first.contains("of 15.3 MiB budget"), "{first}");
+    assert!(!first.contains("spilled 0 B in 0 files"), "{first}");
+    assert!(o.stderr.contains("  stage 0: "), "{}", o.stderr);
+    let out = ok_args(&["explain", "--analyze", "-e", &program, "--memory-limit", LIMIT, "--temp-dir", dir]);
+    assert!(out.contains("total: ") && out.contains("of 15.3 MiB"), "{out}");
+    let stage_spills: Vec<&str> = out.lines().filter(|l| l.contains("⏱")).collect();
+    assert!(stage_spills.iter().any(|l| !l.ends_with(" 0 B spilled")), "{out}");
+    assert_no_spill_left(&spill);
 }
