@@ -3,6 +3,7 @@
 h2o data; results must agree (as multisets of rows, floats to 1e-9 relative).
 
     python3 benches/compare_duckdb.py [N]      # default N = 1000000
+    DQ_ARGS="--memory-limit 32MB" python3 benches/compare_duckdb.py   # dq spilling
 
 Needs `pip install duckdb` and a built dq (cargo build --release).
 Prints one line per case and exits non-zero on any mismatch.
@@ -136,7 +137,8 @@ def rows_equal(xs, ys):
 failures = 0
 con = duckdb.connect()
 for name, program, sql in CASES:
-    out = subprocess.run([DQ, "run", "-q", "--format", "csv", "-e", program], capture_output=True, text=True)
+    extra = os.environ.get("DQ_ARGS", "").split()
+    out = subprocess.run([DQ, "run", "-q", "--format", "csv", *extra, "-e", program], capture_output=True, text=True)
     if out.returncode != 0:
         print(f"FAIL {name}: dq exited {out.returncode}: {out.stderr.strip()}")
         failures += 1
