@@ -124,7 +124,7 @@ impl Destination {
     /// Write failures; [`crate::exec::Error::Interrupted`] after Ctrl-C.
     pub fn push(&mut self, df: &DataFrame) -> Result<(), Error> {
         let cancel = super::cancel_flag();
-        let w = self.start(&df.schema())?;
+        let w = self.start(df.schema())?;
         let mut offset = 0;
         while offset < df.height() || (offset == 0 && df.height() == 0) {
             if cancel.load(std::sync::atomic::Ordering::Relaxed) {

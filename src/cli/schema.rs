@@ -28,6 +28,6 @@ pub fn run(args: &Args) -> Result<(), Error> {
     let names: Vec<String> = source.schema.iter_names().map(|n| n.to_string()).collect();
     let types: Vec<String> = source.schema.iter_values().map(|t| DType::from_polars(t).to_string()).collect();
     let df = df!("column" => names, "type" => types).map_err(|e| crate::internal!("{e}"))?;
-    output::write(&[df.clone()], &df.schema(), None, args.format)?;
+    output::write(std::slice::from_ref(&df), df.schema(), None, args.format)?;
     Ok(())
 }

@@ -152,7 +152,7 @@ enum Work {
 /// Hands out input in windows that fit the budget's headroom.
 enum Feeder<'a> {
     Scan { scan: &'a crate::graph::ScanInput, jobs: Box<dyn Iterator<Item = crate::io::Result<ChunkJob>> + 'a> },
-    Frames(std::iter::Flatten<std::vec::IntoIter<Frames>>),
+    Frames(Box<std::iter::Flatten<std::vec::IntoIter<Frames>>>),
 }
 
 impl<'a> Feeder<'a> {
@@ -161,7 +161,7 @@ impl<'a> Feeder<'a> {
             Input::Scan(scan) => {
                 Feeder::Scan { scan, jobs: Box::new(scan.source.chunks(run.settings, &scan.stats_filters)) }
             }
-            Input::Frames(sources) => Feeder::Frames(sources.into_iter().flatten()),
+            Input::Frames(sources) => Feeder::Frames(Box::new(sources.into_iter().flatten())),
         }
     }
 

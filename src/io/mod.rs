@@ -660,6 +660,40 @@ fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile
     })
 }
 
+/// dq's name for a polars type (`int`, `float`, `str`, ...), as in messages and table headers.
+pub fn type_name(dtype: &DataType) -> String {
+    match dtype {
+        d if d.is_integer() => "int".into(),
+        d if d.is_float() => "float".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Date => "date".into(),
+        DataType::String => "str".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Drops the whole pages inside `range` from this process's memory once a
+/// chunk is parsed: they stay in the page cache, but no longer count as
+/// dq's resident memory, so a scan's RSS does not grow with the file.
+fn release_pages(map: &Mmap, (start, end): (usize, usize)) {
+    const PAGE: usize = 4096;
+    let first = start.div_ceil(PAGE) * PAGE;
+    let last = end / PAGE * PAGE;
+    if last > first {
+        // SAFETY: the map is a read-only shared mapping of a file; MADV_DONTNEED
+        // only unmaps the pages, and any later read faults the same bytes back
+        // in from the file. No reference into the range is used after this.
+        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first) };
+    }
+}
+
+/// A frame with no columns and `height` rows (what a scan that needs no
+/// columns, such as `count`, produces).
+pub(crate) fn height_only(height: usize) -> DataFrame {
+    // SAFETY: with no columns there is no column length to disagree with `height`.
+    unsafe { DataFrame::new_no_checks(height, Vec::new()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -694,38 +728,4 @@ mod tests {
         assert!(matches!(expand("/nonexistent/dq/x.csv"), Err(Error::NotFound { .. })));
         assert!(matches!(expand("/nonexistent/dq/*.csv"), Err(Error::NotFound { .. })));
     }
-}
-
-/// dq's name for a polars type (`int`, `float`, `str`, ...), as in messages and table headers.
-pub fn type_name(dtype: &DataType) -> String {
-    match dtype {
-        d if d.is_integer() => "int".into(),
-        d if d.is_float() => "float".into(),
-        DataType::Boolean => "bool".into(),
-        DataType::Date => "date".into(),
-        DataType::String => "str".into(),
-        other => other.to_string(),
-    }
-}
-
-/// Drops the whole pages inside `range` from this process's memory once a
-/// chunk is parsed: they stay in the page cache, but no longer count as
-/// dq's resident memory, so a scan's RSS does not grow with the file.
-fn release_pages(map: &Mmap, (start, end): (usize, usize)) {
-    const PAGE: usize = 4096;
-    let first = start.div_ceil(PAGE) * PAGE;
-    let last = end / PAGE * PAGE;
-    if last > first {
-        // SAFETY: the map is a read-only shared mapping of a file; MADV_DONTNEED
-        // only unmaps the pages, and any later read faults the same bytes back
-        // in from the file. No reference into the range is used after this.
-        let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first) };
-    }
-}
-
-/// A frame with no columns and `height` rows (what a scan that needs no
-/// columns, such as `count`, produces).
-pub(crate) fn height_only(height: usize) -> DataFrame {
-    // SAFETY: with no columns there is no column length to disagree with `height`.
-    unsafe { DataFrame::new_no_checks(height, Vec::new()) }
 }

@@ -137,6 +137,8 @@ impl Write for Shared {
     }
 }
 
+// One writer per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Inner {
     Csv(polars::io::csv::write::BatchedWriter<Shared>),
     Parquet(polars::io::parquet::write::BatchedWriter<Shared>),

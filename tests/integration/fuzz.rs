@@ -106,8 +106,11 @@ fn random_programs_never_panic() {
     let executed = std::sync::atomic::AtomicUsize::new(0);
     for _ in 0..4000 {
         // Half start like a real pipeline, so the planner sees many of them.
-        let mut text =
-            if next(&mut rng) % 2 == 0 { String::from("scan \"testdata/sales.csv\" | ") } else { String::new() };
+        let mut text = if next(&mut rng).is_multiple_of(2) {
+            String::from("scan \"testdata/sales.csv\" | ")
+        } else {
+            String::new()
+        };
         let n = 1 + next(&mut rng) % 14;
         for _ in 0..n {
             text.push_str(WORDS[(next(&mut rng) % WORDS.len() as u64) as usize]);
@@ -153,7 +156,7 @@ fn pick<'a>(rng: &mut u64, items: &[&'a str]) -> &'a str {
 fn expr(rng: &mut u64, depth: u32) -> String {
     let leaf =
         ["qty", "price", "order_id", "region", "product", "date", "1", "0", "2.5", "-3", "\"east\"", "null", "true"];
-    if depth == 0 || next(rng) % 3 == 0 {
+    if depth == 0 || next(rng).is_multiple_of(3) {
         return pick(rng, &leaf).to_string();
     }
     let (a, b) = (expr(rng, depth - 1), expr(rng, depth - 1));

@@ -605,10 +605,10 @@ mod tests {
     fn exact_stats_on_a_small_column() {
         let df =
             df!("x" => [Some(1i64), Some(2), None, Some(4), Some(10)], "s" => ["a", "bb", "a", "ccc", "a"]).unwrap();
-        let mut p = TableProfile::new(&df.schema());
+        let mut p = TableProfile::new(df.schema());
         // Two chunks, merged, must equal one pass.
         let (a, b) = (df.slice(0, 2), df.slice(2, 3));
-        let mut q = TableProfile::new(&df.schema());
+        let mut q = TableProfile::new(df.schema());
         p.update(&a, 0).unwrap();
         q.update(&b, 0).unwrap();
         p.merge(q);
@@ -632,11 +632,11 @@ mod tests {
     fn sketches_take_over_past_the_exact_limits() {
         let n = 300_000i64;
         let df = df!("x" => (0..n).map(|i| (i * 7919) % 250_000).collect::<Vec<i64>>()).unwrap();
-        let mut p = TableProfile::new(&df.schema());
+        let mut p = TableProfile::new(df.schema());
         for start in (0..n).step_by(50_000) {
             // Chunk states share hints: after the first (all-distinct) chunk
             // the column is treated as near-unique.
-            let mut q = p.fresh(&df.schema());
+            let mut q = p.fresh(df.schema());
             q.update(&df.slice(start, 50_000), 0).unwrap();
             p.merge(q);
         }

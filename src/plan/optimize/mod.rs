@@ -1,17 +1,15 @@
 //! Logical optimizer: a rule per file, applied in one fixed order.
 //!
 //! Order and why:
-//! 1. `const_fold`          — fold constant sub-expressions first, so later
-//!                            rules see `x > 10` rather than `x > 5 + 5`, and
-//!                            `filter true` disappears.
-//! 2. `predicate_pushdown`  — move filters towards (and into) scans, where
-//!                            they run on each chunk straight after parsing
-//!                            and prune Parquet row groups.
-//! 3. `limit_pushdown`      — move `head N` below projections so it meets a
-//!                            sort (for top-k) or a scan (for an early stop).
-//! 4. `top_k`               — `sort | head N` becomes a top-k.
+//! 1. `const_fold` — fold constant sub-expressions first, so later rules see
+//!    `x > 10` rather than `x > 5 + 5`, and `filter true` disappears.
+//! 2. `predicate_pushdown` — move filters towards (and into) scans, where they
+//!    run on each chunk straight after parsing and prune Parquet row groups.
+//! 3. `limit_pushdown` — move `head N` below projections so it meets a sort
+//!    (for top-k) or a scan (for an early stop).
+//! 4. `top_k` — `sort | head N` becomes a top-k.
 //! 5. `projection_pushdown` — last, once filters sit in scans, so scans read
-//!                            exactly the columns anything above still needs.
+//!    exactly the columns anything above still needs.
 
 mod const_fold;
 mod limit_pushdown;
@@ -71,7 +69,7 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
         P::Tail { input, n } => P::Tail { input: b(input), n },
         P::Distinct { input } => P::Distinct { input: b(input) },
         P::Join { left, right, on, kind, schema } => P::Join { left: b(left), right: b(right), on, kind, schema },
-        P::Union { inputs, schema } => P::Union { inputs: inputs.into_iter().map(|i| f(i)).collect(), schema },
+        P::Union { inputs, schema } => P::Union { inputs: inputs.into_iter().map(f).collect(), schema },
         P::Sample { input, amount, seed } => P::Sample { input: b(input), amount, seed },
         P::Count { input } => P::Count { input: b(input) },
         P::Explode { input, column, separator } => P::Explode { input: b(input), column, separator },
