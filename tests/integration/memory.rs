@@ -352,3 +352,16 @@ fn stats_and_analyze_report_spilling() {
     assert!(stage_spills.iter().any(|l| !l.ends_with(" 0 B spilled")), "{out}");
     assert_no_spill_left(&spill);
 }
+
+#[test]
+fn parquet_input_spills_like_csv() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let pq = t.path("big.parquet");
+    ok_args(&["run", "-e", &format!(r#"scan "{f}" | write "{}""#, pq.display())]);
+    let program = format!(r#"scan "{}" | agg n = count(), total = sum(v) by k, g | sort k, g"#, pq.display());
+    let (free, limited) = both(&t, &program, true);
+    assert_same_table(&free, &limited);
+    let from_csv = ok(&format!(r#"scan "{f}" | agg n = count(), total = sum(v) by k, g | sort k, g"#));
+    assert_eq!(from_csv, limited);
+}
