@@ -10,7 +10,7 @@ use super::memory::Reservation;
 use super::pipe::{Out, Pipe, Run};
 use super::runs::RunStore;
 use super::spill::SpillFile;
-use super::store::{read_all, size, Env, Held, PartitionedStore};
+use super::store::{read_all, size, Env, Held, PartitionedStore, WORK_FACTOR};
 use super::{check, Error};
 use crate::ops::{concat, ChunkCtx, Sink, Spill};
 
@@ -111,12 +111,14 @@ impl Partials {
             Partials::Keyed { store, keys, side, .. } => {
                 let big = pipe.big_side.take();
                 let schema = store.schema().cloned().unwrap_or_default();
-                // Finishing in memory takes about twice what the partials
-                // hold (hash tables, output): partition when that won't fit.
-                let in_memory = big.is_none() && env.fits(store.mem_bytes());
+                // Finishing in memory takes WORK_FACTOR times what the
+                // partials hold (stacked copy, hash tables, output), the
+                // partials being charged already: partition when that won't fit.
+                let in_memory = big.is_none() && env.fits(store.mem_bytes() * (WORK_FACTOR - 1));
                 let held = if in_memory { store.finish()? } else { Held::Parts(store.finish_parts()?) };
                 match held {
-                    Held::Memory(frames, _charge) => {
+                    Held::Memory(frames, charge) => {
+                        let _work = env.budget.reserve(charge.bytes() * (WORK_FACTOR - 1));
                         let ctx = ChunkCtx { index: 0, side: pipe.sides };
                         for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
                             out(df)?;
