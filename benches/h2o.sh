@@ -33,20 +33,7 @@ if [ ! -f "$PQ" ]; then
 fi
 echo "# N=$N K=$K  csv=$(du -h "$CSV" | cut -f1)  parquet=$(du -h "$PQ" | cut -f1)  cores=$(nproc)"
 
-measure() { # prints "seconds rss_mb" for the command in "$@"
-  local log
-  log=$(mktemp)
-  if /usr/bin/time -v "$@" > /dev/null 2> "$log"; then
-    local wall rss
-    wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-    rss=$(grep "Maximum resident set size" "$log" | awk '{print int($NF/1024)}')
-    echo "$wall $rss"
-  else
-    echo "fail -"
-    tail -3 "$log" >&2
-  fi
-  rm -f "$log"
-}
+source benches/lib.sh
 
 have() { python3 -c "import $1" 2>/dev/null; }
 printf "%-4s %10s %7s %10s %7s %10s %7s %10s %7s %10s %7s\n" q dq_csv_s rss_mb dq_pq_s rss_mb duckdb_s rss_mb polars_s rss_mb dfusion_s rss_mb

@@ -28,20 +28,7 @@ RIGHT="$DATA/right_10000000.csv"
 [ -f "$RIGHT" ] || python3 benches/gen_right.py 10000000 "$RIGHT"
 echo "# N=$N csv=$(du -h "$CSV" | cut -f1) right=$(du -h "$RIGHT" | cut -f1) limit=$LIMIT cores=$(nproc)"
 
-measure() { # "seconds rss_mb" for the command in "$@"; its stderr goes to $ERR
-  local log
-  log=$(mktemp)
-  if /usr/bin/time -v -o "$log" "$@" > /dev/null 2> "$ERR"; then
-    local wall rss
-    wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-    rss=$(grep "Maximum resident set size" "$log" | awk '{print int($NF/1024)}')
-    echo "$wall $rss"
-  else
-    echo "fail -"
-    tail -3 "$ERR" >&2
-  fi
-  rm -f "$log"
-}
+source benches/lib.sh
 
 queries() {
   cat benches/h2o_queries.txt

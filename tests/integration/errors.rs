@@ -180,23 +180,13 @@ fn closed_stdout_pipe_is_success() {
 #[test]
 fn interrupt_stops_cleanly_and_leaves_no_partial_output() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let t = Tmp::new();
-    let mut text = String::from("k,v,s\n");
-    for i in 0..1_500_000u64 {
-        text.push_str(&format!("{},{},row-{i}\n", i % 1013, (i * 7) % 10_007));
-    }
-    let input = t.file("in/big.csv", text);
+    let input = slow_sort_input(&t, 1_500_000);
     let out_dir = t.path("out");
     std::fs::create_dir(&out_dir).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dq"))
-        .args(["run", "-e", &format!(r#"scan "{input}" | sort -v, s"#), "-o", "result.csv", "--chunk-size", "64KB"])
-        .args(["--progress", "json", "--progress-interval", "20ms"])
-        .current_dir(&out_dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let program = format!(r#"scan "{input}" | sort -v, s"#);
+    let mut child = spawn_with_progress(&out_dir, &["run", "-e", &program, "-o", "result.csv", "--chunk-size", "64KB"]);
     // Wait until the run reports progress, then interrupt it.
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut first = String::new();

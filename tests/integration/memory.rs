@@ -272,24 +272,15 @@ fn a_budget_too_small_to_hold_one_group_says_what_it_needs() {
 #[test]
 fn interrupt_while_spilling_removes_spill_files() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let t = Tmp::new();
-    let mut text = String::from("k,v,s\n");
-    for i in 0..1_500_000u64 {
-        text.push_str(&format!("{},{},row-{i}\n", i % 1013, (i * 7) % 10_007));
-    }
-    let input = t.file("in.csv", text);
+    let input = slow_sort_input(&t, 1_500_000);
     let spill = t.path("spill");
     std::fs::create_dir_all(&spill).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dq"))
-        .args(["run", "-e", &format!(r#"scan "{input}" | sort -v, s"#), "-o", "result.csv"])
-        .args(["--memory-limit", LIMIT, "--temp-dir", spill.to_str().unwrap()])
-        .args(["--progress", "json", "--progress-interval", "20ms"])
-        .current_dir(t.dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let program = format!(r#"scan "{input}" | sort -v, s"#);
+    let dir = spill.to_str().unwrap();
+    let args = ["run", "-e", &program, "-o", "result.csv", "--memory-limit", LIMIT, "--temp-dir", dir];
+    let mut child = spawn_with_progress(t.dir.path(), &args);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     // Wait until spill files exist, then interrupt.
     let mut line = String::new();

@@ -155,3 +155,25 @@ pub fn stats_json(stderr: &str) -> serde_json::Value {
     let line = stderr.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no stats in: {stderr}"));
     serde_json::from_str(line).unwrap_or_else(|e| panic!("bad stats json {line}: {e}"))
 }
+
+/// A CSV of `rows` rows (`k,v,s`) large enough that sorting it takes a while.
+pub fn slow_sort_input(t: &Tmp, rows: u64) -> String {
+    let mut text = String::from("k,v,s\n");
+    for i in 0..rows {
+        text.push_str(&format!("{},{},row-{i}\n", i % 1013, (i * 7) % 10_007));
+    }
+    t.file("in/big.csv", text)
+}
+
+/// Starts `dq` in `dir` with progress as JSON lines every 20 ms on a piped
+/// stderr (so a test can wait for the run to be under way).
+pub fn spawn_with_progress(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(args)
+        .args(["--progress", "json", "--progress-interval", "20ms"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dq runs")
+}
