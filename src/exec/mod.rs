@@ -410,6 +410,12 @@ fn select_output(df: DataFrame, names: &[String]) -> Result<DataFrame, Error> {
     })
 }
 
+/// Turns a polars error from dq's own out-of-core work (spilling, merging,
+/// joining in pieces) into an [`Error::Compute`] naming that work.
+fn kernel(op: &'static str) -> impl Fn(PolarsError) -> Error {
+    move |e| Error::Compute { stage: 0, op: op.into(), message: e.to_string() }
+}
+
 /// Fails with [`Error::Interrupted`] once cancellation was requested.
 pub fn check(config: &ExecConfig) -> Result<(), Error> {
     match &config.cancel {

@@ -66,7 +66,7 @@ impl Partials {
                     let held = store.take_mem();
                     let before: u64 = held.iter().map(size).sum();
                     // Folding holds the partials, their stacked copy and the result.
-                    let _work = store.env().budget.reserve(before * super::store::WORK_FACTOR);
+                    let _work = store.env().budget.reserve(before * WORK_FACTOR);
                     let folded = pipe.sink.compact(held).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
                     *compact = size(&folded) * 2 <= before;
                     drop(_work);
@@ -130,17 +130,12 @@ impl Partials {
                         let side_parts = match side {
                             None => None,
                             Some(k) => {
-                                let mut s = PartitionedStore::new(env, keys.clone(), 0);
-                                match big {
-                                    Some((_, frames)) => {
-                                        for f in frames.into_frames() {
-                                            s.push(f?)?;
-                                        }
-                                    }
-                                    None => s.push(pipe.sides[k].clone())?,
-                                }
-                                let schema = s.schema().cloned().unwrap_or_else(|| pipe.sides[k].clear());
-                                Some(Side { index: k, parts: s.finish_parts()?, schema })
+                                let schema = pipe.sides[k].clear();
+                                let parts = match big {
+                                    Some((_, frames)) => partition(env, &keys, 0, frames.into_frames())?,
+                                    None => partition(env, &keys, 0, std::iter::once(Ok(pipe.sides[k].clone())))?,
+                                };
+                                Some(Side { index: k, parts, schema })
                             }
                         };
                         finish_parts(pipe, run, &keys, 0, parts, side_parts, &schema, out)
@@ -191,65 +186,77 @@ fn finish_parts(
         }
         let bytes = part.mem_bytes() + side_part.as_ref().map_or(0, |s| s.mem_bytes());
         // Finishing holds the part, its hash table and its output.
-        let need = bytes.saturating_mul(3);
-        if !env.room_for(need) && depth >= MAX_REPARTITIONS {
+        let need = bytes.saturating_mul(WORK_FACTOR);
+        if !env.room_for(need) {
+            if depth < MAX_REPARTITIONS {
+                // Split this part again, with a seed the first split did not use.
+                let seed = u64::from(depth + 1) * 0x9E37_79B9 + p as u64;
+                let sub_parts = partition(env, keys, seed, blocks(part))?;
+                let sub_side = match (side_index, side_part) {
+                    (Some(k), Some(s)) => Some(Side {
+                        index: k,
+                        parts: partition(env, keys, seed, blocks(s))?,
+                        schema: side_schema.clone(),
+                    }),
+                    _ => None,
+                };
+                finish_parts(pipe, run, keys, depth + 1, sub_parts, sub_side, schema, out)?;
+                continue;
+            }
             if let (Some(spec), Some(s)) = (pipe.sink.as_join(), &side_part) {
                 env.skewed_parts.fetch_add(1, Ordering::Relaxed);
                 super::skew::join_in_pieces(env, spec, &part, s, schema, &side_schema, out)?;
                 continue;
             }
-        }
-        if env.room_for(need) || depth >= MAX_REPARTITIONS {
             if !env.fits(need) {
-                return Err(too_small(
-                    env,
-                    need,
-                    &format!("one key of {} holds more rows than fit (a part stays too large after {MAX_REPARTITIONS} re-partitionings)", pipe.sink.name()),
-                ));
+                let what = format!(
+                    "one key of {} holds more rows than fit (a part stays too large after {MAX_REPARTITIONS} re-partitionings)",
+                    pipe.sink.name()
+                );
+                return Err(too_small(env, need, &what));
             }
-            let _charge = env.budget.reserve(need);
-            let mut frames = read_all(&part)?;
-            if frames.is_empty() {
-                frames.push(schema.clone());
-            }
-            drop(part);
-            let mut sides = pipe.sides.to_vec();
-            if let (Some(k), Some(s)) = (side_index, side_part) {
-                let blocks = read_all(&s)?;
-                sides[k] = if blocks.is_empty() {
-                    sides[k].clear()
-                } else {
-                    concat(blocks).map_err(|e| pipe.compute("join", e))?
-                };
-            }
-            let ctx = ChunkCtx { index: p, side: &sides };
-            for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
-                out(df)?;
-            }
-            drop(sides);
-            super::store::release_freed_memory();
-            continue;
         }
-        // Split this part again, with a seed the first split did not use.
-        let seed = u64::from(depth + 1) * 0x9E37_79B9 + p as u64;
-        let mut sub = PartitionedStore::new(env, keys.to_vec(), seed);
-        for i in 0..part.blocks() {
-            sub.push(part.read(i)?)?;
+        let _charge = env.budget.reserve(need);
+        let mut frames = read_all(&part)?;
+        if frames.is_empty() {
+            frames.push(schema.clone());
         }
         drop(part);
-        let sub_parts = sub.finish_parts()?;
-        let sub_side = match (side_index, side_part) {
-            (Some(k), Some(s)) => {
-                let mut ss = PartitionedStore::new(env, keys.to_vec(), seed);
-                for i in 0..s.blocks() {
-                    ss.push(s.read(i)?)?;
-                }
-                drop(s);
-                Some(Side { index: k, parts: ss.finish_parts()?, schema: side_schema.clone() })
-            }
-            _ => None,
-        };
-        finish_parts(pipe, run, keys, depth + 1, sub_parts, sub_side, schema, out)?;
+        let mut sides = pipe.sides.to_vec();
+        if let (Some(k), Some(s)) = (side_index, side_part) {
+            let blocks = read_all(&s)?;
+            sides[k] = if blocks.is_empty() {
+                side_schema.clone()
+            } else {
+                concat(blocks).map_err(|e| pipe.compute("join", e))?
+            };
+        }
+        let ctx = ChunkCtx { index: p, side: &sides };
+        for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+            out(df)?;
+        }
+        drop(sides);
+        super::store::release_freed_memory();
     }
     Ok(())
+}
+
+/// The blocks of a spill file, read one at a time (the file is deleted
+/// once they are all read).
+fn blocks(file: SpillFile) -> impl Iterator<Item = Result<DataFrame, Error>> {
+    (0..file.blocks()).map(move |i| file.read(i))
+}
+
+/// Hash-partitions frames by `keys` with `seed` into spill files.
+fn partition(
+    env: &Arc<Env>,
+    keys: &[Expr],
+    seed: u64,
+    frames: impl Iterator<Item = Result<DataFrame, Error>>,
+) -> Result<Vec<SpillFile>, Error> {
+    let mut store = PartitionedStore::new(env, keys.to_vec(), seed);
+    for f in frames {
+        store.push(f?)?;
+    }
+    store.finish_parts()
 }

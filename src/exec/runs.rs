@@ -20,12 +20,11 @@ use rayon::prelude::*;
 use super::memory::Reservation;
 use super::spill::{encode, Encoded, SpillFile};
 use super::store::{size, Env, WORK_FACTOR};
-use super::Error;
+use super::{kernel, Error};
 use crate::ops::{concat, select_rows, SortSpec};
 
-fn polars(e: PolarsError) -> Error {
-    Error::Compute { stage: 0, op: "sort merge".into(), message: e.to_string() }
-}
+/// What this module's polars errors are reported as.
+const OP: &str = "sort merge";
 
 /// Runs merged at once (more need a pass that merges groups of runs first).
 const MERGE_FAN_IN: u64 = 64;
@@ -74,7 +73,7 @@ impl RunStore {
             return Ok(());
         }
         let _work = self.env.budget.reserve(self.charge.bytes() * (WORK_FACTOR - 1));
-        let sorted = self.spec.sort(concat(std::mem::take(&mut self.mem)).map_err(polars)?).map_err(polars)?;
+        let sorted = self.spec.sort(concat(std::mem::take(&mut self.mem)).map_err(kernel(OP))?).map_err(kernel(OP))?;
         let block = self.block_bytes();
         let mut file = self.env.spill.create()?;
         write_blocks(&mut file, sorted, block)?;
@@ -88,8 +87,8 @@ impl RunStore {
     pub fn finish(mut self, out: &mut dyn FnMut(DataFrame) -> Result<(), Error>) -> Result<(), Error> {
         // Sorting in memory takes about twice what the partials hold.
         if self.runs.is_empty() && self.env.fits(self.charge.bytes()) {
-            let all = concat(std::mem::take(&mut self.mem)).map_err(polars)?;
-            return out(self.spec.sort(all).map_err(polars)?);
+            let all = concat(std::mem::take(&mut self.mem)).map_err(kernel(OP))?;
+            return out(self.spec.sort(all).map_err(kernel(OP))?);
         }
         self.spill_run()?;
         let block = self.block_bytes();
@@ -194,9 +193,9 @@ impl Cursor {
 
 /// The sort keys of `df` in row encoding.
 fn encode_keys(df: &DataFrame, spec: &SortSpec) -> Result<BinaryOffsetChunked, Error> {
-    let keys = select_rows(df.clone(), spec.exprs.clone()).map_err(polars)?;
+    let keys = select_rows(df.clone(), spec.exprs.clone()).map_err(kernel(OP))?;
     let nulls_last = vec![true; spec.descending.len()];
-    let ca = _get_rows_encoded_ca("".into(), keys.get_columns(), &spec.descending, &nulls_last).map_err(polars)?;
+    let ca = _get_rows_encoded_ca("".into(), keys.get_columns(), &spec.descending, &nulls_last).map_err(kernel(OP))?;
     Ok(ca.rechunk().as_ref().clone())
 }
 
@@ -250,7 +249,7 @@ fn merge(
         // Stacked in run order, a stable sort orders ties by run, then by
         // position: the order the in-memory sort would give.
         let batch =
-            if pieces.len() == 1 { pieces.pop().unwrap_or_default() } else { concat(pieces).map_err(polars)? };
-        out(spec.sort(batch).map_err(polars)?)?;
+            if pieces.len() == 1 { pieces.pop().unwrap_or_default() } else { concat(pieces).map_err(kernel(OP))? };
+        out(spec.sort(batch).map_err(kernel(OP))?)?;
     }
 }

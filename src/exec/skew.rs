@@ -16,12 +16,11 @@ use polars::prelude::*;
 
 use super::spill::SpillFile;
 use super::store::{size, Env};
-use super::Error;
+use super::{kernel, Error};
 use crate::ops::{concat, JoinSpec};
 
-fn polars(e: PolarsError) -> Error {
-    Error::Compute { stage: 0, op: "join".into(), message: e.to_string() }
-}
+/// What this module's polars errors are reported as.
+const OP: &str = "join";
 
 /// Runs of consecutive blocks of about `target` bytes each.
 fn pages(file: &SpillFile, target: u64) -> Vec<std::ops::Range<usize>> {
@@ -42,19 +41,19 @@ fn pages(file: &SpillFile, target: u64) -> Vec<std::ops::Range<usize>> {
 
 fn read_page(file: &SpillFile, page: std::ops::Range<usize>) -> Result<DataFrame, Error> {
     let frames = page.map(|i| file.read(i)).collect::<Result<Vec<_>, _>>()?;
-    concat(frames).map_err(polars)
+    concat(frames).map_err(kernel(OP))
 }
 
 /// Distinct join keys over all pages of `file`.
 fn keys_of(spec: &JoinSpec, file: &SpillFile, target: u64) -> Result<DataFrame, Error> {
     let mut keys = Vec::new();
     for page in pages(file, target) {
-        keys.push(spec.distinct_keys(read_page(file, page)?).map_err(polars)?);
+        keys.push(spec.distinct_keys(read_page(file, page)?).map_err(kernel(OP))?);
     }
     if keys.is_empty() {
         return Ok(DataFrame::empty());
     }
-    spec.distinct_keys(concat(keys).map_err(polars)?).map_err(polars)
+    spec.distinct_keys(concat(keys).map_err(kernel(OP))?).map_err(kernel(OP))
 }
 
 /// Joins `probe` with `build` piece by piece. `probe_schema` and
@@ -73,7 +72,7 @@ pub fn join_in_pieces(
     let how = spec.how.clone();
     let keys_or_empty = |file: &SpillFile, schema: &DataFrame| -> Result<DataFrame, Error> {
         if file.blocks() == 0 {
-            return spec.distinct_keys(schema.clone()).map_err(polars);
+            return spec.distinct_keys(schema.clone()).map_err(kernel(OP));
         }
         keys_of(spec, file, target)
     };
@@ -81,7 +80,7 @@ pub fn join_in_pieces(
         JoinType::Semi | JoinType::Anti => {
             let keys = keys_or_empty(build, build_schema)?;
             for page in pages(probe, target) {
-                out(spec.join(read_page(probe, page)?, &keys).map_err(polars)?)?;
+                out(spec.join(read_page(probe, page)?, &keys).map_err(kernel(OP))?)?;
             }
             return Ok(());
         }
@@ -94,23 +93,23 @@ pub fn join_in_pieces(
         for pp in pages(probe, target) {
             let p = read_page(probe, pp)?;
             let _probe = env.budget.reserve(size(&p));
-            out(inner.join(p, &b).map_err(polars)?)?;
+            out(inner.join(p, &b).map_err(kernel(OP))?)?;
         }
     }
     if matches!(how, JoinType::Left | JoinType::Full) {
         let build_keys = keys_or_empty(build, build_schema)?;
         let left = spec.with_how(JoinType::Left);
         for page in pages(probe, target) {
-            let unmatched = spec.rows_without(read_page(probe, page)?, &build_keys).map_err(polars)?;
-            out(left.join(unmatched, build_schema).map_err(polars)?)?;
+            let unmatched = spec.rows_without(read_page(probe, page)?, &build_keys).map_err(kernel(OP))?;
+            out(left.join(unmatched, build_schema).map_err(kernel(OP))?)?;
         }
     }
     if matches!(how, JoinType::Right | JoinType::Full) {
         let probe_keys = keys_or_empty(probe, probe_schema)?;
         let right = spec.with_how(JoinType::Right);
         for page in pages(build, target) {
-            let unmatched = spec.rows_without(read_page(build, page)?, &probe_keys).map_err(polars)?;
-            out(right.join(probe_schema.clone(), &unmatched).map_err(polars)?)?;
+            let unmatched = spec.rows_without(read_page(build, page)?, &probe_keys).map_err(kernel(OP))?;
+            out(right.join(probe_schema.clone(), &unmatched).map_err(kernel(OP))?)?;
         }
     }
     Ok(())

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use super::memory::{MemoryBudget, Reservation};
 use super::spill::{SpillDir, SpillFile};
-use super::{partition, Error};
+use super::{kernel, partition, Error};
 
 /// Parts a partitioned store splits into when it first spills. With a
 /// budget B, each part of a spilled input of size S holds about S/64; a part
@@ -84,9 +84,8 @@ pub fn size(df: &DataFrame) -> u64 {
     df.estimated_size() as u64
 }
 
-fn polars(e: PolarsError) -> Error {
-    Error::Compute { stage: 0, op: "spill".into(), message: e.to_string() }
-}
+/// What this module's polars errors are reported as.
+const OP: &str = "spill";
 
 /// Frames in order.
 pub struct FrameStore {
@@ -183,7 +182,7 @@ impl FrameStore {
         let frames: Vec<DataFrame> = self.into_frames().collect::<Result<_, _>>()?;
         let df = match (frames.is_empty(), schema) {
             (true, Some(s)) => s,
-            _ => crate::ops::concat(frames).map_err(polars)?,
+            _ => crate::ops::concat(frames).map_err(kernel(OP))?,
         };
         let charge = env.budget.reserve(size(&df));
         Ok((df, charge))
@@ -319,7 +318,7 @@ impl PartitionedStore {
                 .par_iter()
                 .map(|df| partition::split(df, &self.keys, PARTS, self.seed))
                 .collect::<PolarsResult<_>>()
-                .map_err(polars)?;
+                .map_err(kernel(OP))?;
             drop(batch);
             let mut by_part: Vec<Vec<DataFrame>> = (0..PARTS).map(|_| Vec::with_capacity(split.len())).collect();
             for pieces in split {
@@ -333,7 +332,7 @@ impl PartitionedStore {
                 if pieces.is_empty() {
                     return Ok(());
                 }
-                let mut block = crate::ops::concat(pieces).map_err(polars)?;
+                let mut block = crate::ops::concat(pieces).map_err(kernel(OP))?;
                 file.append(&mut block)
             })?;
         }
