@@ -105,15 +105,32 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(v * scale))
 }
 
+/// `--threads` beyond this (or 4 × the cores, if more) is refused: each
+/// thread takes a stack and a share of the memory budget, and thousands of
+/// them only thrash.
+const MAX_THREADS: usize = 256;
+
 impl ExecArgs {
     /// Sizes polars' pool (before anything touches it) and builds the config.
     pub fn config(&self) -> Result<ExecConfig, Error> {
         if let Some(n) = self.threads {
-            if n == 0 {
-                return Err(usage("--threads must be at least 1"));
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let most = MAX_THREADS.max(4 * cores);
+            if n == 0 || n > most {
+                return Err(usage(format!("--threads must be between 1 and {most} (this machine has {cores} cores)")));
             }
             // polars reads this once, when its pool is first used.
             std::env::set_var("POLARS_MAX_THREADS", n.to_string());
+        }
+        let spill_parent = self.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        if !spill_parent.is_dir() {
+            // Checked before any work: a run that needs to spill would fail late.
+            let message = if spill_parent.exists() { "it is not a directory" } else { "it does not exist" };
+            return Err(Error::Exec(crate::exec::Error::SpillDisk {
+                dir: spill_parent,
+                needed: 0,
+                message: format!("cannot spill there: {message} (choose one with --temp-dir or $TMPDIR)"),
+            }));
         }
         let threads = polars_core::POOL.current_num_threads();
         Ok(ExecConfig {

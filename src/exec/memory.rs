@@ -164,10 +164,10 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 }
 
 /// Memory the process can use: what the kernel reports as available,
-/// capped by a cgroup (container) limit when one is set.
+/// capped by the room under the process's cgroup limits when any is set.
 pub fn available_memory() -> u64 {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| meminfo_available(&s));
-    let cgroup = cgroup_room();
+    let cgroup = super::cgroup::cgroup_room();
     match (meminfo, cgroup) {
         (Some(m), Some(c)) => m.min(c),
         (Some(m), None) => m,
@@ -182,20 +182,6 @@ fn meminfo_available(text: &str) -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-/// Room left under the cgroup memory limit (v2, then v1), if one is set.
-fn cgroup_room() -> Option<u64> {
-    let read = |p: &str| std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse::<u64>().ok());
-    let (limit, used) = match read("/sys/fs/cgroup/memory.max") {
-        Some(l) => (l, read("/sys/fs/cgroup/memory.current").unwrap_or(0)),
-        None => {
-            let l = read("/sys/fs/cgroup/memory/memory.limit_in_bytes")?;
-            (l, read("/sys/fs/cgroup/memory/memory.usage_in_bytes").unwrap_or(0))
-        }
-    };
-    // v1 reports "no limit" as a huge number.
-    (limit < 1 << 60).then(|| limit.saturating_sub(used))
 }
 
 #[cfg(test)]

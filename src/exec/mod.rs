@@ -29,6 +29,7 @@
 //! There is one thread pool: dq's tasks run inside polars' own pool, so
 //! polars kernels called from a task share the same `--threads` workers.
 
+mod cgroup;
 mod fold;
 pub mod memory;
 mod partials;
@@ -243,7 +244,8 @@ pub fn execute_streaming(
             let counts = {
                 let mut out = |df: DataFrame| -> Result<(), Error> {
                     if df.height() == 0 {
-                        return Ok(());
+                        // An empty frame still tells the next stage its columns.
+                        return if last { Ok(()) } else { store.push(df) };
                     }
                     rows_out += df.height() as u64;
                     match (last, emit.as_mut()) {

@@ -19,9 +19,23 @@ const MAX_REPARTITIONS: u32 = 3;
 
 /// A sink's partials, kept as its [`Spill`] strategy allows.
 pub(super) enum Partials {
-    Memory { frames: Vec<DataFrame>, charge: Reservation, compact: bool, env: Arc<Env> },
-    InOrder,
-    Keyed { store: PartitionedStore, keys: Vec<Expr>, side: Option<usize>, compact: bool },
+    Memory {
+        frames: Vec<DataFrame>,
+        charge: Reservation,
+        compact: bool,
+        env: Arc<Env>,
+    },
+    /// Frames go straight on; `sent` once one did (an empty one goes on only
+    /// first, so that an empty result still carries its columns).
+    InOrder {
+        sent: bool,
+    },
+    Keyed {
+        store: PartitionedStore,
+        keys: Vec<Expr>,
+        side: Option<usize>,
+        compact: bool,
+    },
     Runs(RunStore),
 }
 
@@ -41,7 +55,7 @@ impl Partials {
                 compact: matches!(spill, Spill::Compact),
                 env: env.clone(),
             },
-            Spill::InOrder => Partials::InOrder,
+            Spill::InOrder => Partials::InOrder { sent: false },
             Spill::ByKeys { keys, side } => {
                 let compact = sink.can_compact();
                 Partials::Keyed { store: PartitionedStore::new(env, keys.clone(), 0), keys, side, compact }
@@ -52,8 +66,9 @@ impl Partials {
 
     pub(super) fn push(&mut self, pipe: &Pipe, df: DataFrame, out: Out) -> Result<(), Error> {
         match self {
-            Partials::InOrder => {
-                if df.height() > 0 {
+            Partials::InOrder { sent } => {
+                if df.height() > 0 || !*sent {
+                    *sent = true;
                     out(df)?;
                 }
                 Ok(())
@@ -99,7 +114,7 @@ impl Partials {
     pub(super) fn finish(self, pipe: &mut Pipe, run: &Run, out: Out) -> Result<(), Error> {
         let env = run.env;
         match self {
-            Partials::InOrder => Ok(()),
+            Partials::InOrder { .. } => Ok(()),
             Partials::Memory { frames, charge: _charge, .. } => {
                 let ctx = ChunkCtx { index: 0, side: pipe.sides };
                 for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
@@ -117,7 +132,12 @@ impl Partials {
                 let in_memory = big.is_none() && env.fits(store.mem_bytes() * (WORK_FACTOR - 1));
                 let held = if in_memory { store.finish()? } else { Held::Parts(store.finish_parts()?) };
                 match held {
-                    Held::Memory(frames, charge) => {
+                    Held::Memory(mut frames, charge) => {
+                        if frames.is_empty() {
+                            // Every partial was empty: finish over the columns alone,
+                            // so the output has its columns and no rows.
+                            frames.push(schema.clone());
+                        }
                         let _work = env.budget.reserve(charge.bytes() * (WORK_FACTOR - 1));
                         let ctx = ChunkCtx { index: 0, side: pipe.sides };
                         for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {

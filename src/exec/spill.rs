@@ -76,12 +76,14 @@ impl SpillDir {
     /// A new, empty spill file.
     pub fn create(self: &Arc<Self>) -> Result<SpillFile, Error> {
         let dir = {
-            let mut guard = self.dir.lock().map_err(|_| self.disk_error(0, "lock poisoned".into()))?;
+            // Errors here name the parent directly: `disk_error` would lock `dir` again.
+            let parent_error = |message: String| Error::SpillDisk { dir: self.parent.clone(), needed: 0, message };
+            let mut guard = self.dir.lock().map_err(|_| parent_error("lock poisoned".into()))?;
             if guard.is_none() {
                 let d = tempfile::Builder::new()
                     .prefix("dq-spill-")
                     .tempdir_in(&self.parent)
-                    .map_err(|e| self.disk_error(0, e.to_string()))?;
+                    .map_err(|e| parent_error(format!("cannot create a spill directory: {e}")))?;
                 *guard = Some(d);
             }
             guard.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default()

@@ -1,10 +1,12 @@
 //! dq expressions → polars expressions. Semantics that differ from polars'
-//! defaults are made explicit here: `/` divides as floats and gives null
-//! for a zero divisor, `substr` starts at 1, `x [not] in [..]` is null when
+//! defaults are made explicit here: arithmetic goes through
+//! [`crate::ops::arith`] (no integer wraparound, IEEE float division, null
+//! for a zero divisor), `substr` starts at 1, `x [not] in [..]` is null when
 //! x is null, string functions are literal unless named `regex_*`.
 
 use polars::prelude::*;
 
+use crate::ops::{arith, Arith};
 use crate::plan::expr::{BinOp, Expr as DqExpr, Func, Value};
 
 fn null() -> Expr {
@@ -16,8 +18,10 @@ pub fn value(v: &Value) -> Expr {
     match v {
         Value::Null => null(),
         Value::Bool(b) => lit(*b),
-        Value::Int(i) => lit(*i),
-        Value::Float(f) => lit(*f),
+        // Typed: a bare `lit(i64)` is a "dynamic" literal that polars
+        // materializes as 32-bit when it fits, and 32-bit arithmetic wraps.
+        Value::Int(i) => Expr::Literal(LiteralValue::Int64(*i)),
+        Value::Float(f) => Expr::Literal(LiteralValue::Float64(*f)),
         Value::Str(s) => lit(s.as_str()),
         Value::Date(d) => lit(*d).cast(DataType::Date),
     }
@@ -73,15 +77,12 @@ pub fn lower(e: &DqExpr) -> Expr {
         DqExpr::Binary { op, left, right } => {
             let (l, r) = (lower(left), lower(right));
             match op {
-                BinOp::Add => l + r,
-                BinOp::Sub => l - r,
-                BinOp::Mul => l * r,
-                BinOp::Div => {
-                    let q = l.cast(DataType::Float64) / r.clone().cast(DataType::Float64);
-                    when(r.eq(lit(0))).then(null()).otherwise(q)
-                }
-                BinOp::FloorDiv => when(r.clone().eq(lit(0))).then(null()).otherwise(l.floor_div(r)),
-                BinOp::Mod => when(r.clone().eq(lit(0))).then(null()).otherwise(l % r),
+                BinOp::Add => arith(Arith::Add, l, r),
+                BinOp::Sub => arith(Arith::Sub, l, r),
+                BinOp::Mul => arith(Arith::Mul, l, r),
+                BinOp::Div => arith(Arith::Div, l, r),
+                BinOp::FloorDiv => arith(Arith::FloorDiv, l, r),
+                BinOp::Mod => arith(Arith::Mod, l, r),
                 BinOp::Eq => l.eq(r),
                 BinOp::NotEq => l.neq(r),
                 BinOp::Lt => l.lt(r),
@@ -93,7 +94,7 @@ pub fn lower(e: &DqExpr) -> Expr {
             }
         }
         DqExpr::Not(x) => lower(x).not(),
-        DqExpr::Neg(x) => lit(0) - lower(x),
+        DqExpr::Neg(x) => arith(Arith::Mul, lower(x), Expr::Literal(LiteralValue::Int64(-1))),
         DqExpr::IsNull { expr, negated } => {
             if *negated {
                 lower(expr).is_not_null()
@@ -146,7 +147,13 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
             let start = a(1);
             // 1-based like SQL; a negative start counts from the end.
             let offset = when(start.clone().gt(lit(0))).then(start.clone() - lit(1)).otherwise(start);
-            let length = if args.len() == 3 { a(2) } else { null() };
+            // A negative length gives an empty string (polars would fail to cast it).
+            let length = if args.len() == 3 {
+                let n = a(2);
+                when(n.clone().lt(lit(0))).then(lit(0)).otherwise(n).cast(DataType::UInt64)
+            } else {
+                null()
+            };
             a(0).str().slice(offset, length)
         }
         Func::Year => a(0).dt().year().cast(DataType::Int64),

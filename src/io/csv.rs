@@ -181,13 +181,18 @@ pub(super) fn parse_chunk(
         // Nothing to parse (e.g. `count`): the check already counted the records.
         return Ok(super::height_only(c.records));
     }
-    // polars reads an empty line as a row of nulls: drop them first (rare,
-    // so only chunks that have any are copied).
-    let stripped;
+    // polars reads an empty line as a row of nulls, and its line splitter
+    // misreads a quote inside an unquoted field: fix such chunks first (rare,
+    // so only chunks that need it are copied).
+    let rewritten;
     let bytes = match &counted {
+        Ok(c) if c.literal_quotes => {
+            rewritten = records::normalize(bytes, d);
+            &rewritten[..]
+        }
         Ok(c) if c.blank_lines > 0 => {
-            stripped = records::strip_blank_lines(bytes, d);
-            &stripped[..]
+            rewritten = records::strip_blank_lines(bytes, d);
+            &rewritten[..]
         }
         _ => bytes,
     };
@@ -242,10 +247,14 @@ fn repair(
     for rec in records::records(bytes, d) {
         let problem = check_record(&rec, &dtypes, &names, opts);
         let Some((column, message)) = problem else {
-            out.extend_from_slice(&bytes[rec.start..rec.end]);
-            if !out.ends_with(b"\n") {
-                out.push(b'\n');
+            // Written back normalized, so polars reads it as this parser did.
+            for (i, (field, &quoted)) in rec.fields.iter().zip(&rec.quoted).enumerate() {
+                if i > 0 {
+                    out.push(d.delimiter);
+                }
+                records::write_field(&mut out, field, quoted, d);
             }
+            out.push(b'\n');
             continue;
         };
         bad += 1;
@@ -333,21 +342,7 @@ fn write_nulled(out: &mut Vec<u8>, rec: &Record, dtypes: &[DataType], opts: &Csv
         if !field.is_empty() && !opts.null_values.iter().any(|n| n == field) && !value_parses(field, dtype) {
             continue;
         }
-        let needs_quotes =
-            field.bytes().any(|b| b == opts.delimiter || b == b'\n' || b == b'\r' || Some(b) == opts.quote);
-        match opts.quote {
-            Some(q) if needs_quotes => {
-                out.push(q);
-                for b in field.bytes() {
-                    if b == q {
-                        out.push(q);
-                    }
-                    out.push(b);
-                }
-                out.push(q);
-            }
-            _ => out.extend_from_slice(field.as_bytes()),
-        }
+        records::write_field(out, field, rec.quoted[i], dialect(opts));
     }
     out.push(b'\n');
 }

@@ -124,16 +124,7 @@ impl Chunker {
         if self.eof {
             return Some(self.pending.len());
         }
-        let mut in_quotes = false;
-        let mut last = None;
-        for (i, &b) in self.pending.iter().enumerate() {
-            if Some(b) == self.dialect.quote {
-                in_quotes = !in_quotes;
-            } else if b == b'\n' && !in_quotes {
-                last = Some(i + 1);
-            }
-        }
-        last
+        records::last_record_end(&self.pending, self.dialect)
     }
 
     /// The next chunk and the line number it starts at, or `None` at the end.

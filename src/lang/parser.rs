@@ -33,14 +33,28 @@ const VERBS: &[&str] = &[
 /// The first syntax error, with its span and what was expected there.
 pub fn parse(src: &str) -> Result<Program, Error> {
     let tokens = lex(src)?;
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser { tokens, pos: 0, depth: 0, verbs: 0 };
     let program = p.program()?;
     Ok(program)
 }
 
+/// Deepest expression accepted: operators chained, parentheses, calls and
+/// `not`/`-` prefixes all count. Later stages (and polars, on worker threads
+/// with small stacks) walk expressions recursively, so a generated program
+/// deeper than this stops here with a located error instead of overflowing
+/// the stack.
+pub const MAX_NESTING: usize = 128;
+
+/// Most verbs in one program (each adds a level to the plan).
+pub const MAX_VERBS: usize = 1000;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// Nesting of the expression being parsed (an upper bound on its depth).
+    depth: usize,
+    /// Verbs parsed so far.
+    verbs: usize,
 }
 
 fn describe(tok: &Tok) -> String {
@@ -114,6 +128,20 @@ impl Parser {
         }
     }
 
+    /// One level deeper; an error once [`MAX_NESTING`] is passed.
+    fn deeper(&mut self) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            let span = self.peek().span;
+            return Err(Error::new(
+                span,
+                format!("nesting too deep: more than {MAX_NESTING} levels of operators, parentheses or calls"),
+            )
+            .with_hint("compute parts of the expression in earlier `derive` steps"));
+        }
+        Ok(())
+    }
+
     fn error_here(&mut self, expected: &str) -> Error {
         let t = self.peek().clone();
         let mut err = Error::new(t.span, format!("expected {expected}, found {}", describe(&t.tok)));
@@ -178,6 +206,12 @@ impl Parser {
         let source = self.source()?;
         let mut verbs = Vec::new();
         while self.eat_sym("|") {
+            self.verbs += 1;
+            if self.verbs > MAX_VERBS {
+                let span = self.peek().span;
+                return Err(Error::new(span, format!("too many verbs: a program may have at most {MAX_VERBS}"))
+                    .with_hint("write an intermediate result with `write` and read it back in a second program"));
+            }
             verbs.push(self.verb()?);
         }
         Ok(Pipeline { source, verbs })
@@ -489,7 +523,11 @@ impl Parser {
     // ---- expressions -------------------------------------------------------
 
     fn expr(&mut self) -> Result<Expr, Error> {
-        self.or_expr()
+        let base = self.depth;
+        self.deeper()?;
+        let e = self.or_expr();
+        self.depth = base;
+        e
     }
 
     fn binary(op: BinOp, left: Expr, right: Expr) -> Expr {
@@ -498,27 +536,36 @@ impl Parser {
     }
 
     fn or_expr(&mut self) -> Result<Expr, Error> {
+        let base = self.depth;
         let mut left = self.and_expr()?;
         while self.eat_keyword("or") {
+            self.deeper()?;
             let right = self.and_expr()?;
             left = Self::binary(BinOp::Or, left, right);
         }
+        self.depth = base;
         Ok(left)
     }
 
     fn and_expr(&mut self) -> Result<Expr, Error> {
+        let base = self.depth;
         let mut left = self.not_expr()?;
         while self.eat_keyword("and") {
+            self.deeper()?;
             let right = self.not_expr()?;
             left = Self::binary(BinOp::And, left, right);
         }
+        self.depth = base;
         Ok(left)
     }
 
     fn not_expr(&mut self) -> Result<Expr, Error> {
         if self.at_keyword("not") {
             let span = self.next().span;
+            let base = self.depth;
+            self.deeper()?;
             let inner = self.not_expr()?;
+            self.depth = base;
             let span = span.to(inner.span);
             return Ok(Expr { kind: ExprKind::Unary { op: UnaryOp::Not, expr: Box::new(inner) }, span });
         }
@@ -608,6 +655,7 @@ impl Parser {
     }
 
     fn add_expr(&mut self) -> Result<Expr, Error> {
+        let base = self.depth;
         let mut left = self.mul_expr()?;
         loop {
             let op = match self.peek().tok {
@@ -616,13 +664,16 @@ impl Parser {
                 _ => break,
             };
             self.next();
+            self.deeper()?;
             let right = self.mul_expr()?;
             left = Self::binary(op, left, right);
         }
+        self.depth = base;
         Ok(left)
     }
 
     fn mul_expr(&mut self) -> Result<Expr, Error> {
+        let base = self.depth;
         let mut left = self.unary_expr()?;
         loop {
             let op = match self.peek().tok {
@@ -633,16 +684,21 @@ impl Parser {
                 _ => break,
             };
             self.next();
+            self.deeper()?;
             let right = self.unary_expr()?;
             left = Self::binary(op, left, right);
         }
+        self.depth = base;
         Ok(left)
     }
 
     fn unary_expr(&mut self) -> Result<Expr, Error> {
         if self.at_sym("-") {
             let span = self.next().span;
+            let base = self.depth;
+            self.deeper()?;
             let inner = self.unary_expr()?;
+            self.depth = base;
             let span = span.to(inner.span);
             // Fold `-1` into a literal so that it prints and types as one.
             return Ok(match inner.kind {
@@ -781,6 +837,28 @@ mod tests {
     fn between_in_and_is_null() {
         let verbs = main_verbs("scan \"a\" | filter x between 1 and 3 and y not in [1, 2] and z is not null");
         assert_eq!(verbs.len(), 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_a_located_error_not_a_stack_overflow() {
+        let deep = |open: &str, close: &str| {
+            format!("scan \"x\" | filter {}x{} > 1", open.repeat(10_000), close.repeat(10_000))
+        };
+        for src in [
+            deep("(", ")"),
+            deep("not ", ""),
+            deep("- ", ""),
+            deep("abs(", ")"),
+            format!("scan \"x\" | derive y = {}", vec!["x"; 10_000].join(" + ")),
+        ] {
+            let err = parse(&src).unwrap_err();
+            assert!(err.message.contains("nesting too deep"), "{}", err.message);
+        }
+        let verbs = format!("scan \"x\"{}", " | head 1".repeat(10_000));
+        assert!(parse(&verbs).unwrap_err().message.contains("too many verbs"));
+        // Just under the limits parses.
+        parse(&format!("scan \"x\" | derive y = {}", vec!["x"; MAX_NESTING - 2].join(" + "))).unwrap();
+        parse(&format!("scan \"x\"{}", " | head 1".repeat(MAX_VERBS))).unwrap();
     }
 
     #[test]

@@ -82,10 +82,31 @@ pub struct AggSpec {
     pub label: String,
 }
 
+impl AggSpec {
+    /// An integer `sum`: polars' sum wraps around, so a float sum is
+    /// carried beside it to detect overflow ([`check_overflow`]).
+    fn is_int_sum(&self) -> bool {
+        self.kind == AggKind::Sum && self.dtype.is_integer()
+    }
+}
+
+/// Float sums at or beyond this are taken as overflowing 64 bits. A float
+/// sum is within a few ulps per addition of the exact one, so the margin
+/// (one part in a million below 2^63) leaves no wrapped result unreported;
+/// an exact sum inside the margin is reported as an overflow too.
+const OVERFLOW_BOUND: f64 = 9_223_372_036_854_775_808.0 * (1.0 - 1e-6);
+
+fn check_name(i: usize) -> String {
+    format!("__dq_overflow{i}")
+}
+
 /// The aggregation sink.
 pub struct HashAggregate {
     keys: Vec<(String, Expr)>,
     aggs: Vec<AggSpec>,
+    /// Arguments that read no column (`count(1)`, `max("x")`), added to each
+    /// chunk as columns first: a bare literal is one value, not one per row.
+    constants: Vec<Expr>,
     two_phase: bool,
     /// Set once a chunk showed that per-chunk grouping does not reduce.
     rowwise: AtomicBool,
@@ -100,6 +121,24 @@ fn arg_name(i: usize) -> String {
 
 fn arg2_name(i: usize) -> String {
     format!("__dq_b{i}")
+}
+
+/// Whether an expression node reads the input (a column, or its length).
+fn reads_input(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Column(_)
+            | Expr::Columns(_)
+            | Expr::Wildcard
+            | Expr::Nth(_)
+            | Expr::DtypeColumn(_)
+            | Expr::IndexColumn(_)
+            | Expr::Len
+    )
+}
+
+fn const_name(i: usize, which: char) -> String {
+    format!("__dq_c{i}{which}")
 }
 
 fn p(i: usize, part: &str) -> String {
@@ -129,9 +168,21 @@ fn null_if(cond: Expr, value: Expr) -> Expr {
 
 impl HashAggregate {
     /// Groups by `keys` (name, expression) and computes `aggs`.
-    pub fn new(keys: Vec<(String, Expr)>, aggs: Vec<AggSpec>) -> Self {
+    pub fn new(keys: Vec<(String, Expr)>, mut aggs: Vec<AggSpec>) -> Self {
         let two_phase = !aggs.iter().any(|a| a.kind.is_holistic());
-        HashAggregate { keys, aggs, two_phase, rowwise: AtomicBool::new(false) }
+        let mut constants = Vec::new();
+        let is_constant = |e: &Expr| !e.into_iter().any(reads_input);
+        for (i, a) in aggs.iter_mut().enumerate() {
+            if let Some(x) = a.arg.take_if(|x| is_constant(x)) {
+                constants.push(x.alias(const_name(i, 'a')));
+                a.arg = Some(col(const_name(i, 'a')));
+            }
+            if let Some(y) = a.arg2.take_if(|y| is_constant(y)) {
+                constants.push(y.alias(const_name(i, 'b')));
+                a.arg2 = Some(col(const_name(i, 'b')));
+            }
+        }
+        HashAggregate { keys, aggs, constants, two_phase, rowwise: AtomicBool::new(false) }
     }
 
     fn key_cols(&self) -> Vec<Expr> {
@@ -160,6 +211,9 @@ impl HashAggregate {
                 AggKind::Sum => {
                     out.push(x().sum().cast(a.dtype.clone()).alias(p(i, "s")));
                     out.push(x().count().cast(DataType::Int64).alias(p(i, "n")));
+                    if a.is_int_sum() {
+                        out.push(f().sum().alias(p(i, "f")));
+                    }
                 }
                 AggKind::Mean => {
                     out.push(f().sum().alias(p(i, "s")));
@@ -206,6 +260,9 @@ impl HashAggregate {
                 AggKind::Sum => {
                     out.push(x().cast(a.dtype.clone()).alias(p(i, "s")));
                     out.push(n().alias(p(i, "n")));
+                    if a.is_int_sum() {
+                        out.push(f().alias(p(i, "f")));
+                    }
                 }
                 AggKind::Mean => {
                     out.push(f().alias(p(i, "s")));
@@ -297,6 +354,9 @@ impl HashAggregate {
                 AggKind::Sum => {
                     out.push(pcol(i, "s").sum().cast(a.dtype.clone()).alias(p(i, "s")));
                     out.push(sum("n"));
+                    if a.is_int_sum() {
+                        out.push(sum("f"));
+                    }
                 }
                 AggKind::Mean => {
                     out.push(sum("s"));
@@ -374,9 +434,34 @@ impl HashAggregate {
             .collect()
     }
 
+    /// Fails when an integer sum left the 64-bit range (its float twin says
+    /// so), and drops the twins.
+    fn check_overflow(&self, mut out: DataFrame) -> PolarsResult<DataFrame> {
+        for (i, a) in self.aggs.iter().enumerate() {
+            if !a.is_int_sum() {
+                continue;
+            }
+            let twin = out.drop_in_place(&check_name(i))?;
+            let f = twin.cast(&DataType::Float64)?;
+            if f.f64()?.into_iter().flatten().any(|v| v.abs() >= OVERFLOW_BOUND) {
+                polars_bail!(
+                    ComputeError: "integer overflow: `{}` = {} does not fit in a 64-bit integer (sum cast(x, float) to compute it approximately)",
+                    a.name, a.label
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// Adds computed key columns (two-phase), or projects keys and
     /// aggregate arguments (one-phase).
     fn with_keys(&self, df: DataFrame) -> PolarsResult<DataFrame> {
+        let df = if self.constants.is_empty() {
+            df
+        } else {
+            let constants = select_rows(df.clone(), self.constants.clone())?;
+            df.hstack(constants.get_columns())?
+        };
         let keys: Vec<Expr> = self.keys.iter().map(|(n, e)| e.clone().alias(n.as_str())).collect();
         if self.two_phase {
             // Plain column keys (`by city`) are already there: no extra pass.
@@ -452,11 +537,18 @@ impl Sink for HashAggregate {
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
         let all = concat(partials)?;
-        let out = if self.two_phase {
-            self.group(all, self.combine_exprs())?
-        } else {
-            self.group(all, self.gathered_exprs())?
-        };
-        Ok(vec![out])
+        let mut exprs = if self.two_phase { self.combine_exprs() } else { self.gathered_exprs() };
+        for (i, a) in self.aggs.iter().enumerate() {
+            if a.is_int_sum() {
+                let f = if self.two_phase {
+                    pcol(i, "f").sum()
+                } else {
+                    col(arg_name(i).as_str()).cast(DataType::Float64).sum()
+                };
+                exprs.push(f.alias(check_name(i)));
+            }
+        }
+        let out = self.group(all, exprs)?;
+        Ok(vec![self.check_overflow(out)?])
     }
 }

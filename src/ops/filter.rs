@@ -28,7 +28,12 @@ impl ChunkOp for Filter {
 
     fn apply(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         if df.width() == 0 {
-            return Ok(df);
+            // No column was read, so the predicate is a constant (`filter
+            // false`): it keeps every row or none.
+            let p = self.predicate.clone();
+            let one = run_lazy(super::height_only(1), |lf| lf.select([p]))?;
+            let keep = one.get_columns().first().and_then(|c| c.bool().ok()?.get(0)).unwrap_or(false);
+            return Ok(if keep { df } else { super::height_only(0) });
         }
         let p = self.predicate.clone();
         run_lazy(df, |lf| lf.filter(p))

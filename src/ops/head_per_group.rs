@@ -20,6 +20,8 @@ pub struct HeadPerGroup {
 }
 
 impl HeadPerGroup {
+    /// The first (or top) N rows of each group, with every input column:
+    /// partials keep the keys and sort columns for the next round.
     fn keep(&self, df: DataFrame) -> PolarsResult<DataFrame> {
         let df = match &self.spec {
             Some(spec) => spec.sort(df)?,
@@ -29,10 +31,24 @@ impl HeadPerGroup {
             return Ok(df);
         }
         let by: Vec<Expr> = self.by.iter().map(|k| col(k.as_str())).collect();
-        let columns: Vec<Expr> = self.columns.iter().map(|c| col(c.as_str())).collect();
         let n = self.n as usize;
+        let names: Vec<Expr> = df.get_column_names().iter().map(|c| col(c.as_str())).collect();
+        // polars' grouped head takes N values of each non-key column: with
+        // only keys it would give one row per group, so pad with a column.
+        let only_keys = df.get_column_names().iter().all(|c| self.by.iter().any(|k| k.as_str() == c.as_str()));
         // Stable grouping keeps rows in their (sorted) order within a group.
-        run_lazy(df, move |lf| lf.group_by_stable(by).head(Some(n)).select(columns))
+        run_lazy(df, move |lf| {
+            let lf = if only_keys { lf.with_column(lit(true).alias("__dq_pad")) } else { lf };
+            lf.group_by_stable(by).head(Some(n)).select(names)
+        })
+    }
+
+    /// The output columns of the kept rows (none: only the row count).
+    fn output(&self, df: DataFrame) -> PolarsResult<DataFrame> {
+        if self.columns.is_empty() {
+            return Ok(super::height_only(df.height()));
+        }
+        df.select(self.columns.iter().map(|c| c.as_str()))
     }
 }
 
@@ -70,6 +86,6 @@ impl Sink for HeadPerGroup {
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
-        Ok(vec![self.keep(concat(partials)?)?])
+        Ok(vec![self.output(self.keep(concat(partials)?)?)?])
     }
 }

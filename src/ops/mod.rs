@@ -11,6 +11,7 @@
 //! open files or schedule work.
 
 mod aggregate;
+mod arithmetic;
 mod collect;
 mod count;
 mod distinct;
@@ -28,6 +29,7 @@ mod top_k;
 use polars::prelude::*;
 
 pub use aggregate::{AggKind, AggSpec, HashAggregate};
+pub use arithmetic::{arith, Arith};
 pub use collect::Collect;
 pub use count::Count;
 pub use distinct::Distinct;
@@ -149,6 +151,12 @@ pub fn concat(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
         return Ok(DataFrame::empty());
     }
     polars_core::utils::accumulate_dataframes_vertical(frames)
+}
+
+/// A frame of `height` rows and no columns (what `count` needs).
+pub(crate) fn height_only(height: usize) -> DataFrame {
+    // SAFETY: with no columns there is no column length to disagree with `height`.
+    unsafe { DataFrame::new_no_checks(height, Vec::new()) }
 }
 
 /// Selects `exprs` over `df`, keeping its row count: a selection of only

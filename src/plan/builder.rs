@@ -743,11 +743,34 @@ impl Builder<'_> {
                 arity(2, 2)?;
                 want(0, is_str(0), "a string")?;
                 want(1, is_lit_str(1), "a constant format such as \"%Y-%m-%d\"")?;
+                if let Expr::Literal(Value::Str(fmt)) = &typed[1].0 {
+                    check_date_format(fmt, args[1].span)?;
+                }
                 DType::Date
             }
         };
         Ok((Expr::Call { func, args: typed.into_iter().map(|(x, _)| x).collect() }, out))
     }
+}
+
+/// A `to_date` format must be a valid strftime pattern that names a date:
+/// polars panics on some invalid ones (`"%"`), so they stop here.
+fn check_date_format(fmt: &str, span: Span) -> Result<(), Error> {
+    use chrono::format::{Item, StrftimeItems};
+    let items: Vec<Item> = StrftimeItems::new(fmt).collect();
+    let bad = |message: String| Error::Invalid {
+        message,
+        span,
+        hint: Some("formats use strftime codes, e.g. \"%Y-%m-%d\" or \"%d/%m/%Y\"".into()),
+    };
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(bad(format!("`{fmt}` is not a valid date format")));
+    }
+    let has = |codes: &[&str]| codes.iter().any(|c| fmt.contains(c));
+    if !has(&["%Y", "%y", "%G", "%F", "%D", "%x", "%C", "%s"]) {
+        return Err(bad(format!("date format `{fmt}` has no year (%Y)")));
+    }
+    Ok(())
 }
 
 fn type_of_literal_or(e: &Expr, t: &DType) -> DType {

@@ -74,9 +74,12 @@ fn place(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             LogicalPlan::Union { inputs: inputs.into_iter().map(|i| place(i, preds.clone())).collect(), schema }
         }
         LogicalPlan::Aggregate { input, keys, aggs, schema } => {
-            // Only predicates over plain key columns commute with grouping.
+            // Only predicates over plain key columns commute with grouping;
+            // none commute with a global aggregate, which has one row even
+            // over no input (`agg n = count() | filter false` is empty).
             let (down, keep): (Vec<Expr>, Vec<Expr>) = preds.into_iter().partition(|p| {
-                p.columns().iter().all(|c| keys.iter().any(|(n, e)| n == c && *e == Expr::Column(c.clone())))
+                !keys.is_empty()
+                    && p.columns().iter().all(|c| keys.iter().any(|(n, e)| n == c && *e == Expr::Column(c.clone())))
             });
             let agg = LogicalPlan::Aggregate { input: Box::new(place(*input, down)), keys, aggs, schema };
             wrap(agg, keep)

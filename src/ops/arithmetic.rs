@@ -1,0 +1,236 @@
+//! Arithmetic with dq's semantics, where polars' kernels differ:
+//!
+//! * integers never wrap: `+ - *` (and `//` of `MIN` by −1) that leave the
+//!   64-bit range are an error naming the values, as in DuckDB;
+//! * a float divided by a constant is an IEEE division — polars multiplies by
+//!   the reciprocal, so `82.3 // 0.1` gave 823 instead of 822;
+//! * `//` floors and `%` is floored (its sign follows the divisor), for
+//!   integers and floats alike; a zero divisor gives null for `/`, `//`, `%`.
+//!
+//! Each operator is an element-wise polars function over two columns, either
+//! of which may be a one-value literal.
+
+use polars::prelude::*;
+
+/// A binary arithmetic operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Arith {
+    Add,
+    Sub,
+    Mul,
+    /// `/`: always a float result.
+    Div,
+    FloorDiv,
+    Mod,
+}
+
+impl Arith {
+    fn symbol(self) -> &'static str {
+        match self {
+            Arith::Add => "+",
+            Arith::Sub => "-",
+            Arith::Mul => "*",
+            Arith::Div => "/",
+            Arith::FloorDiv => "//",
+            Arith::Mod => "%",
+        }
+    }
+}
+
+/// `left op right` as a polars expression.
+pub fn arith(op: Arith, left: Expr, right: Expr) -> Expr {
+    let output = GetOutput::map_dtypes(move |dts: &[&DataType]| {
+        Ok(match result_kind(op, dts[0], dts[1]) {
+            Kind::Int => DataType::Int64,
+            Kind::Float => DataType::Float64,
+            Kind::Null => null_result(op, dts[0], dts[1]),
+            Kind::Other => polars_core::utils::try_get_supertype(dts[0], dts[1])?,
+        })
+    });
+    left.map_many(move |cols| apply(op, &cols[0], &cols[1]).map(Some), &[right], output)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Float,
+    /// One side is the null type: the result is all null.
+    Null,
+    /// Dates and other types: polars' own operator.
+    Other,
+}
+
+/// The type of an all-null result: what the other operand would have given.
+fn null_result(op: Arith, a: &DataType, b: &DataType) -> DataType {
+    let other = if a.is_null() { b } else { a };
+    if op == Arith::Div || other.is_float() {
+        DataType::Float64
+    } else if other.is_integer() {
+        DataType::Int64
+    } else {
+        other.clone()
+    }
+}
+
+fn result_kind(op: Arith, a: &DataType, b: &DataType) -> Kind {
+    if a.is_null() || b.is_null() {
+        return Kind::Null;
+    }
+    match (a.is_integer(), b.is_integer(), a.is_float() || a.is_integer(), b.is_float() || b.is_integer()) {
+        (true, true, _, _) if op != Arith::Div => Kind::Int,
+        (_, _, true, true) => Kind::Float,
+        _ => Kind::Other,
+    }
+}
+
+fn apply(op: Arith, a: &Column, b: &Column) -> PolarsResult<Column> {
+    let name = a.name().clone();
+    let len = if a.len() == 1 { b.len() } else { a.len() };
+    if a.len() != b.len() && a.len() != 1 && b.len() != 1 {
+        polars_bail!(ShapeMismatch: "arithmetic on columns of {} and {} rows", a.len(), b.len());
+    }
+    match result_kind(op, a.dtype(), b.dtype()) {
+        Kind::Null => Ok(Column::full_null(name, len, &null_result(op, a.dtype(), b.dtype()))),
+        Kind::Int => {
+            let (xa, xb) = (a.cast(&DataType::Int64)?, b.cast(&DataType::Int64)?);
+            let mut out: Vec<Option<i64>> = Vec::with_capacity(len);
+            for (x, y) in values(xa.i64()?, len).zip(values(xb.i64()?, len)) {
+                out.push(match (x, y) {
+                    (Some(x), Some(y)) => int_op(op, x, y)?,
+                    _ => None,
+                });
+            }
+            Ok(Int64Chunked::from_iter_options(name, out.into_iter()).into_column())
+        }
+        Kind::Float => {
+            let (xa, xb) = (a.cast(&DataType::Float64)?, b.cast(&DataType::Float64)?);
+            let out: Float64Chunked =
+                values(xa.f64()?, len).zip(values(xb.f64()?, len)).map(|(x, y)| float_op(op, x?, y?)).collect();
+            Ok(out.with_name(name).into_column())
+        }
+        Kind::Other => {
+            let (sa, sb) = (a.as_materialized_series(), b.as_materialized_series());
+            let out = match op {
+                Arith::Add => sa + sb,
+                Arith::Sub => sa - sb,
+                Arith::Mul => sa * sb,
+                Arith::Div => sa / sb,
+                Arith::FloorDiv | Arith::Mod => {
+                    polars_bail!(InvalidOperation: "`{}` needs numbers, found {} and {}", op.symbol(), sa.dtype(), sb.dtype())
+                }
+            }?;
+            Ok(out.into_column())
+        }
+    }
+}
+
+/// The values of `ca`, a one-value literal repeated to `len`.
+fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>, len: usize) -> Box<dyn Iterator<Item = Option<T::Native>> + '_> {
+    if ca.len() == 1 && len != 1 {
+        Box::new(std::iter::repeat_n(ca.get(0), len))
+    } else {
+        Box::new(ca.iter())
+    }
+}
+
+fn int_op(op: Arith, x: i64, y: i64) -> PolarsResult<Option<i64>> {
+    let r = match op {
+        Arith::Add => x.checked_add(y),
+        Arith::Sub => x.checked_sub(y),
+        Arith::Mul => x.checked_mul(y),
+        Arith::Div => unreachable!("`/` is a float division"),
+        Arith::FloorDiv | Arith::Mod if y == 0 => return Ok(None),
+        Arith::FloorDiv => x.checked_div_euclid(y).map(|_| floor_div(x, y)),
+        // MIN % -1 is 0; only the division overflows.
+        Arith::Mod => Some(x.checked_rem(y).map_or(0, |r| if r != 0 && (r < 0) != (y < 0) { r + y } else { r })),
+    };
+    match r {
+        Some(v) => Ok(Some(v)),
+        None => polars_bail!(
+            ComputeError: "integer overflow: {x} {} {y} does not fit in a 64-bit integer (cast an operand to float to compute it approximately)",
+            op.symbol()
+        ),
+    }
+}
+
+/// Floor of x / y for integers (y ≠ 0, no overflow).
+fn floor_div(x: i64, y: i64) -> i64 {
+    let q = x / y;
+    if (x % y != 0) && ((x < 0) != (y < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+fn float_op(op: Arith, x: f64, y: f64) -> Option<f64> {
+    Some(match op {
+        Arith::Add => x + y,
+        Arith::Sub => x - y,
+        Arith::Mul => x * y,
+        Arith::Div | Arith::FloorDiv | Arith::Mod if y == 0.0 => return None,
+        Arith::Div => x / y,
+        Arith::FloorDiv => (x / y).floor(),
+        Arith::Mod => {
+            let r = x % y;
+            if r != 0.0 && (r < 0.0) != (y < 0.0) {
+                r + y
+            } else {
+                r
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(op: Arith, a: Column, b: Column) -> PolarsResult<Column> {
+        apply(op, &a, &b)
+    }
+
+    #[test]
+    fn integers_do_not_wrap() {
+        let a = Column::new("a".into(), [i64::MAX, 1]);
+        let one = Column::new("b".into(), [1i64]);
+        let err = eval(Arith::Add, a, one).unwrap_err().to_string();
+        assert!(err.contains("integer overflow") && err.contains("9223372036854775807 + 1"), "{err}");
+        let min = Column::new("a".into(), [i64::MIN]);
+        assert!(eval(Arith::FloorDiv, min.clone(), Column::new("b".into(), [-1i64])).is_err());
+        let r = eval(Arith::Mod, min, Column::new("b".into(), [-1i64])).unwrap();
+        assert_eq!(r.i64().unwrap().get(0), Some(0));
+    }
+
+    #[test]
+    fn floor_division_and_modulo_are_floored() {
+        let a = Column::new("a".into(), [7i64, -7, 7, -7]);
+        let b = Column::new("b".into(), [2i64, 2, -2, -2]);
+        let q = eval(Arith::FloorDiv, a.clone(), b.clone()).unwrap();
+        let m = eval(Arith::Mod, a, b).unwrap();
+        assert_eq!(q.i64().unwrap().into_no_null_iter().collect::<Vec<_>>(), vec![3, -4, -4, 3]);
+        assert_eq!(m.i64().unwrap().into_no_null_iter().collect::<Vec<_>>(), vec![1, 1, -1, -1]);
+    }
+
+    #[test]
+    fn float_division_by_a_constant_is_ieee_division() {
+        let a = Column::new("a".into(), [82.3f64]);
+        let c = Column::new("b".into(), [0.1f64]);
+        let q = eval(Arith::FloorDiv, a.clone(), c.clone()).unwrap();
+        assert_eq!(q.f64().unwrap().get(0), Some((82.3f64 / 0.1).floor()));
+        assert_eq!(q.f64().unwrap().get(0), Some(822.0));
+        let m = eval(Arith::Mod, a, c).unwrap();
+        assert!(m.f64().unwrap().get(0).unwrap() >= 0.0);
+    }
+
+    #[test]
+    fn zero_divisors_give_null() {
+        let a = Column::new("a".into(), [1i64, 2]);
+        let z = Column::new("b".into(), [0i64]);
+        for op in [Arith::Div, Arith::FloorDiv, Arith::Mod] {
+            let r = eval(op, a.clone(), z.clone()).unwrap();
+            assert_eq!(r.null_count(), 2, "{op:?}");
+        }
+    }
+}
