@@ -93,7 +93,7 @@ impl Partials {
             Partials::Runs(store) => store.push(df),
             Partials::Memory { frames, charge, compact, env } => {
                 let b = size(&df);
-                if *compact && !env.room_for(b) {
+                if *compact && !frames.is_empty() && !env.room_for(b) {
                     // Fold what is held into one partial, in memory.
                     let ctx = ChunkCtx { index: 0, side: pipe.sides };
                     let held = std::mem::take(frames);

@@ -193,7 +193,9 @@ impl Cursor {
 
 /// The sort keys of `df` in row encoding.
 fn encode_keys(df: &DataFrame, spec: &SortSpec) -> Result<BinaryOffsetChunked, Error> {
-    let keys = select_rows(df.clone(), spec.exprs.clone()).map_err(kernel(OP))?;
+    // Named apart: `sort x, x` would select one name twice.
+    let exprs = spec.exprs.iter().enumerate().map(|(i, e)| e.clone().alias(format!("__dq_key{i}"))).collect();
+    let keys = select_rows(df.clone(), exprs).map_err(kernel(OP))?;
     let nulls_last = vec![true; spec.descending.len()];
     let ca = _get_rows_encoded_ca("".into(), keys.get_columns(), &spec.descending, &nulls_last).map_err(kernel(OP))?;
     Ok(ca.rechunk().as_ref().clone())

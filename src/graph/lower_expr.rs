@@ -103,14 +103,22 @@ pub fn lower(e: &DqExpr) -> Expr {
             }
         }
         DqExpr::In { expr, list, negated } => {
+            // SQL: null when x is null, or when x is not found and the list
+            // holds a null (`1 not in [2, null]` is null, not true).
             let x = lower(expr);
-            let mut test = x.clone().is_in(lit(series_of(list)));
-            if *negated {
-                test = test.not();
-            }
-            when(x.is_null()).then(lit(Null {}).cast(DataType::Boolean)).otherwise(test)
+            let null_bool = || lit(Null {}).cast(DataType::Boolean);
+            let items: Vec<Value> = list.iter().filter(|v| **v != Value::Null).cloned().collect();
+            let found = if items.is_empty() { lit(false) } else { x.clone().is_in(lit(series_of(&items))) };
+            let has_null = items.len() < list.len();
+            let test = match (*negated, has_null) {
+                (false, false) => found,
+                (true, false) => found.not(),
+                (false, true) => when(found).then(lit(true)).otherwise(null_bool()),
+                (true, true) => when(found).then(lit(false)).otherwise(null_bool()),
+            };
+            when(x.is_null()).then(null_bool()).otherwise(test)
         }
-        DqExpr::Cast { expr, to } => lower(expr).cast(to.to_polars()),
+        DqExpr::Cast { expr, to } => crate::ops::cast(lower(expr), to.to_polars()),
         DqExpr::Call { func, args } => call(*func, args),
     }
 }

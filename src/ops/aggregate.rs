@@ -414,7 +414,8 @@ impl HashAggregate {
                     AggKind::Median => x().cast(DataType::Float64).median(),
                     AggKind::Quantile => x().cast(DataType::Float64).quantile(lit(a.quantile), QuantileMethod::Linear),
                     AggKind::NUnique => x().drop_nulls().n_unique(),
-                    AggKind::ApproxNUnique => x().drop_nulls().approx_n_unique(),
+                    // On the physical values: polars has no HyperLogLog for dates.
+                    AggKind::ApproxNUnique => x().to_physical().drop_nulls().approx_n_unique(),
                     AggKind::Corr | AggKind::Cov => {
                         let (xm, ym, both) = pair(x(), col(arg2_name(i).as_str()));
                         let n = both.cast(DataType::Float64).sum();

@@ -12,6 +12,7 @@
 
 mod aggregate;
 mod arithmetic;
+mod cast;
 mod collect;
 mod count;
 mod distinct;
@@ -30,6 +31,7 @@ use polars::prelude::*;
 
 pub use aggregate::{AggKind, AggSpec, HashAggregate};
 pub use arithmetic::{arith, Arith};
+pub use cast::cast;
 pub use collect::Collect;
 pub use count::Count;
 pub use distinct::Distinct;
@@ -146,7 +148,12 @@ pub trait Sink: Send + Sync {
 }
 
 /// Stacks frames vertically (an empty list gives an empty frame).
-pub fn concat(frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+pub fn concat(mut frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+    // A frame without columns and rows carries nothing (an empty input's
+    // placeholder) and would not stack with frames that have columns.
+    if frames.iter().any(|f| f.width() > 0) {
+        frames.retain(|f| f.width() > 0 || f.height() > 0);
+    }
     if frames.is_empty() {
         return Ok(DataFrame::empty());
     }

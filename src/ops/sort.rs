@@ -22,15 +22,32 @@ pub struct SortSpec {
 impl SortSpec {
     /// Sorts one frame: stable, nulls last in both directions.
     pub fn sort(&self, df: DataFrame) -> PolarsResult<DataFrame> {
-        if df.height() <= 1 {
+        if df.height() <= 1 || self.exprs.is_empty() {
             return Ok(df);
         }
+        let (exprs, descending) = self.stable_keys();
         let opts = SortMultipleOptions::default()
-            .with_order_descending_multi(self.descending.clone())
+            .with_order_descending_multi(descending)
             .with_nulls_last(true)
             .with_maintain_order(true);
-        let exprs = self.exprs.clone();
         run_lazy(df, |lf| lf.sort_by_exprs(exprs, opts))
+    }
+
+    /// The keys polars sorts by: a descending key is preceded by its
+    /// `is_null()` (ascending), because polars' descending sort with nulls
+    /// last reverses the order of the null rows (not stable).
+    pub fn stable_keys(&self) -> (Vec<Expr>, Vec<bool>) {
+        let mut exprs = Vec::with_capacity(self.exprs.len() * 2);
+        let mut descending = Vec::with_capacity(self.exprs.len() * 2);
+        for (e, &d) in self.exprs.iter().zip(&self.descending) {
+            if d {
+                exprs.push(e.clone().is_null());
+                descending.push(false);
+            }
+            exprs.push(e.clone());
+            descending.push(d);
+        }
+        (exprs, descending)
     }
 
     /// Keys for explain.

@@ -173,7 +173,15 @@ impl Builder<'_> {
                 project(input, columns, verb.span)?
             }
             VerbKind::Agg { aggs, by } => self.aggregate(input, &schema, aggs, by, verb.span)?,
-            VerbKind::Sort(keys) => LogicalPlan::Sort { input, keys: self.sort_keys(keys, &schema)? },
+            VerbKind::Sort(keys) => {
+                let keys = self.sort_keys(keys, &schema)?;
+                if keys.is_empty() {
+                    // Only constant keys: a stable sort by them keeps the order.
+                    *input
+                } else {
+                    LogicalPlan::Sort { input, keys }
+                }
+            }
             VerbKind::Head { n, by } if by.is_empty() => LogicalPlan::Limit { input, n: *n },
             VerbKind::Head { n, by } => {
                 for k in by {
@@ -259,12 +267,18 @@ impl Builder<'_> {
     }
 
     fn sort_keys(&self, keys: &[ast::SortKey], schema: &Schema) -> Result<Vec<SortKey>, Error> {
-        keys.iter()
-            .map(|k| {
-                let (expr, _) = self.expr(&k.expr, schema)?;
-                Ok(SortKey { expr, descending: k.descending })
-            })
-            .collect()
+        let mut out = Vec::new();
+        for k in keys {
+            let (expr, dtype) = self.expr(&k.expr, schema)?;
+            if expr.columns().is_empty() {
+                // A constant key orders nothing (and polars wants one value per row).
+                continue;
+            }
+            // polars cannot sort a lone bool key with nulls last; 0/1 sorts the same.
+            let expr = if dtype == DType::Bool { Expr::Cast { expr: Box::new(expr), to: DType::Int } } else { expr };
+            out.push(SortKey { expr, descending: k.descending });
+        }
+        Ok(out)
     }
 
     fn aggregate(
