@@ -70,12 +70,25 @@ fn series_of(values: &[Value]) -> Series {
 }
 
 /// Lowers one expression.
+///
+/// A constant expression that is not a plain literal (`"b" in ["b"]`) gives
+/// polars a one-value column, which it will not stretch next to full ones:
+/// it is marked as a scalar with `first()`.
 pub fn lower(e: &DqExpr) -> Expr {
+    let out = lower_rec(e);
+    if !matches!(e, DqExpr::Literal(_)) && e.columns().is_empty() {
+        out.first()
+    } else {
+        out
+    }
+}
+
+fn lower_rec(e: &DqExpr) -> Expr {
     match e {
         DqExpr::Column(c) => col(c.as_str()),
         DqExpr::Literal(v) => value(v),
         DqExpr::Binary { op, left, right } => {
-            let (l, r) = (lower(left), lower(right));
+            let (l, r) = (lower_rec(left), lower_rec(right));
             match op {
                 BinOp::Add => arith(Arith::Add, l, r),
                 BinOp::Sub => arith(Arith::Sub, l, r),
@@ -93,19 +106,19 @@ pub fn lower(e: &DqExpr) -> Expr {
                 BinOp::Or => l.or(r),
             }
         }
-        DqExpr::Not(x) => lower(x).not(),
-        DqExpr::Neg(x) => arith(Arith::Mul, lower(x), Expr::Literal(LiteralValue::Int64(-1))),
+        DqExpr::Not(x) => lower_rec(x).not(),
+        DqExpr::Neg(x) => arith(Arith::Mul, lower_rec(x), Expr::Literal(LiteralValue::Int64(-1))),
         DqExpr::IsNull { expr, negated } => {
             if *negated {
-                lower(expr).is_not_null()
+                lower_rec(expr).is_not_null()
             } else {
-                lower(expr).is_null()
+                lower_rec(expr).is_null()
             }
         }
         DqExpr::In { expr, list, negated } => {
             // SQL: null when x is null, or when x is not found and the list
             // holds a null (`1 not in [2, null]` is null, not true).
-            let x = lower(expr);
+            let x = lower_rec(expr);
             let null_bool = || lit(Null {}).cast(DataType::Boolean);
             let items: Vec<Value> = list.iter().filter(|v| **v != Value::Null).cloned().collect();
             let found = if items.is_empty() { lit(false) } else { x.clone().is_in(lit(series_of(&items))) };
@@ -118,13 +131,13 @@ pub fn lower(e: &DqExpr) -> Expr {
             };
             when(x.is_null()).then(null_bool()).otherwise(test)
         }
-        DqExpr::Cast { expr, to } => crate::ops::cast(lower(expr), to.to_polars()),
+        DqExpr::Cast { expr, to } => crate::ops::cast(lower_rec(expr), to.to_polars()),
         DqExpr::Call { func, args } => call(*func, args),
     }
 }
 
 fn call(func: Func, args: &[DqExpr]) -> Expr {
-    let a = |i: usize| lower(&args[i]);
+    let a = |i: usize| lower_rec(&args[i]);
     match func {
         Func::If => when(a(0)).then(a(1)).otherwise(a(2)),
         Func::Coalesce => coalesce(&args.iter().map(lower).collect::<Vec<_>>()),

@@ -24,7 +24,7 @@ use polars::prelude::{DataType, JoinType, Schema as PlSchema};
 use crate::io::{self, Source, StatsFilter};
 use crate::ops::{self, AggSpec, ChunkOp, Sink, SortSpec};
 use crate::plan::expr::{BinOp, Expr, Value};
-use crate::plan::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount};
+use crate::plan::logical::{JoinColumn, JoinKind, LogicalPlan, SampleAmount};
 use crate::plan::types::{DType, Schema};
 
 pub use display::{explain_stages, explain_text, human_bytes, to_dot};
@@ -231,7 +231,9 @@ impl Builder {
                     input_schema: polars_schema(&schema),
                 }
             }
-            LogicalPlan::Join { left, right, on, kind, schema } => self.join(left, right, on, *kind, schema),
+            LogicalPlan::Join { left, right, on, kind, columns, schema } => {
+                self.join(left, right, on, *kind, columns, schema)
+            }
         }
     }
 
@@ -241,12 +243,12 @@ impl Builder {
         right: &LogicalPlan,
         on: &[(String, String)],
         kind: JoinKind,
+        cols: &[JoinColumn],
         schema: &Schema,
     ) -> Open {
         let (ls, rs) = (left.schema(), right.schema());
         // The right side's keys are renamed to the left key names and its
         // other columns to their output names, so the join never renames.
-        let cols = join_columns(&ls, &rs, on, kind);
         let mut renames: Vec<polars::prelude::Expr> =
             on.iter().map(|(l, r)| polars::prelude::col(r.as_str()).alias(l.as_str())).collect();
         renames.extend(

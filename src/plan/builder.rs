@@ -456,11 +456,9 @@ impl Builder<'_> {
             }
             pairs.push((l.name.clone(), r.name.clone()));
         }
-        let fields = join_columns(lschema, &rschema, &pairs, kind)
-            .into_iter()
-            .map(|c| Field { name: c.name, dtype: c.dtype })
-            .collect();
-        Ok(LogicalPlan::Join { left, right: Box::new(right), on: pairs, kind, schema: Schema::new(fields) })
+        let columns = join_columns(lschema, &rschema, &pairs, kind);
+        let fields = columns.iter().map(|c| Field { name: c.name.clone(), dtype: c.dtype.clone() }).collect();
+        Ok(LogicalPlan::Join { left, right: Box::new(right), on: pairs, kind, columns, schema: Schema::new(fields) })
     }
 
     // ---- expressions ----------------------------------------------------

@@ -187,6 +187,9 @@ pub enum LogicalPlan {
         on: Vec<(String, String)>,
         /// Kind.
         kind: JoinKind,
+        /// Where each output column comes from. Names are decided once, when
+        /// the join is built: pruning inputs later must not rename anything.
+        columns: Vec<JoinColumn>,
         /// Output schema.
         schema: Schema,
     },

@@ -2,6 +2,7 @@
 //! its output against hand-computed values or a second, independent
 //! computation in the test itself.
 
+mod differential;
 mod docs;
 mod errors;
 mod expressions;

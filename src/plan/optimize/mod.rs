@@ -68,7 +68,9 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
         P::TopKPerGroup { input, keys, k, by } => P::TopKPerGroup { input: b(input), keys, k, by },
         P::Tail { input, n } => P::Tail { input: b(input), n },
         P::Distinct { input } => P::Distinct { input: b(input) },
-        P::Join { left, right, on, kind, schema } => P::Join { left: b(left), right: b(right), on, kind, schema },
+        P::Join { left, right, on, kind, columns, schema } => {
+            P::Join { left: b(left), right: b(right), on, kind, columns, schema }
+        }
         P::Union { inputs, schema } => P::Union { inputs: inputs.into_iter().map(f).collect(), schema },
         P::Sample { input, amount, seed } => P::Sample { input: b(input), amount, seed },
         P::Count { input } => P::Count { input: b(input) },

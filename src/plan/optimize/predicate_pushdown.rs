@@ -6,7 +6,7 @@
 
 use super::{map_inputs, Rule};
 use crate::plan::expr::Expr;
-use crate::plan::logical::{join_columns, JoinKind, LogicalPlan};
+use crate::plan::logical::{JoinKind, LogicalPlan};
 
 /// The rule.
 pub struct PredicatePushdown;
@@ -84,8 +84,7 @@ fn place(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             let agg = LogicalPlan::Aggregate { input: Box::new(place(*input, down)), keys, aggs, schema };
             wrap(agg, keep)
         }
-        LogicalPlan::Join { left, right, on, kind, schema } => {
-            let cols = join_columns(&left.schema(), &right.schema(), &on, kind);
+        LogicalPlan::Join { left, right, on, kind, columns: cols, schema } => {
             let left_ok = matches!(kind, JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti);
             let right_ok = matches!(kind, JoinKind::Inner | JoinKind::Right);
             let (mut to_left, mut to_right, mut keep) = (Vec::new(), Vec::new(), Vec::new());
@@ -109,6 +108,7 @@ fn place(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
                 right: Box::new(place(*right, to_right)),
                 on,
                 kind,
+                columns: cols,
                 schema,
             };
             wrap(join, keep)

@@ -4,7 +4,7 @@
 
 use super::Rule;
 use crate::plan::expr::Expr;
-use crate::plan::logical::{join_columns, LogicalPlan};
+use crate::plan::logical::{JoinColumn, LogicalPlan};
 use crate::plan::types::{Field, Schema};
 
 /// The rule.
@@ -108,9 +108,7 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             let inputs = inputs.into_iter().map(|i| prune(i, required.clone())).collect();
             LogicalPlan::Union { inputs, schema }
         }
-        LogicalPlan::Join { left, right, on, kind, schema } => {
-            let (ls, rs) = (left.schema(), right.schema());
-            let cols = join_columns(&ls, &rs, &on, kind);
+        LogicalPlan::Join { left, right, on, kind, columns: cols, schema } => {
             let wanted = |from_left: bool| -> Option<Vec<String>> {
                 let req = required.as_ref()?;
                 let mut v: Vec<String> = cols
@@ -124,14 +122,23 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             };
             let left = prune(*left, wanted(true));
             let right = prune(*right, wanted(false));
-            // Recompute the output from what survived below.
-            let new_cols = join_columns(&left.schema(), &right.schema(), &on, kind);
-            let schema = if required.is_some() {
-                Schema::new(new_cols.into_iter().map(|c| Field { name: c.name, dtype: c.dtype }).collect())
-            } else {
-                schema
+            // Keep the output columns whose source survived below, under the
+            // names the join was given (the left keys always survive).
+            let (ls, rs) = (left.schema(), right.schema());
+            let (cols, schema) = match &required {
+                Some(_) => {
+                    let cols: Vec<JoinColumn> = cols
+                        .into_iter()
+                        .filter(|c| if c.from_left { ls.contains(&c.source) } else { rs.contains(&c.source) })
+                        .collect();
+                    let schema = Schema::new(
+                        cols.iter().map(|c| Field { name: c.name.clone(), dtype: c.dtype.clone() }).collect(),
+                    );
+                    (cols, schema)
+                }
+                None => (cols, schema),
             };
-            LogicalPlan::Join { left: Box::new(left), right: Box::new(right), on, kind, schema }
+            LogicalPlan::Join { left: Box::new(left), right: Box::new(right), on, kind, columns: cols, schema }
         }
     }
 }
