@@ -78,7 +78,7 @@ pub struct TaskGraph {
 
 /// Builds the task graph of an optimized plan.
 pub fn build(plan: &LogicalPlan) -> TaskGraph {
-    let mut b = Builder { stages: Vec::new() };
+    let mut b = Builder { stages: Vec::new(), order_free: false };
     b.stage_of(plan);
     TaskGraph { stages: b.stages, output: plan.schema().names() }
 }
@@ -93,6 +93,10 @@ struct Open {
 
 struct Builder {
     stages: Vec<Stage>,
+    /// Whether the rows being lowered may come out in any order (a parent
+    /// aggregates them, or keeps only distinct rows): only then may an inner
+    /// join stream its right side, which gives the right side's order.
+    order_free: bool,
 }
 
 fn polars_schema(s: &Schema) -> PlSchema {
@@ -145,6 +149,25 @@ impl Builder {
     }
 
     fn lower(&mut self, plan: &LogicalPlan) -> Open {
+        let inherited = self.order_free;
+        self.order_free = match plan {
+            LogicalPlan::Aggregate { .. }
+            | LogicalPlan::Distinct { .. }
+            | LogicalPlan::Count { .. }
+            | LogicalPlan::Sample { amount: SampleAmount::Rows(_), .. } => true,
+            LogicalPlan::Filter { .. }
+            | LogicalPlan::Project { .. }
+            | LogicalPlan::Explode { .. }
+            | LogicalPlan::Sample { .. }
+            | LogicalPlan::Join { .. } => inherited,
+            _ => false,
+        };
+        let open = self.lower_node(plan);
+        self.order_free = inherited;
+        open
+    }
+
+    fn lower_node(&mut self, plan: &LogicalPlan) -> Open {
         let schema = plan.schema();
         match plan {
             LogicalPlan::Scan(s) => {
@@ -269,7 +292,9 @@ impl Builder {
             .collect();
         // An inner join is symmetric: broadcast whichever side is clearly
         // smaller (known sizes only), and stream the other.
+        // That gives the order of the right side, so only where order is free.
         let swap = kind == JoinKind::Inner
+            && self.order_free
             && matches!((estimated_bytes(left), estimated_bytes(right)), (Some(l), Some(r)) if l.saturating_mul(4) < r);
         if swap {
             let build = self.lower(left);

@@ -47,22 +47,44 @@ impl JoinSpec {
         run_lazy(df, |lf| lf.select(keys).unique(None, UniqueKeepStrategy::Any))
     }
 
+    /// The keys cast to their common type under temporary names, so that
+    /// the key columns themselves keep their own types (an int key joined
+    /// with a float one stays an int).
+    fn join_keys(&self) -> (Vec<Expr>, Vec<Expr>) {
+        let names: Vec<String> = (0..self.keys.len()).map(|i| format!("__dq_jk{i}")).collect();
+        let casts = self.key_exprs().into_iter().zip(&names).map(|(e, n)| e.alias(n.as_str())).collect();
+        (casts, names.iter().map(|n| col(n.as_str())).collect())
+    }
+
     /// Rows of `df` whose keys are not among `keys` (null keys never match),
     /// with all of `df`'s columns.
     pub fn rows_without(&self, df: DataFrame, keys: &DataFrame) -> PolarsResult<DataFrame> {
-        let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
-        let keys = keys.clone().lazy();
-        let casts = self.key_exprs();
-        run_lazy(df, move |lf| lf.with_columns(casts).join(keys, on.clone(), on, JoinArgs::new(JoinType::Anti)))
+        let (casts, on) = self.join_keys();
+        let keys = keys.clone().lazy().with_columns(casts.clone());
+        let columns: Vec<Expr> = df.get_column_names().iter().map(|c| col(c.as_str())).collect();
+        run_lazy(df, move |lf| {
+            lf.with_columns(casts).join(keys, on.clone(), on, JoinArgs::new(JoinType::Anti)).select(columns)
+        })
     }
 
     /// Joins `left` with `right` (the right side already renamed).
     pub fn join(&self, left: DataFrame, right: &DataFrame) -> PolarsResult<DataFrame> {
-        let casts = self.key_exprs();
-        let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
-        let args = JoinArgs::new(self.how.clone()).with_coalesce(JoinCoalesce::CoalesceColumns);
-        let right = right.clone().lazy().with_columns(casts.clone());
         let output: Vec<Expr> = self.output.iter().map(|c| col(c.as_str())).collect();
+        let mut args = JoinArgs::new(self.how.clone()).with_coalesce(JoinCoalesce::CoalesceColumns);
+        // Left rows in their order (polars may otherwise pick either side to
+        // build); the matches of one left row come in no defined order.
+        args.maintain_order = MaintainOrderJoin::Left;
+        if matches!(self.how, JoinType::Right | JoinType::Full) {
+            // The output key comes from either side: both are cast in place.
+            let casts = self.key_exprs();
+            let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
+            let right = right.clone().lazy().with_columns(casts.clone());
+            let on2 = on.clone();
+            return run_lazy(left, move |lf| lf.with_columns(casts).join(right, on, on2, args).select(output));
+        }
+        let (casts, on) = self.join_keys();
+        let keys: Vec<PlSmallStr> = self.keys.iter().map(|k| PlSmallStr::from(k.as_str())).collect();
+        let right = right.clone().lazy().with_columns(casts.clone()).select([all().exclude(keys)]);
         let on2 = on.clone();
         run_lazy(left, move |lf| lf.with_columns(casts).join(right, on, on2, args).select(output))
     }

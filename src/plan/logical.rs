@@ -391,7 +391,15 @@ pub fn join_columns(left: &Schema, right: &Schema, on: &[(String, String)], kind
     let mut out: Vec<JoinColumn> = left
         .fields
         .iter()
-        .map(|f| JoinColumn { from_left: true, source: f.name.clone(), name: f.name.clone(), dtype: f.dtype.clone() })
+        .map(|f| {
+            // Right and full joins take a key from either side: its type is the common one.
+            let right_key = on.iter().find(|(l, _)| *l == f.name).and_then(|(_, r)| right.get(r));
+            let dtype = match (kind, right_key) {
+                (JoinKind::Right | JoinKind::Full, Some(rt)) => f.dtype.unify(rt).unwrap_or_else(|| f.dtype.clone()),
+                _ => f.dtype.clone(),
+            };
+            JoinColumn { from_left: true, source: f.name.clone(), name: f.name.clone(), dtype }
+        })
         .collect();
     if matches!(kind, JoinKind::Semi | JoinKind::Anti) {
         return out;

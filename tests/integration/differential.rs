@@ -818,7 +818,15 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
             if matches!(*kind, "inner" | "left") {
                 cols.extend(extra);
             }
-            (Table { cols, rows: out }, Order::None)
+            // Left order while the built side fits in memory; the matches of
+            // one left row come in no defined order.
+            let unique_keys = side
+                .rows
+                .iter()
+                .enumerate()
+                .all(|(i, r)| r[0] == V::Null || side.rows[..i].iter().all(|s| s[0] != r[0]));
+            let order = if order == Order::Total && unique_keys { Order::InMemory } else { Order::None };
+            (Table { cols, rows: out }, order)
         }
         Verb::Union => {
             let other = data.main;
