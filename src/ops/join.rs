@@ -70,23 +70,31 @@ impl JoinSpec {
     /// Joins `left` with `right` (the right side already renamed).
     pub fn join(&self, left: DataFrame, right: &DataFrame) -> PolarsResult<DataFrame> {
         let output: Vec<Expr> = self.output.iter().map(|c| col(c.as_str())).collect();
-        let mut args = JoinArgs::new(self.how.clone()).with_coalesce(JoinCoalesce::CoalesceColumns);
+        let how = self.how.clone();
         // Left rows in their order (polars may otherwise pick either side to
         // build); the matches of one left row come in no defined order.
-        args.maintain_order = MaintainOrderJoin::Left;
+        // (`LazyFrame::join` would drop `maintain_order`: the builder keeps it.)
+        let joined = move |lf: LazyFrame, right: LazyFrame, on: Vec<Expr>| {
+            lf.join_builder()
+                .with(right)
+                .left_on(on.clone())
+                .right_on(on)
+                .how(how)
+                .coalesce(JoinCoalesce::CoalesceColumns)
+                .maintain_order(MaintainOrderJoin::Left)
+                .finish()
+        };
         if matches!(self.how, JoinType::Right | JoinType::Full) {
             // The output key comes from either side: both are cast in place.
             let casts = self.key_exprs();
             let on: Vec<Expr> = self.keys.iter().map(|k| col(k.as_str())).collect();
             let right = right.clone().lazy().with_columns(casts.clone());
-            let on2 = on.clone();
-            return run_lazy(left, move |lf| lf.with_columns(casts).join(right, on, on2, args).select(output));
+            return run_lazy(left, move |lf| joined(lf.with_columns(casts), right, on).select(output));
         }
         let (casts, on) = self.join_keys();
         let keys: Vec<PlSmallStr> = self.keys.iter().map(|k| PlSmallStr::from(k.as_str())).collect();
         let right = right.clone().lazy().with_columns(casts.clone()).select([all().exclude(keys)]);
-        let on2 = on.clone();
-        run_lazy(left, move |lf| lf.with_columns(casts).join(right, on, on2, args).select(output))
+        run_lazy(left, move |lf| joined(lf.with_columns(casts), right, on).select(output))
     }
 }
 

@@ -13,5 +13,6 @@ mod memory;
 mod profile;
 mod progress;
 mod queries;
+mod regressions;
 mod util;
 mod verbs;

@@ -1,0 +1,437 @@
+//! Regression tests for issue 8 ("trust"): each reproduction from the issue,
+//! checked against hand-computed values. Named `issue8_<what>`.
+
+use std::time::{Duration, Instant};
+
+use crate::util::{column, ok, run, Tmp};
+
+/// Runs dq in `dir` and fails the test if it takes longer than `limit`
+/// (a hang), killing it.
+fn run_within(dir: &std::path::Path, args: &[&str], limit: Duration) -> (i32, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dq runs");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            return (status.code().unwrap_or(-1), err);
+        }
+        if start.elapsed() > limit {
+            child.kill().ok();
+            panic!("dq {args:?} hung for {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn code_and_err(args: &[&str]) -> (i32, String) {
+    let o = run(args);
+    (o.code, o.stderr)
+}
+
+// ---- 1. a quote inside an unquoted field ---------------------------------------
+
+#[test]
+fn issue8_a_quote_inside_an_unquoted_field_is_text_and_drops_nothing() {
+    let t = Tmp::new();
+    t.file("q.csv", "a,b\n1,5\" x\n2,y\n3,z\n");
+    assert_eq!(t.run(&["run", "-e", r#"scan "q.csv" | count"#]).stdout, "count\n3\n");
+    assert_eq!(t.run(&["run", "-e", r#"scan "q.csv" | select b"#]).stdout, "b\n\"5\"\" x\"\ny\nz\n");
+    // A large file with an inch mark early on: every chunking sees every row.
+    let mut text = String::from("id,item\n");
+    for i in 1..=40_000 {
+        if i == 10 {
+            text.push_str("10,5\" bolt\n");
+        } else {
+            text.push_str(&format!("{i},nut {i}\n"));
+        }
+    }
+    t.file("big.csv", &text);
+    for chunk in ["1KB", "64KB", "16MB"] {
+        let out = t.run(&[
+            "run",
+            "-e",
+            r#"scan "big.csv" | agg n = count(), m = max(id), s = sum(id)"#,
+            "--chunk-size",
+            chunk,
+        ]);
+        assert_eq!(
+            out.stdout,
+            format!("n,m,s\n40000,40000,{}\n", 40_000 * 40_001 / 2),
+            "chunk size {chunk}: {}",
+            out.stderr
+        );
+        let out =
+            t.run(&["run", "-e", r#"scan "big.csv" | filter item == "5\" bolt" | select id"#, "--chunk-size", chunk]);
+        assert_eq!(out.stdout, "id\n10\n", "chunk size {chunk}");
+    }
+}
+
+#[test]
+fn issue8_quoted_fields_with_quotes_after_the_opening_one_keep_their_records() {
+    // Cut points at every offset of a file mixing quoted newlines, escaped
+    // quotes and inch marks: the same rows whatever the chunk size.
+    let t = Tmp::new();
+    let mut text = String::from("id,s\n");
+    for i in 0..300 {
+        let s = match i % 4 {
+            0 => "\"two\nlines\"".to_string(),
+            1 => "\"say \"\"hi\"\"\"".to_string(),
+            2 => "12\" pipe".to_string(),
+            _ => "plain".to_string(),
+        };
+        text.push_str(&format!("{i},{s}\n"));
+    }
+    t.file("mix.csv", &text);
+    let want = t.run(&["run", "-e", r#"scan "mix.csv" | agg n = count(), l = sum(len(s))"#]).stdout;
+    assert_eq!(want, format!("n,l\n300,{}\n", 75 * (9 + 8 + 8 + 5)));
+    for chunk in ["100", "333", "1000", "4KB"] {
+        let got = t.run(&["run", "-e", r#"scan "mix.csv" | agg n = count(), l = sum(len(s))"#, "--chunk-size", chunk]);
+        assert_eq!(got.stdout, want, "chunk size {chunk}: {}", got.stderr);
+    }
+}
+
+// ---- 6. empty inputs to keyed verbs ----------------------------------------------
+
+#[test]
+fn issue8_empty_inputs_give_empty_results_with_their_columns() {
+    for (program, want) in [
+        (r#"scan "testdata/sales.csv" | filter qty > 100 | agg n = count() by region"#, "region,n\n"),
+        (r#"scan "testdata/sales.csv" | filter qty > 100 | distinct region"#, "region\n"),
+        (r#"scan "testdata/header_only.csv" | agg n = count() by a"#, "a,n\n"),
+        (r#"scan "testdata/header_only.csv" | distinct a"#, "a\n"),
+        (r#"scan "testdata/header_only.csv" | join "testdata/header_only.csv" on a"#, "a,b,c,b_right,c_right\n"),
+        (
+            r#"scan "testdata/sales.csv" | filter qty > 100 | head 2 by region"#,
+            "order_id,date,region,product,price,qty\n",
+        ),
+        (
+            r#"scan "testdata/sales.csv" | filter qty > 100 | sort region | head 3"#,
+            "order_id,date,region,product,price,qty\n",
+        ),
+        (r#"scan "testdata/header_only.csv" | filter substr("b", 1) in ["b"]"#, "a,b,c\n"),
+    ] {
+        assert_eq!(ok(program), want, "{program}");
+    }
+    // An empty build side: left joins keep every left row, anti joins too.
+    let empty_side =
+        "let e = scan \"testdata/sales.csv\" | filter qty > 100\nscan \"testdata/sales.csv\" | join e on region";
+    for kind in ["left", "full", "anti"] {
+        assert_eq!(ok(&format!("{empty_side} kind={kind} | count")), "count\n20\n", "{kind}");
+    }
+    assert_eq!(ok(&format!("{empty_side} kind=inner | count")), "count\n0\n");
+}
+
+// ---- 7. silent wrong answers found by random pipelines ---------------------------
+
+#[test]
+fn issue8_constant_filters_and_global_aggregates() {
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | filter false | count"#), "count\n0\n");
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | filter 1 < 2 | count"#), "count\n20\n");
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | agg n = count() | filter false"#), "n\n");
+}
+
+#[test]
+fn issue8_aggregates_of_constants_see_every_row() {
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | agg n = count(1), s = sum(1), v = var(1)"#), "n,s,v\n20,20,0.0\n");
+    assert_eq!(
+        ok(r#"scan "testdata/sales.csv" | agg n = count(1), s = sum(2), m = max("x") by region | sort region"#),
+        "region,n,s,m\neast,5,10,x\nnorth,5,10,x\nsouth,5,10,x\nwest,5,10,x\n"
+    );
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | filter qty > 100 | agg s = sum(1), m = max("x")"#), "s,m\n,\n");
+}
+
+#[test]
+fn issue8_head_by_keeps_n_rows_per_group_even_with_only_keys() {
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | head 2 by region | count"#), "count\n8\n");
+    assert_eq!(
+        ok(r#"scan "testdata/sales.csv" | select region | head 2 by region"#),
+        "region\nsouth\nsouth\neast\neast\nwest\nwest\nnorth\nnorth\n"
+    );
+}
+
+#[test]
+fn issue8_integer_literals_are_64_bit() {
+    assert_eq!(
+        ok(r#"scan "testdata/sales.csv" | select z = 100000 | derive y = z * 100000 | head 1"#),
+        "z,y\n100000,10000000000\n"
+    );
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | select c = coalesce(1, 2147483648) | head 1"#), "c\n1\n");
+    let union = "let a = scan \"testdata/sales.csv\" | select q = 5000000000\nscan \"testdata/sales.csv\" | select q = qty | union a | agg m = max(q)";
+    assert_eq!(ok(union), "m\n5000000000\n");
+}
+
+#[test]
+fn issue8_casts_of_literals_read_like_casts_of_columns() {
+    assert_eq!(
+        ok(
+            r#"scan "testdata/sales.csv" | select a = cast(date("2024-01-05"), str), b = cast(true, str), c = cast(date, str), d = cast(" 12", int), e = cast(region, bool) | head 1"#
+        ),
+        "a,b,c,d,e\n2024-01-05,true,2024-01-01,12,\n"
+    );
+}
+
+#[test]
+fn issue8_descending_sorts_keep_null_rows_in_input_order() {
+    let t = Tmp::new();
+    let mut text = String::from("id,v\n");
+    for i in 0..3000 {
+        let v = if i % 3 == 0 { String::new() } else { (i % 7).to_string() };
+        text.push_str(&format!("{i},{v}\n"));
+    }
+    t.file("n.csv", &text);
+    for extra in [&[][..], &["--memory-limit", "300KB", "--chunk-size", "4KB"][..]] {
+        let mut args = vec!["run", "-e", r#"scan "n.csv" | sort -v | filter v is null | select id"#];
+        args.extend_from_slice(extra);
+        let out = t.run(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let ids: Vec<i64> = column(&out.stdout, "id").iter().map(|s| s.parse().unwrap()).collect();
+        let want: Vec<i64> = (0..3000).filter(|i| i % 3 == 0).collect();
+        assert_eq!(ids, want, "{extra:?}");
+    }
+}
+
+#[test]
+fn issue8_an_inner_join_keeps_the_left_order_whichever_side_is_smaller() {
+    let t = Tmp::new();
+    t.file("small.csv", "k,name\n3,c\n1,a\n2,b\n");
+    let mut big = String::from("k,v\n");
+    for i in 0..20_000 {
+        big.push_str(&format!("{},{i}\n", 1 + i % 3));
+    }
+    t.file("big.csv", &big);
+    for threads in ["1", "2"] {
+        let out = t.run(&[
+            "run",
+            "-e",
+            r#"scan "small.csv" | join "big.csv" on k | head 3 | select name"#,
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(out.stdout, "name\nc\nc\nc\n", "threads {threads}: {}", out.stderr);
+        let names =
+            t.run(&["run", "-e", r#"scan "small.csv" | join "big.csv" on k | select name"#, "--threads", threads]);
+        let names = column(&names.stdout, "name");
+        assert_eq!(names.len(), 20_000);
+        // k = 1 + i % 3 over 20,000 rows: 6667 ones, 6667 twos, 6666 threes; left order is 3, 1, 2.
+        let want: Vec<&str> = [("c", 6666), ("a", 6667), ("b", 6667)].iter().flat_map(|(n, k)| vec![*n; *k]).collect();
+        assert!(names == want, "threads {threads}");
+    }
+}
+
+#[test]
+fn issue8_float_division_by_a_constant_is_ieee_division() {
+    let t = Tmp::new();
+    t.file("f.csv", "f\n82.3\n-7.5\n");
+    let out = t.run(&["run", "-e", r#"scan "f.csv" | select a = f // 0.1, b = f % 0.1 >= 0, c = f % 2, d = f / 0.1"#]);
+    assert_eq!(
+        out.stdout,
+        format!("a,b,c,d\n822.0,true,0.29999999999999716,{}\n-75.0,true,0.5,-75.0\n", 82.3 / 0.1),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn issue8_integer_overflow_is_an_error_not_a_wrapped_number() {
+    let t = Tmp::new();
+    t.file("big.csv", "n\n9223372036854775807\n9223372036854775807\n");
+    for program in [
+        r#"scan "big.csv" | agg s = sum(n)"#,
+        r#"scan "big.csv" | agg s = sum(n) by k = 1"#,
+        r#"scan "big.csv" | select m = n + 1"#,
+        r#"scan "big.csv" | select m = n * 2"#,
+        r#"scan "big.csv" | select m = -n - 2"#,
+    ] {
+        let out = t.run(&["run", "-e", program]);
+        assert_eq!(out.code, 3, "{program}: {}", out.stdout);
+        assert!(out.stderr.contains("integer overflow"), "{program}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{program}: {}", out.stdout);
+    }
+    // Within range the sum is exact, also through spilled partials.
+    t.file("ok.csv", "n\n9223372036854775000\n-9223372036854775000\n807\n");
+    assert_eq!(t.run(&["run", "-e", r#"scan "ok.csv" | agg s = sum(n)"#]).stdout, "s\n807\n");
+}
+
+// ---- 8. errors and crashes on valid programs ---------------------------------------
+
+#[test]
+fn issue8_valid_programs_that_used_to_fail() {
+    for (program, want) in [
+        (
+            r#"scan "testdata/sales.csv" | agg m = mean(price / 2.0) by region | sort region"#,
+            "region,m\neast,1.15\nnorth,1.2\nsouth,1.2\nwest,1.025\n",
+        ),
+        (r#"scan "testdata/sales.csv" | agg a = approx_n_unique(date)"#, "a\n20\n"),
+        (r#"scan "testdata/sales.csv" | sort region, 1 | head 2 | select order_id"#, "order_id\n2\n6\n"),
+        (r#"scan "testdata/nulls.csv" | select b = v > 2 | distinct b | sort b"#, "b\nfalse\ntrue\n\n"),
+        (r#"scan "testdata/sales.csv" | filter region in [] | count"#, "count\n0\n"),
+        (r#"scan "testdata/sales.csv" | filter region not in [] | count"#, "count\n20\n"),
+        (r#"scan "testdata/sales.csv" | filter qty not in [null] | count"#, "count\n0\n"),
+        (r#"scan "testdata/sales.csv" | filter qty in [2, null] | count"#, "count\n3\n"),
+        (r#"scan "testdata/sales.csv" | select s = substr(region, 1, -1) | head 1"#, "s\n\"\"\n"),
+    ] {
+        assert_eq!(ok(program), want, "{program}");
+    }
+}
+
+#[test]
+fn issue8_sorts_under_a_tiny_budget() {
+    let top = ok(r#"scan "testdata/trips.csv" | sort fare, trip_id | head 2 | select trip_id"#);
+    for program in [
+        r#"scan "testdata/trips.csv" | sort fare, trip_id | head 2 | select trip_id"#,
+        r#"scan "testdata/trips.csv" | sort fare, fare, trip_id | head 2 | select trip_id"#,
+    ] {
+        let o = run(&["run", "-e", program, "--memory-limit", "200KB"]);
+        assert_eq!(o.code, 0, "{program}: {}", o.stderr);
+        assert_eq!(o.stdout, top, "{program}");
+    }
+    let o = run(&["run", "-e", r#"scan "testdata/trips.csv" | sort fare, fare | count"#, "--memory-limit", "200KB"]);
+    assert_eq!(o.stdout, "count\n3000\n", "{}", o.stderr);
+}
+
+#[test]
+fn issue8_join_columns_keep_their_names_and_types() {
+    let t = Tmp::new();
+    t.file("l.csv", "a,v\n1,x\n2,y\n3,z\n");
+    t.file("r.csv", "b,v,v_right\n1.0,p,q\n2.5,r,s\n");
+    let run = |p: &str| {
+        let o = t.run(&["run", "-e", p]);
+        assert_eq!(o.code, 0, "{p}: {}", o.stderr);
+        o.stdout
+    };
+    assert_eq!(run(r#"scan "l.csv" | join "r.csv" on a = b | select v_right_right"#), "v_right_right\nq\n");
+    assert_eq!(run(r#"scan "l.csv" | join "r.csv" on a = b kind=full | sort a | select a"#), "a\n1.0\n2.0\n2.5\n3.0\n");
+    // The int key stays an int, so a union with the int column works.
+    assert_eq!(
+        run(
+            r#"scan "l.csv" | join "r.csv" on a = b kind=left | select a | union "l.csv" | agg n = count(a), s = sum(a)"#
+        ),
+        "n,s\n6,12\n"
+    );
+    // Pruned inputs do not rename: `v_right` exists only because the left has `v`.
+    assert_eq!(run(r#"scan "l.csv" | join "r.csv" on a = b | select a, v_right"#), "a,v_right\n1,p\n");
+}
+
+// ---- hangs, crashes, limits ---------------------------------------------------
+
+#[test]
+fn issue8_an_unusable_spill_directory_is_a_clear_error_not_a_hang() {
+    let t = Tmp::new();
+    t.file("file", "not a directory");
+    let missing = t.path("missing").to_string_lossy().into_owned();
+    let file = t.path("file").to_string_lossy().into_owned();
+    let program = r#"scan "/dev/null" | count"#;
+    for dir in [&missing, &file] {
+        let (code, err) = run_within(t.dir.path(), &["run", "-e", program, "--temp-dir", dir], Duration::from_secs(30));
+        assert_eq!(code, 6, "{err}");
+        assert!(err.contains(dir.as_str()), "{err}");
+    }
+    // $TMPDIR pointing nowhere, and a run that must spill.
+    let big = crate::util::slow_sort_input(&t, 20_000);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dq"));
+    child.args(["run", "-e", &format!(r#"scan "{big}" | sort -s"#), "--memory-limit", "300KB", "-q"]);
+    child.env("TMPDIR", &missing).current_dir(t.dir.path()).stdout(std::process::Stdio::null());
+    let out = child.output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn issue8_thread_counts_are_bounded() {
+    let (code, err) = code_and_err(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "--threads", "5000"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--threads must be between 1 and"), "{err}");
+}
+
+#[test]
+fn issue8_deep_programs_stop_with_a_located_error_not_a_stack_overflow() {
+    let deep = |open: &str, close: &str| {
+        format!("scan \"testdata/sales.csv\" | filter {}qty{} > 1", open.repeat(10_000), close.repeat(10_000))
+    };
+    let programs = [
+        deep("(", ")"),
+        deep("not ", ""),
+        deep("- ", ""),
+        deep("abs(", ")"),
+        format!("scan \"testdata/sales.csv\" | derive y = {}", vec!["qty"; 10_000].join(" + ")),
+        format!("scan \"testdata/sales.csv\"{}", " | head 5".repeat(10_000)),
+    ];
+    for p in &programs {
+        for cmd in ["run", "explain"] {
+            let (code, err) = code_and_err(&[cmd, "-e", p]);
+            assert_eq!(code, 2, "{cmd}: {}", &err[..err.len().min(300)]);
+            assert!(err.contains("too deep") || err.contains("too many verbs"), "{}", &err[..err.len().min(300)]);
+            assert!(err.contains("<command line>:1:"), "no location: {}", &err[..err.len().min(300)]);
+        }
+    }
+    // The deepest accepted program runs.
+    let sum = vec!["qty"; 120].join(" + ");
+    let once = ok(r#"scan "testdata/sales.csv" | agg s = sum(qty)"#);
+    let once: i64 = once.trim_start_matches("s\n").trim().parse().unwrap();
+    assert_eq!(ok(&format!("scan \"testdata/sales.csv\" | agg s = sum({sum})")), format!("s\n{}\n", once * 120));
+    let chain = " | head 20".repeat(999);
+    assert_eq!(ok(&format!("scan \"testdata/sales.csv\"{chain} | count")), "count\n20\n");
+}
+
+#[test]
+fn issue8_invalid_date_formats_are_plan_errors() {
+    let (code, err) = code_and_err(&["run", "-e", r#"scan "testdata/sales.csv" | select d = to_date(region, "%")"#]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a valid date format"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Runs `dq` inside a fresh memory cgroup of `limit` bytes (v1 or v2) and
+/// returns the budget it chose by default.
+fn budget_inside_cgroup(limit: u64) -> Result<u64, String> {
+    let proc_cgroup = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
+    let (base, v2) = proc_cgroup
+        .lines()
+        .find_map(|l| {
+            let mut p = l.splitn(3, ':');
+            let (id, ctl, path) = (p.next()?, p.next()?, p.next()?);
+            if ctl.split(',').any(|c| c == "memory") {
+                Some((format!("/sys/fs/cgroup/memory{path}"), false))
+            } else if id == "0" && ctl.is_empty() && std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+            {
+                Some((format!("/sys/fs/cgroup{path}"), true))
+            } else {
+                None
+            }
+        })
+        .ok_or("no memory cgroup")?;
+    let dir = format!("{base}/dq-test-{}", std::process::id());
+    std::fs::create_dir(&dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+    let limit_file = if v2 { "memory.max" } else { "memory.limit_in_bytes" };
+    let result = (|| {
+        std::fs::write(format!("{dir}/{limit_file}"), limit.to_string()).map_err(|e| e.to_string())?;
+        let script = format!(
+            "echo $$ > {dir}/cgroup.procs && exec {} run -e 'scan \"testdata/sales.csv\" | count' --stats=json",
+            env!("CARGO_BIN_EXE_dq")
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .current_dir(crate::util::root())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let stats = crate::util::stats_json(&String::from_utf8_lossy(&out.stderr));
+        stats["memory_limit"].as_u64().ok_or_else(|| "no memory_limit".to_string())
+    })();
+    std::fs::remove_dir(&dir).ok();
+    result
+}
+
+#[test]
+fn issue8_the_default_budget_fits_the_process_own_cgroup() {
+    // This machine (and CI) runs as root with a writable cgroup hierarchy.
+    let limit = 300 << 20;
+    let budget = budget_inside_cgroup(limit).expect("a memory cgroup can be made for the test");
+    assert!(budget <= limit, "budget {budget} inside a {limit}-byte cgroup");
+    assert!(budget > 0);
+}
