@@ -31,5 +31,6 @@ pub mod io;
 pub mod lang;
 pub mod ops;
 pub mod plan;
+pub mod temporal;
 
 pub use error::{exit, Error};

@@ -24,6 +24,9 @@ pub fn value(v: &Value) -> Expr {
         Value::Float(f) => Expr::Literal(LiteralValue::Float64(*f)),
         Value::Str(s) => lit(s.as_str()),
         Value::Date(d) => lit(*d).cast(DataType::Date),
+        Value::Datetime(us) => {
+            Expr::Literal(LiteralValue::Int64(*us)).cast(DataType::Datetime(TimeUnit::Microseconds, None))
+        }
     }
 }
 
@@ -54,6 +57,10 @@ fn series_of(values: &[Value]) -> Series {
         Series::new(name, d)
             .cast(&DataType::Date)
             .unwrap_or_else(|_| Series::new_empty(PlSmallStr::from("in"), &DataType::Date))
+    } else if vals.iter().all(|v| matches!(v, Value::Datetime(_))) {
+        let t: Vec<i64> = vals.iter().map(|v| if let Value::Datetime(t) = v { *t } else { 0 }).collect();
+        let dtype = DataType::Datetime(TimeUnit::Microseconds, None);
+        Series::new(name, t).cast(&dtype).unwrap_or_else(|_| Series::new_empty(PlSmallStr::from("in"), &dtype))
     } else if vals.iter().all(|v| matches!(v, Value::Bool(_))) {
         Series::new(name, vals.iter().map(|v| matches!(v, Value::Bool(true))).collect::<Vec<bool>>())
     } else {
@@ -181,6 +188,7 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
         Func::Month => a(0).dt().month().cast(DataType::Int64),
         Func::Day => a(0).dt().day().cast(DataType::Int64),
         Func::Hour => a(0).dt().hour().cast(DataType::Int64),
+        Func::ToDatetime => crate::ops::parse_datetime_with(a(0), str_arg(&args[1])),
         Func::ToDate => a(0).str().to_date(StrptimeOptions {
             format: Some(str_arg(&args[1]).into()),
             strict: false,

@@ -11,6 +11,7 @@ use polars::prelude::*;
 
 use super::records::{self, Dialect, Record};
 use super::{BadRowPolicy, CsvOptions, Error, ReadSettings, Result};
+use crate::temporal;
 
 pub(super) fn dialect(opts: &CsvOptions) -> Dialect {
     Dialect { delimiter: opts.delimiter, quote: opts.quote }
@@ -103,11 +104,12 @@ pub(super) fn infer_types(path: &Path, sample: &[u8], names: &[String], opts: &C
 }
 
 /// Marks string columns whose sampled values are all ISO dates
-/// (`2024-01-31`) or datetimes (`2024-01-31 12:00:00`, `T` also) as such.
+/// (`2024-01-31`) or all ISO datetimes (`2024-01-31 12:00:00`, `T`, a
+/// fraction, `Z` or an offset: [`crate::temporal`]) as such.
 ///
 /// polars' own `try_parse_dates` tries many formats on every string of the
-/// sample, which took most of the start-up time on wide files; an ISO
-/// shape check on the first value, then one strict cast, is enough.
+/// sample, which took most of the start-up time on wide files; one ISO
+/// parser over the sampled values is enough.
 fn detect_temporal(df: &DataFrame, schema: &mut Schema) {
     for col in df.get_columns() {
         if col.dtype() != &DataType::String {
@@ -115,34 +117,19 @@ fn detect_temporal(df: &DataFrame, schema: &mut Schema) {
         }
         let Ok(ca) = col.str() else { continue };
         let Some(first) = ca.into_iter().flatten().next() else { continue };
-        let b = first.as_bytes();
-        let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-        let date_shape = b.len() >= 10 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10);
-        if !date_shape {
-            continue;
-        }
-        let target = if b.len() == 10 {
+        let target = if first.trim().len() == 10 && temporal::parse_date(first).is_some() {
             DataType::Date
-        } else if b.len() >= 16 && (b[10] == b' ' || b[10] == b'T') {
+        } else if temporal::is_datetime(first) {
             DataType::Datetime(TimeUnit::Microseconds, None)
         } else {
             continue;
         };
-        let ok = if target == DataType::Date {
-            let nulls = col.null_count();
-            col.strict_cast(&target).is_ok_and(|c| c.null_count() == nulls)
+        let all = if target == DataType::Date {
+            ca.into_iter().flatten().all(|v| v.trim().len() == 10 && temporal::parse_date(v).is_some())
         } else {
-            // One format for the column, taken from the first value; every
-            // sampled value must parse with it (polars' cast accepts only `T`).
-            let fmt = match (b[10], b.len()) {
-                (b'T', 16) => "%Y-%m-%dT%H:%M",
-                (b'T', _) => "%Y-%m-%dT%H:%M:%S%.f",
-                (_, 16) => "%Y-%m-%d %H:%M",
-                _ => "%Y-%m-%d %H:%M:%S%.f",
-            };
-            ca.into_iter().flatten().all(|v| chrono::NaiveDateTime::parse_from_str(v, fmt).is_ok())
+            ca.into_iter().flatten().all(temporal::is_datetime)
         };
-        if ok {
+        if all {
             schema.with_column(col.name().clone(), target);
         }
     }
@@ -177,9 +164,17 @@ pub(super) fn parse_chunk(
         return Ok(DataFrame::empty());
     }
     let counted = records::check_field_counts(bytes, n_fields, d);
-    if let (Ok(c), true) = (&counted, columns.is_empty()) {
-        // Nothing to parse (e.g. `count`): the check already counted the records.
-        return Ok(super::height_only(c.records));
+    // Typed columns are parsed even when no column is wanted (`count`): a
+    // record with a bad value is an error, or skipped, whatever is computed.
+    let typed: Vec<String> =
+        schema.iter().filter(|(_, t)| **t != DataType::String).map(|(n, _)| n.to_string()).collect();
+    if columns.is_empty() {
+        if let (Ok(c), true) = (&counted, typed.is_empty()) {
+            // Only text: the check already counted the records.
+            return Ok(super::height_only(c.records));
+        }
+        let df = parse_chunk(path, bytes, schema, &typed, opts, settings, first_line)?;
+        return Ok(super::height_only(df.height()));
     }
     // polars reads an empty line as a row of nulls, and its line splitter
     // misreads a quote inside an unquoted field: fix such chunks first (rare,
@@ -216,15 +211,42 @@ fn polars_parse(bytes: &[u8], schema: &SchemaRef, columns: &[String], opts: &Csv
         return Ok(super::height_only(rows));
     }
     let cols: Arc<[PlSmallStr]> = columns.iter().map(|c| PlSmallStr::from(c.as_str())).collect();
-    CsvReadOptions::default()
+    // Datetimes are read as text and parsed by dq's one ISO parser (polars'
+    // accepts fewer forms and no offsets).
+    let datetimes: Vec<PlSmallStr> =
+        schema.iter().filter(|(_, t)| matches!(t, DataType::Datetime(..))).map(|(n, _)| n.clone()).collect();
+    let read_schema = if datetimes.is_empty() {
+        schema.clone()
+    } else {
+        let mut s = schema.as_ref().clone();
+        for n in &datetimes {
+            s.with_column(n.clone(), DataType::String);
+        }
+        Arc::new(s)
+    };
+    let mut df = CsvReadOptions::default()
         .with_has_header(false)
-        .with_schema(Some(schema.clone()))
+        .with_schema(Some(read_schema))
         .with_columns(Some(cols))
         .with_n_threads(Some(1))
         .with_rechunk(false)
         .with_parse_options(parse_options(opts))
         .into_reader_with_file_handle(std::io::Cursor::new(bytes))
-        .finish()
+        .finish()?;
+    for name in &datetimes {
+        if df.get_column_index(name).is_none() {
+            continue;
+        }
+        let text = df.column(name)?.str()?.clone();
+        let parsed: Int64Chunked = text.into_iter().map(|v| v.and_then(temporal::parse_datetime)).collect();
+        if parsed.null_count() != text.null_count() {
+            // A value that is not a datetime: the caller finds and reports it.
+            polars_bail!(ComputeError: "a value of column `{name}` is not a datetime");
+        }
+        let dt = parsed.into_datetime(TimeUnit::Microseconds, None).into_series().with_name(name.clone());
+        df.replace(name, dt)?;
+    }
+    Ok(df)
 }
 
 /// Slow path for a chunk that failed: finds every bad record. Under
@@ -320,14 +342,8 @@ fn value_parses(field: &str, dtype: &DataType) -> bool {
         DataType::UInt64 | DataType::UInt32 | DataType::UInt16 | DataType::UInt8 => f.parse::<u64>().is_ok(),
         DataType::Float64 | DataType::Float32 => f.parse::<f64>().is_ok(),
         DataType::Boolean => f.eq_ignore_ascii_case("true") || f.eq_ignore_ascii_case("false"),
-        DataType::Date => {
-            f.len() == 10
-                && f.as_bytes()[4] == b'-'
-                && f.as_bytes()[7] == b'-'
-                && f[..4].parse::<u32>().is_ok()
-                && f[5..7].parse::<u32>().is_ok()
-                && f[8..].parse::<u32>().is_ok()
-        }
+        DataType::Date => f.len() == 10 && temporal::parse_date(f).is_some(),
+        DataType::Datetime(..) => temporal::parse_datetime(f).is_some(),
         _ => true,
     }
 }

@@ -667,6 +667,7 @@ pub fn type_name(dtype: &DataType) -> String {
         d if d.is_float() => "float".into(),
         DataType::Boolean => "bool".into(),
         DataType::Date => "date".into(),
+        DataType::Datetime(..) => "datetime".into(),
         DataType::String => "str".into(),
         other => other.to_string(),
     }

@@ -210,6 +210,15 @@ impl ResultWriter {
         self.rows += df.height() as u64;
         let name = self.name.clone();
         let err = |e: PolarsError| Error::write(&name, e);
+        let text;
+        let df = match &self.inner {
+            // Binary formats keep the type; text has one spelling for datetimes.
+            Inner::Parquet(_) | Inner::Arrow(_) => df,
+            _ => {
+                text = datetimes_as_text(df).map_err(err)?;
+                &text
+            }
+        };
         match &mut self.inner {
             Inner::Csv(w) => w.write_batch(df).map_err(err)?,
             Inner::Parquet(w) => {
@@ -276,6 +285,26 @@ impl ResultWriter {
         out.flush().map_err(|e| Error::write(&name, e))?;
         Ok(self.rows)
     }
+}
+
+/// `df` with its datetime columns spelled the one way dq writes them
+/// ([`crate::temporal::format_datetime`]).
+fn datetimes_as_text(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut out = df.clone();
+    for col in df.get_columns() {
+        if let DataType::Datetime(unit, _) = col.dtype() {
+            let to_us = match unit {
+                TimeUnit::Nanoseconds => |v: i64| v.div_euclid(1000),
+                TimeUnit::Microseconds => |v: i64| v,
+                TimeUnit::Milliseconds => |v: i64| v * 1000,
+            };
+            let phys = col.to_physical_repr();
+            let text: StringChunked =
+                phys.i64()?.into_iter().map(|v| v.map(|v| crate::temporal::format_datetime(to_us(v)))).collect();
+            out.replace(col.name(), text.into_series().with_name(col.name().clone()))?;
+        }
+    }
+    Ok(out)
 }
 
 fn cell(v: AnyValue) -> String {

@@ -6,7 +6,10 @@
 //! * text → int / float: surrounding whitespace is ignored; `"1.5"` is not
 //!   an int (null); floats accept `NaN` and `inf`;
 //! * text → bool: `true`/`false`/`1`/`0`, any case, trimmed;
-//! * bool → text: `true`/`false`; date → text: `YYYY-MM-DD`;
+//! * text → date / datetime: ISO 8601 ([`crate::temporal`]: `T` or a space,
+//!   a fraction, `Z` or an offset, converted to UTC);
+//! * bool → text: `true`/`false`; date → text: `YYYY-MM-DD`; datetime →
+//!   text: `YYYY-MM-DD HH:MM:SS` with a fraction only when there is one;
 //! * float → int truncates toward zero; out of range is null.
 
 use polars::prelude::*;
@@ -15,6 +18,28 @@ use polars::prelude::*;
 pub fn cast(e: Expr, to: DataType) -> Expr {
     let out = to.clone();
     e.map(move |c| cast_column(&c, &to).map(Some), GetOutput::from_type(out))
+}
+
+/// `to_datetime(s, format)`: text parsed with a strftime `format` (a format
+/// without a time reads midnight); null where it does not parse.
+pub fn parse_datetime_with(e: Expr, format: String) -> Expr {
+    let dtype = DataType::Datetime(TimeUnit::Microseconds, None);
+    e.map(
+        move |c| {
+            let parse = |s: &str| {
+                let s = s.trim();
+                chrono::NaiveDateTime::parse_from_str(s, &format)
+                    .ok()
+                    .or_else(|| chrono::NaiveDate::parse_from_str(s, &format).ok()?.and_hms_opt(0, 0, 0))
+                    .map(|dt| dt.and_utc().timestamp_micros())
+            };
+            let us: Int64Chunked = c.str()?.into_iter().map(|v| v.and_then(parse)).collect();
+            Ok(Some(
+                us.into_datetime(TimeUnit::Microseconds, None).into_series().with_name(c.name().clone()).into_column(),
+            ))
+        },
+        GetOutput::from_type(dtype),
+    )
 }
 
 fn cast_column(c: &Column, to: &DataType) -> PolarsResult<Column> {
@@ -37,6 +62,19 @@ fn cast_column(c: &Column, to: &DataType) -> PolarsResult<Column> {
         (DataType::Boolean, DataType::String) => {
             let out: StringChunked =
                 c.bool()?.into_iter().map(|v| v.map(|b| if b { "true" } else { "false" })).collect();
+            Ok(out.with_name(name).into_column())
+        }
+        (DataType::String, DataType::Datetime(..)) => {
+            let us: Int64Chunked = c.str()?.into_iter().map(|v| v.and_then(crate::temporal::parse_datetime)).collect();
+            Ok(us.into_datetime(TimeUnit::Microseconds, None).into_series().with_name(name).into_column())
+        }
+        (DataType::String, DataType::Date) => {
+            let days: Int32Chunked = c.str()?.into_iter().map(|v| v.and_then(crate::temporal::parse_date)).collect();
+            Ok(days.into_date().into_series().with_name(name).into_column())
+        }
+        (DataType::Datetime(..), DataType::String) => {
+            let us = c.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?.to_physical_repr();
+            let out: StringChunked = us.i64()?.into_iter().map(|v| v.map(crate::temporal::format_datetime)).collect();
             Ok(out.with_name(name).into_column())
         }
         (DataType::Date, DataType::String) => {

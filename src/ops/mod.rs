@@ -31,7 +31,7 @@ use polars::prelude::*;
 
 pub use aggregate::{AggKind, AggSpec, HashAggregate};
 pub use arithmetic::{arith, Arith};
-pub use cast::cast;
+pub use cast::{cast, parse_datetime_with};
 pub use collect::Collect;
 pub use count::Count;
 pub use distinct::Distinct;

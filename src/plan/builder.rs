@@ -497,7 +497,7 @@ impl Builder<'_> {
                 for item in list {
                     let (v, vt) = self.expr(item, schema)?;
                     let v = match v {
-                        Expr::Literal(v) => coerce_literal(v, &t),
+                        Expr::Literal(v) => coerce_literal(v, &t, item.span)?,
                         _ => return Err(Error::invalid(item.span, "`in` lists hold constants only")),
                     };
                     if !t.comparable(&v.dtype()) {
@@ -554,10 +554,10 @@ impl Builder<'_> {
             BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
                 // A string literal compared with a date column is read as a date.
                 if let Expr::Literal(v) = &r {
-                    r = Expr::Literal(coerce_literal(v.clone(), &lt));
+                    r = Expr::Literal(coerce_literal(v.clone(), &lt, right.span)?);
                 }
                 if let Expr::Literal(v) = &l {
-                    l = Expr::Literal(coerce_literal(v.clone(), &rt));
+                    l = Expr::Literal(coerce_literal(v.clone(), &rt, left.span)?);
                 }
                 let lt2 = type_of_literal_or(&l, &lt);
                 let rt2 = type_of_literal_or(&r, &rt);
@@ -610,6 +610,14 @@ impl Builder<'_> {
                 _ => Err(Error::invalid(e.span, "date() takes one string, e.g. date(\"2024-01-31\")")),
             };
         }
+        if n == "datetime" {
+            return match args {
+                [ast::Expr { kind: ExprKind::Literal(Literal::Str(s)), span }] => {
+                    Ok((Expr::Literal(temporal_literal(s, &DType::Datetime, *span)?), DType::Datetime))
+                }
+                _ => Err(Error::invalid(e.span, "datetime() takes one string, e.g. datetime(\"2024-01-31 12:00:00\")")),
+            };
+        }
         if n == "cast" {
             let [x, ty] = args else {
                 return Err(Error::invalid(e.span, "cast takes a value and a type, e.g. cast(x, float)"));
@@ -624,6 +632,11 @@ impl Builder<'_> {
                 hint: Some("types are int, float, str, bool, date, datetime".into()),
             })?;
             let (x, _) = self.expr(x, schema)?;
+            // A constant string read as a date or datetime is checked here: a
+            // typo would otherwise be a null that silently matches nothing.
+            if let (Expr::Literal(Value::Str(s)), DType::Date | DType::Datetime) = (&x, &to) {
+                return Ok((Expr::Literal(temporal_literal(s, &to, args[0].span)?), to));
+            }
             return Ok((Expr::Cast { expr: Box::new(x), to: to.clone() }, to));
         }
         let Some(&(_, func)) = Func::ALL.iter().find(|(f, _)| *f == n) else {
@@ -635,7 +648,7 @@ impl Builder<'_> {
                 });
             }
             let mut all: Vec<&str> = Func::ALL.iter().map(|(f, _)| *f).collect();
-            all.extend(["date", "cast"]);
+            all.extend(["date", "datetime", "cast"]);
             return Err(Error::UnknownFunction { name: n.into(), span: name.span, candidates: close_matches(n, all) });
         };
         let mut typed = Vec::new();
@@ -760,6 +773,15 @@ impl Builder<'_> {
                 }
                 DType::Date
             }
+            Func::ToDatetime => {
+                arity(2, 2)?;
+                want(0, is_str(0), "a string")?;
+                want(1, is_lit_str(1), "a constant format such as \"%d/%m/%Y %H:%M\"")?;
+                if let Expr::Literal(Value::Str(fmt)) = &typed[1].0 {
+                    check_date_format(fmt, args[1].span)?;
+                }
+                DType::Datetime
+            }
         };
         Ok((Expr::Call { func, args: typed.into_iter().map(|(x, _)| x).collect() }, out))
     }
@@ -792,20 +814,32 @@ fn type_of_literal_or(e: &Expr, t: &DType) -> DType {
     }
 }
 
-fn coerce_literal(v: Value, target: &DType) -> Value {
+/// A string literal compared with a date or datetime is read as one.
+fn coerce_literal(v: Value, target: &DType, span: Span) -> Result<Value, Error> {
     match (&v, target) {
-        (Value::Str(s), DType::Date | DType::Datetime) => parse_date(s).map_or(v, Value::Date),
-        _ => v,
+        (Value::Str(s), DType::Date | DType::Datetime) => temporal_literal(s, target, span),
+        _ => Ok(v),
     }
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` string.
-fn parse_date(s: &str) -> Option<i32> {
-    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
-    Some(d.num_days_from_ce() - 719_163)
+/// `s` as a date or datetime literal, or an error naming it.
+fn temporal_literal(s: &str, target: &DType, span: Span) -> Result<Value, Error> {
+    let value = match target {
+        DType::Date => parse_date(s).map(Value::Date),
+        _ => crate::temporal::parse_datetime(s).map(Value::Datetime),
+    };
+    value.ok_or_else(|| Error::Invalid {
+        message: format!("`{s}` is not a {target}"),
+        span,
+        hint: Some(match target {
+            DType::Date => "write dates as \"2024-01-31\"".into(),
+            _ => "write datetimes as \"2024-01-31 12:00:00\" (a fraction, `Z` or an offset such as +02:00 may follow)"
+                .into(),
+        }),
+    })
 }
 
-use chrono::Datelike;
+use crate::temporal::parse_date;
 
 fn literal(l: &Literal) -> Value {
     match l {

@@ -22,6 +22,8 @@ pub enum Value {
     Str(String),
     /// A date as days since 1970-01-01.
     Date(i32),
+    /// A datetime as microseconds since 1970-01-01 00:00:00 UTC.
+    Datetime(i64),
 }
 
 impl Value {
@@ -34,6 +36,7 @@ impl Value {
             Value::Float(_) => DType::Float,
             Value::Str(_) => DType::Str,
             Value::Date(_) => DType::Date,
+            Value::Datetime(_) => DType::Datetime,
         }
     }
 }
@@ -67,6 +70,7 @@ pub enum Func {
     Day,
     Hour,
     ToDate,
+    ToDatetime,
 }
 
 impl Func {
@@ -97,6 +101,7 @@ impl Func {
         ("day", Func::Day),
         ("hour", Func::Hour),
         ("to_date", Func::ToDate),
+        ("to_datetime", Func::ToDatetime),
     ];
 
     /// The function's name in dq.
@@ -241,6 +246,7 @@ impl fmt::Display for Value {
                     None => write!(f, "date({d})"),
                 }
             }
+            Value::Datetime(us) => write!(f, "datetime(\"{}\")", crate::temporal::format_datetime(*us)),
         }
     }
 }

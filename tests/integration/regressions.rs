@@ -435,3 +435,60 @@ fn issue8_the_default_budget_fits_the_process_own_cgroup() {
     assert!(budget <= limit, "budget {budget} inside a {limit}-byte cgroup");
     assert!(budget > 0);
 }
+
+// ---- 2. datetimes -----------------------------------------------------------
+
+#[test]
+fn issue8_datetimes_parse_in_both_iso_forms_and_print_one_way() {
+    let t = Tmp::new();
+    t.file(
+        "ts.csv",
+        "id,ts\n1,2024-02-01 10:30:00\n2,2024-02-01 11:00:00\n3,2024-02-01T12:15:30.25\n4,2024-02-01T13:00:00+02:00\n5,\n",
+    );
+    let run = |p: &str, fmt: &str| {
+        let o = t.run(&["run", "-e", p, "--format", fmt]);
+        assert_eq!(o.code, 0, "{p}: {}", o.stderr);
+        o.stdout
+    };
+    // The space form casts, compares and filters like the `T` form.
+    for cmp in
+        [r#"cast("2024-02-01 11:00:00", datetime)"#, r#""2024-02-01 11:00:00""#, r#"datetime("2024-02-01T11:00:00Z")"#]
+    {
+        let out = run(&format!(r#"scan "ts.csv" | filter ts >= {cmp} | select id"#), "csv");
+        assert_eq!(out, "id\n2\n3\n4\n", "{cmp}");
+    }
+    // One spelling everywhere, fractions only when present; the offset is converted to UTC.
+    let csv = run(r#"scan "ts.csv" | select ts, s = cast(ts, str)"#, "csv");
+    assert_eq!(
+        csv,
+        "ts,s\n2024-02-01 10:30:00,2024-02-01 10:30:00\n2024-02-01 11:00:00,2024-02-01 11:00:00\n\
+         2024-02-01 12:15:30.25,2024-02-01 12:15:30.25\n2024-02-01 11:00:00,2024-02-01 11:00:00\n,\n"
+    );
+    let json = run(r#"scan "ts.csv" | select ts | head 3"#, "ndjson");
+    assert_eq!(
+        json,
+        "{\"ts\":\"2024-02-01 10:30:00\"}\n{\"ts\":\"2024-02-01 11:00:00\"}\n{\"ts\":\"2024-02-01 12:15:30.25\"}\n"
+    );
+    assert!(run(r#"scan "ts.csv""#, "table").contains("2024-02-01 12:15:30.25 "));
+    assert_eq!(t.run(&["schema", "ts.csv"]).stdout, "column,type\nid,int\nts,datetime\n");
+    // to_datetime with a format; a typo in a datetime constant is an error, not a silent null.
+    assert_eq!(
+        run(r#"scan "ts.csv" | select d = to_datetime("01/02/2024 10:30", "%d/%m/%Y %H:%M") | head 1"#, "csv"),
+        "d\n2024-02-01 10:30:00\n"
+    );
+    let bad = t.run(&["run", "-e", r#"scan "ts.csv" | filter ts > "2024-02-30 10:00""#]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("is not a datetime"), "{}", bad.stderr);
+    // A value after the inference sample that is not a datetime is a bad record.
+    let mut text = String::from("id,ts\n");
+    for i in 0..50 {
+        text.push_str(&format!("{i},2024-01-01 00:00:{:02}\n", i % 60));
+    }
+    text.push_str("50,not a time\n");
+    t.file("late.csv", &text);
+    let o = t.run(&["run", "-e", r#"scan "late.csv" (infer_rows=10) | select ts"#]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("late.csv:52") && o.stderr.contains("\"not a time\" as datetime"), "{}", o.stderr);
+    let o = t.run(&["run", "-e", r#"scan "late.csv" (infer_rows=10) | count"#, "--on-bad-rows", "skip"]);
+    assert_eq!(o.stdout, "count\n50\n", "{}", o.stderr);
+}

@@ -76,9 +76,10 @@ pub fn fold(e: Expr, changed: &mut bool) -> Expr {
             x => Expr::Not(Box::new(x)),
         },
         Expr::Neg(x) => match fold(*x, changed) {
-            Expr::Literal(Value::Int(i)) => {
+            // -i64::MIN does not fit: left to run time, which reports the overflow.
+            Expr::Literal(Value::Int(i)) if i != i64::MIN => {
                 *changed = true;
-                Expr::Literal(Value::Int(i.wrapping_neg()))
+                Expr::Literal(Value::Int(-i))
             }
             Expr::Literal(Value::Float(f)) => {
                 *changed = true;
@@ -132,6 +133,9 @@ fn eval(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
                 (Str(x), Str(y)) => x.partial_cmp(y)?,
                 (Bool(x), Bool(y)) => x.partial_cmp(y)?,
                 (Date(x), Date(y)) => x.partial_cmp(y)?,
+                (Datetime(x), Datetime(y)) => x.partial_cmp(y)?,
+                // Exactly: as floats, 2^53 + 1 would equal 2^53.
+                (Int(x), Int(y)) => x.partial_cmp(y)?,
                 _ => num(a)?.partial_cmp(&num(b)?)?,
             };
             use std::cmp::Ordering::*;

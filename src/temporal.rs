@@ -1,0 +1,158 @@
+//! Dates and datetimes as text: the one parser and the one spelling dq uses
+//! everywhere (CSV type inference and reading, `cast`, literals compared
+//! with temporal columns, and every text output). A leaf with no dq
+//! dependencies, so that `io`, `ops` and `plan` can all share it.
+//!
+//! Accepted datetimes are ISO 8601 in both common forms:
+//! `2024-02-01 11:00:00`, `2024-02-01T11:00:00`, with or without seconds,
+//! with a fraction of up to 9 digits, and with `Z` or an offset (`+02:00`,
+//! `-0530`, `+02`), which is converted to UTC (datetimes are stored without
+//! a zone, in UTC). A bare date reads as midnight. The spelling written back
+//! is `2024-02-01 11:00:00`, with a fraction only when there is one
+//! (`2024-02-01 11:00:00.25`).
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+/// Days from 0001-01-01 (chrono's "CE" count) to 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// The chrono format of the canonical spelling (`%.f` prints a fraction
+/// only when it is non-zero, with 3, 6 or 9 digits).
+pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.f";
+
+/// Days since 1970-01-01 of `YYYY-MM-DD` (surrounding spaces ignored).
+pub fn parse_date(s: &str) -> Option<i32> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    Some(d.num_days_from_ce() - EPOCH_DAYS_FROM_CE)
+}
+
+/// Microseconds since 1970-01-01 00:00:00 UTC of an ISO 8601 datetime (or
+/// date), as described in the module docs.
+pub fn parse_datetime(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() < 10 {
+        return None;
+    }
+    let date = NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
+    if b.len() == 10 {
+        return Some(micros(date.and_time(NaiveTime::MIN)));
+    }
+    if !matches!(b[10], b' ' | b'T' | b't') {
+        return None;
+    }
+    let rest = &s[11..];
+    // Split off a zone: `Z`, or a sign after the time's own digits.
+    let (time, offset_secs) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
+        (t, 0)
+    } else if let Some(at) = rest.rfind(['+', '-']) {
+        (&rest[..at], parse_offset(&rest[at..])?)
+    } else {
+        (rest, 0)
+    };
+    let time = parse_time(time)?;
+    Some(micros(date.and_time(time)) - offset_secs * 1_000_000)
+}
+
+/// `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fffffffff`.
+fn parse_time(t: &str) -> Option<NaiveTime> {
+    let fmt = match t.len() {
+        5 => "%H:%M",
+        8 => "%H:%M:%S",
+        _ if t.len() > 9 && t.as_bytes()[8] == b'.' => "%H:%M:%S%.f",
+        _ => return None,
+    };
+    NaiveTime::parse_from_str(t, fmt).ok()
+}
+
+/// `+HH:MM`, `+HHMM` or `+HH` (or `-`), in seconds east of UTC.
+fn parse_offset(o: &str) -> Option<i64> {
+    let sign = if o.starts_with('-') { -1 } else { 1 };
+    let digits: String = o[1..].chars().filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m) = match digits.len() {
+        2 => (digits.parse::<i64>().ok()?, 0),
+        4 => (digits[..2].parse::<i64>().ok()?, digits[2..].parse::<i64>().ok()?),
+        _ => return None,
+    };
+    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+}
+
+fn micros(dt: NaiveDateTime) -> i64 {
+    dt.and_utc().timestamp_micros()
+}
+
+/// The canonical spelling of a datetime given in microseconds since the epoch.
+pub fn format_datetime(us: i64) -> String {
+    match chrono::DateTime::from_timestamp_micros(us) {
+        Some(dt) => {
+            let dt = dt.naive_utc();
+            let mut s = format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                dt.year(),
+                dt.month(),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second()
+            );
+            let frac = dt.nanosecond() / 1000;
+            if frac > 0 {
+                let digits = format!("{frac:06}");
+                s.push('.');
+                s.push_str(digits.trim_end_matches('0'));
+            }
+            s
+        }
+        None => us.to_string(),
+    }
+}
+
+/// Whether `s` looks like a datetime dq reads (for type inference).
+pub fn is_datetime(s: &str) -> bool {
+    s.trim().len() > 10 && parse_datetime(s).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOON: i64 = 1_706_788_800_000_000; // 2024-02-01 12:00:00 UTC
+
+    #[test]
+    fn both_iso_forms_fractions_and_zones() {
+        for s in [
+            "2024-02-01 12:00:00",
+            "2024-02-01T12:00:00",
+            "2024-02-01 12:00",
+            "2024-02-01T12:00:00Z",
+            "2024-02-01T13:00:00+01:00",
+            "2024-02-01T13:30:00+0130",
+            "2024-02-01 07:00:00-05",
+            " 2024-02-01 12:00:00.000 ",
+        ] {
+            assert_eq!(parse_datetime(s), Some(NOON), "{s}");
+        }
+        assert_eq!(parse_datetime("2024-02-01 12:00:00.25"), Some(NOON + 250_000));
+        assert_eq!(parse_datetime("2024-02-01"), Some(NOON - 12 * 3_600_000_000));
+        for bad in ["2024-02-30 10:00:00", "2024-02-01 25:00:00", "2024-02-01X12:00", "noon", "2024-02-01 12:00+5"] {
+            assert_eq!(parse_datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn one_spelling_with_a_fraction_only_when_present() {
+        assert_eq!(format_datetime(NOON), "2024-02-01 12:00:00");
+        assert_eq!(format_datetime(NOON + 250_000), "2024-02-01 12:00:00.25");
+        assert_eq!(format_datetime(NOON + 1), "2024-02-01 12:00:00.000001");
+        assert_eq!(parse_datetime(&format_datetime(NOON + 123_456)), Some(NOON + 123_456));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-02"), Some(1));
+        assert_eq!(parse_date("2024-02-30"), None);
+    }
+}
