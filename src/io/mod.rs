@@ -395,7 +395,7 @@ impl Source {
     ) -> Result<DataFrame> {
         match self.format {
             Format::Csv => csv::parse_chunk(&file.path, bytes, &file.schema, columns, &self.csv, settings, first_line),
-            Format::Ndjson => ndjson::parse_chunk(&file.path, bytes, &file.schema, columns, first_line),
+            Format::Ndjson => ndjson::parse_chunk(&file.path, bytes, &file.schema, columns, settings, first_line),
             Format::Lines => Ok(lines::parse_chunk(bytes, columns)),
             Format::Parquet => Err(Error::Unsupported { message: "internal: parquet bytes parsed as text".into() }),
         }

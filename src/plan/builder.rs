@@ -28,7 +28,7 @@ pub struct Query {
 /// # Errors
 /// Unknown names, type errors, invalid options and sources that cannot be opened.
 pub fn build(program: &ast::Program, src: &str) -> Result<Query, Error> {
-    let mut b = Builder { lets: HashMap::new(), src };
+    let mut b = Builder { lets: HashMap::new(), src, stdin_at: None };
     for l in &program.lets {
         let (plan, write) = b.pipeline(&l.pipeline)?;
         if write.is_some() {
@@ -37,12 +37,31 @@ pub fn build(program: &ast::Program, src: &str) -> Result<Query, Error> {
         b.lets.insert(l.name.name.clone(), plan);
     }
     let (plan, write) = b.pipeline(&program.main)?;
+    if let Some(span) = b.stdin_at {
+        // A second read of stdin would see nothing: refuse instead of
+        // silently losing its rows (a `let` of it used twice counts too).
+        if stdin_scans(&plan) > 1 {
+            return Err(Error::Invalid {
+                message: "standard input is read more than once; it can be read only once".into(),
+                span,
+                hint: Some("save it to a file first (e.g. dq run -e 'scan \"-\"' -o in.csv) and scan that".into()),
+            });
+        }
+    }
     Ok(Query { plan, write })
+}
+
+/// Scans of standard input in `plan` (a shared `let` counts once per use).
+fn stdin_scans(plan: &LogicalPlan) -> usize {
+    let here = matches!(plan, LogicalPlan::Scan(s) if s.source.pattern == "-");
+    usize::from(here) + plan.inputs().into_iter().map(stdin_scans).sum::<usize>()
 }
 
 struct Builder<'a> {
     lets: HashMap<String, LogicalPlan>,
     src: &'a str,
+    /// Where the program scans standard input, if it does.
+    stdin_at: Option<Span>,
 }
 
 fn type_err(src: &str, span: Span, message: impl Into<String>) -> Error {
@@ -77,7 +96,10 @@ impl Builder<'_> {
         }
     }
 
-    fn scan(&self, scan: &ast::Scan) -> Result<LogicalPlan, Error> {
+    fn scan(&mut self, scan: &ast::Scan) -> Result<LogicalPlan, Error> {
+        if scan.path == "-" {
+            self.stdin_at = Some(scan.path_span);
+        }
         let options = scan_options(&scan.options)?;
         let source =
             io::Source::open(&scan.path, &options).map_err(|e| Error::Source { source: e, span: scan.path_span })?;

@@ -492,3 +492,79 @@ fn issue8_datetimes_parse_in_both_iso_forms_and_print_one_way() {
     let o = t.run(&["run", "-e", r#"scan "late.csv" (infer_rows=10) | count"#, "--on-bad-rows", "skip"]);
     assert_eq!(o.stdout, "count\n50\n", "{}", o.stderr);
 }
+
+// ---- 3. NDJSON ------------------------------------------------------------------
+
+#[test]
+fn issue8_ndjson_values_that_do_not_fit_are_bad_records_not_nulls() {
+    let t = Tmp::new();
+    // Inferred from the first 10,000 lines: `a` is an int, `s` text.
+    let mut mixed = String::new();
+    for i in 0..10_000 {
+        mixed.push_str(&format!("{{\"a\":{},\"s\":\"x\"}}\n", i % 2));
+    }
+    mixed.push_str("{\"a\":\"two\",\"s\":5}\n{\"a\":3,\"s\":true}\n");
+    t.file("mixed.ndjson", &mixed);
+    t.file("scalar.ndjson", "{\"a\":1}\n42\n{\"a\":3}\n");
+    let mut late = String::new();
+    for i in 0..10_003 {
+        late.push_str(&format!("{{\"a\":{i}}}\n"));
+    }
+    late.push_str("{\"a\":1,\"late\":\"x\"}\n");
+    t.file("late.ndjson", &late);
+    t.file("bom.ndjson", b"\xEF\xBB\xBF{\"a\":1}\n{\"a\":2}\n".as_slice());
+    let run = |args: &[&str]| t.run(args);
+    // "two" in an int column: the error names its line; skip/null say what happened.
+    let o = run(&["run", "-e", r#"scan "mixed.ndjson" | agg n = count(), s = sum(a)"#]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("mixed.ndjson:10001") && o.stderr.contains("\"two\""), "{}", o.stderr);
+    let o = run(&["run", "-e", r#"scan "mixed.ndjson" | agg n = count(), s = sum(a)"#, "--on-bad-rows", "skip"]);
+    assert_eq!((o.stdout.as_str(), o.code), ("n,s\n10001,5003\n", 0), "{}", o.stderr);
+    let o = run(&["run", "-e", r#"scan "mixed.ndjson" | agg n = count(), c = count(a)"#, "--on-bad-rows", "null"]);
+    assert_eq!(o.stdout, "n,c\n10002,10001\n", "{}", o.stderr);
+    // Numbers and bools in a text column are read as text, not as null.
+    let o = run(&["run", "-e", r#"scan "mixed.ndjson" | tail 2 | select s"#, "--on-bad-rows", "null"]);
+    assert_eq!(o.stdout, "s\n5\ntrue\n", "{}", o.stderr);
+    // A scalar line is a bad record, not a row of nulls.
+    let o = run(&["run", "-e", r#"scan "scalar.ndjson" | count"#]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("scalar.ndjson:2") && o.stderr.contains("scalar"), "{}", o.stderr);
+    // A key first seen after the inference sample is not silently dropped.
+    let o = run(&["run", "-e", r#"scan "late.ndjson" | count"#]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("late.ndjson:10004") && o.stderr.contains("`late`"), "{}", o.stderr);
+    // A UTF-8 byte order mark is skipped.
+    assert_eq!(run(&["run", "-e", r#"scan "bom.ndjson" | agg s = sum(a)"#]).stdout, "s\n3\n");
+}
+
+// ---- 5. stdin read twice; one count under --on-bad-rows --------------------------
+
+#[test]
+fn issue8_stdin_read_twice_is_a_plan_error() {
+    for program in ["let x = scan \"-\"\nscan \"-\" | union x", "let x = scan \"-\"\nx | union x"] {
+        let o = crate::util::run_in(&crate::util::root(), &["run", "-e", program], Some(b"a\n1\n2\n"));
+        assert_eq!(o.code, 2, "{program}: {}", o.stdout);
+        assert!(o.stderr.contains("standard input is read more than once"), "{}", o.stderr);
+    }
+    let o =
+        crate::util::run_in(&crate::util::root(), &["run", "-e", "let x = scan \"-\"\nx | count"], Some(b"a\n1\n2\n"));
+    assert_eq!(o.stdout, "count\n2\n");
+}
+
+#[test]
+fn issue8_count_and_count_star_agree_when_bad_rows_are_skipped() {
+    let t = Tmp::new();
+    let mut text = String::from("n\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{i}\n"));
+    }
+    text.push_str("oops\n20001\n");
+    t.file("b.csv", &text);
+    for policy in ["skip", "null"] {
+        let a = t.run(&["run", "-e", r#"scan "b.csv" | count"#, "--on-bad-rows", policy, "--chunk-size", "16KB"]);
+        let b = t.run(&["run", "-e", r#"scan "b.csv" | agg c = count(), s = sum(n)"#, "--on-bad-rows", policy]);
+        let rows = if policy == "skip" { 20_001 } else { 20_002 };
+        assert_eq!(a.stdout, format!("count\n{rows}\n"), "{policy}: {}", a.stderr);
+        assert_eq!(b.stdout, format!("c,s\n{rows},{}\n", 19_999 * 20_000 / 2 + 20_001), "{policy}: {}", b.stderr);
+    }
+}
