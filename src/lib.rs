@@ -23,6 +23,7 @@
 
 #![deny(missing_docs)]
 
+pub mod cleanup;
 pub mod cli;
 mod error;
 pub mod exec;

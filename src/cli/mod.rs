@@ -73,6 +73,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     let mut source_text = None;
+    input_changed::install();
     // A panic is a bug in dq (or a kernel it calls): report it as one, with
     // exit code 1, instead of a raw panic message.
     let panic_message = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
@@ -110,6 +111,33 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 }
 
+/// SIGBUS: a memory-mapped input file shrank while dq read it (truncated or
+/// rewritten in place). Nothing can continue safely from there: say so and
+/// exit with the code for unreadable input. Spill and partial files of the
+/// run are removed by the next run ([`crate::cleanup`]).
+mod input_changed {
+    const MESSAGE: &[u8] =
+        b"error: an input file changed while dq was reading it (truncated or rewritten); rerun once it is complete\n";
+
+    extern "C" fn on_sigbus(_: libc::c_int) {
+        // SAFETY: write(2) and _exit(2) are async-signal-safe.
+        unsafe {
+            libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+            libc::_exit(crate::exit::MISSING_INPUT);
+        }
+    }
+
+    pub(super) fn install() {
+        // SAFETY: installs a handler that only calls async-signal-safe functions.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigbus as *const () as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
+    }
+}
+
 /// A program's text and where it came from, for error reports.
 #[derive(Debug, Clone)]
 pub struct SourceText {
@@ -121,7 +149,8 @@ pub struct SourceText {
 
 /// The flag a first Ctrl-C (or SIGTERM) sets: the run stops at the next
 /// chunk or output batch and unwinds, so temporary output files are
-/// removed, and dq exits with 130. A second signal exits at once.
+/// removed, and dq exits with 130. A second signal exits at once, after
+/// removing them ([`crate::cleanup`]).
 pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
     FLAG.get_or_init(|| {
@@ -131,6 +160,8 @@ pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
         // cannot be cancelled gracefully; nothing else changes.
         let _ = ctrlc::set_handler(move || {
             if f.swap(true, Ordering::SeqCst) {
+                // No unwinding now: remove partial output and spill files here.
+                crate::cleanup::remove_all();
                 std::process::exit(exit::INTERRUPTED);
             }
         });

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use polars::prelude::{DataFrame, Schema as PlSchema};
 
-use crate::io::sink::{AtomicFile, OutputFormat, ResultWriter};
+use crate::io::sink::{AtomicFile, OutputFormat, ResultWriter, Target};
 use crate::Error;
 
 /// Output formats for `--format`.
@@ -85,7 +85,9 @@ impl Destination {
     /// from the path's extension (a missing directory is created on write).
     pub fn validate(&self) -> Result<(), Error> {
         if let (Some(path), None) = (&self.path, self.format) {
-            OutputFormat::from_path(path)?;
+            if !Target::is_special(path) {
+                OutputFormat::from_path(path)?;
+            }
         }
         Ok(())
     }
@@ -96,12 +98,20 @@ impl Destination {
                 Some(path) => {
                     let format = match self.format {
                         Some(f) => f.to_format(),
+                        // `-o -`, `-o /dev/stdout`, a FIFO: CSV unless the name says otherwise.
+                        None if Target::is_special(path) => OutputFormat::from_path(path).unwrap_or(OutputFormat::Csv),
                         None => OutputFormat::from_path(path)?,
                     };
-                    let file = AtomicFile::create(path)?;
-                    let w = ResultWriter::new(format, Box::new(file.writer()?), path, schema, usize::MAX)?;
-                    self.file = Some(file);
-                    w
+                    let out: Box<dyn std::io::Write + Send> = match Target::open(path)? {
+                        Target::Stdout => Box::new(std::io::stdout()),
+                        Target::Special(file) => Box::new(file),
+                        Target::Atomic(file) => {
+                            let w = Box::new(file.writer()?);
+                            self.file = Some(file);
+                            w
+                        }
+                    };
+                    ResultWriter::new(format, out, path, schema, usize::MAX)?
                 }
                 None => {
                     let stdout = std::io::stdout();

@@ -37,7 +37,7 @@ pub struct SpillDir {
     /// Most bytes that may be on disk at once (`None`: a share of the free
     /// space, measured on the first spill).
     max: Mutex<Option<u64>>,
-    dir: Mutex<Option<tempfile::TempDir>>,
+    dir: Mutex<Option<(tempfile::TempDir, crate::cleanup::Registered)>>,
     live: AtomicU64,
     written: AtomicU64,
     files: AtomicU64,
@@ -70,7 +70,7 @@ impl SpillDir {
 
     /// The run's spill directory, if it was made.
     pub fn path(&self) -> Option<PathBuf> {
-        self.dir.lock().ok()?.as_ref().map(|d| d.path().to_path_buf())
+        self.dir.lock().ok()?.as_ref().map(|(d, _)| d.path().to_path_buf())
     }
 
     /// A new, empty spill file.
@@ -80,13 +80,16 @@ impl SpillDir {
             let parent_error = |message: String| Error::SpillDisk { dir: self.parent.clone(), needed: 0, message };
             let mut guard = self.dir.lock().map_err(|_| parent_error("lock poisoned".into()))?;
             if guard.is_none() {
+                // Spill directories of runs that were killed go first.
+                crate::cleanup::remove_stale(&self.parent, "dq-spill-");
                 let d = tempfile::Builder::new()
-                    .prefix("dq-spill-")
+                    .prefix(&crate::cleanup::prefix("dq-spill-"))
                     .tempdir_in(&self.parent)
                     .map_err(|e| parent_error(format!("cannot create a spill directory: {e}")))?;
-                *guard = Some(d);
+                let registered = crate::cleanup::register(d.path());
+                *guard = Some((d, registered));
             }
-            guard.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default()
+            guard.as_ref().map(|(d, _)| d.path().to_path_buf()).unwrap_or_default()
         };
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = dir.join(format!("{n:06}.arrows"));

@@ -541,7 +541,8 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     if !has_glob {
         let p = PathBuf::from(pattern);
         return match std::fs::metadata(&p) {
-            Ok(m) if m.is_file() => Ok(vec![p]),
+            // A FIFO, /dev/stdin or a `<(...)` path is read as a stream.
+            Ok(m) if !m.is_dir() => Ok(vec![p]),
             Ok(_) => Err(Error::Unsupported {
                 message: format!("`{pattern}` is a directory; scan a glob such as \"{pattern}/*.csv\""),
             }),
@@ -591,8 +592,10 @@ pub fn format_of(path: &Path) -> Result<Format> {
         return Ok(Format::Csv);
     }
     let (name, _) = strip_compression(path);
-    let ext = name.rsplit('.').next().unwrap_or("");
+    let ext = if name.contains('.') { name.rsplit('.').next().unwrap_or("") } else { "" };
     match ext {
+        // A stream without a telling name (/dev/stdin, `<(...)`) is CSV, like `-`.
+        "" if is_stream(path) || path.starts_with("/dev") || path.starts_with("/proc") => Ok(Format::Csv),
         "csv" | "tsv" | "tab" => Ok(Format::Csv),
         "txt" | "log" | "text" => Ok(Format::Lines),
         "ndjson" | "jsonl" | "json" => Ok(Format::Ndjson),
@@ -606,10 +609,27 @@ pub fn format_of(path: &Path) -> Result<Format> {
     }
 }
 
+/// Whether `path` is stdin (`-`) or an existing file that is not a regular
+/// file (a FIFO, a character device, `/dev/fd/N` of a pipe): read once, as
+/// a stream.
+pub fn is_stream(path: &Path) -> bool {
+    path.as_os_str() == "-" || std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile> {
     let (_, compression) = strip_compression(path);
-    if path.as_os_str() == "-" {
-        let mut chunker = stream::Chunker::new(Box::new(std::io::stdin()), format, csv, 16 << 20);
+    if is_stream(path) {
+        let reader: Box<dyn std::io::Read + Send> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(path).map_err(|e| Error::read(path, e))?)
+        };
+        if format == Format::Parquet {
+            return Err(Error::Unsupported {
+                message: format!("{} is a stream; Parquet needs a file it can seek in", path.display()),
+            });
+        }
+        let mut chunker = stream::Chunker::new(reader, format, csv, 16 << 20).named(path);
         let schema = chunker.infer_schema(path, format, csv)?;
         return Ok(SourceFile {
             path: path.to_path_buf(),

@@ -64,11 +64,62 @@ impl OutputFormat {
     }
 }
 
+/// Where `-o PATH` writes.
+pub enum Target {
+    /// `-o -`: standard output.
+    Stdout,
+    /// An existing file that is not a regular file (`/dev/null`,
+    /// `/dev/stdout`, a FIFO, a device): written straight to, never replaced.
+    Special(std::fs::File),
+    /// A regular file (or a new one), written atomically; a symlink is
+    /// followed, so the file it points to is replaced, not the link.
+    Atomic(AtomicFile),
+}
+
+impl Target {
+    /// Opens the target of `path`.
+    ///
+    /// # Errors
+    /// [`Error::Write`] when it cannot be opened or created.
+    pub fn open(path: &Path) -> Result<Target> {
+        if path.as_os_str() == "-" {
+            return Ok(Target::Stdout);
+        }
+        if Target::is_special(path) {
+            let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::write(path, e))?;
+            return Ok(Target::Special(file));
+        }
+        Ok(Target::Atomic(AtomicFile::create(&resolve_links(path))?))
+    }
+
+    /// Whether `path` is `-` or an existing non-regular file: then there is
+    /// no extension to take the format from (CSV unless `--format` says).
+    pub fn is_special(path: &Path) -> bool {
+        if path.as_os_str() == "-" {
+            return true;
+        }
+        std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+    }
+}
+
+/// `path` with symlinks followed (also a link to a file not yet there).
+fn resolve_links(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(target) => p = p.parent().map_or(target.clone(), |dir| dir.join(&target)),
+            Err(_) => break,
+        }
+    }
+    p
+}
+
 /// A file written under a temporary name and renamed into place on commit;
 /// dropped uncommitted, the temporary file is removed.
 pub struct AtomicFile {
     tmp: tempfile::NamedTempFile,
     dest: PathBuf,
+    _registered: crate::cleanup::Registered,
 }
 
 impl AtomicFile {
@@ -86,8 +137,11 @@ impl AtomicFile {
         }
         // Like `mkdir -p`: ETL jobs write into dated directories that may not exist yet.
         std::fs::create_dir_all(&dir).map_err(|e| Error::write(dest, e))?;
+        // Partial files of runs that were killed go first.
+        crate::cleanup::remove_stale(&dir, ".dq-partial-");
         let mut builder = tempfile::Builder::new();
-        builder.prefix(".dq-partial-");
+        let prefix = crate::cleanup::prefix(".dq-partial-");
+        builder.prefix(&prefix);
         // Temporary files are private by default; the result should not be.
         #[cfg(unix)]
         {
@@ -95,7 +149,8 @@ impl AtomicFile {
             builder.permissions(std::fs::Permissions::from_mode(0o644));
         }
         let tmp = builder.tempfile_in(&dir).map_err(|e| Error::write(dest, e))?;
-        Ok(AtomicFile { tmp, dest: dest.to_path_buf() })
+        let _registered = crate::cleanup::register(tmp.path());
+        Ok(AtomicFile { tmp, dest: dest.to_path_buf(), _registered })
     }
 
     /// A handle to write through.

@@ -87,6 +87,12 @@ impl Chunker {
         Ok(c)
     }
 
+    /// Names the stream in error messages.
+    pub fn named(mut self, path: &Path) -> Self {
+        self.path = path.to_path_buf();
+        self
+    }
+
     /// Adds the compressed bytes this chunker consumes to `total` as well.
     pub fn counting(mut self, total: Arc<AtomicU64>) -> Self {
         self.forward = Some(total);

@@ -53,7 +53,7 @@ pub fn build(program: &ast::Program, src: &str) -> Result<Query, Error> {
 
 /// Scans of standard input in `plan` (a shared `let` counts once per use).
 fn stdin_scans(plan: &LogicalPlan) -> usize {
-    let here = matches!(plan, LogicalPlan::Scan(s) if s.source.pattern == "-");
+    let here = matches!(plan, LogicalPlan::Scan(s) if s.source.files.iter().any(|f| io::is_stream(&f.path)));
     usize::from(here) + plan.inputs().into_iter().map(stdin_scans).sum::<usize>()
 }
 
@@ -97,7 +97,7 @@ impl Builder<'_> {
     }
 
     fn scan(&mut self, scan: &ast::Scan) -> Result<LogicalPlan, Error> {
-        if scan.path == "-" {
+        if io::is_stream(std::path::Path::new(&scan.path)) {
             self.stdin_at = Some(scan.path_span);
         }
         let options = scan_options(&scan.options)?;

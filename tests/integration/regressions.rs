@@ -568,3 +568,147 @@ fn issue8_count_and_count_star_agree_when_bad_rows_are_skipped() {
         assert_eq!(b.stdout, format!("c,s\n{rows},{}\n", 19_999 * 20_000 / 2 + 20_001), "{policy}: {}", b.stderr);
     }
 }
+
+// ---- 16-18. files, devices and signals ----------------------------------------
+
+#[test]
+fn issue8_output_to_special_files_writes_through_them() {
+    let t = Tmp::new();
+    let program = r#"scan "testdata/sales.csv" | head 2 | select order_id"#;
+    let root = crate::util::root();
+    // /dev/null stays a device; `-o -` and /dev/stdout write to stdout.
+    let o = crate::util::run_in(&root, &["run", "-e", program, "-o", "/dev/null"], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(!meta.is_file(), "/dev/null was replaced by a regular file");
+    for target in ["-", "/dev/stdout"] {
+        let o = crate::util::run_in(&root, &["run", "-e", program, "-o", target], None);
+        assert_eq!(o.stdout, "order_id\n1\n2\n", "{target}: {}", o.stderr);
+    }
+    // A symlink keeps pointing at the file, which gets the result.
+    let real = t.file("real.csv", "old\n");
+    let link = t.path("link.csv");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let o = crate::util::run_in(&root, &["run", "-e", program, "-o", link.to_str().unwrap()], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "order_id\n1\n2\n");
+    // A FIFO is written to, not replaced.
+    let fifo = t.path("out.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = crate::util::run_in(&root, &["run", "-e", program, "-o", fifo.to_str().unwrap()], None);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(reader.join().unwrap(), "order_id\n1\n2\n");
+}
+
+#[test]
+fn issue8_streams_are_read_as_streams() {
+    let root = crate::util::root();
+    let sales = std::fs::read(root.join("testdata/sales.csv")).unwrap();
+    let o = crate::util::run_in(&root, &["run", "-e", r#"scan "/dev/stdin" | agg s = sum(qty)"#], Some(&sales));
+    assert_eq!(o.stdout, "s\n83\n", "{}", o.stderr);
+    let t = Tmp::new();
+    let fifo = t.path("in.csv");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, sales).unwrap())
+    };
+    let program = format!(r#"scan "{}" | agg s = sum(qty)"#, fifo.display());
+    let o = crate::util::run_in(&root, &["run", "-e", &program], None);
+    writer.join().unwrap();
+    assert_eq!(o.stdout, "s\n83\n", "{}", o.stderr);
+}
+
+#[test]
+fn issue8_leftovers_of_killed_runs_are_removed_by_the_next_run() {
+    let t = Tmp::new();
+    let spill = t.path("spill");
+    let out = t.path("out");
+    std::fs::create_dir_all(spill.join("dq-spill-4194303-abcd")).unwrap();
+    std::fs::write(spill.join("dq-spill-4194303-abcd/000000.arrows"), b"stale").unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join(".dq-partial-4194303-zz"), b"stale").unwrap();
+    let input = crate::util::slow_sort_input(&t, 30_000);
+    let program = format!(r#"scan "{input}" | sort -s"#);
+    let o = t.run(&[
+        "run",
+        "-e",
+        &program,
+        "-o",
+        "out/sorted.csv",
+        "--memory-limit",
+        "400KB",
+        "--temp-dir",
+        spill.to_str().unwrap(),
+        "--stats=json",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(crate::util::stats_json(&o.stderr)["spill_files"].as_u64().unwrap() > 0, "the run must spill");
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "stale and own spill directories are gone");
+    let names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names, vec!["sorted.csv".to_string()]);
+}
+
+#[test]
+fn issue8_a_second_interrupt_still_removes_partial_and_spill_files() {
+    use std::io::{BufRead, BufReader};
+    let t = Tmp::new();
+    let input = crate::util::slow_sort_input(&t, 1_500_000);
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let program = format!(r#"scan "{input}" | sort -v, s"#);
+    let args =
+        ["run", "-e", &program, "-o", "result.csv", "--memory-limit", "2MB", "--temp-dir", spill.to_str().unwrap()];
+    let mut child = crate::util::spawn_with_progress(t.dir.path(), &args);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let mut spilled = false;
+    while !spilled {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        spilled = std::fs::read_dir(&spill).unwrap().next().is_some();
+    }
+    assert!(spilled, "the run should have spilled before finishing");
+    // SAFETY: signals a child process this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "spill files left");
+    let left: Vec<String> =
+        t.listing().into_iter().filter(|n| n.starts_with(".dq-partial") || n == "result.csv").collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn issue8_a_file_truncated_while_read_is_a_clear_error() {
+    use std::io::{BufRead, BufReader};
+    let t = Tmp::new();
+    let input = crate::util::slow_sort_input(&t, 3_000_000);
+    let program = format!(r#"scan "{input}" | sort -v, s | count"#);
+    let mut child = crate::util::spawn_with_progress(
+        t.dir.path(),
+        &["run", "-e", &program, "--threads", "1", "--chunk-size", "256KB"],
+    );
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    // The run is under way (a progress line): cut the file short under it.
+    std::fs::OpenOptions::new().write(true).open(&input).unwrap().set_len(4096).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(4), "{rest}");
+    assert!(rest.contains("changed while dq was reading it"), "{rest}");
+}
