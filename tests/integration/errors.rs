@@ -219,7 +219,9 @@ fn bad_ndjson_line_is_named() {
 
 #[test]
 fn an_output_path_without_a_known_extension_fails_before_any_work() {
-    let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | count"#, "-o", "/dev/null"]);
+    let t = Tmp::new();
+    let o = t.run(&["run", "-e", r#"scan "/dev/null" | count"#, "-o", "out/result.xyz"]);
     assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(o.stderr.contains("cannot tell the output format of /dev/null"), "{}", o.stderr);
+    assert!(o.stderr.contains("cannot tell the output format of out/result.xyz"), "{}", o.stderr);
+    assert_eq!(t.listing(), Vec::<String>::new(), "nothing written");
 }
