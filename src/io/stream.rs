@@ -28,6 +28,8 @@ pub(crate) struct Chunker {
     /// Where consumed bytes are reported too, and how many were reported.
     forward: Option<Arc<AtomicU64>>,
     forwarded: u64,
+    /// Whether a decoder sits between the file and the bytes.
+    compressed: bool,
 }
 
 /// Counts the bytes that pass through a reader.
@@ -62,6 +64,7 @@ impl Chunker {
             counter: Arc::new(AtomicU64::new(0)),
             forward: None,
             forwarded: 0,
+            compressed: false,
         }
     }
 
@@ -84,6 +87,7 @@ impl Chunker {
         let mut c = Chunker::new(reader, format, csv_opts, target);
         c.path = path.to_path_buf();
         c.counter = counter;
+        c.compressed = compression != Compression::None;
         Ok(c)
     }
 
@@ -107,6 +111,15 @@ impl Chunker {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.pending.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // A decoder's complaint is about the data (corrupt or cut
+                // short), not about reading the file: bad data, exit 3.
+                Err(e) if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput | std::io::ErrorKind::UnexpectedEof
+                ) || e.kind() == std::io::ErrorKind::Other && self.compressed =>
+                {
+                    return Err(Error::decode(&self.path, format!("corrupt or truncated compressed data: {e}")))
+                }
                 Err(e) => return Err(Error::read(&self.path, e)),
             }
         }

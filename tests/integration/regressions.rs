@@ -712,3 +712,28 @@ fn issue8_a_file_truncated_while_read_is_a_clear_error() {
     assert_eq!(code, Some(4), "{rest}");
     assert!(rest.contains("changed while dq was reading it"), "{rest}");
 }
+
+#[test]
+fn issue8_corrupt_or_truncated_compressed_input_is_bad_data() {
+    let t = Tmp::new();
+    let mut text = String::from("a,b\n");
+    for i in 0..200_000u64 {
+        text.push_str(&format!("{i},{}\n", i.wrapping_mul(2_654_435_761) % 1_000_003));
+    }
+    let gz = {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let zst = zstd::encode_all(text.as_bytes(), 1).unwrap();
+    t.file("cut.csv.gz", &gz[..gz.len() / 2]);
+    t.file("cut.csv.zst", &zst[..zst.len() / 2]);
+    t.file("junk.csv.gz", b"this is not gzip at all".as_slice());
+    for f in ["cut.csv.gz", "cut.csv.zst", "junk.csv.gz"] {
+        let o = t.run(&["run", "-e", &format!(r#"scan "{f}" | count"#)]);
+        assert_eq!(o.code, 3, "{f}: {}", o.stderr);
+        assert!(o.stderr.contains("corrupt or truncated"), "{f}: {}", o.stderr);
+        assert!(o.stdout.is_empty(), "{f}: no partial answer: {}", o.stdout);
+    }
+}
