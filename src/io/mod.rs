@@ -530,7 +530,10 @@ impl Iterator for Chunks<'_> {
 /// of decoded data (assuming ~64 bytes a row); very large row groups are
 /// sliced so both cores get work.
 fn chunk_rows(chunk_size: usize) -> usize {
-    (chunk_size / 64).max(65_536)
+    // No large floor: under a small memory budget the chunk size shrinks,
+    // and Parquet chunks must shrink with it (adjacent row groups are no
+    // longer merged into one chunk the budget cannot hold).
+    (chunk_size / 64).max(1024)
 }
 
 fn expand(pattern: &str) -> Result<Vec<PathBuf>> {

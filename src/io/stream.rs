@@ -113,10 +113,13 @@ impl Chunker {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 // A decoder's complaint is about the data (corrupt or cut
                 // short), not about reading the file: bad data, exit 3.
-                Err(e) if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput | std::io::ErrorKind::UnexpectedEof
-                ) || e.kind() == std::io::ErrorKind::Other && self.compressed =>
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::InvalidData
+                            | std::io::ErrorKind::InvalidInput
+                            | std::io::ErrorKind::UnexpectedEof
+                    ) || e.kind() == std::io::ErrorKind::Other && self.compressed =>
                 {
                     return Err(Error::decode(&self.path, format!("corrupt or truncated compressed data: {e}")))
                 }

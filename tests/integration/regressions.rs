@@ -737,3 +737,21 @@ fn issue8_corrupt_or_truncated_compressed_input_is_bad_data() {
         assert!(o.stdout.is_empty(), "{f}: no partial answer: {}", o.stdout);
     }
 }
+
+#[test]
+fn issue8_parquet_streams_in_chunks_under_a_small_budget_like_csv() {
+    for file in ["testdata/trips.parquet", "testdata/trips.csv"] {
+        let o = run(&[
+            "run",
+            "-e",
+            &format!(r#"scan "{file}" | filter fare > 0 | select trip_id"#),
+            "--memory-limit",
+            "100KB",
+        ]);
+        assert_eq!(o.code, 0, "{file}: {}", o.stderr);
+        assert_eq!(o.stdout.lines().count(), 3001, "{file}");
+        let o = run(&["run", "-e", &format!(r#"scan "{file}" | count"#), "--memory-limit", "300KB", "--stats=json"]);
+        let chunks = crate::util::stats_json(&o.stderr)["stages"][0]["chunks"].as_u64().unwrap();
+        assert!(chunks > 1, "{file}: one chunk under a 300KB budget");
+    }
+}
