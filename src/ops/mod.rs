@@ -160,6 +160,35 @@ pub fn concat(mut frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     polars_core::utils::accumulate_dataframes_vertical(frames)
 }
 
+/// `df` with its text columns copied into buffers of their own.
+///
+/// polars' string columns are views into the buffers of the chunk they were
+/// parsed from; `head`, `take` and `sort` keep those views, so a handful of
+/// rows kept from each chunk (top-k, sample, tail) would pin every chunk's
+/// whole text in memory, unseen by the budget. Sinks that keep few rows of
+/// large chunks detach them.
+pub(crate) fn detach(df: DataFrame) -> PolarsResult<DataFrame> {
+    if !df.get_columns().iter().any(|c| matches!(c.dtype(), DataType::String | DataType::Binary)) {
+        return Ok(df);
+    }
+    let columns = df
+        .get_columns()
+        .iter()
+        .map(|c| match c.dtype() {
+            DataType::String => {
+                let copied: StringChunked = c.str()?.into_iter().collect();
+                Ok(copied.with_name(c.name().clone()).into_column())
+            }
+            DataType::Binary => {
+                let copied: BinaryChunked = c.binary()?.into_iter().collect();
+                Ok(copied.with_name(c.name().clone()).into_column())
+            }
+            _ => Ok(c.clone()),
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new(columns)
+}
+
 /// A frame of `height` rows and no columns (what `count` needs).
 pub(crate) fn height_only(height: usize) -> DataFrame {
     // SAFETY: with no columns there is no column length to disagree with `height`.

@@ -63,7 +63,7 @@ pub struct SampleRows {
 impl SampleRows {
     fn smallest(&self, df: DataFrame) -> PolarsResult<DataFrame> {
         let opts = SortMultipleOptions::default();
-        Ok(df.sort([KEY], opts)?.head(Some(self.n as usize)))
+        super::detach(df.sort([KEY], opts)?.head(Some(self.n as usize)))
     }
 }
 

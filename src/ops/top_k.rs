@@ -23,7 +23,7 @@ impl Sink for TopK {
     }
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        Ok(self.spec.sort(df)?.head(Some(self.k as usize)))
+        super::detach(self.spec.sort(df)?.head(Some(self.k as usize)))
     }
 
     fn spill(&self) -> Spill {

@@ -108,6 +108,9 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+    fn word(&mut self, items: &[&'static str]) -> &'static str {
+        items[self.below(items.len())]
+    }
 }
 
 // ---- tables -------------------------------------------------------------
@@ -456,7 +459,7 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
     match ty {
         Ty::Int => match rng.below(6) {
             0 | 1 => E::Bin(
-                *rng.pick(&["+", "-", "*", "//", "%"]),
+                rng.word(&["+", "-", "*", "//", "%"]),
                 Box::new(gen(rng, t, Ty::Int, d)),
                 Box::new(gen(rng, t, Ty::Int, d)),
             ),
@@ -464,7 +467,7 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
             3 => E::Call("len", vec![gen(rng, t, Ty::Str, d)]),
             4 => E::Call("coalesce", vec![gen(rng, t, Ty::Int, d), leaf(rng, t, Ty::Int)]),
             _ if !cols_of(t, Ty::Date).is_empty() => {
-                E::Call(*rng.pick(&["year", "month", "day"]), vec![leaf(rng, t, Ty::Date)])
+                E::Call(rng.word(&["year", "month", "day"]), vec![leaf(rng, t, Ty::Date)])
             }
             _ => E::Call("if", vec![gen(rng, t, Ty::Bool, d), gen(rng, t, Ty::Int, d), gen(rng, t, Ty::Int, d)]),
         },
@@ -477,14 +480,14 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
                 }
                 1 => E::Call("abs", vec![gen(rng, t, Ty::Float, d)]),
                 _ => {
-                    let op = *rng.pick(&["+", "-", "*", "//", "%"]);
+                    let op = rng.word(&["+", "-", "*", "//", "%"]);
                     let b = num(rng);
                     E::Bin(op, Box::new(gen(rng, t, Ty::Float, d)), Box::new(gen(rng, t, b, d)))
                 }
             }
         }
         Ty::Str => match rng.below(4) {
-            0 => E::Call(*rng.pick(&["lower", "upper"]), vec![gen(rng, t, Ty::Str, d)]),
+            0 => E::Call(rng.word(&["lower", "upper"]), vec![gen(rng, t, Ty::Str, d)]),
             1 => E::Call("coalesce", vec![gen(rng, t, Ty::Str, d), leaf(rng, t, Ty::Str)]),
             2 => E::Call(
                 "substr",
@@ -499,15 +502,13 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
         Ty::Bool => match rng.below(7) {
             0 | 1 => {
                 let ty = *rng.pick(&[Ty::Int, Ty::Float, Ty::Str, Ty::Date]);
-                let op = *rng.pick(&["==", "!=", "<", "<=", ">", ">="]);
+                let op = rng.word(&["==", "!=", "<", "<=", ">", ">="]);
                 let other = if ty == Ty::Float && rng.chance(0.5) { Ty::Int } else { ty };
                 E::Bin(op, Box::new(gen(rng, t, ty, d)), Box::new(gen(rng, t, other, d)))
             }
-            2 => E::Bin(
-                *rng.pick(&["and", "or"]),
-                Box::new(gen(rng, t, Ty::Bool, d)),
-                Box::new(gen(rng, t, Ty::Bool, d)),
-            ),
+            2 => {
+                E::Bin(rng.word(&["and", "or"]), Box::new(gen(rng, t, Ty::Bool, d)), Box::new(gen(rng, t, Ty::Bool, d)))
+            }
             3 => E::Not(Box::new(gen(rng, t, Ty::Bool, d))),
             4 => {
                 let ty = *rng.pick(&[Ty::Int, Ty::Str]);
@@ -927,7 +928,7 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
             10 => {
                 let mut aggs = Vec::new();
                 for i in 0..1 + rng.below(3) {
-                    let f = *rng.pick(&["count", "count", "sum", "min", "max", "mean"]);
+                    let f = rng.word(&["count", "count", "sum", "min", "max", "mean"]);
                     let numeric: Vec<String> =
                         t.cols.iter().filter(|c| matches!(c.1, Ty::Int | Ty::Float)).map(|c| c.0.clone()).collect();
                     let arg = match f {
@@ -945,7 +946,7 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
                 let by: Vec<String> = by.into_iter().filter(|b| !aggs.iter().any(|a| a.0 == *b)).collect();
                 Verb::Agg(aggs, by)
             }
-            11 => Verb::Join(*rng.pick(&["inner", "left", "semi", "anti"])),
+            11 => Verb::Join(rng.word(&["inner", "left", "semi", "anti"])),
             12 if verbs.is_empty() => Verb::Union,
             _ => Verb::Count,
         };

@@ -755,3 +755,60 @@ fn issue8_parquet_streams_in_chunks_under_a_small_budget_like_csv() {
         assert!(chunks > 1, "{file}: one chunk under a 300KB budget");
     }
 }
+
+// ---- 15. peak RSS of the process inside the limit --------------------------------
+
+/// Runs dq to completion and returns (exit code, peak RSS in bytes) of the
+/// child process itself, from wait4's rusage (not dq's own accounting).
+// The child is reaped by wait4, which clippy does not see.
+#[allow(clippy::zombie_processes)]
+fn peak_rss(args: &[&str]) -> (i32, u64) {
+    // No current_dir and no pre_exec: std then starts the child with
+    // posix_spawn (vfork), so its maxrss does not include a forked copy of
+    // this test process (rusage keeps the high-water mark across exec).
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dq runs");
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    (code, usage.ru_maxrss as u64 * 1024)
+}
+
+/// A CSV with text columns of many distinct values, `rows` rows.
+fn wide_text_table(t: &Tmp, rows: u64) -> String {
+    let mut text = String::with_capacity(rows as usize * 48);
+    text.push_str("id,name,city,v\n");
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for i in 0..rows {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        text.push_str(&format!("{i},name-{},city-{},{}\n", x % 1_000_000_007, i % 5000, (x % 1_000_000) as f64 / 1e6));
+    }
+    t.file("wide.csv", text)
+}
+
+#[test]
+fn issue8_verbs_that_keep_few_rows_stay_inside_the_memory_limit() {
+    // The bar: peak RSS within 1.2 x --memory-limit plus a fixed runtime of
+    // 50 MB (the binary, polars' pools and allocator slack).
+    let t = Tmp::new();
+    let input = wide_text_table(&t, 1_200_000);
+    let limit: u64 = 64 << 20;
+    let bar = limit * 12 / 10 + (50 << 20);
+    for verb in
+        ["sort v | head 5", "sample 5 seed=1", "tail 5", "sort -v", "filter v > 0.5", "agg m = median(v) by city"]
+    {
+        let program = format!(r#"scan "{input}" | {verb}"#);
+        let (code, rss) = peak_rss(&["run", "-e", &program, "--memory-limit", "64MiB", "-o", "/dev/null"]);
+        assert_eq!(code, 0, "{verb}");
+        assert!(rss <= bar, "{verb}: peak RSS {} MiB over the {} MiB bar", rss >> 20, bar >> 20);
+    }
+}
