@@ -759,26 +759,32 @@ fn issue8_parquet_streams_in_chunks_under_a_small_budget_like_csv() {
 // ---- 15. peak RSS of the process inside the limit --------------------------------
 
 /// Runs dq to completion and returns (exit code, peak RSS in bytes) of the
-/// child process itself, from wait4's rusage (not dq's own accounting).
-// The child is reaped by wait4, which clippy does not see.
-#[allow(clippy::zombie_processes)]
+/// child process itself, measured by the kernel (`VmHWM`), not by dq's own
+/// accounting. (rusage's maxrss would not do: it keeps the high-water mark
+/// across exec, so a child spawned from this big, busy test process would
+/// report the parent's memory.) Polled every 5 ms until the child exits;
+/// VmHWM only grows, so the last reading is the peak up to then.
 fn peak_rss(args: &[&str]) -> (i32, u64) {
-    // No current_dir and no pre_exec: std then starts the child with
-    // posix_spawn (vfork), so its maxrss does not include a forked copy of
-    // this test process (rusage keeps the high-water mark across exec).
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dq"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dq"))
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("dq runs");
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32);
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    (code, usage.ru_maxrss as u64 * 1024)
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            if let Some(kb) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                peak = peak.max(kb * 1024);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code().unwrap_or(-1), peak);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// A CSV with text columns of many distinct values, `rows` rows.
