@@ -174,10 +174,11 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
         Func::Substr => {
             let start = a(1);
             // 1-based like SQL; a negative start counts from the end.
-            let offset = when(start.clone().gt(lit(0))).then(start.clone() - lit(1)).otherwise(start);
-            // A negative length gives an empty string (polars would fail to cast it).
+            let offset = when(start.clone().gt(lit(0))).then(start.clone() - lit(1)).otherwise(start.clone());
+            // As in SQL, position 0 lies before the string: `substr(s, 0, n)`
+            // gives n - 1 characters. A negative length gives an empty string.
             let length = if args.len() == 3 {
-                let n = a(2);
+                let n = when(start.clone().eq(lit(0))).then(a(2) - lit(1)).otherwise(a(2));
                 when(n.clone().lt(lit(0))).then(lit(0)).otherwise(n).cast(DataType::UInt64)
             } else {
                 null()
