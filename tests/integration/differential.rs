@@ -753,7 +753,8 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
                 };
                 let ty = match (*f, arg_ty) {
                     ("count", _) => Ty::Int,
-                    ("mean", _) => Ty::Float,
+                    ("mean" | "median" | "std", _) => Ty::Float,
+                    ("n_unique", _) => Ty::Int,
                     (_, Some(t)) => t,
                     _ => return Err(Fail::Invalid),
                 };
@@ -763,14 +764,19 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
             for (key, members) in groups {
                 let mut row = key;
                 for (_, f, arg) in aggs {
-                    let values: Vec<V> = match arg {
+                    let all: Vec<V> = match arg {
                         Some(a) => {
                             let i = need(&cols, a)?;
-                            members.iter().map(|r| r[i].clone()).filter(|v| *v != V::Null).collect()
+                            members.iter().map(|r| r[i].clone()).collect()
                         }
                         None => members.iter().map(|_| V::Int(1)).collect(),
                     };
-                    row.push(aggregate(f, &values)?);
+                    // first/last see nulls; the others skip them.
+                    row.push(match *f {
+                        "first" => all.first().cloned().unwrap_or(V::Null),
+                        "last" => all.last().cloned().unwrap_or(V::Null),
+                        _ => aggregate(f, &all.into_iter().filter(|v| *v != V::Null).collect::<Vec<_>>())?,
+                    });
                 }
                 out_rows.push(row);
             }
@@ -861,6 +867,7 @@ fn aggregate(f: &str, values: &[V]) -> R<V> {
     }
     Ok(match f {
         "count" => V::Int(values.len() as i64),
+        "n_unique" if values.is_empty() => V::Int(0),
         _ if values.is_empty() => V::Null,
         "sum" => match values[0] {
             V::Int(_) => {
@@ -875,6 +882,30 @@ fn aggregate(f: &str, values: &[V]) -> R<V> {
             _ => V::Float(values.iter().filter_map(V::num).sum()),
         },
         "mean" => V::Float(values.iter().filter_map(V::num).sum::<f64>() / values.len() as f64),
+        "median" => {
+            let mut x: Vec<f64> = values.iter().filter_map(V::num).collect();
+            x.sort_by(f64::total_cmp);
+            let n = x.len();
+            V::Float(if n % 2 == 1 { x[n / 2] } else { (x[n / 2 - 1] + x[n / 2]) / 2.0 })
+        }
+        "std" if values.len() < 2 => V::Null,
+        "std" => {
+            let x: Vec<f64> = values.iter().filter_map(V::num).collect();
+            let mean = x.iter().sum::<f64>() / x.len() as f64;
+            V::Float((x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt())
+        }
+        "n_unique" => {
+            let mut seen: Vec<&V> = Vec::new();
+            for v in values {
+                if !seen
+                    .iter()
+                    .any(|s| s.cmp(v) == Ordering::Equal && std::mem::discriminant(*s) == std::mem::discriminant(v))
+                {
+                    seen.push(v);
+                }
+            }
+            V::Int(seen.len() as i64)
+        }
         "min" => values.iter().min_by(|a, b| a.cmp(b)).cloned().unwrap_or(V::Null),
         "max" => values.iter().max_by(|a, b| a.cmp(b)).cloned().unwrap_or(V::Null),
         _ => return Err(Fail::Invalid),
@@ -928,13 +959,19 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
             10 => {
                 let mut aggs = Vec::new();
                 for i in 0..1 + rng.below(3) {
-                    let f = rng.word(&["count", "count", "sum", "min", "max", "mean"]);
+                    let f = rng.word(&[
+                        "count", "count", "sum", "min", "max", "mean", "median", "std", "n_unique", "first", "last",
+                    ]);
+                    // first/last follow the input order: only where it is defined.
+                    if matches!(f, "first" | "last") && order != Order::Total {
+                        continue;
+                    }
                     let numeric: Vec<String> =
                         t.cols.iter().filter(|c| matches!(c.1, Ty::Int | Ty::Float)).map(|c| c.0.clone()).collect();
                     let arg = match f {
                         "count" if rng.chance(0.5) => None,
-                        "sum" | "mean" if numeric.is_empty() => continue,
-                        "sum" | "mean" => Some(rng.pick(&numeric).clone()),
+                        "sum" | "mean" | "median" | "std" if numeric.is_empty() => continue,
+                        "sum" | "mean" | "median" | "std" => Some(rng.pick(&numeric).clone()),
                         _ => Some(rng.pick(&names).clone()),
                     };
                     aggs.push((format!("a{i}"), f, arg));
