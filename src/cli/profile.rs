@@ -232,7 +232,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
-        .map_err(|e| Error::Io(crate::io::Error::Write { path: "<stdout>".into(), message: e.to_string() }))
+        .map_err(|e| Error::Io(crate::io::Error::write("<stdout>", e)))
 }
 
 fn num(v: Option<f64>) -> Value {

@@ -7,7 +7,10 @@ use crate::Error;
 
 /// Whether the error is a closed stdout pipe (`dq ... | head`), which is success.
 pub fn is_broken_pipe(e: &Error) -> bool {
-    matches!(e, Error::Io(crate::io::Error::Write { path, message }) if path.as_os_str() == "<stdout>" && (message.contains("Broken pipe") || message.contains("os error 32")))
+    match e {
+        Error::Io(io) | Error::Exec(crate::exec::Error::Io(io)) => io.is_broken_pipe(),
+        _ => false,
+    }
 }
 
 /// The full report for stderr.

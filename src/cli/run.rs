@@ -88,9 +88,11 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let (frames, stats) = {
         let mut emit = |df: DataFrame| -> Result<(), crate::io::Error> {
             dest.push(&df).map_err(|e| {
-                let message = e.to_string();
+                // The writer's own error is reported (it keeps its cause);
+                // this one only stops the run.
+                let stop = crate::io::Error::Write { path: "<output>".into(), message: e.to_string(), kind: None };
                 write_error = Some(e);
-                crate::io::Error::Write { path: "<output>".into(), message }
+                stop
             })
         };
         match exec::execute_streaming(&prepared.graph, &config, Some(&mut emit)) {

@@ -56,6 +56,9 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         message: String,
+        /// The OS error's kind, when the cause was one (a closed pipe is
+        /// found by its kind, not by its message).
+        kind: Option<std::io::ErrorKind>,
     },
 }
 
@@ -68,8 +71,23 @@ impl Error {
         Error::Decode { path: path.into(), message: message.to_string() }
     }
 
-    pub(crate) fn write(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
-        Error::Write { path: path.into(), message: message.to_string() }
+    /// A write failure; an `std::io::Error` cause (also inside a polars
+    /// error) keeps its kind.
+    pub(crate) fn write<E: std::fmt::Display + 'static>(path: impl Into<PathBuf>, cause: E) -> Self {
+        let any = &cause as &dyn std::any::Any;
+        let kind =
+            any.downcast_ref::<std::io::Error>().map(std::io::Error::kind).or_else(|| match any
+                .downcast_ref::<polars::prelude::PolarsError>(
+            ) {
+                Some(polars::prelude::PolarsError::IO { error, .. }) => Some(error.kind()),
+                _ => None,
+            });
+        Error::Write { path: path.into(), message: cause.to_string(), kind }
+    }
+
+    /// Whether this is a write to a reader that went away (`dq ... | head`).
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Write { kind: Some(std::io::ErrorKind::BrokenPipe), .. })
     }
 }
 

@@ -858,3 +858,28 @@ fn infinity_json() -> String {
     ]);
     o.stdout.trim().trim_start_matches("{\"x\":").trim_end_matches('}').to_string()
 }
+
+// ---- the harness: errors keep their cause ------------------------------------------
+
+#[test]
+fn issue8_a_reader_that_goes_away_is_success_found_by_error_kind() {
+    use std::io::Read;
+    let t = Tmp::new();
+    let input = crate::util::slow_sort_input(&t, 300_000);
+    for extra in [&[][..], &["-o", "-", "--format", "ndjson"][..]] {
+        let mut args = vec!["run".to_string(), "-e".into(), format!(r#"scan "{input}""#)];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dq"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // stdout is closed here: dq's next writes fail with EPIPE.
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
