@@ -67,17 +67,43 @@ fn header_names(fields: &[String]) -> Vec<String> {
 
 pub(super) fn infer_types(path: &Path, sample: &[u8], names: &[String], opts: &CsvOptions) -> Result<Schema> {
     let mut schema = Schema::default();
+    // Invalid UTF-8 must not stop inference: its record is reported (or
+    // skipped) with its line when the chunk is read.
+    let lossy;
+    let sample = match std::str::from_utf8(sample) {
+        Ok(_) => sample,
+        Err(_) => {
+            lossy = String::from_utf8_lossy(sample).into_owned();
+            lossy.as_bytes()
+        }
+    };
     let inferred = if sample.iter().all(|b| b.is_ascii_whitespace()) {
         Schema::default()
     } else {
-        let df = CsvReadOptions::default()
-            .with_has_header(false)
-            .with_infer_schema_length(Some(opts.infer_rows))
-            .with_n_threads(Some(1))
-            .with_parse_options(parse_options(opts).with_truncate_ragged_lines(true))
-            .into_reader_with_file_handle(std::io::Cursor::new(sample))
-            .finish()
-            .map_err(|e| Error::decode(path, e))?;
+        let read = |schema: Option<SchemaRef>| {
+            CsvReadOptions::default()
+                .with_has_header(false)
+                .with_infer_schema_length(Some(opts.infer_rows))
+                .with_schema(schema)
+                .with_n_threads(Some(1))
+                .with_parse_options(parse_options(opts).with_truncate_ragged_lines(true))
+                .into_reader_with_file_handle(std::io::Cursor::new(sample))
+                .finish()
+        };
+        let df = match read(None) {
+            Ok(df) => df,
+            // polars inferred a type some sampled value does not fit (an
+            // integer beyond 64 bits): read the sample as text and type each
+            // column by the rule every value is checked with later.
+            Err(_) => {
+                let width = names.len().max(1);
+                let text: Schema =
+                    (1..=width).map(|i| Field::new(format!("column_{i}").into(), DataType::String)).collect();
+                let df = read(Some(Arc::new(text))).map_err(|e| Error::decode(path, e))?;
+                let columns = df.get_columns().iter().map(retype).collect::<PolarsResult<Vec<Column>>>();
+                DataFrame::new(columns.map_err(|e| Error::decode(path, e))?).map_err(|e| Error::decode(path, e))?
+            }
+        };
         let mut schema = df.schema().as_ref().clone();
         detect_temporal(&df, &mut schema);
         schema
@@ -101,6 +127,25 @@ pub(super) fn infer_types(path: &Path, sample: &[u8], names: &[String], opts: &C
         schema.with_column(name.as_str().into(), dtype.clone());
     }
     Ok(schema)
+}
+
+/// A text column as the narrowest of int, float and bool that all its
+/// values parse as (by [`value_parses`]), else as it is.
+fn retype(col: &Column) -> PolarsResult<Column> {
+    let values: Vec<&str> = col.str()?.into_iter().flatten().collect();
+    // An integer too large for 64 bits stays text rather than become an
+    // approximate float.
+    let too_big = |v: &&str| {
+        let t = v.trim().trim_start_matches(['+', '-']);
+        !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
+    };
+    for dtype in [DataType::Int64, DataType::Float64, DataType::Boolean] {
+        let fits = |v: &&str| value_parses(v, &dtype) && !(dtype == DataType::Float64 && too_big(v));
+        if !values.is_empty() && values.iter().all(fits) {
+            return col.cast(&dtype);
+        }
+    }
+    Ok(col.clone())
 }
 
 /// Marks string columns whose sampled values are all ISO dates
@@ -173,7 +218,9 @@ pub(super) fn parse_chunk(
             // Only text: the check already counted the records.
             return Ok(super::height_only(c.records));
         }
-        let df = parse_chunk(path, bytes, schema, &typed, opts, settings, first_line)?;
+        // (All columns when none is typed: a bad field count is then found and reported.)
+        let wanted = if typed.is_empty() { schema.iter_names().map(|n| n.to_string()).collect() } else { typed };
+        let df = parse_chunk(path, bytes, schema, &wanted, opts, settings, first_line)?;
         return Ok(super::height_only(df.height()));
     }
     // polars reads an empty line as a row of nulls, and its line splitter
@@ -267,7 +314,16 @@ fn repair(
     let mut out = Vec::with_capacity(bytes.len());
     let mut bad = 0u64;
     for rec in records::records(bytes, d) {
-        let problem = check_record(&rec, &dtypes, &names, opts);
+        let bad_text = std::str::from_utf8(&bytes[rec.start..rec.end]).is_err();
+        let problem = if bad_text {
+            // The parser read it lossily: the field holding U+FFFD is the one.
+            let at = rec.fields.iter().position(|f| f.contains('\u{FFFD}'));
+            let name =
+                at.map_or(String::new(), |i| format!(" in column `{}`", names.get(i).map_or("", |n| n.as_str())));
+            Some((at.map(|i| i + 1), format!("invalid UTF-8{name}")))
+        } else {
+            check_record(&rec, &dtypes, &names, opts)
+        };
         let Some((column, message)) = problem else {
             // Written back normalized, so polars reads it as this parser did.
             for (i, (field, &quoted)) in rec.fields.iter().zip(&rec.quoted).enumerate() {
@@ -283,11 +339,11 @@ fn repair(
         match settings.bad_rows {
             BadRowPolicy::Error => {
                 let line = first_line() + records::line_of(bytes, rec.start) - 1;
-                let hint = if column.is_some() { VALUE_HINT } else { COUNT_HINT };
+                let hint = if column.is_some() && !bad_text { VALUE_HINT } else { COUNT_HINT };
                 return Err(Error::BadRecord { path: path.into(), line, column, message, hint: hint.into() });
             }
             BadRowPolicy::Skip => {}
-            BadRowPolicy::Null => write_nulled(&mut out, &rec, &dtypes, opts),
+            BadRowPolicy::Null => write_nulled(&mut out, &rec, &dtypes, opts, bad_text),
         }
     }
     if bad == 0 {
@@ -349,13 +405,16 @@ fn value_parses(field: &str, dtype: &DataType) -> bool {
 }
 
 /// Writes `rec` with the expected field count, bad values emptied (null).
-fn write_nulled(out: &mut Vec<u8>, rec: &Record, dtypes: &[DataType], opts: &CsvOptions) {
+fn write_nulled(out: &mut Vec<u8>, rec: &Record, dtypes: &[DataType], opts: &CsvOptions, bad_text: bool) {
     for (i, dtype) in dtypes.iter().enumerate() {
         if i > 0 {
             out.push(opts.delimiter);
         }
         let Some(field) = rec.fields.get(i) else { continue };
-        if !field.is_empty() && !opts.null_values.iter().any(|n| n == field) && !value_parses(field, dtype) {
+        let unreadable = bad_text && field.contains('\u{FFFD}');
+        if unreadable
+            || !field.is_empty() && !opts.null_values.iter().any(|n| n == field) && !value_parses(field, dtype)
+        {
             continue;
         }
         records::write_field(out, field, rec.quoted[i], dialect(opts));

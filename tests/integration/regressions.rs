@@ -883,3 +883,35 @@ fn issue8_a_reader_that_goes_away_is_success_found_by_error_kind() {
         assert!(out.stderr.is_empty(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+// ---- 19. bad values named where they are ---------------------------------------------
+
+#[test]
+fn issue8_invalid_text_dates_and_huge_integers_are_located_and_skippable() {
+    let t = Tmp::new();
+    t.file("utf8.csv", b"id,name\n1,ok\n2,bad\xff\xfe\n3,fine\n".as_slice());
+    let o = t.run(&["run", "-e", r#"scan "utf8.csv" | select id, name"#]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("utf8.csv:3: invalid UTF-8 in column `name`"), "{}", o.stderr);
+    let o = t.run(&["run", "-e", r#"scan "utf8.csv" | select id"#, "--on-bad-rows", "skip"]);
+    assert_eq!(o.stdout, "id\n1\n3\n", "{}", o.stderr);
+    let o = t.run(&["run", "-e", r#"scan "utf8.csv" | select id, name"#, "--on-bad-rows", "null"]);
+    assert_eq!(o.stdout, "id,name\n1,ok\n2,\n3,fine\n", "{}", o.stderr);
+    // An impossible date after the inference sample: its line, skippable.
+    let mut text = String::from("id,d\n");
+    for i in 0..30 {
+        text.push_str(&format!("{i},2024-01-{:02}\n", i % 28 + 1));
+    }
+    text.push_str("30,2024-02-30\n");
+    t.file("dates.csv", &text);
+    let o = t.run(&["run", "-e", r#"scan "dates.csv" (infer_rows=10) | agg m = max(d)"#]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("dates.csv:32") && o.stderr.contains("column `d`"), "{}", o.stderr);
+    assert!(!o.stderr.contains("infer_schema_length"), "no polars advice: {}", o.stderr);
+    let o = t.run(&["run", "-e", r#"scan "dates.csv" (infer_rows=10) | count"#, "--on-bad-rows", "skip"]);
+    assert_eq!(o.stdout, "count\n30\n", "{}", o.stderr);
+    // An integer beyond 64 bits in the sample: the column is text, exactly.
+    t.file("huge.csv", "id,big\n1,5\n2,99999999999999999999\n");
+    assert_eq!(t.run(&["schema", "huge.csv"]).stdout, "column,type\nid,int\nbig,str\n");
+    assert_eq!(t.run(&["run", "-e", r#"scan "huge.csv" | select big"#]).stdout, "big\n5\n99999999999999999999\n");
+}
