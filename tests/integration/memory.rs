@@ -283,16 +283,7 @@ fn interrupt_while_spilling_removes_spill_files() {
     let mut child = spawn_with_progress(t.dir.path(), &args);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     // Wait until spill files exist, then interrupt.
-    let mut line = String::new();
-    let mut spilled = false;
-    while !spilled {
-        line.clear();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        spilled = std::fs::read_dir(&spill).unwrap().next().is_some();
-    }
-    assert!(spilled, "the run should have spilled before finishing: {line}");
+    assert!(crate::util::wait_until_spilled(&mut stderr, &spill), "the run should have spilled before finishing");
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let mut rest = String::new();

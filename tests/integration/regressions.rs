@@ -667,16 +667,7 @@ fn issue8_a_second_interrupt_still_removes_partial_and_spill_files() {
         ["run", "-e", &program, "-o", "result.csv", "--memory-limit", "2MB", "--temp-dir", spill.to_str().unwrap()];
     let mut child = crate::util::spawn_with_progress(t.dir.path(), &args);
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let mut spilled = false;
-    while !spilled {
-        line.clear();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        spilled = std::fs::read_dir(&spill).unwrap().next().is_some();
-    }
-    assert!(spilled, "the run should have spilled before finishing");
+    assert!(crate::util::wait_until_spilled(&mut stderr, &spill), "the run should have spilled before finishing");
     // SAFETY: signals a child process this test started.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);

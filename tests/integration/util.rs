@@ -165,6 +165,21 @@ pub fn slow_sort_input(t: &Tmp, rows: u64) -> String {
     t.file("in/big.csv", text)
 }
 
+/// Reads progress lines from a run until its spill directory `spill` holds
+/// something; false if the run ended first.
+pub fn wait_until_spilled(stderr: &mut impl std::io::BufRead, spill: &Path) -> bool {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            return false;
+        }
+        if std::fs::read_dir(spill).unwrap().next().is_some() {
+            return true;
+        }
+    }
+}
+
 /// Starts `dq` in `dir` with progress as JSON lines every 20 ms on a piped
 /// stderr (so a test can wait for the run to be under way).
 pub fn spawn_with_progress(dir: &Path, args: &[&str]) -> std::process::Child {
