@@ -271,7 +271,7 @@ fn a_budget_too_small_to_hold_one_group_says_what_it_needs() {
 
 #[test]
 fn interrupt_while_spilling_removes_spill_files() {
-    use std::io::{BufRead, BufReader};
+    use std::io::BufReader;
     use std::process::Command;
     let t = Tmp::new();
     let input = slow_sort_input(&t, 1_500_000);

@@ -657,7 +657,7 @@ fn issue8_leftovers_of_killed_runs_are_removed_by_the_next_run() {
 
 #[test]
 fn issue8_a_second_interrupt_still_removes_partial_and_spill_files() {
-    use std::io::{BufRead, BufReader};
+    use std::io::BufReader;
     let t = Tmp::new();
     let input = crate::util::slow_sort_input(&t, 1_500_000);
     let spill = t.path("spill");
