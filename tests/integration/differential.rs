@@ -28,6 +28,9 @@ enum V {
     Bool(bool),
     /// Days since 1970-01-01.
     Date(i32),
+    /// Seconds since 1970-01-01 00:00:00 UTC, in halves (x2), so that
+    /// fractions of .5 s are exact.
+    Datetime(i64),
     /// An integer overflow: dq must fail (exit 3) if it reaches the output,
     /// and may fail if it was computed at all (whether a computation that
     /// is dropped later runs depends on the optimizer).
@@ -41,6 +44,7 @@ enum Ty {
     Str,
     Bool,
     Date,
+    Datetime,
 }
 
 impl V {
@@ -59,9 +63,30 @@ impl V {
             (V::Int(a), V::Int(b)) => a.cmp(b),
             (V::Str(a), V::Str(b)) => a.cmp(b),
             (V::Date(a), V::Date(b)) => a.cmp(b),
+            (V::Datetime(a), V::Datetime(b)) => a.cmp(b),
             (V::Bool(a), V::Bool(b)) => a.cmp(b),
             (a, b) => a.num().unwrap_or(f64::NAN).partial_cmp(&b.num().unwrap_or(f64::NAN)).unwrap_or(Ordering::Equal),
         }
+    }
+}
+
+/// A datetime (in half seconds) as dq prints it: `YYYY-MM-DD HH:MM:SS[.5]`.
+fn datetime_text(halves: i64) -> String {
+    let secs = halves.div_euclid(2);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let frac = if halves.rem_euclid(2) == 1 { ".5" } else { "" };
+    format!("{} {:02}:{:02}:{:02}{frac}", date_text(days as i32), rest / 3600, rest / 60 % 60, rest % 60)
+}
+
+/// The same instant in one of the ISO forms dq reads (`T`, `Z`, an offset).
+fn datetime_input(halves: i64, form: u64) -> String {
+    let text = datetime_text(halves);
+    match form % 4 {
+        0 => text,
+        1 => text.replacen(' ', "T", 1),
+        2 => format!("{}Z", text.replacen(' ', "T", 1)),
+        // Two hours east of UTC: the wall clock reads two hours later.
+        _ => format!("{}+02:00", datetime_text(halves + 2 * 7200).replacen(' ', "T", 1)),
     }
 }
 
@@ -139,6 +164,7 @@ fn random_table(rng: &mut Rng) -> Table {
         ("x".to_string(), Ty::Int),
         ("f".to_string(), Ty::Float),
         ("d".to_string(), Ty::Date),
+        ("t".to_string(), Ty::Datetime),
     ];
     let mut rows = Vec::new();
     for i in 0..n {
@@ -155,7 +181,9 @@ fn random_table(rng: &mut Rng) -> Table {
         };
         let f = if null(rng, 0.15) { V::Null } else { V::Float((rng.below(2001) as f64 - 1000.0) / 8.0 + 0.5) };
         let d = if null(rng, 0.1) { V::Null } else { V::Date(19_723 + rng.below(60) as i32) };
-        rows.push(vec![V::Int(i as i64 + 1), k, g, x, f, d]);
+        let t =
+            if null(rng, 0.1) { V::Null } else { V::Datetime(2 * 1_704_067_200 + rng.below(2 * 86_400 * 3) as i64) };
+        rows.push(vec![V::Int(i as i64 + 1), k, g, x, f, d, t]);
     }
     Table { cols, rows }
 }
@@ -180,6 +208,7 @@ fn csv_field(v: &V) -> String {
         V::Float(f) => format!("{f:?}"),
         V::Bool(b) => b.to_string(),
         V::Date(d) => date_text(*d),
+        V::Datetime(t) => datetime_input(*t, (*t as u64).wrapping_mul(2_654_435_761) >> 7),
         V::Err => unreachable!("tables hold no errors"),
         V::Str(s) if s.is_empty() || s.contains([',', '"', '\n']) => format!("\"{}\"", s.replace('"', "\"\"")),
         // Unquoted, a quote inside a field is text (`5" bolt`).
@@ -219,6 +248,7 @@ fn lit_text(v: &V) -> String {
         V::Str(s) => format!("\"{s}\""),
         V::Bool(b) => b.to_string(),
         V::Date(d) => format!("date(\"{}\")", date_text(*d)),
+        V::Datetime(t) => format!("datetime(\"{}\")", datetime_input(*t, *t as u64)),
         V::Err => unreachable!("literals are never errors"),
     }
 }
@@ -397,6 +427,7 @@ fn eval(e: &E, t: &Table, row: &[V]) -> R<V> {
                 ("year", [V::Date(d)]) => V::Int(chrono_like::from_days(*d).0 as i64),
                 ("month", [V::Date(d)]) => V::Int(chrono_like::from_days(*d).1 as i64),
                 ("day", [V::Date(d)]) => V::Int(chrono_like::from_days(*d).2 as i64),
+                ("hour", [V::Datetime(t)]) => V::Int(t.div_euclid(2).rem_euclid(86_400) / 3600),
                 ("substr", [V::Str(s), V::Int(start), V::Int(n)]) => {
                     V::Str(s.chars().skip(*start as usize - 1).take(*n as usize).collect())
                 }
@@ -414,6 +445,7 @@ fn type_of(e: &E, t: &Table) -> Option<Ty> {
         E::Lit(V::Float(_)) => Ty::Float,
         E::Lit(V::Str(_)) => Ty::Str,
         E::Lit(V::Date(_)) => Ty::Date,
+        E::Lit(V::Datetime(_)) => Ty::Datetime,
         E::Lit(_) => Ty::Bool,
         E::Bin(op, a, b) => match *op {
             "and" | "or" | "==" | "!=" | "<" | "<=" | ">" | ">=" => Ty::Bool,
@@ -425,7 +457,7 @@ fn type_of(e: &E, t: &Table) -> Option<Ty> {
         E::Call(f, args) => match *f {
             "if" => type_of(&args[1], t)?,
             "coalesce" | "abs" => type_of(&args[0], t)?,
-            "len" | "year" | "month" | "day" => Ty::Int,
+            "len" | "year" | "month" | "day" | "hour" => Ty::Int,
             _ => Ty::Str,
         },
     })
@@ -448,6 +480,7 @@ fn leaf(rng: &mut Rng, t: &Table, ty: Ty) -> E {
         Ty::Str => V::Str(rng.pick(&["a", "b", "c", "", "x,y", "B"]).to_string()),
         Ty::Bool => V::Bool(rng.chance(0.5)),
         Ty::Date => V::Date(19_723 + rng.below(60) as i32),
+        Ty::Datetime => V::Datetime(2 * 1_704_067_200 + rng.below(2 * 86_400 * 3) as i64),
     })
 }
 
@@ -466,6 +499,9 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
             2 => E::Call("abs", vec![gen(rng, t, Ty::Int, d)]),
             3 => E::Call("len", vec![gen(rng, t, Ty::Str, d)]),
             4 => E::Call("coalesce", vec![gen(rng, t, Ty::Int, d), leaf(rng, t, Ty::Int)]),
+            _ if !cols_of(t, Ty::Datetime).is_empty() && rng.chance(0.3) => {
+                E::Call("hour", vec![leaf(rng, t, Ty::Datetime)])
+            }
             _ if !cols_of(t, Ty::Date).is_empty() => {
                 E::Call(rng.word(&["year", "month", "day"]), vec![leaf(rng, t, Ty::Date)])
             }
@@ -501,7 +537,7 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
         },
         Ty::Bool => match rng.below(7) {
             0 | 1 => {
-                let ty = *rng.pick(&[Ty::Int, Ty::Float, Ty::Str, Ty::Date]);
+                let ty = *rng.pick(&[Ty::Int, Ty::Float, Ty::Str, Ty::Date, Ty::Datetime]);
                 let op = rng.word(&["==", "!=", "<", "<=", ">", ">="]);
                 let other = if ty == Ty::Float && rng.chance(0.5) { Ty::Int } else { ty };
                 E::Bin(op, Box::new(gen(rng, t, ty, d)), Box::new(gen(rng, t, other, d)))
@@ -530,6 +566,7 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
             _ => leaf(rng, t, Ty::Bool),
         },
         Ty::Date => leaf(rng, t, Ty::Date),
+        Ty::Datetime => leaf(rng, t, Ty::Datetime),
     }
 }
 
@@ -1043,6 +1080,20 @@ fn from_json(v: &serde_json::Value, ty: Ty) -> V {
         (J::Bool(b), _) => V::Bool(*b),
         (J::Number(n), Ty::Int) if n.is_i64() => V::Int(n.as_i64().unwrap_or(0)),
         (J::Number(n), _) => V::Float(n.as_f64().unwrap_or(f64::NAN)),
+        (J::String(s), Ty::Datetime) => {
+            // `YYYY-MM-DD HH:MM:SS[.f]`, the one spelling dq writes.
+            let (date, time) = s.split_once(' ').unwrap_or((s, ""));
+            let p: Vec<i32> = date.split('-').filter_map(|x| x.parse().ok()).collect();
+            let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+            let t: Vec<i64> = hms.split(':').filter_map(|x| x.parse().ok()).collect();
+            match (p.as_slice(), t.as_slice(), frac) {
+                ([y, m, d], [hh, mm, ss], "" | "5") => {
+                    let days = days_from_civil(*y, *m as u32, *d as u32) as i64;
+                    V::Datetime(2 * (days * 86_400 + hh * 3600 + mm * 60 + ss) + i64::from(frac == "5"))
+                }
+                _ => V::Str(s.clone()),
+            }
+        }
         (J::String(s), Ty::Date) => {
             let p: Vec<i32> = s.split('-').filter_map(|x| x.parse().ok()).collect();
             match p.as_slice() {
