@@ -1040,8 +1040,9 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
     verbs
 }
 
-fn program(verbs: &[Verb]) -> String {
-    let mut p = String::from("let side = scan \"side.csv\"\nlet again = scan \"main.csv\"\nscan \"main.csv\"");
+/// The program text over the main table in `main` (`main.csv` or `main.parquet`).
+fn program(verbs: &[Verb], main: &str) -> String {
+    let mut p = format!("let side = scan \"side.csv\"\nlet again = scan \"{main}\"\nscan \"{main}\"");
     for v in verbs {
         p += "\n| ";
         p += &render_verb(v);
@@ -1204,7 +1205,7 @@ fn check(dir: &Tmp, prog: &str, config: &[&str], want: &R<(Table, Order)>, data:
 }
 
 /// Removes verbs while the program still fails, for a short report.
-fn shrink(dir: &Tmp, data: &Data, mut verbs: Vec<Verb>, config: &[&str]) -> Vec<Verb> {
+fn shrink(dir: &Tmp, data: &Data, mut verbs: Vec<Verb>, config: &[&str], main: &str) -> Vec<Verb> {
     let mut i = 0;
     while i < verbs.len() {
         let mut fewer = verbs.clone();
@@ -1212,7 +1213,7 @@ fn shrink(dir: &Tmp, data: &Data, mut verbs: Vec<Verb>, config: &[&str]) -> Vec<
         let data = Data::new(data.main, data.side);
         let want = reference(&fewer, &data);
         let still_fails =
-            !matches!(want, Err(Fail::Invalid)) && check(dir, &program(&fewer), config, &want, &data).is_err();
+            !matches!(want, Err(Fail::Invalid)) && check(dir, &program(&fewer, main), config, &want, &data).is_err();
         if still_fails {
             verbs = fewer;
         } else {
@@ -1240,26 +1241,36 @@ fn random_pipelines_agree_with_the_reference_evaluator() {
         let dir = Tmp::new();
         dir.file("main.csv", to_csv(&main));
         dir.file("side.csv", to_csv(&side));
+        // Every third case reads the main table as Parquet (written by dq
+        // from the CSV: the Parquet writer and reader are checked together).
+        let main_file = if case % 3 == 2 {
+            let o = run_in(dir.dir.path(), &["run", "-e", r#"scan "main.csv""#, "-o", "main.parquet"], None);
+            assert_eq!(o.code, 0, "writing Parquet: {}", o.stderr);
+            "main.parquet"
+        } else {
+            "main.csv"
+        };
         let verbs = gen_pipeline(&mut rng, &main);
         let data = Data::new(&main, &side);
         let want = reference(&verbs, &data);
         if matches!(want, Err(Fail::Invalid)) {
             if std::env::var("DQ_DIFF_DEBUG").is_ok() {
-                eprintln!("invalid: {}", program(&verbs));
+                eprintln!("invalid: {}", program(&verbs, main_file));
             }
             continue;
         }
         checked += 1;
         // The default settings, and one other setting chosen by the case.
         for config in [CONFIGS[0], CONFIGS[1 + case as usize % (CONFIGS.len() - 1)]] {
-            if let Err(why) = check(&dir, &program(&verbs), config, &want, &data) {
-                let small = shrink(&dir, &data, verbs.clone(), config);
+            if let Err(why) = check(&dir, &program(&verbs, main_file), config, &want, &data) {
+                let small = shrink(&dir, &data, verbs.clone(), config, main_file);
                 let small_data = Data::new(&main, &side);
                 let small_want = reference(&small, &small_data);
-                let why = check(&dir, &program(&small), config, &small_want, &small_data).err().unwrap_or(why);
+                let why =
+                    check(&dir, &program(&small, main_file), config, &small_want, &small_data).err().unwrap_or(why);
                 failures.push(format!(
                     "case seed {case_seed} with {config:?}:\n{}\n--- main.csv:\n{}--- side.csv:\n{}--- {why}",
-                    program(&small),
+                    program(&small, main_file),
                     to_csv(&main),
                     to_csv(&side)
                 ));
