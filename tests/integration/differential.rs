@@ -838,19 +838,23 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
                 return Err(Fail::Invalid);
             }
             let mut out = Vec::new();
+            let mut right_matched = vec![false; side.rows.len()];
             for row in rows {
                 let matches: Vec<&Vec<V>> =
                     side.rows.iter().filter(|s| row[gi] != V::Null && s[0] == row[gi]).collect();
+                for (j, s) in side.rows.iter().enumerate() {
+                    right_matched[j] |= row[gi] != V::Null && s[0] == row[gi];
+                }
                 match *kind {
                     "semi" if !matches.is_empty() => out.push(row),
                     "anti" if matches.is_empty() => out.push(row),
-                    "inner" | "left" => {
+                    "inner" | "left" | "right" | "full" => {
                         for m in &matches {
                             let mut r = row.clone();
                             r.extend(m[1..].iter().cloned());
                             out.push(r);
                         }
-                        if matches.is_empty() && *kind == "left" {
+                        if matches.is_empty() && matches!(*kind, "left" | "full") {
                             let mut r = row;
                             r.extend(extra.iter().map(|_| V::Null));
                             out.push(r);
@@ -859,8 +863,21 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
                     _ => {}
                 }
             }
-            if matches!(*kind, "inner" | "left") {
+            if matches!(*kind, "right" | "full") {
+                // Right rows nothing matched: left columns null, the key from the right.
+                let width = cols.len();
+                for (s, _) in side.rows.iter().zip(&right_matched).filter(|(_, m)| !**m) {
+                    let mut r = vec![V::Null; width];
+                    r[gi] = s[0].clone();
+                    r.extend(s[1..].iter().cloned());
+                    out.push(r);
+                }
+            }
+            if matches!(*kind, "inner" | "left" | "right" | "full") {
                 cols.extend(extra);
+            }
+            if matches!(*kind, "right" | "full") {
+                return Ok((Table { cols, rows: out }, Order::None));
             }
             // Left order while the built side fits in memory; the matches of
             // one left row come in no defined order.
@@ -1020,7 +1037,7 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
                 let by: Vec<String> = by.into_iter().filter(|b| !aggs.iter().any(|a| a.0 == *b)).collect();
                 Verb::Agg(aggs, by)
             }
-            11 => Verb::Join(rng.word(&["inner", "left", "semi", "anti"])),
+            11 => Verb::Join(rng.word(&["inner", "left", "semi", "anti", "right", "full"])),
             12 if verbs.is_empty() => Verb::Union,
             _ => Verb::Count,
         };
