@@ -586,6 +586,10 @@ enum Verb {
     Count,
     Join(&'static str),
     Union,
+    /// `rename new = old`.
+    Rename(String, String),
+    /// `drop a, b`.
+    Drop(Vec<String>),
 }
 
 fn render_verb(v: &Verb) -> String {
@@ -611,6 +615,8 @@ fn render_verb(v: &Verb) -> String {
         Verb::Count => "count".into(),
         Verb::Join(kind) => format!("join side on g kind={kind}"),
         Verb::Union => "union again".into(),
+        Verb::Rename(new, old) => format!("rename {new} = {old}"),
+        Verb::Drop(cols) => format!("drop {}", cols.join(", ")),
     }
 }
 
@@ -889,6 +895,23 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
             let order = if order == Order::Total && unique_keys { Order::InMemory } else { Order::None };
             (Table { cols, rows: out }, order)
         }
+        Verb::Rename(new, old) => {
+            let i = need(&cols, old)?;
+            if cols.iter().any(|(c, _)| c == new) {
+                return Err(Fail::Invalid);
+            }
+            cols[i].0 = new.clone();
+            (Table { cols, rows }, order)
+        }
+        Verb::Drop(names) => {
+            let idx: Vec<usize> = names.iter().map(|n| need(&cols, n)).collect::<R<_>>()?;
+            if idx.len() >= cols.len() {
+                return Err(Fail::Invalid);
+            }
+            let keep: Vec<usize> = (0..cols.len()).filter(|i| !idx.contains(i)).collect();
+            let rows = rows.iter().map(|r| keep.iter().map(|&i| r[i].clone()).collect()).collect();
+            (Table { cols: keep.iter().map(|&i| cols[i].clone()).collect(), rows }, order)
+        }
         Verb::Union => {
             let other = data.main;
             // Only unions with the original columns and types are generated.
@@ -994,7 +1017,12 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
                 let ty = *rng.pick(&[Ty::Int, Ty::Float, Ty::Str, Ty::Bool]);
                 Verb::Derive(format!("c{fresh}"), gen(rng, &t, ty, 3))
             }
-            5 => Verb::Select(some(rng, 4)),
+            5 if rng.chance(0.5) => Verb::Select(some(rng, 4)),
+            5 if rng.chance(0.5) => Verb::Drop(some(rng, 2)),
+            5 => {
+                fresh += 1;
+                Verb::Rename(format!("r{fresh}"), rng.pick(&names).clone())
+            }
             6 => {
                 // With an undefined order, sort by everything so the order is total.
                 let keys = if order == Order::Total { some(rng, 2) } else { names.clone() };
