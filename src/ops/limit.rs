@@ -17,7 +17,7 @@ impl Sink for Head {
     }
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        super::detach(df.head(Some(self.0 as usize)))
+        super::detach_few(df.height(), df.head(Some(self.0 as usize)))
     }
 
     fn spill(&self) -> Spill {
@@ -46,7 +46,7 @@ impl Sink for Tail {
     }
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        super::detach(df.tail(Some(self.0 as usize)))
+        super::detach_few(df.height(), df.tail(Some(self.0 as usize)))
     }
 
     fn spill(&self) -> Spill {

@@ -167,8 +167,13 @@ pub fn concat(mut frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
 /// rows kept from each chunk (top-k, sample, tail) would pin every chunk's
 /// whole text in memory, unseen by the budget. Sinks that keep few rows of
 /// large chunks detach them.
-pub(crate) fn detach(df: DataFrame) -> PolarsResult<DataFrame> {
-    if !df.get_columns().iter().any(|c| matches!(c.dtype(), DataType::String | DataType::Binary)) {
+///
+/// Only when few of the chunk's `rows` were kept (under a quarter): copying
+/// most of a chunk would cost time and save nothing.
+pub(crate) fn detach_few(rows: usize, df: DataFrame) -> PolarsResult<DataFrame> {
+    if df.height() * 4 >= rows
+        || !df.get_columns().iter().any(|c| matches!(c.dtype(), DataType::String | DataType::Binary))
+    {
         return Ok(df);
     }
     let columns = df

@@ -63,7 +63,8 @@ pub struct SampleRows {
 impl SampleRows {
     fn smallest(&self, df: DataFrame) -> PolarsResult<DataFrame> {
         let opts = SortMultipleOptions::default();
-        super::detach(df.sort([KEY], opts)?.head(Some(self.n as usize)))
+        let rows = df.height();
+        super::detach_few(rows, df.sort([KEY], opts)?.head(Some(self.n as usize)))
     }
 }
 

@@ -23,7 +23,8 @@ impl Sink for TopK {
     }
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        super::detach(self.spec.sort(df)?.head(Some(self.k as usize)))
+        let rows = df.height();
+        super::detach_few(rows, self.spec.sort(df)?.head(Some(self.k as usize)))
     }
 
     fn spill(&self) -> Spill {
