@@ -1,7 +1,8 @@
 //! Dates and datetimes as text: the one parser and the one spelling dq uses
 //! everywhere (CSV type inference and reading, `cast`, literals compared
 //! with temporal columns, and every text output). A leaf with no dq
-//! dependencies, so that `io`, `ops` and `plan` can all share it.
+//! dependencies (polars types only), so that `io`, `ops` and `plan` can all
+//! share it.
 //!
 //! Accepted datetimes are ISO 8601 in both common forms:
 //! `2024-02-01 11:00:00`, `2024-02-01T11:00:00`, with or without seconds,
@@ -12,6 +13,7 @@
 //! (`2024-02-01 11:00:00.25`).
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use polars::prelude::{Column, DataType, DatetimeChunked, Int64Chunked, PolarsResult, StringChunked, TimeUnit};
 
 /// Days from 0001-01-01 (chrono's "CE" count) to 1970-01-01.
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
@@ -108,6 +110,19 @@ pub fn format_datetime(us: i64) -> String {
         }
         None => us.to_string(),
     }
+}
+
+/// A text column as datetimes (microseconds, UTC); null where a value is
+/// not a datetime.
+pub fn text_to_datetimes(text: &StringChunked) -> DatetimeChunked {
+    let us: Int64Chunked = text.into_iter().map(|v| v.and_then(parse_datetime)).collect();
+    us.into_datetime(TimeUnit::Microseconds, None)
+}
+
+/// A datetime column (any unit) in the canonical spelling.
+pub fn datetimes_to_text(col: &Column) -> PolarsResult<StringChunked> {
+    let us = col.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?.to_physical_repr();
+    Ok(us.i64()?.into_iter().map(|v| v.map(format_datetime)).collect())
 }
 
 /// Whether `s` looks like a datetime dq reads (for type inference).

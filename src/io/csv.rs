@@ -285,13 +285,12 @@ fn polars_parse(bytes: &[u8], schema: &SchemaRef, columns: &[String], opts: &Csv
             continue;
         }
         let text = df.column(name)?.str()?.clone();
-        let parsed: Int64Chunked = text.into_iter().map(|v| v.and_then(temporal::parse_datetime)).collect();
+        let parsed = temporal::text_to_datetimes(&text);
         if parsed.null_count() != text.null_count() {
             // A value that is not a datetime: the caller finds and reports it.
             polars_bail!(ComputeError: "a value of column `{name}` is not a datetime");
         }
-        let dt = parsed.into_datetime(TimeUnit::Microseconds, None).into_series().with_name(name.clone());
-        df.replace(name, dt)?;
+        df.replace(name, parsed.into_series().with_name(name.clone()))?;
     }
     Ok(df)
 }

@@ -347,15 +347,8 @@ impl ResultWriter {
 fn datetimes_as_text(df: &DataFrame) -> PolarsResult<DataFrame> {
     let mut out = df.clone();
     for col in df.get_columns() {
-        if let DataType::Datetime(unit, _) = col.dtype() {
-            let to_us = match unit {
-                TimeUnit::Nanoseconds => |v: i64| v.div_euclid(1000),
-                TimeUnit::Microseconds => |v: i64| v,
-                TimeUnit::Milliseconds => |v: i64| v * 1000,
-            };
-            let phys = col.to_physical_repr();
-            let text: StringChunked =
-                phys.i64()?.into_iter().map(|v| v.map(|v| crate::temporal::format_datetime(to_us(v)))).collect();
+        if let DataType::Datetime(..) = col.dtype() {
+            let text = crate::temporal::datetimes_to_text(col)?;
             out.replace(col.name(), text.into_series().with_name(col.name().clone()))?;
         }
     }

@@ -8,7 +8,7 @@
 //!   integers and floats alike; a zero divisor gives null for `/`, `//`, `%`.
 //!
 //! Each operator is an element-wise polars function over two columns, either
-//! of which may be a one-value literal.
+//! of which may be a one-value literal; float `+ - *` use polars' kernels.
 
 use polars::prelude::*;
 
@@ -105,6 +105,16 @@ fn apply(op: Arith, a: &Column, b: &Column) -> PolarsResult<Column> {
         }
         Kind::Float => {
             let (xa, xb) = (a.cast(&DataType::Float64)?, b.cast(&DataType::Float64)?);
+            // polars' own vectorized kernels are exact for these.
+            let native = match op {
+                Arith::Add => Some(&xa + &xb),
+                Arith::Sub => Some(&xa - &xb),
+                Arith::Mul => Some(&xa * &xb),
+                _ => None,
+            };
+            if let Some(out) = native {
+                return Ok(out?.with_name(name));
+            }
             let out: Float64Chunked =
                 values(xa.f64()?, len).zip(values(xb.f64()?, len)).map(|(x, y)| float_op(op, x?, y?)).collect();
             Ok(out.with_name(name).into_column())

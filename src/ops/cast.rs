@@ -65,17 +65,14 @@ fn cast_column(c: &Column, to: &DataType) -> PolarsResult<Column> {
             Ok(out.with_name(name).into_column())
         }
         (DataType::String, DataType::Datetime(..)) => {
-            let us: Int64Chunked = c.str()?.into_iter().map(|v| v.and_then(crate::temporal::parse_datetime)).collect();
-            Ok(us.into_datetime(TimeUnit::Microseconds, None).into_series().with_name(name).into_column())
+            Ok(crate::temporal::text_to_datetimes(c.str()?).into_series().with_name(name).into_column())
         }
         (DataType::String, DataType::Date) => {
             let days: Int32Chunked = c.str()?.into_iter().map(|v| v.and_then(crate::temporal::parse_date)).collect();
             Ok(days.into_date().into_series().with_name(name).into_column())
         }
         (DataType::Datetime(..), DataType::String) => {
-            let us = c.cast(&DataType::Datetime(TimeUnit::Microseconds, None))?.to_physical_repr();
-            let out: StringChunked = us.i64()?.into_iter().map(|v| v.map(crate::temporal::format_datetime)).collect();
-            Ok(out.with_name(name).into_column())
+            Ok(crate::temporal::datetimes_to_text(c)?.with_name(name).into_column())
         }
         (DataType::Date, DataType::String) => {
             let out = c.as_materialized_series().date()?.to_string("%Y-%m-%d")?;

@@ -786,23 +786,18 @@ impl Builder<'_> {
                 want(0, matches!(types[0], DType::Datetime | DType::Null), "a datetime")?;
                 DType::Int
             }
-            Func::ToDate => {
+            Func::ToDate | Func::ToDatetime => {
                 arity(2, 2)?;
                 want(0, is_str(0), "a string")?;
-                want(1, is_lit_str(1), "a constant format such as \"%Y-%m-%d\"")?;
+                want(1, is_lit_str(1), "a constant strftime format such as \"%d/%m/%Y\"")?;
                 if let Expr::Literal(Value::Str(fmt)) = &typed[1].0 {
                     check_date_format(fmt, args[1].span)?;
                 }
-                DType::Date
-            }
-            Func::ToDatetime => {
-                arity(2, 2)?;
-                want(0, is_str(0), "a string")?;
-                want(1, is_lit_str(1), "a constant format such as \"%d/%m/%Y %H:%M\"")?;
-                if let Expr::Literal(Value::Str(fmt)) = &typed[1].0 {
-                    check_date_format(fmt, args[1].span)?;
+                if func == Func::ToDate {
+                    DType::Date
+                } else {
+                    DType::Datetime
                 }
-                DType::Datetime
             }
         };
         Ok((Expr::Call { func, args: typed.into_iter().map(|(x, _)| x).collect() }, out))
