@@ -135,9 +135,6 @@ impl Pipe<'_> {
                 kept += df.height() as u64;
                 partials.push(self, df, out)?;
             }
-            // The window's chunks and kernel scratch are freed: hand the pages
-            // back, or the allocator keeps them and the process outgrows its budget.
-            super::store::release_freed_memory();
             if limit.is_some_and(|n| kept >= n) {
                 break;
             }
