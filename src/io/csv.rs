@@ -209,13 +209,16 @@ pub(super) fn parse_chunk(
         return Ok(DataFrame::empty());
     }
     let counted = records::check_field_counts(bytes, n_fields, d);
-    // Typed columns are parsed even when no column is wanted (`count`): a
-    // record with a bad value is an error, or skipped, whatever is computed.
-    let typed: Vec<String> =
-        schema.iter().filter(|(_, t)| **t != DataType::String).map(|(n, _)| n.to_string()).collect();
     if columns.is_empty() {
-        if let (Ok(c), true) = (&counted, typed.is_empty()) {
-            // Only text: the check already counted the records.
+        // Nothing to parse (`count`): the field-count check counted the
+        // records. Under `--on-bad-rows skip|null` the typed columns are
+        // parsed too, so that a record with a bad value counts the same as in
+        // every other verb (skipped, or kept with nulls); under `error` the
+        // fast count stands (only reading a value can fail on one).
+        let typed: Vec<String> =
+            schema.iter().filter(|(_, t)| **t != DataType::String).map(|(n, _)| n.to_string()).collect();
+        let fast = settings.bad_rows == BadRowPolicy::Error || typed.is_empty();
+        if let (Ok(c), true) = (&counted, fast) {
             return Ok(super::height_only(c.records));
         }
         // (All columns when none is typed: a bad field count is then found and reported.)
