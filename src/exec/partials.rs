@@ -10,7 +10,7 @@ use super::memory::Reservation;
 use super::pipe::{Out, Pipe, Run};
 use super::runs::RunStore;
 use super::spill::SpillFile;
-use super::store::{read_all, size, Env, Held, PartitionedStore, WORK_FACTOR};
+use super::store::{read_all, size, Env, Held, PartitionedStore, PARTS, WORK_FACTOR};
 use super::{check, Error};
 use crate::ops::{concat, ChunkCtx, Sink, Spill};
 
@@ -73,19 +73,30 @@ impl Partials {
                 }
                 Ok(())
             }
-            Partials::Keyed { store, compact, .. } => {
+            Partials::Keyed { store, compact, keys, .. } => {
                 let b = size(&df);
                 if *compact && !store.has_room(b) && store.mem_bytes() > 0 {
                     // Fold what is held before spilling it; stop trying once
                     // folding no longer halves it (e.g. nearly unique keys).
                     let held = store.take_mem();
                     let before: u64 = held.iter().map(size).sum();
-                    // Folding holds the partials, their stacked copy and the result.
-                    let _work = store.env().budget.reserve(before * WORK_FACTOR);
-                    let folded = pipe.sink.compact(held).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
-                    *compact = size(&folded) * 2 <= before;
-                    drop(_work);
-                    store.push(folded)?;
+                    // The held frames stay charged while they are folded,
+                    // one key-disjoint piece at a time.
+                    let env = store.env().clone();
+                    let _held = env.budget.reserve(before);
+                    let mut folded = Vec::new();
+                    let pieces = by_key_pieces(&env, held, keys, before).map_err(|e| pipe.compute("spill", e))?;
+                    let _work = env.budget.reserve(before / pieces.len().max(1) as u64 * HASH_WORK_FACTOR);
+                    for piece in pieces {
+                        let df = pipe.sink.compact(piece).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
+                        // Its own text, not views into all the held frames' text.
+                        folded.push(crate::ops::detach_text(df));
+                    }
+                    *compact = folded.iter().map(size).sum::<u64>() * 2 <= before;
+                    drop(_held);
+                    for df in folded {
+                        store.push(df)?;
+                    }
                     super::store::release_freed_memory();
                 }
                 store.push(df)
@@ -126,10 +137,12 @@ impl Partials {
             Partials::Keyed { store, keys, side, .. } => {
                 let big = pipe.big_side.take();
                 let schema = store.schema().cloned().unwrap_or_default();
-                // Finishing in memory takes WORK_FACTOR times what the
-                // partials hold (stacked copy, hash tables, output), the
-                // partials being charged already: partition when that won't fit.
-                let in_memory = big.is_none() && env.fits(store.mem_bytes() * (WORK_FACTOR - 1));
+                // Finishing in memory needs room for a split copy of the
+                // partials, then hashed piece by piece (a join finishes
+                // whole: WORK_FACTOR times the partials), the partials being
+                // charged already: partition to disk when that won't fit.
+                let work = if side.is_some() { store.mem_bytes() * (WORK_FACTOR - 1) } else { store.mem_bytes() };
+                let in_memory = big.is_none() && env.fits(work);
                 let held = if in_memory { store.finish()? } else { Held::Parts(store.finish_parts()?) };
                 match held {
                     Held::Memory(mut frames, charge) => {
@@ -138,11 +151,21 @@ impl Partials {
                             // so the output has its columns and no rows.
                             frames.push(schema.clone());
                         }
-                        let _work = env.budget.reserve(charge.bytes() * (WORK_FACTOR - 1));
-                        let ctx = ChunkCtx { index: 0, side: pipe.sides };
-                        for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
-                            out(df)?;
+                        // A sink with a side input (a join) finishes whole: its
+                        // unmatched side rows must be found once.
+                        let pieces = if side.is_some() {
+                            vec![frames]
+                        } else {
+                            by_key_pieces(env, frames, &keys, charge.bytes()).map_err(|e| pipe.compute("spill", e))?
+                        };
+                        let _work = env.budget.reserve(charge.bytes() / pieces.len().max(1) as u64 * HASH_WORK_FACTOR);
+                        for (index, piece) in pieces.into_iter().enumerate() {
+                            let ctx = ChunkCtx { index, side: pipe.sides };
+                            for df in pipe.sink.finish(piece, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+                                out(df)?;
+                            }
                         }
+                        drop(charge);
                         Ok(())
                     }
                     Held::Parts(parts) => {
@@ -165,6 +188,34 @@ impl Partials {
         }
     }
 }
+
+/// Memory that hashing frames by key (folding partials, a group-by's or a
+/// distinct's finish) takes per byte of the frames, beyond the frames
+/// themselves: measured on nearly unique text keys, where polars' hash
+/// tables, group index vectors and row encodings of 10 MiB of partials
+/// took ~90 MiB at 2 threads.
+const HASH_WORK_FACTOR: u64 = 9;
+
+/// Splits `frames` (`bytes` in memory) into key-disjoint pieces small
+/// enough that hashing one at a time fits in what the budget has free; one
+/// piece (the frames as they are) when the whole fits. Sinks that work by
+/// key give the same result piece by piece, only in another row order, and
+/// order is defined only when the whole fits.
+fn by_key_pieces(env: &Env, frames: Vec<DataFrame>, keys: &[Expr], bytes: u64) -> PolarsResult<Vec<Vec<DataFrame>>> {
+    let free = env.budget.limit().saturating_sub(env.budget.used()).max(1 << 20);
+    let pieces = bytes.saturating_mul(HASH_WORK_FACTOR).div_ceil(free).clamp(1, PARTS as u64) as usize;
+    let rows: usize = frames.iter().map(DataFrame::height).sum();
+    if pieces == 1 || rows == 0 {
+        return Ok(vec![frames]);
+    }
+    let mut groups = super::partition::split_frames(frames, keys, pieces, PIECE_SEED)?;
+    groups.retain(|g| !g.is_empty());
+    Ok(groups)
+}
+
+/// The hash seed of in-memory pieces (the spill parts use seed 0 and
+/// re-partitioning small ones; another seed keeps the two splits independent).
+const PIECE_SEED: u64 = 0x5EED_0FF1_ECE5;
 
 /// A side input partitioned like the probe side.
 struct Side {

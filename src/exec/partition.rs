@@ -28,6 +28,26 @@ pub fn split(df: &DataFrame, keys: &[Expr], parts: usize, seed: u64) -> PolarsRe
         .collect()
 }
 
+/// Splits frames into `parts` key-disjoint groups of frames (no key value
+/// is in two groups), each frame dropped once it is split. The pieces'
+/// text columns still point into the frames' text buffers.
+pub fn split_frames(
+    frames: Vec<DataFrame>,
+    keys: &[Expr],
+    parts: usize,
+    seed: u64,
+) -> PolarsResult<Vec<Vec<DataFrame>>> {
+    let mut groups: Vec<Vec<DataFrame>> = (0..parts).map(|_| Vec::with_capacity(frames.len())).collect();
+    for df in frames {
+        for (group, piece) in groups.iter_mut().zip(split(&df, keys, parts, seed)?) {
+            if piece.height() > 0 {
+                group.push(piece);
+            }
+        }
+    }
+    Ok(groups)
+}
+
 /// A seeded 64-bit hash of a byte string (word-at-a-time multiply-xor,
 /// then the splitmix64 finalizer so that every bit feeds the modulus).
 fn hash(bytes: &[u8], seed: u64) -> u64 {
@@ -73,6 +93,22 @@ mod tests {
                     .collect();
                 assert_eq!(holding.len(), 1, "key {key:?} in parts {holding:?}");
             }
+        }
+    }
+
+    #[test]
+    fn split_frames_keeps_every_row_once_and_keys_together() {
+        let a = df!("k" => ["x", "y", "z", "x"], "v" => [1i64, 2, 3, 4]).unwrap();
+        let b = df!("k" => ["z", "w", "x"], "v" => [5i64, 6, 7]).unwrap();
+        let groups = split_frames(vec![a, b], &[col("k")], 3, 9).unwrap();
+        let rows: usize = groups.iter().flatten().map(|f| f.height()).sum();
+        assert_eq!(rows, 7);
+        for key in ["x", "y", "z", "w"] {
+            let holding = groups
+                .iter()
+                .filter(|g| g.iter().any(|f| f.column("k").unwrap().str().unwrap().into_iter().any(|v| v == Some(key))))
+                .count();
+            assert_eq!(holding, 1, "key {key}");
         }
     }
 

@@ -80,8 +80,21 @@ impl Env {
 }
 
 /// Estimated bytes of a frame in memory.
+///
+/// polars' estimate counts a text column as the length of its strings; in
+/// memory each value also has a 16-byte view. Counting only the strings
+/// made nearly unique short keys look half their size. (The buffers the
+/// views point into are not counted whole: slices and pieces of one frame
+/// share them, and would each count them. Sinks that keep few rows of a
+/// chunk copy them out instead; see `ops::detach_few`.)
 pub fn size(df: &DataFrame) -> u64 {
-    df.estimated_size() as u64
+    let views: usize = df
+        .get_columns()
+        .iter()
+        .filter(|c| matches!(c.dtype(), DataType::String | DataType::Binary) && c.as_series().is_some())
+        .map(|c| c.len() * 16)
+        .sum();
+    (df.estimated_size() + views) as u64
 }
 
 /// What this module's polars errors are reported as.
@@ -278,9 +291,11 @@ impl PartitionedStore {
     }
 
     /// Whether `bytes` more can be held without spilling, leaving room to
-    /// fold or finish what is held (see [`WORK_FACTOR`]).
+    /// fold or finish what is held: that hashes one key-disjoint piece at a
+    /// time, so it needs room for a split copy of the frames beside them,
+    /// and the pieces are made as small as the rest of the budget requires.
     pub fn has_room(&self, bytes: u64) -> bool {
-        self.env.room_for_work(self.mem_bytes(), bytes)
+        self.env.room_for((self.mem_bytes() + bytes).saturating_mul(2).saturating_sub(self.mem_bytes()))
     }
 
     /// The run's shared state.

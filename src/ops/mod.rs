@@ -171,27 +171,39 @@ pub fn concat(mut frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
 /// Only when few of the chunk's `rows` were kept (under a quarter): copying
 /// most of a chunk would cost time and save nothing.
 pub(crate) fn detach_few(rows: usize, df: DataFrame) -> PolarsResult<DataFrame> {
-    if df.height() * 4 >= rows
-        || !df.get_columns().iter().any(|c| matches!(c.dtype(), DataType::String | DataType::Binary))
-    {
+    if df.height() * 4 >= rows {
         return Ok(df);
     }
+    Ok(detach_text(df))
+}
+
+/// `df` with its text columns copied into buffers of their own (see
+/// [`detach_few`]): for pieces of a frame that would otherwise each pin
+/// the whole frame's text.
+pub(crate) fn detach_text(df: DataFrame) -> DataFrame {
+    if !df.get_columns().iter().any(|c| matches!(c.dtype(), DataType::String | DataType::Binary)) {
+        return df;
+    }
+    let height = df.height();
+    // Collected value by value: polars' `gc` keeps a sliced array's views
+    // buffer (the whole chunk's) when the text is all inline.
     let columns = df
-        .get_columns()
-        .iter()
+        .take_columns()
+        .into_iter()
         .map(|c| match c.dtype() {
-            DataType::String => {
-                let copied: StringChunked = c.str()?.into_iter().collect();
-                Ok(copied.with_name(c.name().clone()).into_column())
-            }
-            DataType::Binary => {
-                let copied: BinaryChunked = c.binary()?.into_iter().collect();
-                Ok(copied.with_name(c.name().clone()).into_column())
-            }
-            _ => Ok(c.clone()),
+            DataType::String => match c.str() {
+                Ok(ca) => ca.into_iter().collect::<StringChunked>().with_name(c.name().clone()).into_column(),
+                Err(_) => c,
+            },
+            DataType::Binary => match c.binary() {
+                Ok(ca) => ca.into_iter().collect::<BinaryChunked>().with_name(c.name().clone()).into_column(),
+                Err(_) => c,
+            },
+            _ => c,
         })
-        .collect::<PolarsResult<Vec<Column>>>()?;
-    DataFrame::new(columns)
+        .collect();
+    // SAFETY: every column keeps its length; only its buffers are copied.
+    unsafe { DataFrame::new_no_checks(height, columns) }
 }
 
 /// A frame of `height` rows and no columns (what `count` needs).

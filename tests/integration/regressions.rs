@@ -825,6 +825,30 @@ fn issue8_verbs_that_keep_few_rows_stay_inside_the_memory_limit() {
     }
 }
 
+#[test]
+fn issue8_hash_verbs_over_nearly_unique_keys_stay_inside_the_memory_limit() {
+    // Folding partials by key and finishing them once took ~10x their
+    // estimated size (polars' hash tables, and text views the estimate did
+    // not count): 165-195 MB at a 64 MiB limit before the fix.
+    let t = Tmp::new();
+    let input = wide_text_table(&t, 1_200_000);
+    let limit: u64 = 64 << 20;
+    let bar = limit * 12 / 10 + (50 << 20);
+    for verb in ["distinct name", "agg n = count() by name", "agg n = count(), m = max(v) by name, city"] {
+        let program = format!(r#"scan "{input}" | {verb}"#);
+        let (code, rss) = peak_rss(&["run", "-e", &program, "--memory-limit", "64MiB", "-o", "/dev/null"]);
+        assert_eq!(code, 0, "{verb}");
+        assert!(rss <= bar, "{verb}: peak RSS {} MiB over the {} MiB bar", rss >> 20, bar >> 20);
+    }
+    // And the answer is the same as without a limit.
+    let program = format!(r#"scan "{input}" | agg n = count() by name | agg groups = count(), rows = sum(n)"#);
+    let free = t.run(&["run", "-e", &program]);
+    let limited = t.run(&["run", "-e", &program, "--memory-limit", "64MiB"]);
+    assert_eq!(free.code, 0, "{}", free.stderr);
+    assert_eq!(free.stdout, limited.stdout);
+    assert!(free.stdout.ends_with(",1200000\n"), "{}", free.stdout);
+}
+
 // ---- 9. settled details -----------------------------------------------------------
 
 #[test]
