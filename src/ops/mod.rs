@@ -160,13 +160,15 @@ pub fn concat(mut frames: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     polars_core::utils::accumulate_dataframes_vertical(frames)
 }
 
-/// `df` with its text columns copied into buffers of their own.
+/// `df` with every column copied into buffers of its own.
 ///
-/// polars' string columns are views into the buffers of the chunk they were
-/// parsed from; `head`, `take` and `sort` keep those views, so a handful of
-/// rows kept from each chunk (top-k, sample, tail) would pin every chunk's
-/// whole text in memory, unseen by the budget. Sinks that keep few rows of
-/// large chunks detach them.
+/// `head` and `tail` are slices of the columns they are taken from, and a
+/// `sort` then `head` a slice of the whole sorted chunk; polars' string
+/// columns are moreover views into the text buffers of the chunk they were
+/// parsed from. So a handful of rows kept from each chunk (top-k, sample,
+/// head, tail) would pin every chunk's whole columns in memory, unseen by
+/// the budget (540 MB at a 150 MB limit over the 10M-row h2o CSV). Sinks
+/// that keep few rows of large chunks detach them.
 ///
 /// Only when few of the chunk's `rows` were kept (under a quarter): copying
 /// most of a chunk would cost time and save nothing.
@@ -174,7 +176,10 @@ pub(crate) fn detach_few(rows: usize, df: DataFrame) -> PolarsResult<DataFrame> 
     if df.height() * 4 >= rows {
         return Ok(df);
     }
-    Ok(detach_text(df))
+    // A gather allocates new columns of exactly these rows (text views
+    // included, still pointing into the chunk's text: copied next).
+    let all = IdxCa::from_vec("".into(), (0..df.height() as IdxSize).collect());
+    Ok(detach_text(df.take(&all)?))
 }
 
 /// `df` with its text columns copied into buffers of their own (see

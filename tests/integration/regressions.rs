@@ -826,6 +826,36 @@ fn issue8_verbs_that_keep_few_rows_stay_inside_the_memory_limit() {
 }
 
 #[test]
+fn issue8_top_k_and_sample_do_not_pin_their_chunks_numeric_columns() {
+    // `sort | head` kept a 5-row slice of each chunk's sorted copy, pinning
+    // the whole copy: 100 MB RSS at a 32 MiB limit over this table (and
+    // 540 MB at 150 MB over the 10M-row h2o CSV) before the fix.
+    let t = Tmp::new();
+    let mut text = String::with_capacity(40 << 20);
+    text.push_str("id,a,b,c,d,e,f,g,h\n");
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for i in 0..1_000_000u64 {
+        text.push_str(&i.to_string());
+        for _ in 0..8 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            text.push_str(&format!(",{}", x % 1000));
+        }
+        text.push('\n');
+    }
+    let input = t.file("num.csv", text);
+    let limit: u64 = 32 << 20;
+    let bar = limit * 12 / 10 + (50 << 20);
+    for verb in ["sort a | head 5", "sample 5 seed=1", "sort -b, id | head 3"] {
+        let program = format!(r#"scan "{input}" | {verb}"#);
+        let (code, rss) = peak_rss(&["run", "-e", &program, "--memory-limit", "32MiB", "-o", "/dev/null"]);
+        assert_eq!(code, 0, "{verb}");
+        assert!(rss <= bar, "{verb}: peak RSS {} MiB over the {} MiB bar", rss >> 20, bar >> 20);
+    }
+}
+
+#[test]
 fn issue8_hash_verbs_over_nearly_unique_keys_stay_inside_the_memory_limit() {
     // Folding partials by key and finishing them once took ~10x their
     // estimated size (polars' hash tables, and text views the estimate did
