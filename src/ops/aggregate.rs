@@ -104,9 +104,12 @@ fn check_name(i: usize) -> String {
 pub struct HashAggregate {
     keys: Vec<(String, Expr)>,
     aggs: Vec<AggSpec>,
-    /// Arguments that read no column (`count(1)`, `max("x")`), added to each
-    /// chunk as columns first: a bare literal is one value, not one per row.
-    constants: Vec<Expr>,
+    /// Arguments that are not a plain column (`count(1)`, `max("x")`,
+    /// `min(substr(s, 0, 1))`), computed over each chunk as columns first: a
+    /// bare literal is one value, not one per row, and polars 0.46 evaluates
+    /// some functions of literals wrongly inside a group-by (`str.slice`
+    /// with literal bounds fails there). Aggregates then read plain columns.
+    computed: Vec<Expr>,
     two_phase: bool,
     /// Set once a chunk showed that per-chunk grouping does not reduce.
     rowwise: AtomicBool,
@@ -121,20 +124,6 @@ fn arg_name(i: usize) -> String {
 
 fn arg2_name(i: usize) -> String {
     format!("__dq_b{i}")
-}
-
-/// Whether an expression node reads the input (a column, or its length).
-fn reads_input(e: &Expr) -> bool {
-    matches!(
-        e,
-        Expr::Column(_)
-            | Expr::Columns(_)
-            | Expr::Wildcard
-            | Expr::Nth(_)
-            | Expr::DtypeColumn(_)
-            | Expr::IndexColumn(_)
-            | Expr::Len
-    )
 }
 
 fn const_name(i: usize, which: char) -> String {
@@ -170,19 +159,19 @@ impl HashAggregate {
     /// Groups by `keys` (name, expression) and computes `aggs`.
     pub fn new(keys: Vec<(String, Expr)>, mut aggs: Vec<AggSpec>) -> Self {
         let two_phase = !aggs.iter().any(|a| a.kind.is_holistic());
-        let mut constants = Vec::new();
-        let is_constant = |e: &Expr| !e.into_iter().any(reads_input);
+        let mut computed = Vec::new();
+        let is_column = |e: &Expr| matches!(e, Expr::Column(_));
         for (i, a) in aggs.iter_mut().enumerate() {
-            if let Some(x) = a.arg.take_if(|x| is_constant(x)) {
-                constants.push(x.alias(const_name(i, 'a')));
+            if let Some(x) = a.arg.take_if(|x| !is_column(x)) {
+                computed.push(x.alias(const_name(i, 'a')));
                 a.arg = Some(col(const_name(i, 'a')));
             }
-            if let Some(y) = a.arg2.take_if(|y| is_constant(y)) {
-                constants.push(y.alias(const_name(i, 'b')));
+            if let Some(y) = a.arg2.take_if(|y| !is_column(y)) {
+                computed.push(y.alias(const_name(i, 'b')));
                 a.arg2 = Some(col(const_name(i, 'b')));
             }
         }
-        HashAggregate { keys, aggs, constants, two_phase, rowwise: AtomicBool::new(false) }
+        HashAggregate { keys, aggs, computed, two_phase, rowwise: AtomicBool::new(false) }
     }
 
     fn key_cols(&self) -> Vec<Expr> {
@@ -457,11 +446,11 @@ impl HashAggregate {
     /// Adds computed key columns (two-phase), or projects keys and
     /// aggregate arguments (one-phase).
     fn with_keys(&self, df: DataFrame) -> PolarsResult<DataFrame> {
-        let df = if self.constants.is_empty() {
+        let df = if self.computed.is_empty() {
             df
         } else {
-            let constants = select_rows(df.clone(), self.constants.clone())?;
-            df.hstack(constants.get_columns())?
+            let computed = select_rows(df.clone(), self.computed.clone())?;
+            df.hstack(computed.get_columns())?
         };
         let keys: Vec<Expr> = self.keys.iter().map(|(n, e)| e.clone().alias(n.as_str())).collect();
         if self.two_phase {

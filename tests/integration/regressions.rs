@@ -879,6 +879,27 @@ fn issue8_hash_verbs_over_nearly_unique_keys_stay_inside_the_memory_limit() {
     assert!(free.stdout.ends_with(",1200000\n"), "{}", free.stdout);
 }
 
+#[test]
+fn issue8_aggregate_arguments_with_literal_function_arguments_group() {
+    // Found by tests/fuzz.sh with a new seed: polars 0.46 fails on
+    // `str.slice` with literal bounds inside a group-by ("should be a list").
+    // Second letters of the region names, by hand: east a, north o, south o, west e.
+    let o = run(&[
+        "run",
+        "-e",
+        r#"scan "testdata/sales.csv" | agg s = max(substr(region, 2, 1)), t = min(upper(substr(region, 1, 2))), n = count() by region | sort region"#,
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "region,s,t,n\neast,a,EA,5\nnorth,o,NO,5\nsouth,o,SO,5\nwest,e,WE,5\n");
+    // The same without a key, and holistic (gathered) aggregates.
+    let o = run(&[
+        "run",
+        "-e",
+        r#"scan "testdata/sales.csv" | agg s = max(substr(region, 2, 1)), m = median(len(substr(region, 1, 3)))"#,
+    ]);
+    assert_eq!(o.stdout, "s,m\no,3.0\n", "{}", o.stderr);
+}
+
 // ---- 9. settled details -----------------------------------------------------------
 
 #[test]
@@ -969,7 +990,7 @@ fn issue8_invalid_text_dates_and_huge_integers_are_located_and_skippable() {
 /// a crash or another exit code. (Seeded; `DQ_FUZZ_CASES` runs more.)
 #[test]
 fn issue8_mutated_inputs_never_crash_the_readers() {
-    let cases: u64 = std::env::var("DQ_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+    let cases = crate::util::fuzz_cases(60);
     let t = Tmp::new();
     let mut csv = String::from("id,name,price,day\n");
     let mut ndjson = String::new();
@@ -983,7 +1004,12 @@ fn issue8_mutated_inputs_never_crash_the_readers() {
         e.write_all(csv.as_bytes()).unwrap();
         e.finish().unwrap()
     };
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    // A Parquet file written by dq from the CSV.
+    t.file("base.csv", &csv);
+    let o = t.run(&["run", "-e", r#"scan "base.csv" | write "base.parquet""#]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let parquet = std::fs::read(t.path("base.parquet")).unwrap();
+    let mut x = crate::util::fuzz_seed(0x2545_F491_4F6C_DD1D);
     let mut next = move || {
         x ^= x << 13;
         x ^= x >> 7;
@@ -991,7 +1017,13 @@ fn issue8_mutated_inputs_never_crash_the_readers() {
         x
     };
     for case in 0..cases {
-        for (name, base) in [("m.csv", csv.as_bytes()), ("m.ndjson", ndjson.as_bytes()), ("m.csv.gz", &gz[..])] {
+        let inputs = [
+            ("m.csv", csv.as_bytes()),
+            ("m.ndjson", ndjson.as_bytes()),
+            ("m.csv.gz", &gz[..]),
+            ("m.parquet", &parquet[..]),
+        ];
+        for (name, base) in inputs {
             let mut bytes = base.to_vec();
             for _ in 0..1 + next() % 4 {
                 let len = bytes.len();

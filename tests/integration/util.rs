@@ -192,3 +192,22 @@ pub fn spawn_with_progress(dir: &Path, args: &[&str]) -> std::process::Child {
         .spawn()
         .expect("dq runs")
 }
+
+/// The seeded fuzz tests' knobs: `DQ_FUZZ_CASES` scales the number of cases
+/// (default `default`), `DQ_FUZZ_SEED` varies the start (`tests/fuzz.sh` runs
+/// every target for a set time with fresh seeds).
+pub fn fuzz_cases(default: u64) -> u64 {
+    std::env::var("DQ_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A generator's start state: `base` mixed with `DQ_FUZZ_SEED` when set
+/// (never zero, which a xorshift generator would keep forever).
+pub fn fuzz_seed(base: u64) -> u64 {
+    let seed: u64 = std::env::var("DQ_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mixed = base ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    if mixed == 0 {
+        base
+    } else {
+        mixed
+    }
+}
