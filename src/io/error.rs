@@ -36,12 +36,14 @@ pub enum Error {
         hint: String,
     },
     /// A file could not be decoded at all (corrupt Parquet, invalid JSON).
-    #[error("cannot decode {path}: {message}")]
+    #[error("cannot decode {path}: {source}")]
     Decode {
         /// The file.
         path: PathBuf,
-        /// The decoder's complaint.
-        message: String,
+        /// The decoder's error (polars', zstd's, serde's, or dq's own
+        /// message), kept whole so that callers can inspect it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The format could not be told from the name, or an option is invalid for it.
     #[error("{message}")]
@@ -67,8 +69,8 @@ impl Error {
         Error::Read { path: path.into(), source }
     }
 
-    pub(crate) fn decode(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
-        Error::Decode { path: path.into(), message: message.to_string() }
+    pub(crate) fn decode(path: impl Into<PathBuf>, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Decode { path: path.into(), source: cause.into() }
     }
 
     /// A write failure; an `std::io::Error` cause (also inside a polars
@@ -93,3 +95,22 @@ impl Error {
 
 /// Shorthand for io results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_decode_error_keeps_its_typed_cause() {
+        let cause = polars::prelude::PolarsError::ComputeError("bad page".into());
+        let e = Error::decode("x.parquet", cause);
+        assert_eq!(e.to_string(), "cannot decode x.parquet: bad page");
+        let kept = e.source().and_then(|s| s.downcast_ref::<polars::prelude::PolarsError>());
+        assert!(matches!(kept, Some(polars::prelude::PolarsError::ComputeError(_))), "{kept:?}");
+        let io = Error::decode("x.gz", std::io::Error::new(std::io::ErrorKind::InvalidData, "corrupt deflate stream"));
+        let kind = io.source().and_then(|s| s.downcast_ref::<std::io::Error>()).map(|e| e.kind());
+        assert_eq!(kind, Some(std::io::ErrorKind::InvalidData));
+    }
+}
