@@ -807,22 +807,27 @@ fn wide_text_table(t: &Tmp, rows: u64) -> String {
     t.file("wide.csv", text)
 }
 
-#[test]
-fn issue8_verbs_that_keep_few_rows_stay_inside_the_memory_limit() {
-    // The bar: peak RSS within 1.2 x --memory-limit plus a fixed runtime of
-    // 50 MB (the binary, polars' pools and allocator slack).
-    let t = Tmp::new();
-    let input = wide_text_table(&t, 1_200_000);
-    let limit: u64 = 64 << 20;
-    let bar = limit * 12 / 10 + (50 << 20);
-    for verb in
-        ["sort v | head 5", "sample 5 seed=1", "tail 5", "sort -v", "filter v > 0.5", "agg m = median(v) by city"]
-    {
+/// Runs each verb over `input` under `--memory-limit {mib}MiB` and checks the
+/// process's peak RSS against the bar: 1.2 x the limit plus a fixed runtime
+/// of 50 MB (the binary, polars' pools and allocator slack).
+fn assert_verbs_inside_the_limit(input: &str, mib: u64, verbs: &[&str]) {
+    let bar = (mib << 20) * 12 / 10 + (50 << 20);
+    let limit = format!("{mib}MiB");
+    for verb in verbs {
         let program = format!(r#"scan "{input}" | {verb}"#);
-        let (code, rss) = peak_rss(&["run", "-e", &program, "--memory-limit", "64MiB", "-o", "/dev/null"]);
+        let (code, rss) = peak_rss(&["run", "-e", &program, "--memory-limit", &limit, "-o", "/dev/null"]);
         assert_eq!(code, 0, "{verb}");
         assert!(rss <= bar, "{verb}: peak RSS {} MiB over the {} MiB bar", rss >> 20, bar >> 20);
     }
+}
+
+#[test]
+fn issue8_verbs_that_keep_few_rows_stay_inside_the_memory_limit() {
+    let t = Tmp::new();
+    let input = wide_text_table(&t, 1_200_000);
+    let verbs =
+        ["sort v | head 5", "sample 5 seed=1", "tail 5", "sort -v", "filter v > 0.5", "agg m = median(v) by city"];
+    assert_verbs_inside_the_limit(&input, 64, &verbs);
 }
 
 #[test]
@@ -845,14 +850,7 @@ fn issue8_top_k_and_sample_do_not_pin_their_chunks_numeric_columns() {
         text.push('\n');
     }
     let input = t.file("num.csv", text);
-    let limit: u64 = 32 << 20;
-    let bar = limit * 12 / 10 + (50 << 20);
-    for verb in ["sort a | head 5", "sample 5 seed=1", "sort -b, id | head 3"] {
-        let program = format!(r#"scan "{input}" | {verb}"#);
-        let (code, rss) = peak_rss(&["run", "-e", &program, "--memory-limit", "32MiB", "-o", "/dev/null"]);
-        assert_eq!(code, 0, "{verb}");
-        assert!(rss <= bar, "{verb}: peak RSS {} MiB over the {} MiB bar", rss >> 20, bar >> 20);
-    }
+    assert_verbs_inside_the_limit(&input, 32, &["sort a | head 5", "sample 5 seed=1", "sort -b, id | head 3"]);
 }
 
 #[test]
@@ -862,14 +860,8 @@ fn issue8_hash_verbs_over_nearly_unique_keys_stay_inside_the_memory_limit() {
     // not count): 165-195 MB at a 64 MiB limit before the fix.
     let t = Tmp::new();
     let input = wide_text_table(&t, 1_200_000);
-    let limit: u64 = 64 << 20;
-    let bar = limit * 12 / 10 + (50 << 20);
-    for verb in ["distinct name", "agg n = count() by name", "agg n = count(), m = max(v) by name, city"] {
-        let program = format!(r#"scan "{input}" | {verb}"#);
-        let (code, rss) = peak_rss(&["run", "-e", &program, "--memory-limit", "64MiB", "-o", "/dev/null"]);
-        assert_eq!(code, 0, "{verb}");
-        assert!(rss <= bar, "{verb}: peak RSS {} MiB over the {} MiB bar", rss >> 20, bar >> 20);
-    }
+    let verbs = ["distinct name", "agg n = count() by name", "agg n = count(), m = max(v) by name, city"];
+    assert_verbs_inside_the_limit(&input, 64, &verbs);
     // And the answer is the same as without a limit.
     let program = format!(r#"scan "{input}" | agg n = count() by name | agg groups = count(), rows = sum(n)"#);
     let free = t.run(&["run", "-e", &program]);
