@@ -1,9 +1,12 @@
-"""The h2o questions in DataFusion (SQL over the CSV, 2 target partitions),
-for side-by-side timing with dq.
+"""The h2o questions in DataFusion (SQL over the CSV or Parquet file, 2
+target partitions), for side-by-side timing with dq. Prints the answer's row
+count on stdout and the query's own time on stderr as `query_s=SECONDS`
+(registering the file, which reads its schema, is part of it).
 
-    python3 benches/datafusion_h2o.py DATA.csv q1
+    python3 benches/datafusion_h2o.py DATA.csv|DATA.parquet q1
 """
 import sys
+import time
 
 from datafusion import SessionConfig, SessionContext
 
@@ -12,6 +15,12 @@ from duckdb_h2o_queries import QUERIES  # noqa: E402
 
 path, q = sys.argv[1], sys.argv[2]
 ctx = SessionContext(SessionConfig().with_target_partitions(2))
-ctx.register_csv("x", path)
 sql = QUERIES[q].replace("pow(corr(v1, v2), 2)", "power(corr(v1, v2), 2)")
-print(sum(b.num_rows for b in ctx.sql(sql).collect()))
+start = time.perf_counter()
+if path.endswith(".parquet"):
+    ctx.register_parquet("x", path)
+else:
+    ctx.register_csv("x", path)
+rows = sum(b.num_rows for b in ctx.sql(sql).collect())
+print(f"query_s={time.perf_counter() - start:.3f}", file=sys.stderr)
+print(rows)

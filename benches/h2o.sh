@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# h2o db-benchmark group-by questions in dq (and DuckDB, when the Python
-# package is installed), side by side in one run.
+# h2o db-benchmark group-by questions in dq and, when their Python packages
+# are installed (pip install duckdb polars datafusion), DuckDB, Polars and
+# DataFusion, side by side in one run over the same CSV and Parquet files.
 #
 #   bash benches/h2o.sh [N] [K]        # default N=10000000, K=100
 #
 # Data is generated once under benches/data/ (not committed). For each
-# question it prints wall seconds and peak RSS (from /usr/bin/time -v) for
-# dq on CSV, dq on Parquet, and — when their Python packages are installed
-# (pip install duckdb polars datafusion) — DuckDB, Polars and DataFusion on
-# the same CSV, each limited to 2 threads.
+# question and format it prints dq's wall seconds and peak RSS as a whole
+# process (/usr/bin/time -v), each peer's seconds timed inside its own
+# process around the query only (its interpreter start and imports excluded,
+# as a user of its CLI would not pay them), the fastest peer and the ratio
+# dq / fastest; then the geometric mean of the ratios per format. Every
+# engine runs with 2 threads.
 # q8 (the two largest v3 per id6) is `sort -v3 | head 2 by id6` in dq, a
 # window function in SQL and `group_by().head(2)` in Polars.
 set -euo pipefail
@@ -36,15 +39,40 @@ echo "# N=$N K=$K  csv=$(du -h "$CSV" | cut -f1)  parquet=$(du -h "$PQ" | cut -f
 source benches/lib.sh
 
 have() { python3 -c "import $1" 2>/dev/null; }
-printf "%-4s %10s %7s %10s %7s %10s %7s %10s %7s %10s %7s\n" q dq_csv_s rss_mb dq_pq_s rss_mb duckdb_s rss_mb polars_s rss_mb dfusion_s rss_mb
+
+# peer ENGINE FILE Q: the query's own seconds, timed inside the peer's
+# process (its script prints `query_s=`), and the process's peak RSS.
+peer() {
+  local err secs rss
+  err=$(mktemp)
+  read -r _ rss < <(ERR="$err" measure env POLARS_MAX_THREADS=2 python3 "benches/$1_h2o.py" "$2" "$3")
+  secs=$(sed -n 's/^query_s=//p' "$err")
+  rm -f "$err"
+  echo "${secs:-fail} ${rss:--}"
+}
+
+printf "%-4s %-7s %7s %6s %9s %9s %9s %-10s %6s\n" q format dq_s dq_mb duckdb_s polars_s dfusion_s best ratio
+ratios=$(mktemp)
 while IFS=$'\t' read -r q body; do
-  read -r t1 m1 < <(measure "$DQ" run -q --format csv -e "scan \"$CSV\" | $body")
-  read -r t2 m2 < <(measure "$DQ" run -q --format csv -e "scan \"$PQ\" | $body")
-  t3=-; m3=-; t4=-; m4=-; t5=-; m5=-
-  if have duckdb; then read -r t3 m3 < <(measure python3 benches/duckdb_h2o.py "$CSV" "$q"); fi
-  if have polars; then read -r t4 m4 < <(measure env POLARS_MAX_THREADS=2 python3 benches/polars_h2o.py "$CSV" "$q"); fi
-  if have datafusion; then read -r t5 m5 < <(measure python3 benches/datafusion_h2o.py "$CSV" "$q"); fi
-  printf "%-4s %10s %7s %10s %7s %10s %7s %10s %7s %10s %7s\n" "$q" "$t1" "$m1" "$t2" "$m2" "$t3" "$m3" "$t4" "$m4" "$t5" "$m5"
+  for file in "$CSV" "$PQ"; do
+    fmt="${file##*.}"
+    read -r t0 m0 < <(measure "$DQ" run -q --format csv -e "scan \"$file\" | $body")
+    t1=-; t2=-; t3=-
+    if have duckdb; then read -r t1 _ < <(peer duckdb "$file" "$q"); fi
+    if have polars; then read -r t2 _ < <(peer polars "$file" "$q"); fi
+    if have datafusion; then read -r t3 _ < <(peer datafusion "$file" "$q"); fi
+    best=$(printf "duckdb %s\npolars %s\ndatafusion %s\n" "$t1" "$t2" "$t3" | awk '$2 ~ /^[0-9.]+$/' | sort -k2 -g | head -1)
+    ratio=-
+    if [ -n "$best" ] && [ "$t0" != fail ]; then
+      ratio=$(awk -v a="$t0" -v b="${best#* }" 'BEGIN { printf "%.2f", a / b }')
+      echo "$fmt $ratio" >> "$ratios"
+    fi
+    printf "%-4s %-7s %7s %6s %9s %9s %9s %-10s %6s\n" "$q" "$fmt" "$t0" "$m0" "$t1" "$t2" "$t3" "${best%% *}" "$ratio"
+  done
 done < benches/h2o_queries.txt
+for fmt in csv parquet; do
+  awk -v f="$fmt" '$1 == f { s += log($2); n++ } END { if (n) printf "geometric mean dq / best peer, %s: %.2f over %d questions\n", f, exp(s / n), n }' "$ratios"
+done
+rm -f "$ratios"
 read -r ts ms < <(measure "$DQ" run -q --format csv -e "scan \"$CSV\" | count")
 echo "scan+count csv: ${ts}s, ${ms} MB"
