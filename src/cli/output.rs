@@ -85,7 +85,8 @@ impl Destination {
     /// from the path's extension (a missing directory is created on write).
     pub fn validate(&self) -> Result<(), Error> {
         if let (Some(path), None) = (&self.path, self.format) {
-            if !Target::is_special(path) {
+            // `-o -`, a device or a FIFO needs no extension (CSV by default).
+            if !crate::io::is_stream(path) {
                 OutputFormat::from_path(path)?;
             }
         }
@@ -99,7 +100,9 @@ impl Destination {
                     let format = match self.format {
                         Some(f) => f.to_format(),
                         // `-o -`, `-o /dev/stdout`, a FIFO: CSV unless the name says otherwise.
-                        None if Target::is_special(path) => OutputFormat::from_path(path).unwrap_or(OutputFormat::Csv),
+                        None if crate::io::is_stream(path) => {
+                            OutputFormat::from_path(path).unwrap_or(OutputFormat::Csv)
+                        }
                         None => OutputFormat::from_path(path)?,
                     };
                     let out: Box<dyn std::io::Write + Send> = match Target::open(path)? {

@@ -59,7 +59,7 @@ impl RunStore {
             return Ok(());
         }
         let b = size(&df);
-        if !self.env.room_for_work(self.charge.bytes(), b) {
+        if !self.env.room_for_work(self.charge.bytes(), b, WORK_FACTOR) {
             self.spill_run()?;
         }
         self.charge.grow(b);

@@ -67,10 +67,10 @@ impl Env {
     }
 
     /// Whether a store holding `held` bytes may take `bytes` more when
-    /// working on what it holds (folding, sorting, finishing) takes
-    /// [`WORK_FACTOR`] times as much: the held bytes are charged already.
-    pub fn room_for_work(&self, held: u64, bytes: u64) -> bool {
-        self.room_for((held + bytes).saturating_mul(WORK_FACTOR).saturating_sub(held))
+    /// working on what it holds (sorting, folding, finishing) takes `factor`
+    /// times as much: the held bytes are charged already.
+    pub fn room_for_work(&self, held: u64, bytes: u64, factor: u64) -> bool {
+        self.room_for((held + bytes).saturating_mul(factor).saturating_sub(held))
     }
 
     /// Whether `bytes` more fit in the budget at all (headroom included).
@@ -295,7 +295,7 @@ impl PartitionedStore {
     /// time, so it needs room for a split copy of the frames beside them,
     /// and the pieces are made as small as the rest of the budget requires.
     pub fn has_room(&self, bytes: u64) -> bool {
-        self.env.room_for((self.mem_bytes() + bytes).saturating_mul(2).saturating_sub(self.mem_bytes()))
+        self.env.room_for_work(self.mem_bytes(), bytes, 2)
     }
 
     /// The run's shared state.

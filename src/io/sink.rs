@@ -85,20 +85,11 @@ impl Target {
         if path.as_os_str() == "-" {
             return Ok(Target::Stdout);
         }
-        if Target::is_special(path) {
+        if super::is_stream(path) {
             let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::write(path, e))?;
             return Ok(Target::Special(file));
         }
         Ok(Target::Atomic(AtomicFile::create(&resolve_links(path))?))
-    }
-
-    /// Whether `path` is `-` or an existing non-regular file: then there is
-    /// no extension to take the format from (CSV unless `--format` says).
-    pub fn is_special(path: &Path) -> bool {
-        if path.as_os_str() == "-" {
-            return true;
-        }
-        std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
     }
 }
 
