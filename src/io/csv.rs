@@ -208,6 +208,9 @@ pub(super) fn parse_chunk(
     if n_fields == 0 {
         return Ok(DataFrame::empty());
     }
+    if let Some(df) = super::csv_fast::parse(bytes, schema, columns, opts) {
+        return Ok(df);
+    }
     let counted = records::check_field_counts(bytes, n_fields, d);
     if columns.is_empty() {
         // Nothing to parse (`count`): the field-count check counted the
@@ -254,7 +257,12 @@ pub(super) fn parse_chunk(
     polars_parse(&fixed, schema, columns, opts).map_err(|e| Error::decode(path, e))
 }
 
-fn polars_parse(bytes: &[u8], schema: &SchemaRef, columns: &[String], opts: &CsvOptions) -> PolarsResult<DataFrame> {
+pub(super) fn polars_parse(
+    bytes: &[u8],
+    schema: &SchemaRef,
+    columns: &[String],
+    opts: &CsvOptions,
+) -> PolarsResult<DataFrame> {
     if bytes.is_empty() || columns.is_empty() {
         // polars needs at least one column; count rows for a column-less frame.
         let rows = records::records(bytes, dialect(opts)).count();

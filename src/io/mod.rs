@@ -15,6 +15,7 @@
 //! This module decides nothing about what to compute.
 
 mod csv;
+mod csv_fast;
 mod error;
 mod lines;
 mod ndjson;
