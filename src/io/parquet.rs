@@ -275,6 +275,32 @@ fn may_match_f64(lo: f64, hi: f64, op: StatsOp, x: f64) -> bool {
     }
 }
 
+impl Meta {
+    /// A footer that lists only the row groups holding rows
+    /// `start..start+len`, and the first row of the first of them.
+    ///
+    /// polars 0.46 decodes every row group from the one *before* a slice's
+    /// start (its range search stops one group early when the slice starts
+    /// on a boundary), so a task per row group decoded twice the data; with
+    /// only the task's row groups in its footer, each group is decoded once.
+    fn row_groups_holding(&self, start: usize, len: usize) -> (FileMetadataRef, usize) {
+        let mut md = self.md.as_ref().clone();
+        let mut offset = 0;
+        let mut first = None;
+        md.row_groups.retain(|rg| {
+            let (lo, hi) = (offset, offset + rg.num_rows());
+            offset = hi;
+            let keep = hi > start && lo < start + len;
+            if keep && first.is_none() {
+                first = Some(lo);
+            }
+            keep
+        });
+        md.num_rows = md.row_groups.iter().map(|rg| rg.num_rows()).sum();
+        (Arc::new(md), first.unwrap_or(start))
+    }
+}
+
 /// Reads rows `start..start+len` (file-wide numbering) of `columns`.
 pub(super) fn read_rows(
     path: &Path,
@@ -288,10 +314,11 @@ pub(super) fn read_rows(
     }
     let file = File::open(path).map_err(|e| Error::read(path, e))?;
     let mut reader = ParquetReader::new(file);
-    reader.set_metadata(meta.md.clone());
+    let (md, offset) = meta.row_groups_holding(start, len);
+    reader.set_metadata(md);
     let df = reader
         .with_columns(Some(columns.to_vec()))
-        .with_slice(Some((start, len)))
+        .with_slice(Some((start - offset, len)))
         .read_parallel(ParallelStrategy::None)
         .finish()
         .map_err(|e| Error::decode(path, e))?;

@@ -333,3 +333,25 @@ fn an_error_after_streaming_began_leaves_no_partial_file() {
     assert!(o.stderr.contains(":100002: expected 2 fields, found 1"), "{}", o.stderr);
     assert_eq!(t.listing(), vec!["in.csv"]);
 }
+
+#[test]
+fn parquet_tasks_of_any_size_read_every_row_once_in_order() {
+    // Five row groups of about 6000 rows, read in slices of row groups
+    // (64KB, 200KB chunks), in single and merged row groups (1MB, 16MB).
+    // Each task's footer lists only its own row groups (io/parquet.rs).
+    let t = Tmp::new();
+    let mut text = String::from("i,s\n");
+    for i in 0..30_000 {
+        text.push_str(&format!("{i},v{}\n", i % 977));
+    }
+    let csv = t.file("n.csv", &text);
+    let pq = t.path("n.parquet").display().to_string();
+    ok_args(&["run", "-q", "--chunk-size", "64KB", "-e", &format!(r#"scan "{csv}" | write "{pq}""#)]);
+    let plan = ok_args(&["explain", "-e", &format!(r#"scan "{pq}""#)]);
+    assert!(plan.contains("row groups: 0 of 5 pruned"), "{plan}");
+    for size in ["64KB", "200KB", "1MB", "16MB"] {
+        let program = format!(r#"scan "{pq}" | agg n = count(), s = sum(i), f = first(i), l = last(i)"#);
+        let out = ok_args(&["run", "--chunk-size", size, "-e", &program]);
+        assert_eq!(out, "n,s,f,l\n30000,449985000,0,29999\n", "--chunk-size {size}");
+    }
+}

@@ -24,6 +24,11 @@
 //! SQL semantics: aggregates skip nulls; `sum`/`mean` of no values is null;
 //! null keys form their own group.
 
+mod accumulate;
+mod group_ids;
+#[cfg(test)]
+mod kernel_tests;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use polars::prelude::*;
@@ -130,6 +135,21 @@ fn const_name(i: usize, which: char) -> String {
     format!("__dq_c{i}{which}")
 }
 
+/// The parts of an aggregate's partial form, in column order (the same
+/// in [`HashAggregate::partial_exprs`], [`HashAggregate::rowwise_exprs`],
+/// [`HashAggregate::merge_exprs`] and [`accumulate`]).
+fn parts(a: &AggSpec) -> &'static [&'static str] {
+    match a.kind {
+        AggKind::CountRows | AggKind::Count => &["n"],
+        AggKind::Sum if a.is_int_sum() => &["s", "n", "f"],
+        AggKind::Sum | AggKind::Mean => &["s", "n"],
+        AggKind::Min | AggKind::Max | AggKind::First | AggKind::Last => &["v"],
+        AggKind::Std | AggKind::Var => &["n", "mean", "m2"],
+        AggKind::Corr | AggKind::Cov => &["n", "mx", "my", "m2x", "m2y", "c"],
+        _ => &[],
+    }
+}
+
 fn p(i: usize, part: &str) -> String {
     format!("__dq_p{i}_{part}")
 }
@@ -185,6 +205,26 @@ impl HashAggregate {
             run_lazy(df, |lf| lf.select(aggs))
         } else {
             run_lazy(df, |lf| lf.group_by(keys).agg(aggs))
+        }
+    }
+
+    /// The partial aggregate of one keyed chunk: dq's own kernel where it
+    /// handles the key and argument types, else polars.
+    fn grouped_partial(&self, keyed: DataFrame) -> PolarsResult<DataFrame> {
+        let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
+        match accumulate::partial(&keyed, &keys, &self.aggs) {
+            Some(out) => out,
+            None => self.group(keyed, self.partial_exprs()),
+        }
+    }
+
+    /// Partials merged to one row per group, in the partial form: dq's
+    /// kernel where it handles the types, else polars.
+    fn merged(&self, partials: DataFrame) -> PolarsResult<DataFrame> {
+        let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
+        match accumulate::merge(&partials, &keys, &self.aggs) {
+            Some(out) => out,
+            None => self.group(partials, self.merge_exprs()),
         }
     }
 
@@ -502,7 +542,7 @@ impl Sink for HashAggregate {
             return run_lazy(keyed, |lf| lf.select(exprs));
         }
         let rows = keyed.height();
-        let out = self.group(keyed, self.partial_exprs())?;
+        let out = self.grouped_partial(keyed)?;
         if rows >= ADAPT_MIN_ROWS && out.height() * 2 > rows {
             self.rowwise.store(true, Ordering::Relaxed);
         }
@@ -514,7 +554,7 @@ impl Sink for HashAggregate {
     }
 
     fn compact(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
-        self.group(concat(partials)?, self.merge_exprs())
+        self.merged(concat(partials)?)
     }
 
     fn spill(&self) -> Spill {
@@ -526,7 +566,12 @@ impl Sink for HashAggregate {
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
-        let all = concat(partials)?;
+        let mut all = concat(partials)?;
+        if self.two_phase && !self.keys.is_empty() {
+            // One row per group first (dq's kernel), then the finishing
+            // expressions over single-row groups.
+            all = self.merged(all)?;
+        }
         let mut exprs = if self.two_phase { self.combine_exprs() } else { self.gathered_exprs() };
         for (i, a) in self.aggs.iter().enumerate() {
             if a.is_int_sum() {

@@ -1,0 +1,369 @@
+//! dq's own partial aggregation of one chunk: group ids from
+//! [`super::group_ids`], then one pass per aggregate that folds each row's
+//! value into its group's accumulator.
+//!
+//! The output has exactly the columns (names, order and types) of the
+//! polars expressions in [`super::HashAggregate::partial_exprs`], so the
+//! merge, spill and combine steps do not know which one made it. Anything
+//! outside what this kernel handles (key types [`group_rows`] refuses,
+//! sums over other than int64/float64, min/max over non-numbers) returns
+//! `None` and the chunk is aggregated by polars.
+
+use polars::prelude::*;
+
+use super::group_ids::{group_rows, Groups};
+use super::{p, parts, AggKind, AggSpec};
+
+/// A numeric argument column: values and which are valid.
+struct Values {
+    data: Data,
+    valid: Option<Vec<bool>>,
+}
+
+enum Data {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+}
+
+impl Values {
+    /// Int64 and Float64 columns only: other types sum, average and compare
+    /// differently (narrow sums wrap at their width), so polars keeps them.
+    fn of(column: &Column) -> Option<Values> {
+        let series = column.as_materialized_series();
+        let valid =
+            (series.null_count() > 0).then(|| series.is_not_null().into_iter().map(|v| v == Some(true)).collect());
+        let data = match series.dtype() {
+            DataType::Int64 => Data::Int(series.i64().ok()?.iter().map(|v| v.unwrap_or(0)).collect()),
+            DataType::Float64 => Data::Float(series.f64().ok()?.iter().map(|v| v.unwrap_or(0.0)).collect()),
+            _ => return None,
+        };
+        Some(Values { data, valid })
+    }
+
+    #[inline]
+    fn is_valid(&self, row: usize) -> bool {
+        self.valid.as_ref().is_none_or(|v| v[row])
+    }
+
+    #[inline]
+    fn f(&self, row: usize) -> f64 {
+        match &self.data {
+            Data::Int(v) => v[row] as f64,
+            Data::Float(v) => v[row],
+        }
+    }
+}
+
+/// Count of valid values per group.
+fn counts(ids: &[u32], groups: usize, x: Option<&Values>) -> Vec<i64> {
+    let mut n = vec![0i64; groups];
+    for (row, &g) in ids.iter().enumerate() {
+        n[g as usize] += i64::from(x.is_none_or(|x| x.is_valid(row)));
+    }
+    n
+}
+
+/// Float sum of valid values per group.
+fn float_sums(ids: &[u32], groups: usize, x: &Values) -> Vec<f64> {
+    let mut s = vec![0.0f64; groups];
+    for (row, &g) in ids.iter().enumerate() {
+        if x.is_valid(row) {
+            s[g as usize] += x.f(row);
+        }
+    }
+    s
+}
+
+/// Per group: count, mean and sum of squared deviations (Welford), as
+/// `(n, mean, m2)` with mean 0 for an empty group.
+fn moments(ids: &[u32], groups: usize, x: &Values) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (mut n, mut mean, mut m2) = (vec![0.0f64; groups], vec![0.0f64; groups], vec![0.0f64; groups]);
+    for (row, &g) in ids.iter().enumerate() {
+        if !x.is_valid(row) {
+            continue;
+        }
+        let g = g as usize;
+        let v = x.f(row);
+        n[g] += 1.0;
+        let d = v - mean[g];
+        mean[g] += d / n[g];
+        m2[g] += d * (v - mean[g]);
+    }
+    (n, mean, m2)
+}
+
+/// The six co-moments of the pairs where both are valid (Welford for two
+/// variables): n, mean x, mean y, M2 x, M2 y, co-moment.
+fn co_moments(ids: &[u32], groups: usize, x: &Values, y: &Values) -> [Vec<f64>; 6] {
+    let mut out: [Vec<f64>; 6] = std::array::from_fn(|_| vec![0.0f64; groups]);
+    let [n, mx, my, m2x, m2y, c] = &mut out;
+    for (row, &g) in ids.iter().enumerate() {
+        if !(x.is_valid(row) && y.is_valid(row)) {
+            continue;
+        }
+        let g = g as usize;
+        let (vx, vy) = (x.f(row), y.f(row));
+        n[g] += 1.0;
+        let dx = vx - mx[g];
+        mx[g] += dx / n[g];
+        let dy = vy - my[g];
+        my[g] += dy / n[g];
+        m2x[g] += dx * (vx - mx[g]);
+        m2y[g] += dy * (vy - my[g]);
+        c[g] += dx * (vy - my[g]);
+    }
+    out
+}
+
+/// Smallest (or largest) valid value per group, null for none.
+fn extremes(ids: &[u32], groups: usize, x: &Values, max: bool) -> Column {
+    let name = PlSmallStr::EMPTY;
+    let better_i = |a: i64, b: i64| if max { a > b } else { a < b };
+    match &x.data {
+        Data::Int(v) => {
+            let mut best: Vec<Option<i64>> = vec![None; groups];
+            for (row, &g) in ids.iter().enumerate() {
+                if x.is_valid(row) {
+                    let slot = &mut best[g as usize];
+                    if slot.is_none_or(|b| better_i(v[row], b)) {
+                        *slot = Some(v[row]);
+                    }
+                }
+            }
+            Int64Chunked::from_iter_options(name, best.into_iter()).into_column()
+        }
+        Data::Float(v) => {
+            // NaN is neither smaller nor larger than anything: it is kept only
+            // for a group with nothing else (as polars' kernels do).
+            let mut best: Vec<Option<f64>> = vec![None; groups];
+            for (row, &g) in ids.iter().enumerate() {
+                if x.is_valid(row) {
+                    let slot = &mut best[g as usize];
+                    let new = v[row];
+                    let take = match *slot {
+                        None => true,
+                        Some(b) if b.is_nan() => !new.is_nan(),
+                        Some(b) => (max && new > b) || (!max && new < b),
+                    };
+                    if take {
+                        *slot = Some(new);
+                    }
+                }
+            }
+            Float64Chunked::from_iter_options(name, best.into_iter()).into_column()
+        }
+    }
+}
+
+fn int_col(v: Vec<i64>) -> Column {
+    Int64Chunked::from_vec(PlSmallStr::EMPTY, v).into_column()
+}
+
+fn float_col(v: Vec<f64>) -> Column {
+    Float64Chunked::from_vec(PlSmallStr::EMPTY, v).into_column()
+}
+
+/// The last row of each group.
+fn last_rows(ids: &[u32], groups: usize) -> Vec<IdxSize> {
+    let mut last = vec![0 as IdxSize; groups];
+    for (row, &g) in ids.iter().enumerate() {
+        last[g as usize] = row as IdxSize;
+    }
+    last
+}
+
+fn gather(column: &Column, rows: &[IdxSize]) -> PolarsResult<Column> {
+    let idx = IdxCa::from_vec(PlSmallStr::EMPTY, rows.to_vec());
+    column.take(&idx)
+}
+
+/// The partial-aggregate columns of one aggregate, in `partial_exprs` order.
+fn partial_columns(df: &DataFrame, a: &AggSpec, g: &Groups) -> Option<PolarsResult<Vec<Column>>> {
+    let (ids, n) = (&g.ids[..], g.len());
+    let column = |e: &Option<Expr>| match e {
+        Some(Expr::Column(name)) => df.column(name).ok(),
+        _ => None,
+    };
+    let values = |e: &Option<Expr>| column(e).and_then(Values::of);
+    Some(Ok(match a.kind {
+        AggKind::CountRows => vec![int_col(counts(ids, n, None))],
+        AggKind::Count => {
+            let x = column(&a.arg)?;
+            let valid = Values { data: Data::Int(Vec::new()), valid: Some(is_valid(x)) };
+            vec![int_col(counts(ids, n, Some(&valid)))]
+        }
+        AggKind::Sum => {
+            let x = values(&a.arg)?;
+            let count = int_col(counts(ids, n, Some(&x)));
+            match (&x.data, a.is_int_sum()) {
+                (Data::Int(v), true) => {
+                    // Wrapping, as polars sums; the float twin finds an overflow.
+                    let mut s = vec![0i64; n];
+                    for (row, &gid) in ids.iter().enumerate() {
+                        if x.is_valid(row) {
+                            s[gid as usize] = s[gid as usize].wrapping_add(v[row]);
+                        }
+                    }
+                    vec![int_col(s), count, float_col(float_sums(ids, n, &x))]
+                }
+                (Data::Float(_), false) => vec![float_col(float_sums(ids, n, &x)), count],
+                _ => return None,
+            }
+        }
+        AggKind::Mean => {
+            let x = values(&a.arg)?;
+            vec![float_col(float_sums(ids, n, &x)), int_col(counts(ids, n, Some(&x)))]
+        }
+        AggKind::Min | AggKind::Max => vec![extremes(ids, n, &values(&a.arg)?, a.kind == AggKind::Max)],
+        AggKind::First => vec![match gather(column(&a.arg)?, &g.first) {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        }],
+        AggKind::Last => vec![match gather(column(&a.arg)?, &last_rows(ids, n)) {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        }],
+        AggKind::Std | AggKind::Var => {
+            let (count, mean, m2) = moments(ids, n, &values(&a.arg)?);
+            vec![float_col(count), float_col(mean), float_col(m2)]
+        }
+        AggKind::Corr | AggKind::Cov => {
+            co_moments(ids, n, &values(&a.arg)?, &values(&a.arg2)?).into_iter().map(float_col).collect()
+        }
+        _ => return None,
+    }))
+}
+
+fn is_valid(column: &Column) -> Vec<bool> {
+    column.as_materialized_series().is_not_null().into_iter().map(|v| v == Some(true)).collect()
+}
+
+/// The partial aggregate of one chunk (keys, then each aggregate's
+/// [`parts`]), or `None` when this kernel does not handle it.
+pub fn partial(df: &DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<PolarsResult<DataFrame>> {
+    let key_cols: Vec<&Column> = keys.iter().map(|k| df.column(k).ok()).collect::<Option<_>>()?;
+    let groups = group_rows(&key_cols)?;
+    let mut out: Vec<Column> = Vec::new();
+    for k in &key_cols {
+        match gather(k, &groups.first) {
+            Ok(c) => out.push(c),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    for a in aggs {
+        match partial_columns(df, a, &groups)? {
+            Ok(cols) => out.extend(cols),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    let names = keys
+        .iter()
+        .map(|k| k.to_string())
+        .chain(aggs.iter().enumerate().flat_map(|(i, a)| parts(a).iter().map(move |part| p(i, part))));
+    let named: Vec<Column> = out.into_iter().zip(names).map(|(c, name)| c.with_name(name.into())).collect();
+    Some(DataFrame::new(named))
+}
+
+/// Sums per group of an Int64 (wrapping, as polars sums) or Float64 column.
+fn sums(ids: &[u32], groups: usize, column: &Column) -> Option<Column> {
+    let x = Values::of(column)?;
+    Some(match &x.data {
+        Data::Int(v) => {
+            let mut s = vec![0i64; groups];
+            for (row, &g) in ids.iter().enumerate() {
+                if x.is_valid(row) {
+                    s[g as usize] = s[g as usize].wrapping_add(v[row]);
+                }
+            }
+            int_col(s)
+        }
+        Data::Float(_) => float_col(float_sums(ids, groups, &x)),
+    })
+}
+
+/// Merges per-part moments `(n, means..., m2s..., co-moment)` of rows into
+/// their groups (Chan et al.'s pairwise update). `means` and `m2s` have one
+/// entry per variable; `co` is the co-moment of two variables, if any.
+fn merge_moments(ids: &[u32], groups: usize, parts: &[Values]) -> Vec<Vec<f64>> {
+    let vars = if parts.len() == 3 { 1 } else { 2 };
+    let mut out: Vec<Vec<f64>> = vec![vec![0.0f64; groups]; parts.len()];
+    for (row, &g) in ids.iter().enumerate() {
+        let g = g as usize;
+        let nb = parts[0].f(row);
+        if nb == 0.0 || !parts[0].is_valid(row) {
+            continue;
+        }
+        let na = out[0][g];
+        let n = na + nb;
+        let w = na * nb / n;
+        let mut deltas = [0.0f64; 2];
+        for (v, delta) in deltas.iter_mut().enumerate().take(vars) {
+            let (ma, mb) = (out[1 + v][g], parts[1 + v].f(row));
+            *delta = mb - ma;
+            out[1 + v][g] = ma + *delta * nb / n;
+            out[1 + vars + v][g] += parts[1 + vars + v].f(row) + *delta * *delta * w;
+        }
+        if vars == 2 {
+            out[5][g] += parts[5].f(row) + deltas[0] * deltas[1] * w;
+        }
+        out[0][g] = n;
+    }
+    out
+}
+
+/// Merges partial-aggregate rows (the output of [`partial`], concatenated)
+/// into one row per group, with the same columns; `None` when this kernel
+/// does not handle the key or value types.
+pub fn merge(df: &DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<PolarsResult<DataFrame>> {
+    let key_cols: Vec<&Column> = keys.iter().map(|k| df.column(k).ok()).collect::<Option<_>>()?;
+    let g = group_rows(&key_cols)?;
+    let (ids, n) = (&g.ids[..], g.len());
+    let columns = df.get_columns();
+    let mut at = keys.len();
+    let mut out: Vec<Column> = Vec::with_capacity(columns.len());
+    let mut gathers: Vec<(usize, bool)> = Vec::new();
+    for k in &key_cols {
+        gathers.push((out.len(), true));
+        out.push((*k).clone());
+    }
+    for a in aggs {
+        let width = parts(a).len();
+        if width == 0 {
+            return None;
+        }
+        let parts = columns.get(at..at + width)?;
+        at += width;
+        match a.kind {
+            AggKind::CountRows | AggKind::Count | AggKind::Sum | AggKind::Mean => {
+                for part in parts {
+                    out.push(sums(ids, n, part)?);
+                }
+            }
+            AggKind::Min | AggKind::Max => out.push(extremes(ids, n, &Values::of(&parts[0])?, a.kind == AggKind::Max)),
+            AggKind::First => {
+                gathers.push((out.len(), true));
+                out.push(parts[0].clone());
+            }
+            AggKind::Last => {
+                gathers.push((out.len(), false));
+                out.push(parts[0].clone());
+            }
+            _ => {
+                let values: Vec<Values> = parts.iter().map(Values::of).collect::<Option<_>>()?;
+                out.extend(merge_moments(ids, n, &values).into_iter().map(float_col));
+            }
+        }
+    }
+    let last = last_rows(ids, n);
+    for (i, first) in gathers {
+        out[i] = match gather(&out[i], if first { &g.first } else { &last }) {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
+    }
+    let named = out.into_iter().zip(columns).map(|(c, like)| {
+        let c = if c.dtype() == like.dtype() { c } else { c.cast(like.dtype())? };
+        Ok(c.with_name(like.name().clone()))
+    });
+    Some(named.collect::<PolarsResult<Vec<Column>>>().and_then(DataFrame::new))
+}

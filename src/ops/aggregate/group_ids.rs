@@ -1,0 +1,260 @@
+//! Group ids for the rows of one chunk: a hash table over the key columns'
+//! values, each row looked up once, giving every row the number of its group
+//! (numbered by first appearance) and every group its first row.
+//!
+//! polars' group-by builds a vector of row indices per group and then
+//! gathers every aggregated column group by group; for an aggregation that
+//! folds values into per-group accumulators, a group id per row is all that
+//! is needed (as in DuckDB's and DataFusion's aggregate hash tables). Keys
+//! are integers of up to 64 bits (and types stored as them: dates,
+//! datetimes, booleans) and text; other key types return `None` and the
+//! caller groups with polars.
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+use polars::prelude::*;
+use polars_arrow::array::View;
+use std::hash::BuildHasher;
+
+/// The grouping of one chunk's rows.
+pub struct Groups {
+    /// The group of each row.
+    pub ids: Vec<u32>,
+    /// The first row of each group, in group order.
+    pub first: Vec<IdxSize>,
+}
+
+impl Groups {
+    /// How many groups.
+    pub fn len(&self) -> usize {
+        self.first.len()
+    }
+}
+
+/// polars' array of text views.
+type TextArray = <StringType as PolarsDataType>::Array;
+
+/// One key column's values, in a form that hashes and compares rows fast.
+enum Key {
+    Int { values: Vec<i64>, valid: Option<Vec<bool>> },
+    Text { values: TextArray, valid: Option<Vec<bool>> },
+}
+
+impl Key {
+    fn of(column: &Column) -> Option<Key> {
+        let series = column.as_materialized_series();
+        let physical = series.to_physical_repr();
+        match physical.dtype() {
+            DataType::String => {
+                let text = series.str().ok()?.rechunk();
+                let values = text.downcast_iter().next()?.clone();
+                Some(Key::Text { values, valid: validity(&text) })
+            }
+            DataType::Boolean
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => {
+                let ints = physical.cast(&DataType::Int64).ok()?;
+                let ints = ints.i64().ok()?;
+                Some(Key::Int { values: ints.iter().map(|v| v.unwrap_or(0)).collect(), valid: validity(ints) })
+            }
+            _ => None,
+        }
+    }
+
+    fn is_valid(&self, row: usize) -> bool {
+        let (Key::Int { valid, .. } | Key::Text { valid, .. }) = self;
+        valid.as_ref().is_none_or(|v| v[row])
+    }
+
+    /// Mixes this column's value of each row into `hashes`.
+    fn hash_into(&self, hashes: &mut [u64]) {
+        const NULL: u64 = 0x5851_F42D_4C95_7F2D;
+        match self {
+            Key::Int { values, valid } => {
+                for (i, (h, &v)) in hashes.iter_mut().zip(values).enumerate() {
+                    let v = if valid.as_ref().is_none_or(|m| m[i]) { v as u64 } else { NULL };
+                    *h = mix(*h, v);
+                }
+            }
+            Key::Text { values, valid } => {
+                let state = FixedState::with_seed(0x2545_F491_4F6C_DD1D);
+                for (i, h) in hashes.iter_mut().enumerate() {
+                    let v = if valid.as_ref().is_none_or(|m| m[i]) { state.hash_one(values.value(i)) } else { NULL };
+                    *h = mix(*h, v);
+                }
+            }
+        }
+    }
+
+    fn rows_equal(&self, a: usize, b: usize) -> bool {
+        match (self.is_valid(a), self.is_valid(b)) {
+            (true, true) => match self {
+                Key::Int { values, .. } => values[a] == values[b],
+                Key::Text { values, .. } => values.value(a) == values.value(b),
+            },
+            (false, false) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Which rows are valid, when any is not.
+fn validity<T: PolarsDataType>(ca: &ChunkedArray<T>) -> Option<Vec<bool>> {
+    (ca.null_count() > 0).then(|| ca.is_not_null().into_iter().map(|v| v == Some(true)).collect())
+}
+
+/// A folded 128-bit multiply: every input bit reaches the high bits that
+/// the hash table uses for its control bytes.
+#[inline]
+fn mix(h: u64, v: u64) -> u64 {
+    let m = u128::from(h ^ v) * 0x9E37_79B9_7F4A_7C15_u128;
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// Groups the rows of `keys` (columns of one frame), or `None` when a key
+/// type is not one this table handles.
+pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
+    let rows = keys.first()?.len();
+    let keys: Vec<Key> = keys.iter().map(|c| Key::of(c)).collect::<Option<_>>()?;
+    let mut hashes = vec![0u64; rows];
+    for k in &keys {
+        k.hash_into(&mut hashes);
+    }
+    match keys.as_slice() {
+        // One key: its value (or a text's view) rides in the table entry, so
+        // most probes never touch the rows.
+        [Key::Int { values, valid }] => {
+            assign(&hashes, valid.as_deref(), |row| values[row] as u128, |fp, _, row| fp == values[row] as u128)
+        }
+        [Key::Text { values, valid }] => {
+            let views = values.views();
+            let fingerprint = |row: usize| views[row].as_u128();
+            assign(&hashes, valid.as_deref(), fingerprint, |fp, first, row| same_text(values, fp, first, row))
+        }
+        _ => assign(&hashes, None, |_| 0, |_, first, row| keys.iter().all(|k| k.rows_equal(first, row))),
+    }
+}
+
+/// Whether `row` holds the text whose view is `fp` (the view of row `first`).
+fn same_text(values: &TextArray, fp: u128, first: usize, row: usize) -> bool {
+    let (a, b) = (fp, values.views()[row].as_u128());
+    if a == b {
+        return true;
+    }
+    let len = (a as u32).min(View::MAX_INLINE_SIZE + 1);
+    if len <= View::MAX_INLINE_SIZE {
+        // Length and inline bytes (never the padding after them).
+        let mask = ((1u128 << (8 * len)) - 1) << 32 | u128::from(u32::MAX);
+        (a ^ b) & mask == 0
+    } else {
+        // Length and prefix first, then the bytes.
+        (a ^ b) & u128::from(u64::MAX) == 0 && values.value(first) == values.value(row)
+    }
+}
+
+/// Assigns group ids by hash, `fingerprint` and `same` (which sees an
+/// entry's fingerprint, its group's first row and the row). Rows not
+/// `valid` (a single key's nulls) share one group.
+fn assign(
+    hashes: &[u64],
+    valid: Option<&[bool]>,
+    fingerprint: impl Fn(usize) -> u128,
+    same: impl Fn(u128, usize, usize) -> bool,
+) -> Option<Groups> {
+    // Each entry keeps its hash and fingerprint beside its group, so a probe
+    // compares them without touching the rows (cache misses at 100k+ groups).
+    let mut table: HashTable<(u64, u32, u128)> = HashTable::new();
+    let mut first: Vec<IdxSize> = Vec::new();
+    let mut ids = Vec::with_capacity(hashes.len());
+    let mut null_group = None;
+    for (row, &h) in hashes.iter().enumerate() {
+        let new_group = |first: &mut Vec<IdxSize>| {
+            let g = u32::try_from(first.len()).ok()?;
+            first.push(row as IdxSize);
+            Some(g)
+        };
+        if valid.is_some_and(|v| !v[row]) {
+            let g = match null_group {
+                Some(g) => g,
+                None => *null_group.insert(new_group(&mut first)?),
+            };
+            ids.push(g);
+            continue;
+        }
+        let fp = fingerprint(row);
+        let found = table.find(h, |&(eh, g, efp)| eh == h && same(efp, first[g as usize] as usize, row));
+        let id = match found {
+            Some(&(_, g, _)) => g,
+            None => {
+                let g = new_group(&mut first)?;
+                table.insert_unique(h, (h, g, fp), |&(eh, _, _)| eh);
+                g
+            }
+        };
+        ids.push(id);
+    }
+    Some(Groups { ids, first })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Group ids agree with a HashMap over the rows' values, nulls included.
+    #[test]
+    fn rows_with_equal_keys_share_a_group_and_only_they_do() {
+        let a = Column::new("a".into(), [Some(1i64), None, Some(1), Some(2), None, Some(1)]);
+        let b = Column::new("b".into(), [Some("x"), Some("x"), Some("x"), None, Some("x"), Some("y")]);
+        let d = Column::new("d".into(), [1i32, 1, 1, 1, 1, 1]).cast(&DataType::Date).unwrap();
+        let groups = group_rows(&[&a, &b, &d]).unwrap();
+        let mut seen: HashMap<(Option<i64>, Option<String>), u32> = HashMap::new();
+        let av: Vec<Option<i64>> = a.i64().unwrap().iter().collect();
+        let bv: Vec<Option<String>> = b.str().unwrap().iter().map(|s| s.map(str::to_string)).collect();
+        for row in 0..6 {
+            let g = *seen.entry((av[row], bv[row].clone())).or_insert(groups.ids[row]);
+            assert_eq!(g, groups.ids[row], "row {row}");
+        }
+        assert_eq!(groups.len(), seen.len());
+        assert_eq!(groups.first, vec![0, 1, 3, 5]);
+    }
+
+    /// The text comparison behind a hash match (collisions are too rare for
+    /// random data to reach it).
+    #[test]
+    fn text_rows_compare_by_length_and_every_byte() {
+        let words = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "abcdefghijkl",
+            "abcdefghijkm",
+            "abcdefghijklm",
+            "abcdefghijkln",
+            "abcdX",
+            "ab",
+            "abcdefghijklm",
+        ];
+        let column = Column::new("t".into(), words);
+        let text = column.str().unwrap().rechunk();
+        let values = text.downcast_iter().next().unwrap();
+        for i in 0..words.len() {
+            for j in 0..words.len() {
+                let fp = values.views()[i].as_u128();
+                assert_eq!(same_text(values, fp, i, j), words[i] == words[j], "{:?} vs {:?}", words[i], words[j]);
+            }
+        }
+    }
+
+    #[test]
+    fn float_keys_are_left_to_polars() {
+        let f = Column::new("f".into(), [1.0f64, 2.0]);
+        assert!(group_rows(&[&f]).is_none());
+    }
+}

@@ -1,0 +1,213 @@
+//! The aggregation sink (dq's own group-id and accumulator kernels, with
+//! partials compacted and combined) checked against a plain HashMap fold
+//! written here, on random data with many groups, null keys, long and
+//! short text keys, nulls and NaN in the values, empty chunks and partials
+//! merged before the finish.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+
+use super::{AggKind, AggSpec, HashAggregate};
+use crate::ops::{ChunkCtx, Sink};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+type Key = (Option<i64>, Option<String>);
+
+struct Data {
+    k1: Vec<Option<i64>>,
+    k2: Vec<Option<String>>,
+    x: Vec<Option<i64>>,
+    y: Vec<Option<f64>>,
+}
+
+fn data(rng: &mut Rng, rows: usize) -> Data {
+    let texts: Vec<String> = (0..40)
+        .map(|i| if i % 2 == 0 { format!("k{i}") } else { format!("a long key sharing a prefix {i}") })
+        .collect();
+    let mut d = Data { k1: vec![], k2: vec![], x: vec![], y: vec![] };
+    for _ in 0..rows {
+        d.k1.push((rng.below(10) != 0).then(|| rng.below(700) as i64 - 350));
+        d.k2.push((rng.below(12) != 0).then(|| texts[rng.below(40) as usize].clone()));
+        d.x.push((rng.below(8) != 0).then(|| rng.below(2_000_001) as i64 - 1_000_000));
+        d.y.push(match rng.below(50) {
+            0 => None,
+            1 => Some(f64::NAN),
+            _ => Some((rng.below(1_000_000) as f64) / 997.0 - 400.0),
+        });
+    }
+    d
+}
+
+fn frame(d: &Data, rows: std::ops::Range<usize>) -> DataFrame {
+    df!(
+        "k1" => &d.k1[rows.clone()],
+        "k2" => &d.k2[rows.clone()],
+        "x" => &d.x[rows.clone()],
+        "y" => &d.y[rows],
+    )
+    .unwrap()
+}
+
+fn spec(name: &str, kind: AggKind, arg: Option<&str>, arg2: Option<&str>, dtype: DataType) -> AggSpec {
+    AggSpec {
+        name: name.into(),
+        kind,
+        arg: arg.map(col),
+        arg2: arg2.map(col),
+        quantile: 0.5,
+        dtype,
+        label: name.into(),
+    }
+}
+
+fn specs() -> Vec<AggSpec> {
+    use AggKind::*;
+    use DataType::{Float64 as F, Int64 as I};
+    vec![
+        spec("n", CountRows, None, None, I),
+        spec("nx", Count, Some("x"), None, I),
+        spec("sx", Sum, Some("x"), None, I),
+        spec("sy", Sum, Some("y"), None, F),
+        spec("my", Mean, Some("y"), None, F),
+        spec("lox", Min, Some("x"), None, I),
+        spec("hiy", Max, Some("y"), None, F),
+        spec("loy", Min, Some("y"), None, F),
+        spec("sdy", Std, Some("y"), None, F),
+        spec("vx", Var, Some("x"), None, F),
+        spec("r", Corr, Some("x"), Some("y"), F),
+        spec("c", Cov, Some("x"), Some("y"), F),
+        spec("fx", First, Some("x"), None, I),
+        spec("ly", Last, Some("y"), None, F),
+    ]
+}
+
+/// What each aggregate should be for one group's rows, computed directly.
+fn fold(rows: &[usize], d: &Data) -> Vec<Option<f64>> {
+    let xs: Vec<f64> = rows.iter().filter_map(|&r| d.x[r]).map(|v| v as f64).collect();
+    let ys: Vec<f64> = rows.iter().filter_map(|&r| d.y[r]).collect();
+    let pairs: Vec<(f64, f64)> = rows.iter().filter_map(|&r| Some((d.x[r]? as f64, d.y[r]?))).collect();
+    let sum = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>());
+    let mean = |v: &[f64]| sum(v).map(|s| s / v.len() as f64);
+    let var = |v: &[f64]| {
+        (v.len() > 1).then(|| {
+            let m = mean(v).unwrap_or(0.0);
+            v.iter().map(|a| (a - m) * (a - m)).sum::<f64>() / (v.len() - 1) as f64
+        })
+    };
+    let skip_nan = |v: &[f64], max: bool| {
+        let numbers: Vec<f64> = v.iter().copied().filter(|a| !a.is_nan()).collect();
+        if numbers.is_empty() {
+            return v.first().copied();
+        }
+        Some(
+            numbers
+                .into_iter()
+                .fold(if max { f64::MIN } else { f64::MAX }, |a, b| if max { a.max(b) } else { a.min(b) }),
+        )
+    };
+    let n = pairs.len() as f64;
+    let (mx, my) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+    let co = pairs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>();
+    let (sxx, syy) =
+        (pairs.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>(), pairs.iter().map(|p| (p.1 - my).powi(2)).sum::<f64>());
+    vec![
+        Some(rows.len() as f64),
+        Some(xs.len() as f64),
+        sum(&xs),
+        sum(&ys),
+        mean(&ys),
+        skip_nan(&xs, false),
+        skip_nan(&ys, true),
+        skip_nan(&ys, false),
+        var(&ys).map(f64::sqrt),
+        var(&xs),
+        (n > 1.0 && sxx * syy != 0.0).then(|| co / (sxx * syy).sqrt()),
+        (n > 1.0).then(|| co / (n - 1.0)),
+        d.x[rows[0]].map(|v| v as f64),
+        d.y[*rows.last().unwrap_or(&0)],
+    ]
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+        _ => false,
+    }
+}
+
+fn values(column: &Column) -> Vec<Option<f64>> {
+    column.cast(&DataType::Float64).unwrap().f64().unwrap().into_iter().collect()
+}
+
+fn run(keys: &[&str], d: &Data, rng: &mut Rng) -> DataFrame {
+    let sink = HashAggregate::new(keys.iter().map(|k| (k.to_string(), col(*k))).collect(), specs());
+    let ctx = ChunkCtx { index: 0, side: &[] };
+    let rows = d.k1.len();
+    let mut partials = Vec::new();
+    let mut at = 0;
+    while at < rows {
+        // Chunks of 0 to 600 rows: some empty, some with one row per group.
+        let len = (rng.below(601) as usize).min(rows - at);
+        partials.push(sink.partial(frame(d, at..at + len), &ctx).unwrap());
+        at += len;
+        // Now and then the partials so far are merged, as under a budget.
+        if rng.below(4) == 0 && partials.len() > 1 {
+            let all = std::mem::take(&mut partials);
+            partials.push(sink.compact(all).unwrap());
+        }
+    }
+    sink.finish(partials, &ctx).unwrap().remove(0)
+}
+
+#[test]
+fn grouped_aggregates_match_a_hashmap_fold() {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let d = data(&mut rng, 20_000);
+    for keys in [&["k1"][..], &["k2"], &["k1", "k2"]] {
+        let mut groups: HashMap<Key, Vec<usize>> = HashMap::new();
+        for r in 0..d.k1.len() {
+            let k1 = keys.contains(&"k1").then_some(d.k1[r]).flatten();
+            let k2 = keys.contains(&"k2").then(|| d.k2[r].clone()).flatten();
+            groups.entry((k1, k2)).or_default().push(r);
+        }
+        let out = run(keys, &d, &mut rng);
+        assert_eq!(out.height(), groups.len(), "groups by {keys:?}");
+        let k1: Vec<Option<i64>> = match out.column("k1") {
+            Ok(c) => c.i64().unwrap().into_iter().collect(),
+            Err(_) => vec![None; out.height()],
+        };
+        let k2: Vec<Option<String>> = match out.column("k2") {
+            Ok(c) => c.str().unwrap().into_iter().map(|s| s.map(str::to_string)).collect(),
+            Err(_) => vec![None; out.height()],
+        };
+        let got: Vec<Vec<Option<f64>>> = specs().iter().map(|s| values(out.column(&s.name).unwrap())).collect();
+        for row in 0..out.height() {
+            let key = (k1[row], k2[row].clone());
+            let want = fold(&groups[&key], &d);
+            for (i, s) in specs().iter().enumerate() {
+                assert!(
+                    close(got[i][row], want[i]),
+                    "by {keys:?}, group {key:?}, {}: {:?} != {:?}",
+                    s.name,
+                    got[i][row],
+                    want[i]
+                );
+            }
+        }
+    }
+}
