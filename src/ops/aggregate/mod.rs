@@ -372,6 +372,40 @@ impl HashAggregate {
             .collect()
     }
 
+    /// Finishes merged partials (one row per group) row by row: the
+    /// combine step's formulas without their sums.
+    fn final_exprs(&self) -> Vec<Expr> {
+        let mut out = self.key_cols();
+        for (i, a) in self.aggs.iter().enumerate() {
+            let n = || pcol(i, "n");
+            let e = match a.kind {
+                AggKind::CountRows | AggKind::Count => n(),
+                AggKind::Sum => null_if(n().eq(lit(0)), pcol(i, "s")),
+                AggKind::Mean => null_if(n().eq(lit(0)), pcol(i, "s") / n().cast(DataType::Float64)),
+                AggKind::Min | AggKind::Max | AggKind::First | AggKind::Last => pcol(i, "v"),
+                AggKind::Std | AggKind::Var => {
+                    let var = null_if(n().lt_eq(lit(1.0)), pcol(i, "m2") / (n() - lit(1.0)));
+                    if a.kind == AggKind::Std {
+                        var.sqrt()
+                    } else {
+                        var
+                    }
+                }
+                AggKind::Cov => null_if(n().lt_eq(lit(1.0)), pcol(i, "c") / (n() - lit(1.0))),
+                AggKind::Corr => {
+                    let denom = (pcol(i, "m2x") * pcol(i, "m2y")).sqrt();
+                    null_if(n().lt_eq(lit(1.0)).or(denom.clone().eq(lit(0.0))), pcol(i, "c") / denom)
+                }
+                _ => unreachable!("holistic aggregates are never two-phase"),
+            };
+            out.push(e.cast(a.dtype.clone()).alias(a.name.as_str()));
+            if a.is_int_sum() {
+                out.push(pcol(i, "f").alias(check_name(i)));
+            }
+        }
+        out
+    }
+
     /// Combines partials into the partial form again (same columns), for
     /// folding many partials into one before they would spill.
     fn merge_exprs(&self) -> Vec<Expr> {
@@ -566,11 +600,12 @@ impl Sink for HashAggregate {
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
-        let mut all = concat(partials)?;
+        let all = concat(partials)?;
         if self.two_phase && !self.keys.is_empty() {
-            // One row per group first (dq's kernel), then the finishing
-            // expressions over single-row groups.
-            all = self.merged(all)?;
+            // One row per group first, then each row finished on its own.
+            let merged = self.merged(all)?;
+            let out = select_rows(merged, self.final_exprs())?;
+            return Ok(vec![self.check_overflow(out)?]);
         }
         let mut exprs = if self.two_phase { self.combine_exprs() } else { self.gathered_exprs() };
         for (i, a) in self.aggs.iter().enumerate() {
