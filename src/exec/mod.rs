@@ -201,6 +201,7 @@ pub fn execute_streaming(
 ) -> Result<(Vec<DataFrame>, RunStats), Error> {
     let progress = config.progress.clone().unwrap_or_default();
     let limit = config.memory_limit.unwrap_or_else(default_memory_limit);
+    store::tune_allocator(limit);
     let threads = config.threads.max(1);
     // A quarter of the budget is headroom for chunks in flight; chunks
     // shrink under small budgets so that two per thread still fit.
