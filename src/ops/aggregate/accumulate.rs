@@ -10,6 +10,7 @@
 //! `None` and the chunk is aggregated by polars.
 
 use polars::prelude::*;
+use polars_arrow::buffer::Buffer;
 
 use super::group_ids::{group_rows, Groups};
 use super::{p, parts, AggKind, AggSpec};
@@ -20,9 +21,11 @@ struct Values {
     valid: Option<Vec<bool>>,
 }
 
+/// The values as polars holds them (no copy for a one-chunk column; the
+/// slots of nulls hold anything).
 enum Data {
-    Int(Vec<i64>),
-    Float(Vec<f64>),
+    Int(Buffer<i64>),
+    Float(Buffer<f64>),
 }
 
 impl Values {
@@ -33,8 +36,8 @@ impl Values {
         let valid =
             (series.null_count() > 0).then(|| series.is_not_null().into_iter().map(|v| v == Some(true)).collect());
         let data = match series.dtype() {
-            DataType::Int64 => Data::Int(series.i64().ok()?.iter().map(|v| v.unwrap_or(0)).collect()),
-            DataType::Float64 => Data::Float(series.f64().ok()?.iter().map(|v| v.unwrap_or(0.0)).collect()),
+            DataType::Int64 => Data::Int(values_of(&series.i64().ok()?.rechunk())),
+            DataType::Float64 => Data::Float(values_of(&series.f64().ok()?.rechunk())),
             _ => return None,
         };
         Some(Values { data, valid })
@@ -52,6 +55,10 @@ impl Values {
             Data::Float(v) => v[row],
         }
     }
+}
+
+fn values_of<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Buffer<T::Native> {
+    ca.downcast_iter().next().map(|a| a.values().clone()).unwrap_or_default()
 }
 
 /// Count of valid values per group.
@@ -189,7 +196,7 @@ fn partial_columns(df: &DataFrame, a: &AggSpec, g: &Groups) -> Option<PolarsResu
         AggKind::CountRows => vec![int_col(counts(ids, n, None))],
         AggKind::Count => {
             let x = column(&a.arg)?;
-            let valid = Values { data: Data::Int(Vec::new()), valid: Some(is_valid(x)) };
+            let valid = Values { data: Data::Int(Buffer::default()), valid: Some(is_valid(x)) };
             vec![int_col(counts(ids, n, Some(&valid)))]
         }
         AggKind::Sum => {

@@ -14,6 +14,7 @@ use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use polars::prelude::*;
 use polars_arrow::array::View;
+use polars_arrow::buffer::Buffer;
 use std::hash::BuildHasher;
 
 /// The grouping of one chunk's rows.
@@ -36,8 +37,15 @@ type TextArray = <StringType as PolarsDataType>::Array;
 
 /// One key column's values, in a form that hashes and compares rows fast.
 enum Key {
-    Int { values: Vec<i64>, valid: Option<Vec<bool>> },
-    Text { values: TextArray, valid: Option<Vec<bool>> },
+    /// The values as polars holds them (no copy for a one-chunk Int64).
+    Int {
+        values: Buffer<i64>,
+        valid: Option<Vec<bool>>,
+    },
+    Text {
+        values: TextArray,
+        valid: Option<Vec<bool>>,
+    },
 }
 
 impl Key {
@@ -59,8 +67,12 @@ impl Key {
             | DataType::UInt16
             | DataType::UInt32 => {
                 let ints = physical.cast(&DataType::Int64).ok()?;
-                let ints = ints.i64().ok()?;
-                Some(Key::Int { values: ints.iter().map(|v| v.unwrap_or(0)).collect(), valid: validity(ints) })
+                let ints = ints.i64().ok()?.rechunk();
+                let values = match ints.downcast_iter().next() {
+                    Some(array) => array.values().clone(),
+                    None => Buffer::default(),
+                };
+                Some(Key::Int { values, valid: validity(&ints) })
             }
             _ => None,
         }
@@ -76,15 +88,24 @@ impl Key {
         const NULL: u64 = 0x5851_F42D_4C95_7F2D;
         match self {
             Key::Int { values, valid } => {
-                for (i, (h, &v)) in hashes.iter_mut().zip(values).enumerate() {
+                for (i, (h, &v)) in hashes.iter_mut().zip(values.iter()).enumerate() {
                     let v = if valid.as_ref().is_none_or(|m| m[i]) { v as u64 } else { NULL };
                     *h = mix(*h, v);
                 }
             }
             Key::Text { values, valid } => {
                 let state = FixedState::with_seed(0x2545_F491_4F6C_DD1D);
-                for (i, h) in hashes.iter_mut().enumerate() {
-                    let v = if valid.as_ref().is_none_or(|m| m[i]) { state.hash_one(values.value(i)) } else { NULL };
+                for (i, (h, view)) in hashes.iter_mut().zip(values.views().iter()).enumerate() {
+                    let v = if !valid.as_ref().is_none_or(|m| m[i]) {
+                        NULL
+                    } else if view.length <= View::MAX_INLINE_SIZE {
+                        // Short text is all in its view: hash length and
+                        // bytes from there (masked: padding is not content).
+                        let bits = view.as_u128() & inline_mask(view.length);
+                        mix(bits as u64, (bits >> 64) as u64)
+                    } else {
+                        state.hash_one(values.value(i))
+                    };
                     *h = mix(*h, v);
                 }
             }
@@ -140,17 +161,22 @@ pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
     }
 }
 
+/// The bits of an inline view that hold its length and its `len` bytes.
+#[inline]
+fn inline_mask(len: u32) -> u128 {
+    ((1u128 << (8 * len)) - 1) << 32 | u128::from(u32::MAX)
+}
+
 /// Whether `row` holds the text whose view is `fp` (the view of row `first`).
 fn same_text(values: &TextArray, fp: u128, first: usize, row: usize) -> bool {
     let (a, b) = (fp, values.views()[row].as_u128());
     if a == b {
         return true;
     }
-    let len = (a as u32).min(View::MAX_INLINE_SIZE + 1);
+    let len = a as u32;
     if len <= View::MAX_INLINE_SIZE {
         // Length and inline bytes (never the padding after them).
-        let mask = ((1u128 << (8 * len)) - 1) << 32 | u128::from(u32::MAX);
-        (a ^ b) & mask == 0
+        (a ^ b) & inline_mask(len) == 0
     } else {
         // Length and prefix first, then the bytes.
         (a ^ b) & u128::from(u64::MAX) == 0 && values.value(first) == values.value(row)
