@@ -142,25 +142,75 @@ fn mix(h: u64, v: u64) -> u64 {
 pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
     let rows = keys.first()?.len();
     let keys: Vec<Key> = keys.iter().map(|c| Key::of(c)).collect::<Option<_>>()?;
+    if let [key] = keys.as_slice() {
+        return Some(group_one(key, rows));
+    }
+    // Several keys: each key's own group ids combined into one integer
+    // (mixed radix) and grouped as a single key, when there are at most
+    // COMBINED_CODES combinations: each pass's table then stays in cache
+    // (h2o q2, by two text keys: 0.61 s -> 0.39 s). With more (q10's six
+    // keys, 10M groups) the last table is as large as the generic one and
+    // the per-key passes only add work.
+    let mut each: Vec<Groups> = Vec::with_capacity(keys.len());
+    let mut product = 1u64;
+    // A key nearly unique in the first rows (q10's) rules the combination
+    // out before any full pass.
+    let sample = rows.min(4096);
+    let nearly_unique = |k: &Key| group_one(k, sample).len() * 2 > sample && sample >= 64;
+    if keys.iter().any(nearly_unique) {
+        product = u64::MAX;
+    }
+    for k in &keys {
+        if product > COMBINED_CODES {
+            break;
+        }
+        let g = group_one(k, rows);
+        product = product.saturating_mul(g.len().max(1) as u64);
+        if product > COMBINED_CODES {
+            break;
+        }
+        each.push(g);
+    }
+    if each.len() == keys.len() {
+        let mut code = vec![0i64; rows];
+        let mut stride = 1i64;
+        for g in &each {
+            for (c, &id) in code.iter_mut().zip(&g.ids) {
+                *c += i64::from(id) * stride;
+            }
+            stride *= g.len().max(1) as i64;
+        }
+        return Some(group_one(&Key::Int { values: code.into(), valid: None }, rows));
+    }
     let mut hashes = vec![0u64; rows];
     for k in &keys {
         k.hash_into(&mut hashes);
     }
-    match keys.as_slice() {
-        // One key: its value (or a text's view) rides in the table entry, so
-        // most probes never touch the rows.
-        [Key::Int { values, valid }] => {
+    // Entries without a fingerprint (16 bytes: half the memory traffic when
+    // nearly every row is a new group).
+    assign(&hashes, None, |_| (), |(), first, row| keys.iter().all(|k| k.rows_equal(first, row)))
+}
+
+/// The most key combinations grouped through one combined code.
+const COMBINED_CODES: u64 = 1 << 24;
+
+/// Groups rows by one key: its value (or a text's view) rides in the table
+/// entry, so most probes never touch the rows.
+fn group_one(key: &Key, rows: usize) -> Groups {
+    let mut hashes = vec![0u64; rows];
+    key.hash_into(&mut hashes);
+    let groups = match key {
+        Key::Int { values, valid } => {
             assign(&hashes, valid.as_deref(), |row| values[row], |fp, _, row| fp == values[row])
         }
-        [Key::Text { values, valid }] => {
+        Key::Text { values, valid } => {
             let views = values.views();
             let fingerprint = |row: usize| views[row].as_u128();
             assign(&hashes, valid.as_deref(), fingerprint, |fp, first, row| same_text(values, fp, first, row))
         }
-        // Several keys: entries without a fingerprint (16 bytes, half the
-        // memory traffic when nearly every row is a new group).
-        _ => assign(&hashes, None, |_| (), |(), first, row| keys.iter().all(|k| k.rows_equal(first, row))),
-    }
+    };
+    // More than u32::MAX groups cannot come from one frame's rows.
+    groups.unwrap_or(Groups { ids: Vec::new(), first: Vec::new() })
 }
 
 /// The bits of an inline view that hold its length and its `len` bytes.
@@ -250,6 +300,48 @@ mod tests {
         }
         assert_eq!(groups.len(), seen.len());
         assert_eq!(groups.first, vec![0, 1, 3, 5]);
+    }
+
+    /// Every row's group id agrees with a HashMap over its key values, and
+    /// every group's first row is the first row with its values.
+    fn check_against_hashmap(columns: &[Column]) {
+        let refs: Vec<&Column> = columns.iter().collect();
+        let groups = group_rows(&refs).unwrap();
+        let rows = columns[0].len();
+        let mut seen: HashMap<Vec<String>, (u32, usize)> = HashMap::new();
+        for row in 0..rows {
+            let key: Vec<String> = columns.iter().map(|c| format!("{:?}", c.get(row).unwrap())).collect();
+            let (g, first) = *seen.entry(key).or_insert((groups.ids[row], row));
+            assert_eq!(g, groups.ids[row], "row {row}");
+            assert_eq!(groups.first[g as usize] as usize, first, "first row of group {g}");
+        }
+        assert_eq!(groups.len(), seen.len());
+    }
+
+    /// Few combinations (one combined code) and nearly unique keys (the
+    /// generic table), nulls in both.
+    #[test]
+    fn several_keys_group_by_their_combined_values() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let rows = 20_000;
+        for distinct in [7u64, 50_000] {
+            let a: Vec<Option<i64>> =
+                (0..rows).map(|_| (next() % 9 != 0).then(|| (next() % distinct) as i64)).collect();
+            let b: Vec<Option<String>> =
+                (0..rows).map(|_| (next() % 9 != 0).then(|| format!("text number {}", next() % distinct))).collect();
+            let c: Vec<i32> = (0..rows).map(|_| (next() % distinct) as i32).collect();
+            check_against_hashmap(&[
+                Column::new("a".into(), a),
+                Column::new("b".into(), b),
+                Column::new("c".into(), c),
+            ]);
+        }
     }
 
     /// The text comparison behind a hash match (collisions are too rare for
