@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::memory::Reservation;
 use super::pipe::{Out, Pipe, Run};
@@ -85,7 +86,7 @@ impl Partials {
                     let env = store.env().clone();
                     let _held = env.budget.reserve(before);
                     let mut folded = Vec::new();
-                    let pieces = by_key_pieces(&env, held, keys, before).map_err(|e| pipe.compute("spill", e))?;
+                    let pieces = by_key_pieces(&env, held, keys, before, 1).map_err(|e| pipe.compute("spill", e))?;
                     let _work = env.budget.reserve(before / pieces.len().max(1) as u64 * HASH_WORK_FACTOR);
                     for piece in pieces {
                         let df = pipe.sink.compact(piece).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
@@ -152,17 +153,32 @@ impl Partials {
                             frames.push(schema.clone());
                         }
                         // A sink with a side input (a join) finishes whole: its
-                        // unmatched side rows must be found once.
+                        // unmatched side rows must be found once. Others finish
+                        // key-disjoint pieces, one per thread at a time.
+                        let threads = if pipe.sink.finishes_on_one_thread() { run.config.threads.max(1) } else { 1 };
                         let pieces = if side.is_some() {
                             vec![frames]
                         } else {
-                            by_key_pieces(env, frames, &keys, charge.bytes()).map_err(|e| pipe.compute("spill", e))?
+                            by_key_pieces(env, frames, &keys, charge.bytes(), threads)
+                                .map_err(|e| pipe.compute("spill", e))?
                         };
-                        let _work = env.budget.reserve(charge.bytes() / pieces.len().max(1) as u64 * HASH_WORK_FACTOR);
-                        for (index, piece) in pieces.into_iter().enumerate() {
-                            let ctx = ChunkCtx { index, side: pipe.sides };
-                            for df in pipe.sink.finish(piece, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
-                                out(df)?;
+                        let at_once = threads.min(pieces.len()).max(1) as u64;
+                        let _work = env
+                            .budget
+                            .reserve(charge.bytes() / pieces.len().max(1) as u64 * HASH_WORK_FACTOR * at_once);
+                        let mut pieces = pieces.into_iter().enumerate().peekable();
+                        while pieces.peek().is_some() {
+                            let batch: Vec<(usize, Vec<DataFrame>)> = pieces.by_ref().take(at_once as usize).collect();
+                            let sink = &pipe.sink;
+                            let sides = pipe.sides;
+                            let outputs: Vec<PolarsResult<Vec<DataFrame>>> = batch
+                                .into_par_iter()
+                                .map(|(index, piece)| sink.finish(piece, &ChunkCtx { index, side: sides }))
+                                .collect();
+                            for output in outputs {
+                                for df in output.map_err(|e| pipe.compute(pipe.sink.name(), e))? {
+                                    out(df)?;
+                                }
                             }
                         }
                         drop(charge);
@@ -197,14 +213,24 @@ impl Partials {
 const HASH_WORK_FACTOR: u64 = 9;
 
 /// Splits `frames` (`bytes` in memory) into key-disjoint pieces small
-/// enough that hashing one at a time fits in what the budget has free; one
-/// piece (the frames as they are) when the whole fits. Sinks that work by
-/// key give the same result piece by piece, only in another row order, and
-/// order is defined only when the whole fits.
-fn by_key_pieces(env: &Env, frames: Vec<DataFrame>, keys: &[Expr], bytes: u64) -> PolarsResult<Vec<Vec<DataFrame>>> {
+/// enough that hashing `threads` of them at a time fits in what the budget
+/// has free, and into at least `threads` pieces when there are enough rows
+/// to keep every thread busy; one piece (the frames as they are) when that
+/// is all it takes. Sinks that work by key give the same result piece by
+/// piece, only in another row order, and order is defined only when the
+/// whole fits.
+fn by_key_pieces(
+    env: &Env,
+    frames: Vec<DataFrame>,
+    keys: &[Expr],
+    bytes: u64,
+    threads: usize,
+) -> PolarsResult<Vec<Vec<DataFrame>>> {
     let free = env.budget.limit().saturating_sub(env.budget.used()).max(1 << 20);
-    let pieces = bytes.saturating_mul(HASH_WORK_FACTOR).div_ceil(free).clamp(1, PARTS as u64) as usize;
     let rows: usize = frames.iter().map(DataFrame::height).sum();
+    let for_threads = if rows >= PARALLEL_FINISH_ROWS { threads } else { 1 };
+    let needed = bytes.saturating_mul(HASH_WORK_FACTOR * threads as u64).div_ceil(free).max(for_threads as u64);
+    let pieces = needed.clamp(1, PARTS as u64) as usize;
     if pieces == 1 || rows == 0 {
         return Ok(vec![frames]);
     }
@@ -212,6 +238,10 @@ fn by_key_pieces(env: &Env, frames: Vec<DataFrame>, keys: &[Expr], bytes: u64) -
     groups.retain(|g| !g.is_empty());
     Ok(groups)
 }
+
+/// Partials with fewer rows finish as one piece (splitting costs more than
+/// a second thread saves).
+const PARALLEL_FINISH_ROWS: usize = 200_000;
 
 /// The hash seed of in-memory pieces (the spill parts use seed 0 and
 /// re-partitioning small ones; another seed keeps the two splits independent).

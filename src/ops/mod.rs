@@ -126,6 +126,13 @@ pub trait Sink: Send + Sync {
     fn can_compact(&self) -> bool {
         false
     }
+    /// Whether `finish` runs on one thread, so that key-disjoint pieces of
+    /// the partials finished side by side keep every thread busy (polars'
+    /// own group-by and sort are parallel already: splitting them first
+    /// only adds a pass).
+    fn finishes_on_one_thread(&self) -> bool {
+        false
+    }
     /// Folds partials (in order) into one partial with the same columns:
     /// tried before partials spill, since folding many chunks' partials
     /// often shrinks them far more than one chunk's did (a two-phase

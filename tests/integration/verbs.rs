@@ -429,3 +429,31 @@ fn two_phase_corr_matches_a_direct_computation_across_chunks() {
         assert!((num(&row["c"]) - c / (n - 1.0)).abs() < 1e-6 * (c / (n - 1.0)).abs());
     }
 }
+
+#[test]
+fn a_large_group_by_finished_in_pieces_side_by_side_keeps_every_group_once() {
+    // 240k distinct keys: enough partial rows that the finish splits them
+    // into key-disjoint pieces finished on both threads at once.
+    let t = Tmp::new();
+    let mut text = String::from("k,x\n");
+    for i in 0..480_000u64 {
+        let k = i % 240_000;
+        text.push_str(&format!("key{k},{}\n", k * 3 + i / 240_000));
+    }
+    let f = t.file("big.csv", &text);
+    for threads in ["1", "2"] {
+        let out =
+            ok_args(&["run", "--threads", threads, "-e", &format!(r#"scan "{f}" | agg n = count(), s = sum(x) by k"#)]);
+        let mut seen = vec![false; 240_000];
+        for line in out.lines().skip(1) {
+            let mut parts = line.split(',');
+            let k: usize = parts.next().unwrap().trim_start_matches("key").parse().unwrap();
+            let (n, s): (u64, u64) = (parts.next().unwrap().parse().unwrap(), parts.next().unwrap().parse().unwrap());
+            assert!(!seen[k], "key{k} twice");
+            seen[k] = true;
+            // Rows key{k} hold 3k and 3k + 1.
+            assert_eq!((n, s), (2, 6 * k as u64 + 1), "key{k}");
+        }
+        assert!(seen.iter().all(|&s| s), "every key once ({threads} threads)");
+    }
+}

@@ -587,6 +587,11 @@ impl Sink for HashAggregate {
         self.two_phase && !self.keys.is_empty()
     }
 
+    fn finishes_on_one_thread(&self) -> bool {
+        // dq's merge kernel (polars' group-by only for types it refuses).
+        self.two_phase && !self.keys.is_empty()
+    }
+
     fn compact(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
         self.merged(concat(partials)?)
     }
