@@ -5,7 +5,33 @@
 
 use polars::prelude::*;
 
+use super::group_ids::group_rows;
 use super::{concat, run_lazy, ChunkCtx, Sink, SortSpec, Spill};
+
+/// The first `n` rows of each group (rows given their group ids, groups
+/// numbered by first appearance), group after group in that order and in
+/// row order within a group: what polars' `group_by_stable(..).head(n)`
+/// gives, without a row-index vector per group.
+fn first_rows_per_group(ids: &[u32], groups: usize, n: usize) -> Vec<IdxSize> {
+    let mut start = vec![0usize; groups + 1];
+    for &g in ids {
+        let kept = &mut start[g as usize + 1];
+        *kept = (*kept + 1).min(n);
+    }
+    for g in 0..groups {
+        start[g + 1] += start[g];
+    }
+    let mut out = vec![0 as IdxSize; start[groups]];
+    let mut next = start.clone();
+    for (row, &g) in ids.iter().enumerate() {
+        let g = g as usize;
+        if next[g] < start[g + 1] {
+            out[next[g]] = row as IdxSize;
+            next[g] += 1;
+        }
+    }
+    out
+}
 
 /// The per-group head / top-k sink.
 pub struct HeadPerGroup {
@@ -29,6 +55,11 @@ impl HeadPerGroup {
         };
         if df.height() == 0 {
             return Ok(df);
+        }
+        let keys = self.by.iter().map(|k| df.column(k)).collect::<PolarsResult<Vec<&Column>>>()?;
+        if let Some(groups) = group_rows(&keys) {
+            let rows = first_rows_per_group(&groups.ids, groups.len(), self.n as usize);
+            return df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows));
         }
         let by: Vec<Expr> = self.by.iter().map(|k| col(k.as_str())).collect();
         let n = self.n as usize;
@@ -87,5 +118,41 @@ impl Sink for HeadPerGroup {
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
         Ok(vec![self.output(self.keep(concat(partials)?)?)?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's rows are polars' `group_by_stable(..).head(n)` rows, in
+    /// the same order, nulls forming their own group.
+    #[test]
+    fn first_rows_per_group_match_a_stable_grouped_head() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let keys: Vec<Option<i64>> = (0..3000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 11 != 0).then_some((x % 97) as i64)
+            })
+            .collect();
+        let row: Vec<u32> = (0..3000).collect();
+        let df = df!("k" => &keys, "row" => &row).unwrap();
+        for n in [1usize, 2, 5, 100] {
+            let groups = group_rows(&[df.column("k").unwrap()]).unwrap();
+            let ours =
+                df.take(&IdxCa::from_vec("".into(), first_rows_per_group(&groups.ids, groups.len(), n))).unwrap();
+            let polars = df
+                .clone()
+                .lazy()
+                .group_by_stable([col("k")])
+                .head(Some(n))
+                .select([col("k"), col("row")])
+                .collect()
+                .unwrap();
+            assert!(ours.equals_missing(&polars), "n={n}\nours {ours}\npolars {polars}");
+        }
     }
 }

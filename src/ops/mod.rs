@@ -18,6 +18,7 @@ mod count;
 mod distinct;
 mod explode;
 mod filter;
+mod group_ids;
 mod head_per_group;
 mod join;
 mod limit;

@@ -12,8 +12,8 @@
 use polars::prelude::*;
 use polars_arrow::buffer::Buffer;
 
-use super::group_ids::{group_rows, Groups};
 use super::{p, parts, AggKind, AggSpec};
+use crate::ops::group_ids::{group_rows, Groups};
 
 /// A numeric argument column: values and which are valid.
 struct Values {

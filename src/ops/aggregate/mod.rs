@@ -25,7 +25,6 @@
 //! null keys form their own group.
 
 mod accumulate;
-mod group_ids;
 #[cfg(test)]
 mod kernel_tests;
 
