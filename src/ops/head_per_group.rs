@@ -135,7 +135,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                (x % 11 != 0).then_some((x % 97) as i64)
+                (!x.is_multiple_of(11)).then_some((x % 97) as i64)
             })
             .collect();
         let row: Vec<u32> = (0..3000).collect();
