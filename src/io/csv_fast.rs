@@ -53,8 +53,10 @@ impl Builder {
             Builder::Int(b) => b.append_value(parse_int(field)?),
             Builder::Float(b) => b.append_value(parse_float(field)?),
             Builder::Bool(b) => b.append_value(parse_bool(field)?),
-            // The chunk was checked to be UTF-8 and fields split at ASCII bytes.
-            Builder::Str(b) => b.append_value(std::str::from_utf8(field).ok()?),
+            // SAFETY: `parse` checked the chunk is UTF-8, and fields are
+            // split at ASCII bytes, which never occur inside a multi-byte
+            // character.
+            Builder::Str(b) => b.append_value(unsafe { std::str::from_utf8_unchecked(field) }),
         }
         Some(())
     }
@@ -189,11 +191,10 @@ fn parse_bool(f: &[u8]) -> Option<bool> {
     }
 }
 
-/// Bit i set where `block[i]` is the delimiter or `\n`, and the OR of
-/// every byte (its high bit says whether the block has non-ASCII bytes).
+/// Bit i set where `block[i]` is the delimiter or `\n`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn block_mask(block: &[u8; 64], d: u8) -> (u64, u8) {
+fn block_mask(block: &[u8; 64], d: u8) -> u64 {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86_64 baseline, and every unaligned
     // 16-byte load stays inside the 64-byte block.
@@ -201,27 +202,23 @@ fn block_mask(block: &[u8; 64], d: u8) -> (u64, u8) {
         let dv = _mm_set1_epi8(d as i8);
         let nv = _mm_set1_epi8(b'\n' as i8);
         let mut seps = 0u64;
-        let mut high = 0u64;
         for k in 0..4 {
             let v = _mm_loadu_si128(block.as_ptr().add(16 * k) as *const __m128i);
             let m = _mm_or_si128(_mm_cmpeq_epi8(v, dv), _mm_cmpeq_epi8(v, nv));
             seps |= u64::from(_mm_movemask_epi8(m) as u16) << (16 * k);
-            high |= u64::from(_mm_movemask_epi8(v) as u16) << (16 * k);
         }
-        (seps, if high == 0 { 0 } else { 0x80 })
+        seps
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn block_mask(block: &[u8; 64], d: u8) -> (u64, u8) {
+fn block_mask(block: &[u8; 64], d: u8) -> u64 {
     let mut seps = 0u64;
-    let mut all = 0u8;
     for (i, &b) in block.iter().enumerate() {
         seps |= u64::from(b == d || b == b'\n') << i;
-        all |= b;
     }
-    (seps, all)
+    seps
 }
 
 /// Parses a chunk of whole records (no header) into the `columns` of
@@ -232,6 +229,10 @@ pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &Cs
         return None;
     }
     if opts.quote.is_some_and(|q| memchr(q, bytes).is_some()) {
+        return None;
+    }
+    // The general path refuses a chunk with invalid UTF-8 anywhere in it.
+    if !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() {
         return None;
     }
     // A `\r` is only ever part of a `\r\n` line end here.
@@ -251,12 +252,10 @@ pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &Cs
     let nulls: Vec<Vec<u8>> = opts.null_values.iter().map(|s| s.as_bytes().to_vec()).collect();
     let mut records =
         Records { bytes, slot: &slot, builders: &mut builders, nulls: &nulls, n_fields, field: 0, start: 0 };
-    let mut high = 0u8;
     let mut blocks = bytes.chunks_exact(64);
     let mut base = 0;
     for block in blocks.by_ref() {
-        let (mut seps, h) = block_mask(block.try_into().ok()?, opts.delimiter);
-        high |= h;
+        let mut seps = block_mask(block.try_into().ok()?, opts.delimiter);
         while seps != 0 {
             records.separator(base + seps.trailing_zeros() as usize)?;
             seps &= seps - 1;
@@ -264,7 +263,6 @@ pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &Cs
         base += 64;
     }
     for (i, &b) in blocks.remainder().iter().enumerate() {
-        high |= b;
         if b == opts.delimiter || b == b'\n' {
             records.separator(base + i)?;
         }
@@ -272,10 +270,6 @@ pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &Cs
     if records.start < bytes.len() || records.field > 0 {
         // The last record has no line end.
         records.separator(bytes.len())?;
-    }
-    // The general path refuses a chunk with invalid UTF-8 anywhere in it.
-    if high & 0x80 != 0 && std::str::from_utf8(bytes).is_err() {
-        return None;
     }
     DataFrame::new(builders.into_iter().map(Builder::finish).collect()).ok()
 }
