@@ -82,17 +82,25 @@ impl Partials {
                     let held = store.take_mem();
                     let before: u64 = held.iter().map(size).sum();
                     // The held frames stay charged while they are folded,
-                    // one key-disjoint piece at a time.
+                    // key-disjoint pieces side by side when the sink folds on
+                    // one thread (rayon runs at most a thread's worth at once).
                     let env = store.env().clone();
                     let _held = env.budget.reserve(before);
-                    let mut folded = Vec::new();
-                    let pieces = by_key_pieces(&env, held, keys, before, 1).map_err(|e| pipe.compute("spill", e))?;
-                    let _work = env.budget.reserve(before / pieces.len().max(1) as u64 * HASH_WORK_FACTOR);
-                    for piece in pieces {
-                        let df = pipe.sink.compact(piece).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
+                    let threads = if pipe.sink.finishes_on_one_thread() { rayon::current_num_threads() } else { 1 };
+                    let pieces =
+                        by_key_pieces(&env, held, keys, before, threads).map_err(|e| pipe.compute("spill", e))?;
+                    let at_once = threads.min(pieces.len()).max(1) as u64;
+                    let _work = env.budget.reserve(before / pieces.len().max(1) as u64 * HASH_WORK_FACTOR * at_once);
+                    let sink = &pipe.sink;
+                    let folded: Vec<PolarsResult<DataFrame>> = pieces
+                        .into_par_iter()
                         // Its own text, not views into all the held frames' text.
-                        folded.push(crate::ops::detach_text(df));
-                    }
+                        .map(|piece| sink.compact(piece).map(crate::ops::detach_text))
+                        .collect();
+                    let folded = folded
+                        .into_iter()
+                        .collect::<PolarsResult<Vec<_>>>()
+                        .map_err(|e| pipe.compute(pipe.sink.name(), e))?;
                     *compact = folded.iter().map(size).sum::<u64>() * 2 <= before;
                     drop(_held);
                     for df in folded {
