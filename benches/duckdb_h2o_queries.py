@@ -11,4 +11,6 @@ QUERIES = {
     "q8": "SELECT id6, v3 FROM (SELECT id6, v3, row_number() OVER (PARTITION BY id6 ORDER BY v3 DESC) AS rn FROM x) WHERE rn <= 2",
     "q9": "SELECT id2, id4, pow(corr(v1, v2), 2) AS r2 FROM x GROUP BY id2, id4",
     "q10": "SELECT id1, id2, id3, id4, id5, id6, sum(v3) AS v3, count(*) AS count FROM x GROUP BY id1, id2, id3, id4, id5, id6",
+    "f1": "SELECT * FROM x WHERE v3 > 95",
+    "s1": "SELECT * FROM x ORDER BY v3 DESC, id6",
 }

@@ -12,7 +12,8 @@
 # as a user of its CLI would not pay them), the fastest peer and the ratio
 # dq / fastest; then the geometric mean of the ratios per format. Every
 # engine runs with 2 threads.
-# q8 (the two largest v3 per id6) is `sort -v3 | head 2 by id6` in dq, a
+# f1 (a filter, its rows written) and s1 (a full sort) are the non-aggregate
+# workloads of issue 9. q8 (the two largest v3 per id6) is `sort -v3 | head 2 by id6` in dq, a
 # window function in SQL and `group_by().head(2)` in Polars.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -24,6 +24,8 @@ QUERIES = {
     "q8": lambda: x.select("id6", "v3").sort("v3", descending=True).group_by("id6").head(2),
     "q9": lambda: x.group_by("id2", "id4").agg((pl.corr("v1", "v2") ** 2).alias("r2")),
     "q10": lambda: x.group_by("id1", "id2", "id3", "id4", "id5", "id6").agg(c("v3").sum(), pl.len().alias("count")),
+    "f1": lambda: x.filter(c("v3") > 95),
+    "s1": lambda: x.sort(["v3", "id6"], descending=[True, False]),
 }
 rows = QUERIES[q]().collect().height
 print(f"query_s={time.perf_counter() - start:.3f}", file=sys.stderr)
