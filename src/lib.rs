@@ -33,5 +33,7 @@ pub mod lang;
 pub mod ops;
 pub mod plan;
 pub mod temporal;
+#[cfg(test)]
+mod test_rng;
 
 pub use error::{exit, Error};

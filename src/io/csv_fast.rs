@@ -353,19 +353,7 @@ mod tests {
         }
     }
 
-    /// A small xorshift: the tests need varied text, not statistics.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-            from[(self.next() % from.len() as u64) as usize]
-        }
-    }
+    use crate::test_rng::Rng;
 
     fn schema() -> Schema {
         [("i", DataType::Int64), ("f", DataType::Float64), ("s", DataType::String), ("b", DataType::Boolean)]

@@ -322,13 +322,8 @@ mod tests {
     /// generic table), nulls in both.
     #[test]
     fn several_keys_group_by_their_combined_values() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next();
         let rows = 20_000;
         for distinct in [7u64, 50_000] {
             let a: Vec<Option<i64>> =

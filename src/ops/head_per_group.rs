@@ -129,12 +129,10 @@ mod tests {
     /// the same order, nulls forming their own group.
     #[test]
     fn first_rows_per_group_match_a_stable_grouped_head() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut rng = crate::test_rng::Rng(0x2545_F491_4F6C_DD1D);
         let keys: Vec<Option<i64>> = (0..3000)
             .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = rng.next();
                 (!x.is_multiple_of(11)).then_some((x % 97) as i64)
             })
             .collect();

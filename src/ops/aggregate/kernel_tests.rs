@@ -10,20 +10,7 @@ use polars::prelude::*;
 
 use super::{AggKind, AggSpec, HashAggregate};
 use crate::ops::{ChunkCtx, Sink};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use crate::test_rng::Rng;
 
 type Key = (Option<i64>, Option<String>);
 
