@@ -48,7 +48,7 @@ pub fn tune_allocator(limit: u64) {
             // SAFETY: mallopt only sets the allocator's thresholds.
             unsafe {
                 libc::mallopt(libc::M_MMAP_THRESHOLD, keep);
-                libc::mallopt(libc::M_TRIM_THRESHOLD, keep.saturating_mul(4));
+                libc::mallopt(libc::M_TRIM_THRESHOLD, keep);
             }
         }
     }
