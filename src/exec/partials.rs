@@ -86,11 +86,10 @@ impl Partials {
                     // one thread (rayon runs at most a thread's worth at once).
                     let env = store.env().clone();
                     let _held = env.budget.reserve(before);
-                    let threads = if pipe.sink.finishes_on_one_thread() { rayon::current_num_threads() } else { 1 };
+                    let threads = piece_threads(pipe.sink);
                     let pieces =
                         by_key_pieces(&env, held, keys, before, threads).map_err(|e| pipe.compute("spill", e))?;
-                    let at_once = threads.min(pieces.len()).max(1) as u64;
-                    let _work = env.budget.reserve(before / pieces.len().max(1) as u64 * HASH_WORK_FACTOR * at_once);
+                    let _work = hash_work(&env, before, pieces.len(), threads);
                     let sink = &pipe.sink;
                     let folded: Vec<PolarsResult<DataFrame>> = pieces
                         .into_par_iter()
@@ -163,20 +162,17 @@ impl Partials {
                         // A sink with a side input (a join) finishes whole: its
                         // unmatched side rows must be found once. Others finish
                         // key-disjoint pieces, one per thread at a time.
-                        let threads = if pipe.sink.finishes_on_one_thread() { run.config.threads.max(1) } else { 1 };
+                        let threads = piece_threads(pipe.sink);
                         let pieces = if side.is_some() {
                             vec![frames]
                         } else {
                             by_key_pieces(env, frames, &keys, charge.bytes(), threads)
                                 .map_err(|e| pipe.compute("spill", e))?
                         };
-                        let at_once = threads.min(pieces.len()).max(1) as u64;
-                        let _work = env
-                            .budget
-                            .reserve(charge.bytes() / pieces.len().max(1) as u64 * HASH_WORK_FACTOR * at_once);
+                        let _work = hash_work(env, charge.bytes(), pieces.len(), threads);
                         let mut pieces = pieces.into_iter().enumerate().peekable();
                         while pieces.peek().is_some() {
-                            let batch: Vec<(usize, Vec<DataFrame>)> = pieces.by_ref().take(at_once as usize).collect();
+                            let batch: Vec<(usize, Vec<DataFrame>)> = pieces.by_ref().take(threads).collect();
                             let sink = &pipe.sink;
                             let sides = pipe.sides;
                             let outputs: Vec<PolarsResult<Vec<DataFrame>>> = batch
@@ -245,6 +241,22 @@ fn by_key_pieces(
     let mut groups = super::partition::split_frames(frames, keys, pieces, PIECE_SEED)?;
     groups.retain(|g| !g.is_empty());
     Ok(groups)
+}
+
+/// Threads that finish or fold key-disjoint pieces side by side: all of
+/// them for a sink whose own finish runs on one thread, else one.
+fn piece_threads(sink: &dyn Sink) -> usize {
+    if sink.finishes_on_one_thread() {
+        rayon::current_num_threads().max(1)
+    } else {
+        1
+    }
+}
+
+/// The hashing work of `threads` of `pieces` pieces of `bytes` at once.
+fn hash_work(env: &Env, bytes: u64, pieces: usize, threads: usize) -> Reservation {
+    let at_once = threads.min(pieces).max(1) as u64;
+    env.budget.reserve(bytes / pieces.max(1) as u64 * HASH_WORK_FACTOR * at_once)
 }
 
 /// Partials with fewer rows finish as one piece (splitting costs more than

@@ -26,11 +26,8 @@ impl SortSpec {
             return Ok(df);
         }
         if self.exprs.len() > 1 {
-            let no_nulls = |e: &Expr| match e {
-                Expr::Column(c) if df.column(c).is_ok_and(|c| c.null_count() == 0) => Some(c.clone()),
-                _ => None,
-            };
-            if let Some(names) = self.exprs.iter().map(no_nulls).collect::<Option<Vec<_>>>() {
+            let plain: Option<Vec<PlSmallStr>> = self.exprs.iter().map(|e| column_without_nulls(e, &df)).collect();
+            if let Some(names) = plain {
                 return self.sort_key_by_key(df, &names);
             }
         }
@@ -51,9 +48,8 @@ impl SortSpec {
     fn stable_keys(&self, df: &DataFrame) -> (Vec<Expr>, Vec<bool>) {
         let mut exprs = Vec::with_capacity(self.exprs.len() * 2);
         let mut descending = Vec::with_capacity(self.exprs.len() * 2);
-        let no_nulls = |e: &Expr| matches!(e, Expr::Column(c) if df.column(c).is_ok_and(|c| c.null_count() == 0));
         for (e, &d) in self.exprs.iter().zip(&self.descending) {
-            if d && !no_nulls(e) {
+            if d && column_without_nulls(e, df).is_none() {
                 exprs.push(e.clone().is_null());
                 descending.push(false);
             }
@@ -99,6 +95,14 @@ impl SortSpec {
             .map(|(e, d)| format!("{e}{}", if *d { " desc" } else { "" }))
             .collect();
         keys.join(", ")
+    }
+}
+
+/// The name of `e` when it is a plain column of `df` without nulls.
+fn column_without_nulls(e: &Expr, df: &DataFrame) -> Option<PlSmallStr> {
+    match e {
+        Expr::Column(c) if df.column(c).is_ok_and(|c| c.null_count() == 0) => Some(c.clone()),
+        _ => None,
     }
 }
 

@@ -13,7 +13,7 @@ use polars::prelude::*;
 use polars_arrow::buffer::Buffer;
 
 use super::{p, parts, AggKind, AggSpec};
-use crate::ops::group_ids::{group_rows, Groups};
+use crate::ops::group_ids::{group_rows, validity, Groups};
 
 /// A numeric argument column: values and which are valid.
 struct Values {
@@ -33,8 +33,7 @@ impl Values {
     /// differently (narrow sums wrap at their width), so polars keeps them.
     fn of(column: &Column) -> Option<Values> {
         let series = column.as_materialized_series();
-        let valid =
-            (series.null_count() > 0).then(|| series.is_not_null().into_iter().map(|v| v == Some(true)).collect());
+        let valid = validity(series);
         let data = match series.dtype() {
             DataType::Int64 => Data::Int(values_of(&series.i64().ok()?.rechunk())),
             DataType::Float64 => Data::Float(values_of(&series.f64().ok()?.rechunk())),
@@ -61,13 +60,30 @@ fn values_of<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Buffer<T::Native> {
     ca.downcast_iter().next().map(|a| a.values().clone()).unwrap_or_default()
 }
 
-/// Count of valid values per group.
-fn counts(ids: &[u32], groups: usize, x: Option<&Values>) -> Vec<i64> {
+/// Count of valid rows per group (every row without `valid`).
+fn counts(ids: &[u32], groups: usize, valid: Option<&[bool]>) -> Vec<i64> {
     let mut n = vec![0i64; groups];
     for (row, &g) in ids.iter().enumerate() {
-        n[g as usize] += i64::from(x.is_none_or(|x| x.is_valid(row)));
+        n[g as usize] += i64::from(valid.is_none_or(|v| v[row]));
     }
     n
+}
+
+/// Sums of valid values per group: wrapping for Int64 (as polars sums; a
+/// float twin finds an overflow), in floats for Float64.
+fn sums(ids: &[u32], groups: usize, x: &Values) -> Column {
+    match &x.data {
+        Data::Int(v) => {
+            let mut s = vec![0i64; groups];
+            for (row, &g) in ids.iter().enumerate() {
+                if x.is_valid(row) {
+                    s[g as usize] = s[g as usize].wrapping_add(v[row]);
+                }
+            }
+            int_col(s)
+        }
+        Data::Float(_) => float_col(float_sums(ids, groups, x)),
+    }
 }
 
 /// Float sum of valid values per group.
@@ -195,31 +211,21 @@ fn partial_columns(df: &DataFrame, a: &AggSpec, g: &Groups) -> Option<PolarsResu
     Some(Ok(match a.kind {
         AggKind::CountRows => vec![int_col(counts(ids, n, None))],
         AggKind::Count => {
-            let x = column(&a.arg)?;
-            let valid = Values { data: Data::Int(Buffer::default()), valid: Some(is_valid(x)) };
-            vec![int_col(counts(ids, n, Some(&valid)))]
+            let valid = validity(column(&a.arg)?.as_materialized_series());
+            vec![int_col(counts(ids, n, valid.as_deref()))]
         }
         AggKind::Sum => {
             let x = values(&a.arg)?;
-            let count = int_col(counts(ids, n, Some(&x)));
+            let count = int_col(counts(ids, n, x.valid.as_deref()));
             match (&x.data, a.is_int_sum()) {
-                (Data::Int(v), true) => {
-                    // Wrapping, as polars sums; the float twin finds an overflow.
-                    let mut s = vec![0i64; n];
-                    for (row, &gid) in ids.iter().enumerate() {
-                        if x.is_valid(row) {
-                            s[gid as usize] = s[gid as usize].wrapping_add(v[row]);
-                        }
-                    }
-                    vec![int_col(s), count, float_col(float_sums(ids, n, &x))]
-                }
-                (Data::Float(_), false) => vec![float_col(float_sums(ids, n, &x)), count],
+                (Data::Int(_), true) => vec![sums(ids, n, &x), count, float_col(float_sums(ids, n, &x))],
+                (Data::Float(_), false) => vec![sums(ids, n, &x), count],
                 _ => return None,
             }
         }
         AggKind::Mean => {
             let x = values(&a.arg)?;
-            vec![float_col(float_sums(ids, n, &x)), int_col(counts(ids, n, Some(&x)))]
+            vec![float_col(float_sums(ids, n, &x)), int_col(counts(ids, n, x.valid.as_deref()))]
         }
         AggKind::Min | AggKind::Max => vec![extremes(ids, n, &values(&a.arg)?, a.kind == AggKind::Max)],
         AggKind::First => vec![match gather(column(&a.arg)?, &g.first) {
@@ -239,10 +245,6 @@ fn partial_columns(df: &DataFrame, a: &AggSpec, g: &Groups) -> Option<PolarsResu
         }
         _ => return None,
     }))
-}
-
-fn is_valid(column: &Column) -> Vec<bool> {
-    column.as_materialized_series().is_not_null().into_iter().map(|v| v == Some(true)).collect()
 }
 
 /// The partial aggregate of one chunk (keys, then each aggregate's
@@ -269,23 +271,6 @@ pub fn partial(df: &DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<Polars
         .chain(aggs.iter().enumerate().flat_map(|(i, a)| parts(a).iter().map(move |part| p(i, part))));
     let named: Vec<Column> = out.into_iter().zip(names).map(|(c, name)| c.with_name(name.into())).collect();
     Some(DataFrame::new(named))
-}
-
-/// Sums per group of an Int64 (wrapping, as polars sums) or Float64 column.
-fn sums(ids: &[u32], groups: usize, column: &Column) -> Option<Column> {
-    let x = Values::of(column)?;
-    Some(match &x.data {
-        Data::Int(v) => {
-            let mut s = vec![0i64; groups];
-            for (row, &g) in ids.iter().enumerate() {
-                if x.is_valid(row) {
-                    s[g as usize] = s[g as usize].wrapping_add(v[row]);
-                }
-            }
-            int_col(s)
-        }
-        Data::Float(_) => float_col(float_sums(ids, groups, &x)),
-    })
 }
 
 /// Merges per-part moments `(n, means..., m2s..., co-moment)` of rows into
@@ -343,7 +328,7 @@ pub fn merge(df: &DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<PolarsRe
         match a.kind {
             AggKind::CountRows | AggKind::Count | AggKind::Sum | AggKind::Mean => {
                 for part in parts {
-                    out.push(sums(ids, n, part)?);
+                    out.push(sums(ids, n, &Values::of(part)?));
                 }
             }
             AggKind::Min | AggKind::Max => out.push(extremes(ids, n, &Values::of(&parts[0])?, a.kind == AggKind::Max)),

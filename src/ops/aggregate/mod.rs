@@ -4,10 +4,14 @@
 //! std, var, first, last):
 //!
 //! ```text
-//!  chunk ─▶ group_by(keys).agg(partials) ─┐
-//!  chunk ─▶ group_by(keys).agg(partials) ─┼─▶ concat ─▶ group_by(keys).agg(combine) ─▶ finalize
-//!  chunk ─▶ group_by(keys).agg(partials) ─┘
+//!  chunk ─▶ partials by keys ─┐
+//!  chunk ─▶ partials by keys ─┼─▶ concat ─▶ merge by keys (one row per group) ─▶ finish row by row
+//!  chunk ─▶ partials by keys ─┘
 //! ```
+//!
+//! Partials and merges run on dq's own kernel ([`accumulate`]) where the
+//! key and value types allow, else as polars group-bys with the same
+//! columns; without keys, the merge is one polars aggregate row.
 //!
 //! `mean` carries (sum, count); `std`/`var` carry (count, mean, M2) and
 //! combine with Chan et al.'s parallel formula, which stays accurate where
@@ -19,7 +23,7 @@
 //! Adaptive: when a chunk's partial aggregate keeps more than half of its
 //! rows (keys nearly unique, e.g. h2o q10), grouping per chunk only costs
 //! time, so later chunks skip it and emit each row in partial form
-//! (count 1, sum x, ...) for the combine step to aggregate once.
+//! (count 1, sum x, ...) for the merge to aggregate once.
 //!
 //! SQL semantics: aggregates skip nulls; `sum`/`mean` of no values is null;
 //! null keys form their own group.
@@ -317,62 +321,8 @@ impl HashAggregate {
         out
     }
 
-    /// Combines partials and finalizes (two-phase).
-    fn combine_exprs(&self) -> Vec<Expr> {
-        self.aggs
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let e = match a.kind {
-                    AggKind::CountRows | AggKind::Count => pcol(i, "n").sum(),
-                    AggKind::Sum => null_if(pcol(i, "n").sum().eq(lit(0)), pcol(i, "s").sum()),
-                    AggKind::Mean => {
-                        let n = pcol(i, "n").sum();
-                        null_if(n.clone().eq(lit(0)), pcol(i, "s").sum() / n.cast(DataType::Float64))
-                    }
-                    AggKind::Min => pcol(i, "v").min(),
-                    AggKind::Max => pcol(i, "v").max(),
-                    AggKind::First => pcol(i, "v").first(),
-                    AggKind::Last => pcol(i, "v").last(),
-                    AggKind::Std | AggKind::Var => {
-                        // Chan et al.: M2 = Σ m2_i + Σ n_i (mean_i − mean)².
-                        let n = pcol(i, "n").sum();
-                        let mean = (pcol(i, "n") * pcol(i, "mean")).sum() / n.clone();
-                        let m2 = (pcol(i, "m2") + pcol(i, "n") * (pcol(i, "mean") - mean).pow(2)).sum();
-                        let var = null_if(n.clone().lt_eq(lit(1.0)), m2 / (n - lit(1.0)));
-                        if a.kind == AggKind::Std {
-                            var.sqrt()
-                        } else {
-                            var
-                        }
-                    }
-                    AggKind::Corr | AggKind::Cov => {
-                        // Chan et al. for two variables: the co-moment merges
-                        // like M2, with (mx_i − MX)(my_i − MY) as the cross term.
-                        let n = pcol(i, "n").sum();
-                        let mx = (pcol(i, "n") * pcol(i, "mx")).sum() / n.clone();
-                        let my = (pcol(i, "n") * pcol(i, "my")).sum() / n.clone();
-                        let dx = pcol(i, "mx") - mx;
-                        let dy = pcol(i, "my") - my;
-                        let m2x = (pcol(i, "m2x") + pcol(i, "n") * dx.clone().pow(2)).sum();
-                        let m2y = (pcol(i, "m2y") + pcol(i, "n") * dy.clone().pow(2)).sum();
-                        let c = (pcol(i, "c") + pcol(i, "n") * dx * dy).sum();
-                        if a.kind == AggKind::Cov {
-                            null_if(n.clone().lt_eq(lit(1.0)), c / (n - lit(1.0)))
-                        } else {
-                            let denom = (m2x * m2y).sqrt();
-                            null_if(n.lt_eq(lit(1.0)).or(denom.clone().eq(lit(0.0))), c / denom)
-                        }
-                    }
-                    _ => unreachable!("holistic aggregates are never two-phase"),
-                };
-                e.cast(a.dtype.clone()).alias(a.name.as_str())
-            })
-            .collect()
-    }
-
-    /// Finishes merged partials (one row per group) row by row: the
-    /// combine step's formulas without their sums.
+    /// Finishes merged partials (one row per group, or one row in all
+    /// without keys) row by row.
     fn final_exprs(&self) -> Vec<Expr> {
         let mut out = self.key_cols();
         for (i, a) in self.aggs.iter().enumerate() {
@@ -429,6 +379,7 @@ impl HashAggregate {
                 AggKind::First => out.push(pcol(i, "v").first().alias(p(i, "v"))),
                 AggKind::Last => out.push(pcol(i, "v").last().alias(p(i, "v"))),
                 AggKind::Std | AggKind::Var => {
+                    // Chan et al.: M2 = Σ m2_i + Σ n_i (mean_i − mean)².
                     let n = pcol(i, "n").sum();
                     let mean = zero_if_empty(n.clone(), (pcol(i, "n") * pcol(i, "mean")).sum() / n.clone());
                     let m2 = (pcol(i, "m2") + pcol(i, "n") * (pcol(i, "mean") - mean.clone()).pow(2)).sum();
@@ -437,6 +388,8 @@ impl HashAggregate {
                     out.push(m2.alias(p(i, "m2")));
                 }
                 AggKind::Corr | AggKind::Cov => {
+                    // Chan et al. for two variables: the co-moment merges
+                    // like M2, with (mx_i − MX)(my_i − MY) as the cross term.
                     let n = pcol(i, "n").sum();
                     let mx = zero_if_empty(n.clone(), (pcol(i, "n") * pcol(i, "mx")).sum() / n.clone());
                     let my = zero_if_empty(n.clone(), (pcol(i, "n") * pcol(i, "my")).sum() / n.clone());
@@ -605,21 +558,16 @@ impl Sink for HashAggregate {
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
         let all = concat(partials)?;
-        if self.two_phase && !self.keys.is_empty() {
+        if self.two_phase {
             // One row per group first, then each row finished on its own.
             let merged = self.merged(all)?;
             let out = select_rows(merged, self.final_exprs())?;
             return Ok(vec![self.check_overflow(out)?]);
         }
-        let mut exprs = if self.two_phase { self.combine_exprs() } else { self.gathered_exprs() };
+        let mut exprs = self.gathered_exprs();
         for (i, a) in self.aggs.iter().enumerate() {
             if a.is_int_sum() {
-                let f = if self.two_phase {
-                    pcol(i, "f").sum()
-                } else {
-                    col(arg_name(i).as_str()).cast(DataType::Float64).sum()
-                };
-                exprs.push(f.alias(check_name(i)));
+                exprs.push(col(arg_name(i).as_str()).cast(DataType::Float64).sum().alias(check_name(i)));
             }
         }
         let out = self.group(all, exprs)?;
