@@ -86,6 +86,28 @@ fn sums(ids: &[u32], groups: usize, x: &Values) -> Column {
     }
 }
 
+/// The parts of an Int64 sum in one pass: the wrapping sum, the count and
+/// the float twin of the valid values per group.
+fn int_sums(ids: &[u32], groups: usize, v: &[i64], valid: Option<&[bool]>) -> (Vec<i64>, Vec<i64>, Vec<f64>) {
+    let (mut sum, mut count, mut float_sum) = (vec![0i64; groups], vec![0i64; groups], vec![0.0f64; groups]);
+    let mut add = |g: u32, x: i64| {
+        let g = g as usize;
+        sum[g] = sum[g].wrapping_add(x);
+        count[g] += 1;
+        float_sum[g] += x as f64;
+    };
+    match valid {
+        // Two loops, so the common null-free one has no test per row.
+        None => ids.iter().zip(v).for_each(|(&g, &x)| add(g, x)),
+        Some(valid) => {
+            for ((&g, &x), _) in ids.iter().zip(v).zip(valid).filter(|(_, &ok)| ok) {
+                add(g, x);
+            }
+        }
+    }
+    (sum, count, float_sum)
+}
+
 /// Float sum of valid values per group.
 fn float_sums(ids: &[u32], groups: usize, x: &Values) -> Vec<f64> {
     let mut s = vec![0.0f64; groups];
@@ -216,10 +238,12 @@ fn partial_columns(df: &DataFrame, a: &AggSpec, g: &Groups) -> Option<PolarsResu
         }
         AggKind::Sum => {
             let x = values(&a.arg)?;
-            let count = int_col(counts(ids, n, x.valid.as_deref()));
             match (&x.data, a.is_int_sum()) {
-                (Data::Int(_), true) => vec![sums(ids, n, &x), count, float_col(float_sums(ids, n, &x))],
-                (Data::Float(_), false) => vec![sums(ids, n, &x), count],
+                (Data::Int(v), true) => {
+                    let (sum, count, float_sum) = int_sums(ids, n, v, x.valid.as_deref());
+                    vec![int_col(sum), int_col(count), float_col(float_sum)]
+                }
+                (Data::Float(_), false) => vec![sums(ids, n, &x), int_col(counts(ids, n, x.valid.as_deref()))],
                 _ => return None,
             }
         }

@@ -9,6 +9,15 @@
 //! are integers of up to 64 bits (and types stored as them: dates,
 //! datetimes, booleans) and text; other key types return `None` and the
 //! caller groups with polars.
+//!
+//! One key picks the cheapest table that holds it: integers in a small
+//! range index an array ([`by_range`]); short text (held whole in its view)
+//! goes to a flat table of bits ([`flat_table`]); other values to a hash
+//! table that compares rows. Several keys are combined into one integer
+//! code when their combinations are few.
+
+mod by_range;
+mod flat_table;
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
@@ -192,6 +201,28 @@ const COMBINED_CODES: u64 = 1 << 24;
 /// Groups rows by one key: its value (or a text's view) rides in the table
 /// entry, so most probes never touch the rows.
 fn group_one(key: &Key, rows: usize) -> Groups {
+    if let Key::Int { values, valid } = key {
+        let valid = valid.as_deref().map(|v| &v[..rows]);
+        if let Some(groups) = by_range::group_by_range(&values[..rows], valid) {
+            return groups;
+        }
+    }
+    if let Key::Text { values, valid } = key {
+        let views = &values.views()[..rows];
+        if views.iter().all(|v| v.length <= View::MAX_INLINE_SIZE) {
+            // Short text: its masked view is the whole value.
+            let key = |row: usize| {
+                let v = views[row];
+                let bits = v.as_u128() & inline_mask(v.length);
+                [bits as u64, (bits >> 64) as u64]
+            };
+            let hash = |[lo, hi]: [u64; 2]| mix(lo, hi);
+            let valid = valid.as_deref().map(|v| &v[..rows]);
+            if let Some(groups) = flat_table::group_by_bits(rows, valid, key, hash) {
+                return groups;
+            }
+        }
+    }
     let mut hashes = vec![0u64; rows];
     key.hash_into(&mut hashes);
     let groups = match key {
@@ -211,8 +242,19 @@ fn group_one(key: &Key, rows: usize) -> Groups {
 /// The bits of an inline view that hold its length and its `len` bytes.
 #[inline]
 fn inline_mask(len: u32) -> u128 {
-    ((1u128 << (8 * len)) - 1) << 32 | u128::from(u32::MAX)
+    INLINE_MASKS[len as usize]
 }
+
+/// [`inline_mask`] by length: a load, not a variable 128-bit shift.
+const INLINE_MASKS: [u128; View::MAX_INLINE_SIZE as usize + 1] = {
+    let mut masks = [0u128; View::MAX_INLINE_SIZE as usize + 1];
+    let mut len = 0;
+    while len < masks.len() {
+        masks[len] = ((1u128 << (8 * len)) - 1) << 32 | u32::MAX as u128;
+        len += 1;
+    }
+    masks
+};
 
 /// Whether `row` holds the text whose view is `fp` (the view of row `first`).
 fn same_text(values: &TextArray, fp: u128, first: usize, row: usize) -> bool {
@@ -331,6 +373,31 @@ mod tests {
                 Column::new("b".into(), b),
                 Column::new("c".into(), c),
             ]);
+        }
+    }
+
+    /// One key of each shape that picks a different table: integers in a
+    /// small range (an array), in a wide one and at the extremes of i64
+    /// (hashed), short text (a flat table grown many times), text with long
+    /// values (hashed with a text comparison); nulls in each.
+    #[test]
+    fn one_key_of_any_shape_groups_by_its_values() {
+        let mut rng = crate::test_rng::Rng(0x2545_F491_4F6C_DD1D);
+        let rows = 60_000;
+        let mut column = |name: &str, value: &mut dyn FnMut(u64) -> AnyValue<'static>| {
+            let values: Vec<AnyValue> =
+                (0..rows).map(|_| if rng.below(11) == 0 { AnyValue::Null } else { value(rng.next()) }).collect();
+            Column::new(name.into(), Series::from_any_values(name.into(), &values, true).unwrap())
+        };
+        let shapes = [
+            column("narrow", &mut |r| AnyValue::Int64((r % 300) as i64 - 150)),
+            column("wide", &mut |r| AnyValue::Int64((r % 5000) as i64 * 1_000_003)),
+            column("extremes", &mut |r| AnyValue::Int64([i64::MIN, i64::MAX, 0, -1][(r % 4) as usize])),
+            column("short", &mut |r| AnyValue::StringOwned(format!("k{}", r % 40_000).into())),
+            column("long", &mut |r| AnyValue::StringOwned(format!("a longer text value {}", r % 3000).into())),
+        ];
+        for shape in shapes {
+            check_against_hashmap(&[shape]);
         }
     }
 

@@ -1,0 +1,79 @@
+//! An open-addressing table for keys compared by their bits (integers, and
+//! short text held whole in its 16-byte view): each slot holds a key and its
+//! group, probed linearly and kept at most half full, so a lookup is nearly
+//! always one slot, one comparison and no branch on hash fragments. For a
+//! hundred groups this is about twice as fast as a general SIMD-probed
+//! table, whose fragment matches mispredict.
+
+use super::Groups;
+use polars::prelude::IdxSize;
+
+/// Groups rows by `key(row)` (the rows not `valid` share one group), `hash`
+/// spreading keys over the table's high bits.
+pub(super) fn group_by_bits<K: Copy + Eq + Default>(
+    rows: usize,
+    valid: Option<&[bool]>,
+    key: impl Fn(usize) -> K,
+    hash: impl Fn(K) -> u64,
+) -> Option<Groups> {
+    const EMPTY: u32 = u32::MAX;
+    let mut bits = 10u32;
+    let mut slots: Vec<(K, u32)> = vec![(K::default(), EMPTY); 1 << bits];
+    let mut first: Vec<IdxSize> = Vec::new();
+    let mut ids = Vec::with_capacity(rows);
+    let mut null_group = EMPTY;
+    for row in 0..rows {
+        if valid.is_some_and(|m| !m[row]) {
+            if null_group == EMPTY {
+                null_group = u32::try_from(first.len()).ok()?;
+                first.push(row as IdxSize);
+            }
+            ids.push(null_group);
+            continue;
+        }
+        let k = key(row);
+        let mask = slots.len() - 1;
+        let mut at = (hash(k) >> (64 - bits)) as usize;
+        let id = loop {
+            let (sk, sg) = slots[at];
+            if sg == EMPTY {
+                let g = u32::try_from(first.len()).ok()?;
+                first.push(row as IdxSize);
+                slots[at] = (k, g);
+                if too_full(first.len(), slots.len()) {
+                    bits += 1;
+                    slots = grown(&slots, bits, &hash);
+                }
+                break g;
+            }
+            if sk == k {
+                break sg;
+            }
+            at = (at + 1) & mask;
+        };
+        ids.push(id);
+    }
+    Some(Groups { ids, first })
+}
+
+/// Whether a table of `slots` holding `groups` must grow: past a quarter
+/// full while it fits in a core's cache (so a lookup rarely probes a second
+/// slot and mispredicts), past half full beyond.
+fn too_full(groups: usize, slots: usize) -> bool {
+    let load = if slots <= 1 << 16 { 4 } else { 2 };
+    groups * load > slots
+}
+
+/// The same entries in a table of `1 << bits` slots.
+fn grown<K: Copy + Default>(old: &[(K, u32)], bits: u32, hash: &impl Fn(K) -> u64) -> Vec<(K, u32)> {
+    let mut slots = vec![(K::default(), u32::MAX); 1 << bits];
+    let mask = slots.len() - 1;
+    for &(k, g) in old.iter().filter(|e| e.1 != u32::MAX) {
+        let mut at = (hash(k) >> (64 - bits)) as usize;
+        while slots[at].1 != u32::MAX {
+            at = (at + 1) & mask;
+        }
+        slots[at] = (k, g);
+    }
+    slots
+}
