@@ -3,7 +3,9 @@ target partitions), for side-by-side timing with dq. Prints the answer's row
 count on stdout and the query's own time on stderr as `query_s=SECONDS`
 (registering the file, which reads its schema, is part of it).
 
-    python3 benches/datafusion_h2o.py DATA.csv|DATA.parquet q1
+    python3 benches/datafusion_h2o.py DATA.csv|DATA.parquet q1 [OUT.csv|OUT.parquet]
+
+With OUT, the answer is written there (zstd for Parquet).
 """
 import sys
 import time
@@ -21,6 +23,18 @@ if path.endswith(".parquet"):
     ctx.register_parquet("x", path)
 else:
     ctx.register_csv("x", path)
-rows = sum(b.num_rows for b in ctx.sql(sql).collect())
-print(f"query_s={time.perf_counter() - start:.3f}", file=sys.stderr)
+answer = ctx.sql(sql)
+if len(sys.argv) > 3:
+    out = sys.argv[3]
+    if out.endswith(".parquet"):
+        answer.write_parquet(out, compression="zstd")
+    else:
+        answer.write_csv(out, with_header=True)
+    print(f"query_s={time.perf_counter() - start:.3f}", file=sys.stderr)
+    # The rows written, counted after the timing.
+    ctx.register_parquet("ans", out) if out.endswith(".parquet") else ctx.register_csv("ans", out)
+    rows = ctx.sql("SELECT count(*) FROM ans").collect()[0].column(0)[0].as_py()
+else:
+    rows = sum(b.num_rows for b in answer.collect())
+    print(f"query_s={time.perf_counter() - start:.3f}", file=sys.stderr)
 print(rows)

@@ -2,7 +2,9 @@
 collect, 2 threads), for side-by-side timing with dq. Prints the answer's
 row count on stdout and the query's own time on stderr as `query_s=SECONDS`.
 
-    POLARS_MAX_THREADS=2 python3 benches/polars_h2o.py DATA.csv|DATA.parquet q1
+    POLARS_MAX_THREADS=2 python3 benches/polars_h2o.py DATA.csv|DATA.parquet q1 [OUT.csv|OUT.parquet]
+
+With OUT, the answer is written there (zstd for Parquet).
 """
 import sys
 import time
@@ -27,6 +29,13 @@ QUERIES = {
     "f1": lambda: x.filter(c("v3") > 95),
     "s1": lambda: x.sort(["v3", "id6"], descending=[True, False]),
 }
-rows = QUERIES[q]().collect().height
+answer = QUERIES[q]().collect()
+if len(sys.argv) > 3:
+    out = sys.argv[3]
+    if out.endswith(".parquet"):
+        answer.write_parquet(out, compression="zstd")
+    else:
+        answer.write_csv(out)
+rows = answer.height
 print(f"query_s={time.perf_counter() - start:.3f}", file=sys.stderr)
 print(rows)

@@ -20,6 +20,7 @@ mod error;
 mod lines;
 mod ndjson;
 mod parquet;
+mod parquet_sink;
 pub mod records;
 mod sample;
 pub mod sink;

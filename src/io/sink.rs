@@ -187,7 +187,7 @@ impl Write for Shared {
 #[allow(clippy::large_enum_variant)]
 enum Inner {
     Csv(polars::io::csv::write::BatchedWriter<Shared>),
-    Parquet(polars::io::parquet::write::BatchedWriter<Shared>),
+    Parquet(super::parquet_sink::ParquetSink<Shared>),
     Arrow(polars::io::ipc::BatchedWriter<Shared>),
     Ndjson,
     Json { first: bool },
@@ -226,12 +226,9 @@ impl ResultWriter {
                     .batched(schema)
                     .map_err(err)?,
             ),
-            OutputFormat::Parquet => Inner::Parquet(
-                ParquetWriter::new(out.clone())
-                    .with_compression(ParquetCompression::Zstd(None))
-                    .batched(schema)
-                    .map_err(err)?,
-            ),
+            OutputFormat::Parquet => {
+                Inner::Parquet(super::parquet_sink::ParquetSink::new(out.clone(), schema).map_err(err)?)
+            }
             OutputFormat::Arrow => Inner::Arrow(IpcWriter::new(out.clone()).batched(schema).map_err(err)?),
             OutputFormat::Ndjson => Inner::Ndjson,
             OutputFormat::Json => Inner::Json { first: true },
@@ -267,12 +264,8 @@ impl ResultWriter {
         };
         match &mut self.inner {
             Inner::Csv(w) => w.write_batch(df).map_err(err)?,
-            Inner::Parquet(w) => {
-                // One row group per batch rather than one per in-memory chunk.
-                let mut df = df.clone();
-                df.as_single_chunk_par();
-                w.write_batch(&df).map_err(err)?
-            }
+            // One row group per batch rather than one per in-memory chunk.
+            Inner::Parquet(w) => w.write(df).map_err(err)?,
             Inner::Arrow(w) => w.write_batch(df).map_err(err)?,
             Inner::Ndjson => {
                 let mut df = df.clone();

@@ -1,0 +1,118 @@
+//! The Parquet writer of results: each frame becomes one row group whose
+//! columns are encoded *and compressed* side by side on the thread pool.
+//!
+//! polars 0.46's batched writer encodes a row group's columns in parallel
+//! but compresses their pages lazily, one after another, while it writes
+//! them out: zstd then runs on one thread (`scan | write x.parquet` of the
+//! 10M-row h2o table used 1.1 of 2 cores). Here every column's pages are
+//! compressed inside its parallel task, and the writer only appends bytes.
+
+use polars::io::parquet::write::{get_encodings, BatchedWriter, StatisticsOptions};
+use polars::prelude::*;
+use polars_parquet::write::{
+    array_to_columns, compress, CompressedPage, CompressionOptions, Encoding, ParquetType, Version, WriteOptions,
+    ZstdLevel,
+};
+use rayon::prelude::*;
+use std::io::Write;
+
+/// A Parquet file being written, zstd-compressed, with statistics.
+pub struct ParquetSink<W: Write> {
+    writer: BatchedWriter<W>,
+    fields: Vec<ParquetType>,
+    encodings: Vec<Vec<Encoding>>,
+    options: WriteOptions,
+}
+
+impl<W: Write> ParquetSink<W> {
+    /// Starts a file of `schema` on `out`.
+    pub fn new(out: W, schema: &Schema) -> PolarsResult<Self> {
+        let compression = ParquetCompression::Zstd(None);
+        let mut writer = ParquetWriter::new(out).with_compression(compression).batched(schema)?;
+        let arrow = schema.to_arrow(CompatLevel::newest());
+        let fields = writer.parquet_schema().fields().to_vec();
+        let options = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            compression: CompressionOptions::Zstd(None::<ZstdLevel>),
+            version: Version::V1,
+            data_page_size: None,
+        };
+        Ok(ParquetSink { writer, fields, encodings: get_encodings(&arrow), options })
+    }
+
+    /// Appends `df` as one row group.
+    pub fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        let mut df = df.clone();
+        df.as_single_chunk_par();
+        for batch in df.iter_chunks(CompatLevel::newest(), false) {
+            let columns: Vec<Vec<Vec<CompressedPage>>> = polars_core::POOL.install(|| {
+                batch
+                    .columns()
+                    .par_iter()
+                    .zip(&self.fields)
+                    .zip(&self.encodings)
+                    .map(|((array, field), encoding)| {
+                        // One list of pages per leaf column (several for nested types).
+                        array_to_columns(array, field.clone(), self.options, encoding)?
+                            .into_iter()
+                            .map(|pages| {
+                                pages
+                                    .map(|page| Ok(compress(page?, Vec::new(), self.options.compression)?))
+                                    .collect::<PolarsResult<Vec<_>>>()
+                            })
+                            .collect()
+                    })
+                    .collect::<PolarsResult<_>>()
+            })?;
+            let leaves: Vec<Vec<CompressedPage>> = columns.into_iter().flatten().collect();
+            self.writer.write_row_group(&leaves)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the footer.
+    pub fn finish(self) -> PolarsResult<()> {
+        self.writer.finish().map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Several frames (one empty) of every common type, nulls included,
+    /// read back by polars' own reader as the same rows, one row group each.
+    #[test]
+    fn frames_written_read_back_as_the_same_rows() {
+        let frame = |offset: i64, rows: i64| {
+            let ints: Vec<Option<i64>> = (0..rows).map(|i| (i % 5 != 0).then_some(offset + i)).collect();
+            let floats: Vec<Option<f64>> =
+                (0..rows).map(|i| (i % 7 != 0).then_some((offset + i) as f64 / 3.0)).collect();
+            let text: Vec<Option<String>> =
+                (0..rows).map(|i| (i % 3 != 0).then(|| format!("value {}", (offset + i) % 17))).collect();
+            let flags: Vec<Option<bool>> = (0..rows).map(|i| (i % 4 != 0).then_some(i % 2 == 0)).collect();
+            let days: Vec<i32> = (0..rows).map(|i| (offset + i) as i32).collect();
+            let mut df = df!("i" => ints, "f" => floats, "s" => text, "b" => flags, "d" => days).unwrap();
+            df.apply("d", |c| c.cast(&DataType::Date).unwrap()).unwrap();
+            df
+        };
+        let frames = [frame(0, 1000), frame(1000, 0), frame(1000, 2500), frame(3500, 1)];
+        let mut bytes = Vec::new();
+        let mut sink = ParquetSink::new(&mut bytes, &frames[0].schema()).unwrap();
+        for f in &frames {
+            sink.write(f).unwrap();
+        }
+        sink.finish().unwrap();
+        let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
+        assert_eq!(reader.get_metadata().unwrap().row_groups.len(), 3, "one row group per non-empty frame");
+        let back = reader.finish().unwrap();
+        let mut want = frames[0].clone();
+        for f in &frames[1..] {
+            want.vstack_mut(f).unwrap();
+        }
+        assert!(back.equals_missing(&want), "{back} != {want}");
+    }
+}
