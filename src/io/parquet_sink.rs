@@ -101,7 +101,7 @@ mod tests {
         };
         let frames = [frame(0, 1000), frame(1000, 0), frame(1000, 2500), frame(3500, 1)];
         let mut bytes = Vec::new();
-        let mut sink = ParquetSink::new(&mut bytes, &frames[0].schema()).unwrap();
+        let mut sink = ParquetSink::new(&mut bytes, frames[0].schema()).unwrap();
         for f in &frames {
             sink.write(f).unwrap();
         }
