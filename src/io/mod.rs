@@ -14,8 +14,10 @@
 //!
 //! This module decides nothing about what to compute.
 
+mod background_write;
 mod csv;
 mod csv_fast;
+mod csv_sink;
 mod error;
 mod lines;
 mod ndjson;
