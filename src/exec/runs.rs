@@ -1,6 +1,6 @@
 //! External sort: sorted runs on disk and their k-way merge.
 //!
-//! While the sorted chunk partials fit, they wait in memory. When they would
+//! While the chunks fit, they wait in memory (unsorted). When they would
 //! not, they are stacked, sorted into one run and written to disk in blocks.
 //! At the end the runs are merged: each run has one block in memory; the
 //! smallest of the runs' last buffered keys is the *frontier*, every
@@ -29,7 +29,7 @@ const OP: &str = "sort merge";
 /// Runs merged at once (more need a pass that merges groups of runs first).
 const MERGE_FAN_IN: u64 = 64;
 
-/// Sorted partials waiting in memory, and runs already on disk.
+/// Chunks waiting in memory, and sorted runs already on disk.
 pub struct RunStore {
     env: Arc<Env>,
     spec: SortSpec,
@@ -53,7 +53,7 @@ impl RunStore {
         (usable / (2 * MERGE_FAN_IN)).max(64 << 10)
     }
 
-    /// Adds a sorted partial (partials arrive in input order).
+    /// Adds a chunk (chunks arrive in input order).
     pub fn push(&mut self, df: DataFrame) -> Result<(), Error> {
         if df.height() == 0 {
             return Ok(());

@@ -1,4 +1,4 @@
-//! The Parquet writer of results: each frame becomes one row group whose
+//! The Parquet writer of results: each frame becomes row groups whose
 //! columns are encoded *and compressed* side by side on the thread pool.
 //!
 //! polars 0.46's batched writer encodes a row group's columns in parallel
@@ -15,6 +15,9 @@ use polars_parquet::write::{
 };
 use rayon::prelude::*;
 use std::io::Write;
+
+/// Rows per row group at most (polars' default size).
+const ROW_GROUP_ROWS: usize = 512 * 512;
 
 /// A Parquet file being written, zstd-compressed, with statistics.
 pub struct ParquetSink<W: Write> {
@@ -47,27 +50,37 @@ impl<W: Write> ParquetSink<W> {
         }
         let mut df = df.clone();
         df.as_single_chunk_par();
-        for batch in df.iter_chunks(CompatLevel::newest(), false) {
-            let columns: Vec<Vec<Vec<CompressedPage>>> = polars_core::POOL.install(|| {
-                batch
-                    .columns()
-                    .par_iter()
-                    .zip(&self.fields)
-                    .zip(&self.encodings)
-                    .map(|((array, field), encoding)| {
-                        // One list of pages per leaf column (several for nested types).
-                        array_to_columns(array, field.clone(), self.options, encoding)?
-                            .into_iter()
-                            .map(|pages| {
-                                pages
-                                    .map(|page| Ok(compress(page?, Vec::new(), self.options.compression)?))
-                                    .collect::<PolarsResult<Vec<_>>>()
-                            })
-                            .collect()
-                    })
-                    .collect::<PolarsResult<_>>()
-            })?;
-            let leaves: Vec<Vec<CompressedPage>> = columns.into_iter().flatten().collect();
+        // Row groups of at most ROW_GROUP_ROWS, every (row group, column)
+        // pair one task: a frame of 1M rows keeps both threads busy where
+        // nine columns of unequal cost did not.
+        let groups: Vec<_> = (0..df.height())
+            .step_by(ROW_GROUP_ROWS)
+            .flat_map(|start| {
+                df.slice(start as i64, ROW_GROUP_ROWS).iter_chunks(CompatLevel::newest(), false).collect::<Vec<_>>()
+            })
+            .collect();
+        let tasks: Vec<(usize, usize)> =
+            (0..groups.len()).flat_map(|g| (0..self.fields.len()).map(move |c| (g, c))).collect();
+        let mut pages: Vec<Vec<Vec<CompressedPage>>> = polars_core::POOL.install(|| {
+            tasks
+                .par_iter()
+                .map(|&(g, c)| {
+                    // One list of pages per leaf column (several for nested types).
+                    let array = &groups[g].columns()[c];
+                    array_to_columns(array, self.fields[c].clone(), self.options, &self.encodings[c])?
+                        .into_iter()
+                        .map(|column| {
+                            column
+                                .map(|page| Ok(compress(page?, Vec::new(), self.options.compression)?))
+                                .collect::<PolarsResult<Vec<_>>>()
+                        })
+                        .collect()
+                })
+                .collect::<PolarsResult<_>>()
+        })?;
+        let columns = self.fields.len();
+        for _ in 0..groups.len() {
+            let leaves: Vec<Vec<CompressedPage>> = pages.drain(..columns).flatten().collect();
             self.writer.write_row_group(&leaves)?;
         }
         Ok(())
@@ -114,5 +127,20 @@ mod tests {
             want.vstack_mut(f).unwrap();
         }
         assert!(back.equals_missing(&want), "{back} != {want}");
+    }
+
+    /// A frame longer than a row group is cut into row groups, in order.
+    #[test]
+    fn a_long_frame_becomes_several_row_groups() {
+        let rows = 2 * ROW_GROUP_ROWS + 5;
+        let df = df!("i" => (0..rows as i64).collect::<Vec<_>>(), "s" => (0..rows).map(|i| format!("r{}", i % 1000)).collect::<Vec<_>>()).unwrap();
+        let mut bytes = Vec::new();
+        let mut sink = ParquetSink::new(&mut bytes, df.schema()).unwrap();
+        sink.write(&df).unwrap();
+        sink.finish().unwrap();
+        let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
+        let sizes: Vec<usize> = reader.get_metadata().unwrap().row_groups.iter().map(|g| g.num_rows()).collect();
+        assert_eq!(sizes, vec![ROW_GROUP_ROWS, ROW_GROUP_ROWS, 5]);
+        assert!(reader.finish().unwrap().equals(&df));
     }
 }
