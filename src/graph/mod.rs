@@ -49,6 +49,8 @@ pub struct ScanInput {
     pub projection: Option<Vec<String>>,
     /// Conjuncts usable for Parquet row-group pruning.
     pub stats_filters: Vec<StatsFilter>,
+    /// The pushed filter, for readers that decode only the rows it keeps.
+    pub row_filter: Option<io::RowFilter>,
 }
 
 /// One stage: input → fused chunk ops → sink.
@@ -172,8 +174,11 @@ impl Builder {
         match plan {
             LogicalPlan::Scan(s) => {
                 let mut ops: Vec<Box<dyn ChunkOp>> = Vec::new();
+                let mut row_filter = None;
                 if let Some(pred) = s.filters.iter().cloned().reduce(Expr::and) {
-                    ops.push(Box::new(ops::Filter::new(lower_expr::lower(&pred), pred.to_string())));
+                    let lowered = lower_expr::lower(&pred);
+                    row_filter = Some(io::RowFilter { expr: lowered.clone(), columns: pred.columns() });
+                    ops.push(Box::new(ops::Filter::new(lowered, pred.to_string())));
                 }
                 let stats_filters = s.filters.iter().flat_map(|f| f.conjuncts()).filter_map(stats_filter).collect();
                 Open {
@@ -181,6 +186,7 @@ impl Builder {
                         source: s.source.clone(),
                         projection: s.projection.clone(),
                         stats_filters,
+                        row_filter,
                     }),
                     side_inputs: vec![],
                     ops,

@@ -38,7 +38,7 @@ use memmap2::Mmap;
 use polars::prelude::*;
 
 pub use error::{Error, Result};
-pub use parquet::{StatValue, StatsFilter, StatsOp};
+pub use parquet::{RowFilter, StatValue, StatsFilter, StatsOp};
 pub use sample::{ColumnMeta, FileMeta, SampleBasis};
 
 /// File formats dq reads.
@@ -352,10 +352,13 @@ impl Source {
     ///
     /// # Errors
     /// Malformed records (under [`BadRowPolicy::Error`]) and decode errors.
+    /// A `filter` (the filter pushed into the scan, which still runs after
+    /// it) lets a Parquet reader skip decoding rows it drops.
     pub fn read_chunk(
         &self,
         job: &ChunkJob,
         projection: Option<&[String]>,
+        filter: Option<&RowFilter>,
         settings: &ReadSettings,
     ) -> Result<DataFrame> {
         let file = &self.files[job.file()];
@@ -382,7 +385,12 @@ impl Source {
             (ChunkJob::RowGroup { rows, .. }, FileData::Parquet(meta)) => {
                 let share = (file.size as f64 * rows.1 as f64 / meta.num_rows().max(1) as f64) as u64;
                 settings.disk_bytes.fetch_add(share, Ordering::Relaxed);
-                parquet::read_rows(&file.path, meta, *rows, &present, &settings.bytes_read)?
+                // Only when the filter's columns have the unified types here
+                // (it is evaluated before this file's columns are conformed).
+                let same_types = |f: &&RowFilter| {
+                    f.columns.iter().all(|c| file.schema.get(c).is_some() && file.schema.get(c) == self.schema.get(c))
+                };
+                parquet::read_rows(&file.path, meta, *rows, &present, filter.filter(same_types), &settings.bytes_read)?
             }
             _ => return Err(Error::Unsupported { message: "internal: chunk job does not fit its file".into() }),
         };

@@ -5,7 +5,10 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
 use polars::io::parquet::metadata::FileMetadataRef;
+use polars::io::predicates::PhysicalIoExpr;
 use polars::prelude::*;
 use polars_parquet::parquet::statistics::Statistics;
 
@@ -301,12 +304,37 @@ impl Meta {
     }
 }
 
-/// Reads rows `start..start+len` (file-wide numbering) of `columns`.
+/// A filter the reader may apply while decoding: the columns it reads are
+/// decoded first, the rest only for the rows it keeps (polars' prefiltered
+/// Parquet read). The same filter still runs after the scan, so a reader
+/// that cannot use it loses nothing but time.
+#[derive(Clone, Debug)]
+pub struct RowFilter {
+    /// The predicate, as polars evaluates it.
+    pub expr: Expr,
+    /// The columns it reads.
+    pub columns: Vec<String>,
+}
+
+impl PhysicalIoExpr for RowFilter {
+    fn evaluate_io(&self, df: &DataFrame) -> PolarsResult<Series> {
+        let mask = df.clone().lazy().select([self.expr.clone().alias("mask")]).collect()?;
+        Ok(mask.column("mask")?.as_materialized_series().clone())
+    }
+
+    fn collect_live_columns(&self, live: &mut PlIndexSet<PlSmallStr>) {
+        live.extend(self.columns.iter().map(|c| PlSmallStr::from(c.as_str())));
+    }
+}
+
+/// Reads rows `start..start+len` (file-wide numbering) of `columns`; with
+/// a `filter`, only rows it may keep (see [`RowFilter`]).
 pub(super) fn read_rows(
     path: &Path,
     meta: &Meta,
     (start, len): (usize, usize),
     columns: &[String],
+    filter: Option<&RowFilter>,
     bytes_read: &AtomicU64,
 ) -> Result<DataFrame> {
     if columns.is_empty() {
@@ -315,13 +343,18 @@ pub(super) fn read_rows(
     let file = File::open(path).map_err(|e| Error::read(path, e))?;
     let mut reader = ParquetReader::new(file);
     let (md, offset) = meta.row_groups_holding(start, len);
+    // polars' prefiltered read takes whole row groups (it ignores a slice),
+    // and reads the filter's columns as they are in this file.
+    let whole_groups = start == offset && len == md.num_rows;
+    let filter = filter.filter(|f| whole_groups && f.columns.iter().all(|c| columns.contains(c)));
     reader.set_metadata(md);
-    let df = reader
-        .with_columns(Some(columns.to_vec()))
-        .with_slice(Some((start - offset, len)))
-        .read_parallel(ParallelStrategy::None)
-        .finish()
-        .map_err(|e| Error::decode(path, e))?;
+    let reader = reader.with_columns(Some(columns.to_vec()));
+    let df = match filter {
+        Some(f) => reader.with_predicate(Some(Arc::new(f.clone()))).read_parallel(ParallelStrategy::Prefiltered),
+        None => reader.with_slice(Some((start - offset, len))).read_parallel(ParallelStrategy::None),
+    }
+    .finish()
+    .map_err(|e| Error::decode(path, e))?;
     bytes_read.fetch_add(df.estimated_size() as u64, Ordering::Relaxed);
     Ok(df)
 }
