@@ -47,33 +47,39 @@ impl<W: Write + Clone> CsvSink<W> {
 impl<W: Write> CsvSink<W> {
     /// Appends the rows of `df`.
     pub fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
-        let columns: Option<Vec<Cells>> = df.get_columns().iter().map(Cells::of).collect();
-        let Some(columns) = columns.filter(|c| !c.is_empty()) else {
+        let written_here = df.get_columns().iter().all(|c| Cells::handles(c.dtype()));
+        if !written_here || df.width() == 0 {
             return self.other.write_batch(df);
-        };
+        }
         let blocks: Vec<usize> = (0..df.height()).step_by(BLOCK_ROWS).collect();
-        // A few blocks per thread at a time, so the text in flight stays small.
+        // A few blocks per thread at a time, so the text in flight stays
+        // small; each block's columns are made contiguous (and widened to
+        // 64 bits) on their own, never the whole frame's at once.
         let per_round = 2 * polars_core::POOL.current_num_threads();
         for round in blocks.chunks(per_round) {
-            let texts: Vec<Vec<u8>> = polars_core::POOL.install(|| {
-                round
-                    .par_iter()
-                    .map(|&start| {
-                        let end = (start + BLOCK_ROWS).min(df.height());
-                        let mut text = Vec::with_capacity((end - start) * 16 * columns.len());
-                        for row in start..end {
-                            for (i, c) in columns.iter().enumerate() {
-                                if i > 0 {
-                                    text.push(self.separator);
+            let texts: Vec<Vec<u8>> = polars_core::POOL
+                .install(|| {
+                    round
+                        .par_iter()
+                        .map(|&start| {
+                            let block = df.slice(start as i64, BLOCK_ROWS);
+                            let columns: Vec<Cells> =
+                                block.get_columns().iter().map(Cells::of).collect::<Option<_>>()?;
+                            let mut text = Vec::with_capacity(block.height() * 16 * columns.len());
+                            for row in 0..block.height() {
+                                for (i, c) in columns.iter().enumerate() {
+                                    if i > 0 {
+                                        text.push(self.separator);
+                                    }
+                                    c.put(row, &mut text, self.separator);
                                 }
-                                c.put(row, &mut text, self.separator);
+                                text.push(b'\n');
                             }
-                            text.push(b'\n');
-                        }
-                        text
-                    })
-                    .collect()
-            });
+                            Some(text)
+                        })
+                        .collect::<Option<_>>()
+                })
+                .ok_or_else(|| polars_err!(ComputeError: "a column changed type while it was written as CSV"))?;
             for text in texts {
                 self.out.write_all(&text)?;
             }
@@ -99,6 +105,15 @@ enum Cells {
 }
 
 impl Cells {
+    /// Whether columns of `dtype` are written here.
+    fn handles(dtype: &DataType) -> bool {
+        use DataType::*;
+        matches!(
+            dtype,
+            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float32 | Float64 | String | Boolean
+        )
+    }
+
     /// The column as one array of a type written here, or `None`.
     fn of(column: &Column) -> Option<Cells> {
         let series = column.as_materialized_series();
