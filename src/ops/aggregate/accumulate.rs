@@ -165,6 +165,16 @@ fn extremes(ids: &[u32], groups: usize, x: &Values, max: bool) -> Column {
     let name = PlSmallStr::EMPTY;
     let better_i = |a: i64, b: i64| if max { a > b } else { a < b };
     match &x.data {
+        Data::Int(v) if x.valid.is_none() => {
+            // No nulls: every group (made from these rows) has a value, so
+            // the fold needs no "none yet" state and no branch.
+            let mut best = vec![if max { i64::MIN } else { i64::MAX }; groups];
+            for (&g, &value) in ids.iter().zip(v.iter()) {
+                let slot = &mut best[g as usize];
+                *slot = if max { (*slot).max(value) } else { (*slot).min(value) };
+            }
+            int_col(best)
+        }
         Data::Int(v) => {
             let mut best: Vec<Option<i64>> = vec![None; groups];
             for (row, &g) in ids.iter().enumerate() {

@@ -19,13 +19,15 @@ struct Data {
     k2: Vec<Option<String>>,
     x: Vec<Option<i64>>,
     y: Vec<Option<f64>>,
+    /// Never null (min and max take their no-null path).
+    z: Vec<i64>,
 }
 
 fn data(rng: &mut Rng, rows: usize) -> Data {
     let texts: Vec<String> = (0..40)
         .map(|i| if i % 2 == 0 { format!("k{i}") } else { format!("a long key sharing a prefix {i}") })
         .collect();
-    let mut d = Data { k1: vec![], k2: vec![], x: vec![], y: vec![] };
+    let mut d = Data { k1: vec![], k2: vec![], x: vec![], y: vec![], z: vec![] };
     for _ in 0..rows {
         d.k1.push((rng.below(10) != 0).then(|| rng.below(700) as i64 - 350));
         d.k2.push((rng.below(12) != 0).then(|| texts[rng.below(40) as usize].clone()));
@@ -35,6 +37,7 @@ fn data(rng: &mut Rng, rows: usize) -> Data {
             1 => Some(f64::NAN),
             _ => Some((rng.below(1_000_000) as f64) / 997.0 - 400.0),
         });
+        d.z.push(rng.below(2_000_001) as i64 - 1_000_000);
     }
     d
 }
@@ -44,7 +47,8 @@ fn frame(d: &Data, rows: std::ops::Range<usize>) -> DataFrame {
         "k1" => &d.k1[rows.clone()],
         "k2" => &d.k2[rows.clone()],
         "x" => &d.x[rows.clone()],
-        "y" => &d.y[rows],
+        "y" => &d.y[rows.clone()],
+        "z" => &d.z[rows],
     )
     .unwrap()
 }
@@ -79,6 +83,8 @@ fn specs() -> Vec<AggSpec> {
         spec("c", Cov, Some("x"), Some("y"), F),
         spec("fx", First, Some("x"), None, I),
         spec("ly", Last, Some("y"), None, F),
+        spec("hiz", Max, Some("z"), None, I),
+        spec("loz", Min, Some("z"), None, I),
     ]
 }
 
@@ -126,6 +132,8 @@ fn fold(rows: &[usize], d: &Data) -> Vec<Option<f64>> {
         (n > 1.0).then(|| co / (n - 1.0)),
         d.x[rows[0]].map(|v| v as f64),
         d.y[*rows.last().unwrap_or(&0)],
+        rows.iter().map(|&r| d.z[r]).max().map(|v| v as f64),
+        rows.iter().map(|&r| d.z[r]).min().map(|v| v as f64),
     ]
 }
 
