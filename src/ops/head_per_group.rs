@@ -1,11 +1,14 @@
 //! `head N by g`: the first N rows of each group, in input order; with a
-//! sort spec (`sort ... | head N by g`) a per-group top-k: every chunk is
-//! sorted and keeps N rows per group, then the same over all chunks, so the
-//! input is never sorted whole.
+//! sort spec (`sort ... | head N by g`) a per-group top-k: every chunk
+//! keeps N rows per group, then the same over all chunks, so the input is
+//! never sorted whole. A single numeric sort key first drops the rows past
+//! their group's N-th best value (`top_candidates.rs`), so only the few
+//! that may be kept are sorted.
 
 use polars::prelude::*;
 
 use super::group_ids::group_rows;
+use super::top_candidates::top_candidates;
 use super::{concat, run_lazy, ChunkCtx, Sink, SortSpec, Spill};
 
 /// The first `n` rows of each group (rows given their group ids, groups
@@ -50,7 +53,7 @@ impl HeadPerGroup {
     /// partials keep the keys and sort columns for the next round.
     fn keep(&self, df: DataFrame) -> PolarsResult<DataFrame> {
         let df = match &self.spec {
-            Some(spec) => spec.sort(df)?,
+            Some(spec) => spec.sort(self.candidates(df, spec)?)?,
             None => df,
         };
         if df.height() == 0 {
@@ -72,6 +75,26 @@ impl HeadPerGroup {
             let lf = if only_keys { lf.with_column(lit(true).alias("__dq_pad")) } else { lf };
             lf.group_by_stable(by).head(Some(n)).select(names)
         })
+    }
+
+    /// The rows that may be in their group's top N (see
+    /// [`top_candidates`]), in input order; all of them when that does not
+    /// apply (several sort keys, an expression, other types).
+    fn candidates(&self, df: DataFrame, spec: &SortSpec) -> PolarsResult<DataFrame> {
+        let (Some(Expr::Column(key)), [descending]) = (spec.exprs.first(), spec.descending.as_slice()) else {
+            return Ok(df);
+        };
+        if spec.exprs.len() != 1 {
+            return Ok(df);
+        }
+        let keys = self.by.iter().map(|k| df.column(k)).collect::<PolarsResult<Vec<&Column>>>()?;
+        let Some(groups) = group_rows(&keys) else {
+            return Ok(df);
+        };
+        match top_candidates(&df, &groups, key, *descending, self.n as usize) {
+            Some(mask) => df.filter(&mask),
+            None => Ok(df),
+        }
     }
 
     /// The output columns of the kept rows (none: only the row count).
@@ -151,6 +174,72 @@ mod tests {
                 .collect()
                 .unwrap();
             assert!(ours.equals_missing(&polars), "n={n}\nours {ours}\npolars {polars}");
+        }
+    }
+
+    /// `sort key | head n by g` keeps the rows a full stable sort and a
+    /// per-group head keep (computed here directly), in the same order,
+    /// whether or not the threshold filter applies: ties (int keys from a
+    /// few values), -0.0 and 0.0, groups shorter than n, both directions,
+    /// and a key with nulls (no filter).
+    #[test]
+    fn top_rows_per_group_match_a_full_sort_and_head() {
+        let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
+        let rows = 4000;
+        let g: Vec<i64> = (0..rows).map(|_| rng.below(300) as i64).collect();
+        let x: Vec<i64> = (0..rows).map(|_| rng.below(6) as i64).collect();
+        let floats = [0.0, -0.0, 1.5, -2.25, 1e300];
+        let f: Vec<f64> = (0..rows).map(|_| floats[rng.below(5) as usize]).collect();
+        let xn: Vec<Option<i64>> = x.iter().map(|&v| (v != 3).then_some(v)).collect();
+        let row: Vec<u32> = (0..rows as u32).collect();
+        let df = df!("g" => &g, "x" => &x, "f" => &f, "xn" => &xn, "row" => &row).unwrap();
+        for key in ["x", "f", "xn"] {
+            for descending in [false, true] {
+                for n in [1usize, 2, 3, 40] {
+                    let spec = SortSpec { exprs: vec![col(key)], descending: vec![descending], labels: vec![] };
+                    let sink = HeadPerGroup { n: n as u64, by: vec!["g".into()], spec: Some(spec), columns: vec![] };
+                    let got: Vec<u32> = sink
+                        .keep(df.clone())
+                        .unwrap()
+                        .column("row")
+                        .unwrap()
+                        .u32()
+                        .unwrap()
+                        .into_no_null_iter()
+                        .collect();
+                    // Stable sort by the key (nulls last), then each group's first n rows, groups in order of appearance.
+                    let value = |r: usize| df.column(key).unwrap().get(r).unwrap().extract::<f64>();
+                    let mut order: Vec<usize> = (0..rows).collect();
+                    order.sort_by(|&a, &b| match (value(a), value(b)) {
+                        (Some(va), Some(vb)) => {
+                            let o = va.partial_cmp(&vb).unwrap();
+                            if descending {
+                                o.reverse()
+                            } else {
+                                o
+                            }
+                        }
+                        (None, Some(_)) => std::cmp::Ordering::Greater,
+                        (Some(_), None) => std::cmp::Ordering::Less,
+                        (None, None) => std::cmp::Ordering::Equal,
+                    });
+                    let mut taken: std::collections::HashMap<i64, usize> = Default::default();
+                    let mut group_order: Vec<i64> = Vec::new();
+                    let mut by_group: std::collections::HashMap<i64, Vec<u32>> = Default::default();
+                    for r in order {
+                        let t = taken.entry(g[r]).or_insert_with(|| {
+                            group_order.push(g[r]);
+                            0
+                        });
+                        if *t < n {
+                            *t += 1;
+                            by_group.entry(g[r]).or_default().push(r as u32);
+                        }
+                    }
+                    let want: Vec<u32> = group_order.iter().flat_map(|k| by_group[k].clone()).collect();
+                    assert_eq!(got, want, "sort {key} desc={descending} | head {n} by g");
+                }
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod profile;
 mod project;
 mod sample;
 mod sort;
+mod top_candidates;
 mod top_k;
 
 use polars::prelude::*;
