@@ -317,9 +317,17 @@ pub struct RowFilter {
 }
 
 impl PhysicalIoExpr for RowFilter {
+    /// The predicate is row-wise (dq rejects aggregates outside `agg`), so
+    /// one row group at a time gives the rows the whole chunk would. A mask
+    /// of another type or length is an error here, not polars' panic.
     fn evaluate_io(&self, df: &DataFrame) -> PolarsResult<Series> {
         let mask = df.clone().lazy().select([self.expr.clone().alias("mask")]).collect()?;
-        Ok(mask.column("mask")?.as_materialized_series().clone())
+        let mask = mask.column("mask")?.as_materialized_series().clone();
+        polars_ensure!(
+            mask.dtype() == &DataType::Boolean && mask.len() == df.height(),
+            ComputeError: "a pushed-down filter gave {} values of type {} for {} rows", mask.len(), mask.dtype(), df.height()
+        );
+        Ok(mask)
     }
 
     fn collect_live_columns(&self, live: &mut PlIndexSet<PlSmallStr>) {
