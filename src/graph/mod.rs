@@ -177,7 +177,12 @@ impl Builder {
                 let mut row_filter = None;
                 if let Some(pred) = s.filters.iter().cloned().reduce(Expr::and) {
                     let lowered = lower_expr::lower(&pred);
-                    row_filter = Some(io::RowFilter { expr: lowered.clone(), columns: pred.columns() });
+                    // A filter that reads no column (`filter false`) has
+                    // nothing to decode first.
+                    let columns = pred.columns();
+                    if !columns.is_empty() {
+                        row_filter = Some(io::RowFilter { expr: lowered.clone(), columns });
+                    }
                     ops.push(Box::new(ops::Filter::new(lowered, pred.to_string())));
                 }
                 let stats_filters = s.filters.iter().flat_map(|f| f.conjuncts()).filter_map(stats_filter).collect();
