@@ -55,7 +55,7 @@ peer() {
   local err secs rss
   err=$(mktemp)
   read -r _ rss < <(ERR="$err" measure env POLARS_MAX_THREADS=2 python3 "benches/$1_h2o.py" "$2" "$3" ${4:+"$4"})
-  rm -rf "${4:-/nonexistent}"
+  if [ -n "${4:-}" ]; then rm -rf "$4"; fi
   secs=$(sed -n 's/^query_s=//p' "$err")
   rm -f "$err"
   echo "${secs:-fail} ${rss:--}"

@@ -47,7 +47,11 @@ impl<W: Write + Clone> CsvSink<W> {
 impl<W: Write> CsvSink<W> {
     /// Appends the rows of `df`.
     pub fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
-        let written_here = df.get_columns().iter().all(|c| Cells::handles(c.dtype()));
+        if df.height() == 0 {
+            return Ok(());
+        }
+        // The types are checked on one row; each block converts its own.
+        let written_here = df.head(Some(1)).get_columns().iter().all(|c| Cells::of(c).is_some());
         if !written_here || df.width() == 0 {
             return self.other.write_batch(df);
         }
@@ -87,7 +91,8 @@ impl<W: Write> CsvSink<W> {
         Ok(())
     }
 
-    /// Flushes what polars' writer holds (the header is already out).
+    /// Flushes the output (polars' writer, for other types, writes straight
+    /// to it and holds nothing).
     pub fn finish(mut self) -> PolarsResult<()> {
         self.out.flush()?;
         Ok(())
@@ -105,15 +110,6 @@ enum Cells {
 }
 
 impl Cells {
-    /// Whether columns of `dtype` are written here.
-    fn handles(dtype: &DataType) -> bool {
-        use DataType::*;
-        matches!(
-            dtype,
-            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float32 | Float64 | String | Boolean
-        )
-    }
-
     /// The column as one array of a type written here, or `None`.
     fn of(column: &Column) -> Option<Cells> {
         let series = column.as_materialized_series();

@@ -385,12 +385,13 @@ impl Source {
             (ChunkJob::RowGroup { rows, .. }, FileData::Parquet(meta)) => {
                 let share = (file.size as f64 * rows.1 as f64 / meta.num_rows().max(1) as f64) as u64;
                 settings.disk_bytes.fetch_add(share, Ordering::Relaxed);
-                // Only when the filter's columns have the unified types here
-                // (it is evaluated before this file's columns are conformed).
-                let same_types = |f: &&RowFilter| {
-                    f.columns.iter().all(|c| file.schema.get(c).is_some() && file.schema.get(c) == self.schema.get(c))
+                // Only when the filter's columns are read from this file with
+                // the unified types (it runs before the file's columns are
+                // conformed).
+                let usable = |f: &&RowFilter| {
+                    f.columns.iter().all(|c| present.contains(c) && file.schema.get(c) == self.schema.get(c))
                 };
-                parquet::read_rows(&file.path, meta, *rows, &present, filter.filter(same_types), &settings.bytes_read)?
+                parquet::read_rows(&file.path, meta, *rows, &present, filter.filter(usable), &settings.bytes_read)?
             }
             _ => return Err(Error::Unsupported { message: "internal: chunk job does not fit its file".into() }),
         };

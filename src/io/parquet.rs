@@ -351,10 +351,8 @@ pub(super) fn read_rows(
     let file = File::open(path).map_err(|e| Error::read(path, e))?;
     let mut reader = ParquetReader::new(file);
     let (md, offset) = meta.row_groups_holding(start, len);
-    // polars' prefiltered read takes whole row groups (it ignores a slice),
-    // and reads the filter's columns as they are in this file.
-    let whole_groups = start == offset && len == md.num_rows;
-    let filter = filter.filter(|f| whole_groups && f.columns.iter().all(|c| columns.contains(c)));
+    // polars' prefiltered read takes whole row groups (it ignores a slice).
+    let filter = filter.filter(|_| start == offset && len == md.num_rows);
     reader.set_metadata(md);
     let reader = reader.with_columns(Some(columns.to_vec()));
     let df = match filter {

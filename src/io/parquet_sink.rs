@@ -9,10 +9,7 @@
 
 use polars::io::parquet::write::{get_encodings, BatchedWriter, StatisticsOptions};
 use polars::prelude::*;
-use polars_parquet::write::{
-    array_to_columns, compress, CompressedPage, CompressionOptions, Encoding, ParquetType, Version, WriteOptions,
-    ZstdLevel,
-};
+use polars_parquet::write::{array_to_columns, compress, CompressedPage, Encoding, ParquetType, Version, WriteOptions};
 use rayon::prelude::*;
 use std::io::Write;
 
@@ -30,20 +27,21 @@ pub struct ParquetSink<W: Write> {
 impl<W: Write> ParquetSink<W> {
     /// Starts a file of `schema` on `out`.
     pub fn new(out: W, schema: &Schema) -> PolarsResult<Self> {
+        // The footer's writer and the pages compressed here agree on one setting.
         let compression = ParquetCompression::Zstd(None);
         let mut writer = ParquetWriter::new(out).with_compression(compression).batched(schema)?;
         let arrow = schema.to_arrow(CompatLevel::newest());
         let fields = writer.parquet_schema().fields().to_vec();
         let options = WriteOptions {
             statistics: StatisticsOptions::default(),
-            compression: CompressionOptions::Zstd(None::<ZstdLevel>),
+            compression: compression.into(),
             version: Version::V1,
             data_page_size: None,
         };
         Ok(ParquetSink { writer, fields, encodings: get_encodings(&arrow), options })
     }
 
-    /// Appends `df` as one row group.
+    /// Appends `df` as row groups of at most [`ROW_GROUP_ROWS`].
     pub fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
         if df.height() == 0 {
             return Ok(());

@@ -268,7 +268,7 @@ impl ResultWriter {
         };
         match &mut self.inner {
             Inner::Csv(w) => w.write(df).map_err(err)?,
-            // One row group per batch rather than one per in-memory chunk.
+            // Row groups cut from the batch, not from its in-memory chunks.
             Inner::Parquet(w) => w.write(df).map_err(err)?,
             Inner::Arrow(w) => w.write_batch(df).map_err(err)?,
             Inner::Ndjson => {

@@ -81,12 +81,9 @@ impl HeadPerGroup {
     /// [`top_candidates`]), in input order; all of them when that does not
     /// apply (several sort keys, an expression, other types).
     fn candidates(&self, df: DataFrame, spec: &SortSpec) -> PolarsResult<DataFrame> {
-        let (Some(Expr::Column(key)), [descending]) = (spec.exprs.first(), spec.descending.as_slice()) else {
+        let ([Expr::Column(key)], [descending]) = (spec.exprs.as_slice(), spec.descending.as_slice()) else {
             return Ok(df);
         };
-        if spec.exprs.len() != 1 {
-            return Ok(df);
-        }
         let keys = self.by.iter().map(|k| df.column(k)).collect::<PolarsResult<Vec<&Column>>>()?;
         let Some(groups) = group_rows(&keys) else {
             return Ok(df);

@@ -29,16 +29,17 @@ pub fn top_candidates(
     }
     match column.dtype() {
         DataType::Int64 => {
-            let values: Vec<i64> = column.i64().ok()?.into_no_null_iter().collect();
-            Some(keep(&values, groups, descending, n))
+            let values = column.i64().ok()?.rechunk();
+            Some(keep(values.cont_slice().ok()?, groups, descending, n))
         }
         DataType::Float64 => {
-            let values: Vec<f64> = column.f64().ok()?.into_no_null_iter().collect();
+            let values = column.f64().ok()?.rechunk();
+            let values = values.cont_slice().ok()?;
             // NaN has no place in `<`; polars' sort orders it by its own rule.
             if values.iter().any(|v| v.is_nan()) {
                 return None;
             }
-            Some(keep(&values, groups, descending, n))
+            Some(keep(values, groups, descending, n))
         }
         _ => None,
     }

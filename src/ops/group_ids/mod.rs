@@ -108,10 +108,8 @@ impl Key {
                     let v = if !valid.as_ref().is_none_or(|m| m[i]) {
                         NULL
                     } else if view.length <= View::MAX_INLINE_SIZE {
-                        // Short text is all in its view: hash length and
-                        // bytes from there (masked: padding is not content).
-                        let bits = view.as_u128() & inline_mask(view.length);
-                        mix(bits as u64, (bits >> 64) as u64)
+                        let [lo, hi] = short_text(view);
+                        mix(lo, hi)
                     } else {
                         state.hash_one(values.value(i))
                     };
@@ -198,45 +196,46 @@ pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
 /// The most key combinations grouped through one combined code.
 const COMBINED_CODES: u64 = 1 << 24;
 
-/// Groups rows by one key: its value (or a text's view) rides in the table
-/// entry, so most probes never touch the rows.
+/// Groups the first `rows` rows by one key, through the cheapest table
+/// that holds it: an array for integers in a small range, a flat table of
+/// bits for short text, else a hash table whose entries keep the key's
+/// value (or a text's view), so most probes never touch the rows.
 fn group_one(key: &Key, rows: usize) -> Groups {
-    if let Key::Int { values, valid } = key {
-        let valid = valid.as_deref().map(|v| &v[..rows]);
-        if let Some(groups) = by_range::group_by_range(&values[..rows], valid) {
-            return groups;
-        }
-    }
-    if let Key::Text { values, valid } = key {
-        let views = &values.views()[..rows];
-        if views.iter().all(|v| v.length <= View::MAX_INLINE_SIZE) {
-            // Short text: its masked view is the whole value.
-            let key = |row: usize| {
-                let v = views[row];
-                let bits = v.as_u128() & inline_mask(v.length);
-                [bits as u64, (bits >> 64) as u64]
-            };
-            let hash = |[lo, hi]: [u64; 2]| mix(lo, hi);
-            let valid = valid.as_deref().map(|v| &v[..rows]);
-            if let Some(groups) = flat_table::group_by_bits(rows, valid, key, hash) {
-                return groups;
-            }
-        }
-    }
     let mut hashes = vec![0u64; rows];
-    key.hash_into(&mut hashes);
     let groups = match key {
         Key::Int { values, valid } => {
-            assign(&hashes, valid.as_deref(), |row| values[row], |fp, _, row| fp == values[row])
+            let valid = valid.as_deref().map(|v| &v[..rows]);
+            if let Some(groups) = by_range::group_by_range(&values[..rows], valid) {
+                return groups;
+            }
+            key.hash_into(&mut hashes);
+            assign(&hashes, valid, |row| values[row], |fp, _, row| fp == values[row])
         }
         Key::Text { values, valid } => {
-            let views = values.views();
+            let views = &values.views()[..rows];
+            let valid = valid.as_deref().map(|v| &v[..rows]);
+            if views.iter().all(|v| v.length <= View::MAX_INLINE_SIZE) {
+                let key = |row: usize| short_text(&views[row]);
+                let hash = |[lo, hi]: [u64; 2]| mix(lo, hi);
+                if let Some(groups) = flat_table::group_by_bits(rows, valid, key, hash) {
+                    return groups;
+                }
+            }
+            key.hash_into(&mut hashes);
             let fingerprint = |row: usize| views[row].as_u128();
-            assign(&hashes, valid.as_deref(), fingerprint, |fp, first, row| same_text(values, fp, first, row))
+            assign(&hashes, valid, fingerprint, |fp, first, row| same_text(values, fp, first, row))
         }
     };
     // More than u32::MAX groups cannot come from one frame's rows.
     groups.unwrap_or(Groups { ids: Vec::new(), first: Vec::new() })
+}
+
+/// A short text (at most [`View::MAX_INLINE_SIZE`] bytes) as the bits of
+/// its view that hold its length and bytes: the whole value, padding masked.
+#[inline]
+fn short_text(view: &View) -> [u64; 2] {
+    let bits = view.as_u128() & inline_mask(view.length);
+    [bits as u64, (bits >> 64) as u64]
 }
 
 /// The bits of an inline view that hold its length and its `len` bytes.
