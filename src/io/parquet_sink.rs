@@ -13,7 +13,10 @@ use polars_parquet::write::{array_to_columns, compress, CompressedPage, Encoding
 use rayon::prelude::*;
 use std::io::Write;
 
-/// Rows per row group at most (polars' default size).
+/// Rows per row group a frame is cut into (polars' default size): a frame
+/// of n rows becomes n / ROW_GROUP_ROWS row groups of equal size (one when
+/// it is shorter). Cutting at exactly this size left a 72k-row tail of
+/// every 328k-row chunk and made the 10M-row h2o file 4% larger.
 const ROW_GROUP_ROWS: usize = 512 * 512;
 
 /// A Parquet file being written, zstd-compressed, with statistics.
@@ -41,20 +44,21 @@ impl<W: Write> ParquetSink<W> {
         Ok(ParquetSink { writer, fields, encodings: get_encodings(&arrow), options })
     }
 
-    /// Appends `df` as row groups of at most [`ROW_GROUP_ROWS`].
+    /// Appends `df` as row groups of about [`ROW_GROUP_ROWS`].
     pub fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
         if df.height() == 0 {
             return Ok(());
         }
         let mut df = df.clone();
         df.as_single_chunk_par();
-        // Row groups of at most ROW_GROUP_ROWS, every (row group, column)
-        // pair one task: a frame of 1M rows keeps both threads busy where
-        // nine columns of unequal cost did not.
+        // Every (row group, column) pair is one task: a frame of 1M rows
+        // keeps both threads busy where nine columns of unequal cost did not.
+        let count = (df.height() / ROW_GROUP_ROWS).max(1);
+        let size = df.height().div_ceil(count);
         let groups: Vec<_> = (0..df.height())
-            .step_by(ROW_GROUP_ROWS)
+            .step_by(size)
             .flat_map(|start| {
-                df.slice(start as i64, ROW_GROUP_ROWS).iter_chunks(CompatLevel::newest(), false).collect::<Vec<_>>()
+                df.slice(start as i64, size).iter_chunks(CompatLevel::newest(), false).collect::<Vec<_>>()
             })
             .collect();
         let tasks: Vec<(usize, usize)> =
@@ -127,7 +131,8 @@ mod tests {
         assert!(back.equals_missing(&want), "{back} != {want}");
     }
 
-    /// A frame longer than a row group is cut into row groups, in order.
+    /// A frame of two row groups and a few rows is cut into two equal row
+    /// groups (no tail group), in order.
     #[test]
     fn a_long_frame_becomes_several_row_groups() {
         let rows = 2 * ROW_GROUP_ROWS + 5;
@@ -138,7 +143,7 @@ mod tests {
         sink.finish().unwrap();
         let mut reader = ParquetReader::new(std::io::Cursor::new(bytes));
         let sizes: Vec<usize> = reader.get_metadata().unwrap().row_groups.iter().map(|g| g.num_rows()).collect();
-        assert_eq!(sizes, vec![ROW_GROUP_ROWS, ROW_GROUP_ROWS, 5]);
+        assert_eq!(sizes, vec![ROW_GROUP_ROWS + 3, ROW_GROUP_ROWS + 2]);
         assert!(reader.finish().unwrap().equals(&df));
     }
 }
