@@ -30,7 +30,7 @@ pub fn fold_chunks<T: Send>(
             batch
                 .into_par_iter()
                 .map(|job| {
-                    let df = source.read_chunk(&job, None, None, settings)?;
+                    let df = source.read_chunk(&job, None, None, &[], settings)?;
                     let mut state = init();
                     fold(&mut state, df, job.file())?;
                     Ok(state)

@@ -207,8 +207,13 @@ fn load(scan: Option<&crate::graph::ScanInput>, work: Work, run: &Run) -> Result
         (_, Work::Frame(df)) => Ok(df),
         (Some(scan), Work::Job(job)) => {
             check(run.config)?;
-            let df =
-                scan.source.read_chunk(&job, scan.projection.as_deref(), scan.row_filter.as_ref(), run.settings)?;
+            let df = scan.source.read_chunk(
+                &job,
+                scan.projection.as_deref(),
+                scan.row_filter.as_ref(),
+                &scan.dictionaries,
+                run.settings,
+            )?;
             run.progress.rows.fetch_add(df.height() as u64, Ordering::Relaxed);
             let bytes = size(&df);
             if bytes > run.env.budget.limit() {

@@ -70,6 +70,10 @@ pub fn explain_stages(graph: &TaskGraph, chunk_size: usize) -> Vec<String> {
                     let f: Vec<String> = scan.stats_filters.iter().map(|f| f.to_string()).collect();
                     let _ = writeln!(out, "  statistics filters: {}", f.join(", "));
                 }
+                if !scan.dictionaries.is_empty() {
+                    let keys: Vec<&str> = scan.dictionaries.iter().map(|(k, _)| k.as_str()).collect();
+                    let _ = writeln!(out, "  group keys read as dictionary ids where encoded so: {}", keys.join(", "));
+                }
             }
             StageInput::Stages(ids) => {
                 let ids: Vec<String> = ids.iter().map(|i| format!("stage {i}")).collect();

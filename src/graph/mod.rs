@@ -21,8 +21,9 @@ use std::sync::Arc;
 
 use polars::prelude::{DataType, JoinType, Schema as PlSchema};
 
-use crate::io::{self, Source, StatsFilter};
+use crate::io::{self, KeyDictionary, Source, StatsFilter};
 use crate::ops::{self, AggSpec, ChunkOp, Sink, SortSpec};
+use crate::plan::expr::AggExpr;
 use crate::plan::expr::{BinOp, Expr, Value};
 use crate::plan::logical::{JoinColumn, JoinKind, LogicalPlan, SampleAmount};
 use crate::plan::types::{DType, Schema};
@@ -36,7 +37,7 @@ pub type StageId = usize;
 /// Where a stage's chunks come from.
 pub enum StageInput {
     /// Chunks of a source.
-    Scan(ScanInput),
+    Scan(Box<ScanInput>),
     /// The output partitions of these stages, in order.
     Stages(Vec<StageId>),
 }
@@ -51,6 +52,9 @@ pub struct ScanInput {
     pub stats_filters: Vec<StatsFilter>,
     /// The pushed filter, for readers that decode only the rows it keeps.
     pub row_filter: Option<io::RowFilter>,
+    /// String columns that may be read as dictionary ids (group keys the
+    /// aggregation decodes; see [`io::KeyDictionary`]).
+    pub dictionaries: Vec<(String, Arc<KeyDictionary>)>,
 }
 
 /// One stage: input → fused chunk ops → sink.
@@ -80,7 +84,7 @@ pub struct TaskGraph {
 
 /// Builds the task graph of an optimized plan.
 pub fn build(plan: &LogicalPlan) -> TaskGraph {
-    let mut b = Builder { stages: Vec::new(), order_free: false };
+    let mut b = Builder { stages: Vec::new(), order_free: false, dictionaries: Vec::new() };
     b.stage_of(plan);
     TaskGraph { stages: b.stages, output: plan.schema().names() }
 }
@@ -99,10 +103,43 @@ struct Builder {
     /// aggregates them, or keeps only distinct rows): only then may an inner
     /// join stream its right side, which gives the right side's order.
     order_free: bool,
+    /// Key dictionaries for the scan being lowered under an aggregate.
+    dictionaries: Vec<(String, Arc<KeyDictionary>)>,
 }
 
 fn polars_schema(s: &Schema) -> PlSchema {
     s.fields.iter().map(|f| polars::prelude::Field::new(f.name.as_str().into(), f.dtype.to_polars())).collect()
+}
+
+/// The group keys of an aggregate that may be read as dictionary ids: plain
+/// string columns of a Parquet scan, under nothing but filters, that no
+/// filter and no aggregate argument reads (those see the ids, not the
+/// strings). Only for aggregates with a partial form: the holistic ones
+/// gather every row's key, which would have to be decoded again.
+fn dictionary_keys(input: &LogicalPlan, keys: &[(String, Expr)], aggs: &[(String, AggExpr)]) -> Vec<String> {
+    if aggs.iter().any(|(_, a)| a.func.is_holistic()) {
+        return vec![];
+    }
+    let mut read: Vec<String> =
+        aggs.iter().flat_map(|(_, a)| a.arg.iter().chain(&a.arg2)).flat_map(Expr::columns).collect();
+    let mut node = input;
+    let scan = loop {
+        match node {
+            LogicalPlan::Filter { input, predicate } => {
+                read.extend(predicate.columns());
+                node = input;
+            }
+            LogicalPlan::Scan(scan) if scan.source.format == io::Format::Parquet => break scan,
+            _ => return vec![],
+        }
+    };
+    read.extend(scan.filters.iter().flat_map(Expr::columns));
+    let schema = scan.schema();
+    keys.iter()
+        .filter(|(name, e)| matches!(e, Expr::Column(c) if c == name))
+        .filter(|(name, _)| schema.get(name) == Some(&DType::Str) && !read.contains(name))
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 fn sort_spec(keys: &[crate::plan::logical::SortKey]) -> SortSpec {
@@ -187,12 +224,13 @@ impl Builder {
                 }
                 let stats_filters = s.filters.iter().flat_map(|f| f.conjuncts()).filter_map(stats_filter).collect();
                 Open {
-                    input: StageInput::Scan(ScanInput {
+                    input: StageInput::Scan(Box::new(ScanInput {
                         source: s.source.clone(),
                         projection: s.projection.clone(),
                         stats_filters,
                         row_filter,
-                    }),
+                        dictionaries: std::mem::take(&mut self.dictionaries),
+                    })),
                     side_inputs: vec![],
                     ops,
                     input_schema: polars_schema(&schema),
@@ -211,8 +249,8 @@ impl Builder {
                 open
             }
             LogicalPlan::Aggregate { input, keys, aggs, schema } => {
-                let keys = keys.iter().map(|(n, e)| (n.clone(), lower_expr::lower(e))).collect();
-                let aggs = aggs
+                let lowered_keys = keys.iter().map(|(n, e)| (n.clone(), lower_expr::lower(e))).collect();
+                let lowered_aggs = aggs
                     .iter()
                     .map(|(name, a)| AggSpec {
                         name: name.clone(),
@@ -224,7 +262,16 @@ impl Builder {
                         label: a.to_string(),
                     })
                     .collect();
-                self.after(input, Box::new(ops::HashAggregate::new(keys, aggs)), schema)
+                let dictionaries: Vec<_> = dictionary_keys(input, keys, aggs)
+                    .into_iter()
+                    .map(|k| (k, Arc::new(KeyDictionary::default())))
+                    .collect();
+                let sink = ops::HashAggregate::new(lowered_keys, lowered_aggs).with_dictionaries(dictionaries.clone());
+                // Taken by the scan under `input` (dictionary_keys found one).
+                self.dictionaries = dictionaries;
+                let open = self.after(input, Box::new(sink), schema);
+                self.dictionaries.clear();
+                open
             }
             LogicalPlan::Sort { input, keys } => self.after(input, Box::new(ops::Sort(sort_spec(keys))), &schema),
             LogicalPlan::TopK { input, keys, k } => {

@@ -19,6 +19,7 @@ mod csv;
 mod csv_fast;
 mod csv_sink;
 mod error;
+mod key_dictionary;
 mod lines;
 mod ndjson;
 mod parquet;
@@ -38,6 +39,7 @@ use memmap2::Mmap;
 use polars::prelude::*;
 
 pub use error::{Error, Result};
+pub use key_dictionary::KeyDictionary;
 pub use parquet::{RowFilter, StatValue, StatsFilter, StatsOp};
 pub use sample::{ColumnMeta, FileMeta, SampleBasis};
 
@@ -353,12 +355,15 @@ impl Source {
     /// # Errors
     /// Malformed records (under [`BadRowPolicy::Error`]) and decode errors.
     /// A `filter` (the filter pushed into the scan, which still runs after
-    /// it) lets a Parquet reader skip decoding rows it drops.
+    /// it) lets a Parquet reader skip decoding rows it drops. A string
+    /// column named in `dictionaries` may come back as that dictionary's
+    /// ids (`UInt32`, see [`KeyDictionary`]) where the file allows.
     pub fn read_chunk(
         &self,
         job: &ChunkJob,
         projection: Option<&[String]>,
         filter: Option<&RowFilter>,
+        dictionaries: &[(String, Arc<KeyDictionary>)],
         settings: &ReadSettings,
     ) -> Result<DataFrame> {
         let file = &self.files[job.file()];
@@ -368,6 +373,7 @@ impl Source {
         };
         // Only ask the reader for columns this file has; the rest become nulls.
         let present: Vec<String> = wanted.iter().filter(|c| file.schema.contains(c)).cloned().collect();
+        let mut coded: Vec<Series> = Vec::new();
         let df = match (job, &file.data) {
             (ChunkJob::Bytes { range, .. }, FileData::Mapped { map: Some(map), .. }) => {
                 settings.bytes_read.fetch_add((range.1 - range.0) as u64, Ordering::Relaxed);
@@ -391,11 +397,33 @@ impl Source {
                 let usable = |f: &&RowFilter| {
                     f.columns.iter().all(|c| present.contains(c) && file.schema.get(c) == self.schema.get(c))
                 };
-                parquet::read_rows(&file.path, meta, *rows, &present, filter.filter(usable), &settings.bytes_read)?
+                for (name, dict) in dictionaries {
+                    let string = |s: &Schema| s.get(name) == Some(&DataType::String);
+                    if present.contains(name) && string(&file.schema) && string(&self.schema) {
+                        coded.extend(parquet::read_codes(&file.path, meta, *rows, name, dict)?);
+                    }
+                }
+                let rest: Vec<String> =
+                    present.iter().filter(|c| !coded.iter().any(|s| s.name() == c.as_str())).cloned().collect();
+                // The prefiltered read would keep fewer rows than the codes.
+                let filter = if coded.is_empty() { filter.filter(usable) } else { None };
+                let mut df = parquet::read_rows(&file.path, meta, *rows, &rest, filter, &settings.bytes_read)?;
+                for ids in &coded {
+                    settings.bytes_read.fetch_add(ids.estimated_size() as u64, Ordering::Relaxed);
+                    df.with_column(ids.clone()).map_err(|e| Error::decode(&file.path, e))?;
+                }
+                df
             }
             _ => return Err(Error::Unsupported { message: "internal: chunk job does not fit its file".into() }),
         };
-        unify::conform(df, &wanted, &self.schema).map_err(|e| Error::decode(&file.path, e))
+        if coded.is_empty() {
+            return unify::conform(df, &wanted, &self.schema).map_err(|e| Error::decode(&file.path, e));
+        }
+        let mut schema = self.schema.as_ref().clone();
+        for ids in &coded {
+            schema.with_column(ids.name().clone(), DataType::UInt32);
+        }
+        unify::conform(df, &wanted, &schema).map_err(|e| Error::decode(&file.path, e))
     }
 
     fn parse_text(

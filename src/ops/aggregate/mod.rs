@@ -33,10 +33,12 @@ mod accumulate;
 mod kernel_tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use polars::prelude::*;
 
 use super::{concat, run_lazy, select_rows, ChunkCtx, Sink, Spill};
+use crate::io::KeyDictionary;
 
 /// Which aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +123,10 @@ pub struct HashAggregate {
     two_phase: bool,
     /// Set once a chunk showed that per-chunk grouping does not reduce.
     rowwise: AtomicBool,
+    /// String keys that may arrive as dictionary ids (`UInt32`; see
+    /// [`KeyDictionary`]): grouped as ids, turned back into strings in the
+    /// partial's groups (or in every row where rows are not grouped).
+    dictionaries: Vec<(String, Arc<KeyDictionary>)>,
 }
 
 /// Chunks smaller than this never switch the aggregate to row-wise partials.
@@ -194,7 +200,24 @@ impl HashAggregate {
                 a.arg2 = Some(col(const_name(i, 'b')));
             }
         }
-        HashAggregate { keys, aggs, computed, two_phase, rowwise: AtomicBool::new(false) }
+        HashAggregate { keys, aggs, computed, two_phase, rowwise: AtomicBool::new(false), dictionaries: vec![] }
+    }
+
+    /// Key columns that may arrive as ids of these dictionaries.
+    pub fn with_dictionaries(mut self, dictionaries: Vec<(String, Arc<KeyDictionary>)>) -> Self {
+        self.dictionaries = dictionaries;
+        self
+    }
+
+    /// `df` with every key that came as dictionary ids turned back into strings.
+    fn decoded(&self, mut df: DataFrame) -> PolarsResult<DataFrame> {
+        for (name, dict) in &self.dictionaries {
+            if let Some(ids) = df.column(name).ok().filter(|c| c.dtype() == &DataType::UInt32) {
+                let strings = dict.decode(ids)?;
+                df.with_column(strings)?;
+            }
+        }
+        Ok(df)
     }
 
     fn key_cols(&self) -> Vec<Expr> {
@@ -518,17 +541,17 @@ impl Sink for HashAggregate {
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let keyed = self.with_keys(df)?;
         if !self.two_phase {
-            return Ok(keyed);
+            return self.decoded(keyed);
         }
         if self.keys.is_empty() {
             return self.group(keyed, self.partial_exprs());
         }
         if self.rowwise.load(Ordering::Relaxed) {
             let exprs = self.rowwise_exprs();
-            return run_lazy(keyed, |lf| lf.select(exprs));
+            return run_lazy(self.decoded(keyed)?, |lf| lf.select(exprs));
         }
         let rows = keyed.height();
-        let out = self.grouped_partial(keyed)?;
+        let out = self.decoded(self.grouped_partial(keyed)?)?;
         if rows >= ADAPT_MIN_ROWS && out.height() * 2 > rows {
             self.rowwise.store(true, Ordering::Relaxed);
         }

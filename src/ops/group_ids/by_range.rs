@@ -21,7 +21,6 @@ pub(super) fn group_by_range(values: &[i64], valid: Option<&[bool]>) -> Option<G
     if range > u128::from(widest_range(values.len())) {
         return None;
     }
-    const UNSEEN: u32 = u32::MAX;
     let mut slots = vec![UNSEEN; range as usize];
     let mut first: Vec<IdxSize> = Vec::new();
     let mut ids = Vec::with_capacity(values.len());
@@ -35,6 +34,49 @@ pub(super) fn group_by_range(values: &[i64], valid: Option<&[bool]>) -> Option<G
         };
         if *slot == UNSEEN {
             *slot = u32::try_from(first.len()).ok()?;
+            first.push(row as IdxSize);
+        }
+        ids.push(*slot);
+    }
+    Some(Groups { ids, first })
+}
+
+const UNSEEN: u32 = u32::MAX;
+
+/// Groups the first `rows` rows of several integer keys (values, valid
+/// rows) when the product of their ranges (each with a slot for null) is
+/// small enough: each row's combined value (mixed radix) indexes an array.
+pub(super) fn group_by_ranges(keys: &[(&[i64], Option<&[bool]>)], rows: usize) -> Option<Groups> {
+    let mut code = vec![0u32; rows];
+    let mut stride = 1u64;
+    for &(values, valid) in keys {
+        let (values, valid) = (&values[..rows], valid.map(|v| &v[..rows]));
+        let (lo, hi) = min_max(values, valid);
+        // The slot after the largest value is null's.
+        let range = (hi as i128 - lo as i128 + 2) as u128;
+        let total = u128::from(stride) * range;
+        if total > u128::from(widest_range(rows)) {
+            return None;
+        }
+        let s = stride as u32;
+        match valid {
+            None => code.iter_mut().zip(values).for_each(|(c, &v)| *c += v.wrapping_sub(lo) as u32 * s),
+            Some(ok) => {
+                let null = (range - 1) as u32;
+                for ((c, &v), &ok) in code.iter_mut().zip(values).zip(ok) {
+                    *c += if ok { v.wrapping_sub(lo) as u32 } else { null } * s;
+                }
+            }
+        }
+        stride = total as u64;
+    }
+    let mut slots = vec![UNSEEN; stride as usize];
+    let mut first: Vec<IdxSize> = Vec::new();
+    let mut ids = Vec::with_capacity(rows);
+    for (row, &c) in code.iter().enumerate() {
+        let slot = &mut slots[c as usize];
+        if *slot == UNSEEN {
+            *slot = first.len() as u32;
             first.push(row as IdxSize);
         }
         ids.push(*slot);

@@ -67,14 +67,15 @@ impl Key {
                 let values = text.downcast_iter().next()?.clone();
                 Some(Key::Text { values, valid: validity(series) })
             }
+            // polars' cast checks every value; these widen as they are.
+            DataType::UInt32 => Some(Key::Int { values: widened(physical.u32().ok()?), valid: validity(series) }),
+            DataType::Int32 => Some(Key::Int { values: widened(physical.i32().ok()?), valid: validity(series) }),
             DataType::Boolean
             | DataType::Int8
             | DataType::Int16
-            | DataType::Int32
             | DataType::Int64
             | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32 => {
+            | DataType::UInt16 => {
                 let ints = physical.cast(&DataType::Int64).ok()?;
                 let ints = ints.i64().ok()?.rechunk();
                 let values = match ints.downcast_iter().next() {
@@ -131,6 +132,19 @@ impl Key {
     }
 }
 
+/// The values of `ca` as `i64` (whatever a null row holds, too).
+fn widened<T>(ca: &ChunkedArray<T>) -> Buffer<i64>
+where
+    T: PolarsNumericType,
+    T::Native: Into<i64>,
+{
+    let mut out = Vec::with_capacity(ca.len());
+    for array in ca.downcast_iter() {
+        out.extend(array.values().iter().map(|&v| v.into()));
+    }
+    out.into()
+}
+
 /// Which rows are valid, when any is not.
 pub fn validity(series: &Series) -> Option<Vec<bool>> {
     (series.null_count() > 0).then(|| series.is_not_null().into_iter().map(|v| v == Some(true)).collect())
@@ -151,6 +165,18 @@ pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
     let keys: Vec<Key> = keys.iter().map(|c| Key::of(c)).collect::<Option<_>>()?;
     if let [key] = keys.as_slice() {
         return Some(group_one(key, rows));
+    }
+    // Integer keys (dictionary ids among them) whose ranges multiply to a
+    // small one: the combined value indexes an array in one pass.
+    let ints: Option<Vec<_>> = keys
+        .iter()
+        .map(|k| match k {
+            Key::Int { values, valid } => Some((&values[..], valid.as_deref())),
+            Key::Text { .. } => None,
+        })
+        .collect();
+    if let Some(groups) = ints.and_then(|ints| by_range::group_by_ranges(&ints, rows)) {
+        return Some(groups);
     }
     // Several keys: each key's own group ids combined into one integer
     // (mixed radix) and grouped as a single key, when there are at most
@@ -201,13 +227,13 @@ const COMBINED_CODES: u64 = 1 << 24;
 /// bits for short text, else a hash table whose entries keep the key's
 /// value (or a text's view), so most probes never touch the rows.
 fn group_one(key: &Key, rows: usize) -> Groups {
-    let mut hashes = vec![0u64; rows];
     let groups = match key {
         Key::Int { values, valid } => {
             let valid = valid.as_deref().map(|v| &v[..rows]);
             if let Some(groups) = by_range::group_by_range(&values[..rows], valid) {
                 return groups;
             }
+            let mut hashes = vec![0u64; rows];
             key.hash_into(&mut hashes);
             assign(&hashes, valid, |row| values[row], |fp, _, row| fp == values[row])
         }
@@ -221,6 +247,7 @@ fn group_one(key: &Key, rows: usize) -> Groups {
                     return groups;
                 }
             }
+            let mut hashes = vec![0u64; rows];
             key.hash_into(&mut hashes);
             let fingerprint = |row: usize| views[row].as_u128();
             assign(&hashes, valid, fingerprint, |fp, first, row| same_text(values, fp, first, row))
@@ -367,6 +394,27 @@ mod tests {
             let b: Vec<Option<String>> =
                 (0..rows).map(|_| (next() % 9 != 0).then(|| format!("text number {}", next() % distinct))).collect();
             let c: Vec<i32> = (0..rows).map(|_| (next() % distinct) as i32).collect();
+            check_against_hashmap(&[
+                Column::new("a".into(), a),
+                Column::new("b".into(), b),
+                Column::new("c".into(), c),
+            ]);
+        }
+    }
+
+    /// Several integer keys: ranges whose product indexes one array
+    /// (negative values and nulls included, a UInt32 key like dictionary
+    /// ids), and ranges whose product is too large for it.
+    #[test]
+    fn several_integer_keys_group_by_their_values() {
+        let mut rng = crate::test_rng::Rng(0x5851_F42D_4C95_7F2D);
+        let rows = 30_000;
+        for (a_spread, b_spread) in [(7u64, 40u64), (3000, 5000)] {
+            let a: Vec<Option<i64>> =
+                (0..rows).map(|_| (rng.below(13) != 0).then(|| rng.below(a_spread) as i64 - 3)).collect();
+            let b: Vec<Option<u32>> =
+                (0..rows).map(|_| (rng.below(5) != 0).then(|| rng.below(b_spread) as u32)).collect();
+            let c: Vec<i32> = (0..rows).map(|_| rng.below(3) as i32).collect();
             check_against_hashmap(&[
                 Column::new("a".into(), a),
                 Column::new("b".into(), b),
