@@ -14,10 +14,18 @@
 //!
 //! ```text
 //! let src = r#"scan "testdata/sales.csv" | agg n = count() by region"#;
+//! let compiled = dq::pipeline::compile(src)?;
+//! let backend = dq::pipeline::Backend::Local(dq::exec::ExecConfig::default());
+//! let (frames, _stats) = dq::pipeline::execute(&compiled, &backend, None)?;
+//! ```
+//!
+//! or step by step (the same calls `compile` makes):
+//!
+//! ```text
 //! let program = dq::lang::parse(src)?;
 //! let query = dq::plan::build(&program, src)?;
 //! let (plan, _rules) = dq::plan::optimize::optimize(query.plan);
-//! let graph = dq::graph::build(&plan);
+//! let graph = dq::graph::build(&plan, &query.sources);
 //! let (frames, _stats) = dq::exec::execute(&graph, &dq::exec::ExecConfig::default())?;
 //! ```
 
@@ -31,6 +39,7 @@ pub mod graph;
 pub mod io;
 pub mod lang;
 pub mod ops;
+pub mod pipeline;
 pub mod plan;
 pub mod temporal;
 #[cfg(test)]

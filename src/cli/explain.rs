@@ -2,9 +2,8 @@
 //! task graph (or its Graphviz DOT).
 
 use super::args::{ExecArgs, ProgramArgs};
-use super::run::prepare;
 use super::SourceText;
-use crate::{exec, graph, Error};
+use crate::{exec, graph, pipeline, Error};
 
 /// Show what dq will do: the logical plan, the optimized plan and the task graph.
 ///
@@ -33,7 +32,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
     let src = args.program.load()?;
     *source = Some(src.clone());
-    let p = prepare(&src)?;
+    let p = pipeline::compile(&src.text)?;
     if args.dot {
         print!("{}", graph::to_dot(&p.graph, config.chunk_size));
         return Ok(());
@@ -46,7 +45,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
         let config = exec::ExecConfig { progress: reporter.as_ref().map(|r| r.progress()), ..config };
         // The result is counted, not kept: analyzing a large result holds none of it.
         let mut discard = |_: polars::prelude::DataFrame| Ok(());
-        let (_, stats) = exec::execute_streaming(&p.graph, &config, Some(&mut discard))?;
+        let (_, stats) = pipeline::execute(&p, &pipeline::Backend::Local(config), Some(&mut discard))?;
         drop(reporter);
         for (block, s) in stages.iter_mut().zip(&stats.stages) {
             block.push_str(&format!(

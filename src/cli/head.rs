@@ -2,9 +2,8 @@
 
 use super::args::ExecArgs;
 use super::output::{self, FormatArg};
-use super::run::prepare;
 use super::SourceText;
-use crate::{exec, Error};
+use crate::{pipeline, Error};
 
 /// Print the first rows of a file or glob.
 ///
@@ -31,8 +30,8 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
     let src = SourceText { name: "<dq head>".into(), text: format!("scan {:?} | head {}", args.path, args.rows) };
     *source = Some(src.clone());
-    let p = prepare(&src)?;
-    let (frames, _) = exec::execute(&p.graph, &config)?;
+    let p = pipeline::compile(&src.text)?;
+    let (frames, _) = pipeline::execute(&p, &pipeline::Backend::Local(config), None)?;
     output::write(&frames, &crate::graph::output_schema(&p.optimized), None, args.format)?;
     Ok(())
 }

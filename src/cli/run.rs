@@ -7,9 +7,7 @@ use polars::prelude::DataFrame;
 use super::args::{ExecArgs, ProgramArgs};
 use super::output::{self, OutputArgs};
 use super::{usage, SourceText};
-use crate::graph::TaskGraph;
-use crate::plan::LogicalPlan;
-use crate::{exec, graph, lang, plan, Error};
+use crate::{exec, pipeline, Error};
 
 /// Run a pipeline and print or write its result.
 ///
@@ -43,36 +41,12 @@ pub enum StatsFormat {
     Json,
 }
 
-/// A program planned and lowered, ready to run.
-pub struct Prepared {
-    /// The plan before optimization.
-    pub logical: LogicalPlan,
-    /// After optimization.
-    pub optimized: LogicalPlan,
-    /// Names of the rules that changed the plan.
-    pub rules: Vec<&'static str>,
-    /// The task graph.
-    pub graph: TaskGraph,
-    /// `write "path"` at the end of the program.
-    pub write: Option<String>,
-}
-
-/// Parses, plans, optimizes and builds the task graph of `src`.
-pub fn prepare(src: &SourceText) -> Result<Prepared, Error> {
-    let program = lang::parse(&src.text)?;
-    let query = plan::build(&program, &src.text)?;
-    let logical = query.plan.clone();
-    let (optimized, rules) = plan::optimize::optimize(query.plan);
-    let graph = graph::build(&optimized);
-    Ok(Prepared { logical, optimized, rules, graph, write: query.write })
-}
-
 /// Runs `dq run`.
 pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
     let src = args.program.load()?;
     *source = Some(src.clone());
-    let prepared = prepare(&src)?;
+    let prepared = pipeline::compile(&src.text)?;
     let dest_path: Option<PathBuf> = match (&prepared.write, &args.out.output) {
         (Some(_), Some(_)) => return Err(usage("the program ends in `write` and -o was given too; keep one")),
         (Some(w), None) => Some(PathBuf::from(w)),
@@ -95,9 +69,10 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
                 stop
             })
         };
-        match exec::execute_streaming(&prepared.graph, &config, Some(&mut emit)) {
+        let backend = pipeline::Backend::Local(config.clone());
+        match pipeline::execute(&prepared, &backend, Some(&mut emit)) {
             Ok(r) => r,
-            Err(e) => return Err(write_error.take().unwrap_or(Error::Exec(e))),
+            Err(e) => return Err(write_error.take().unwrap_or(e)),
         }
     };
     if let Some(p) = &config.progress {

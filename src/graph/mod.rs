@@ -22,11 +22,12 @@ use std::sync::Arc;
 use polars::prelude::{DataType, JoinType, Schema as PlSchema};
 
 use crate::io::{self, KeyDictionary, Source, StatsFilter};
-use crate::ops::{self, AggSpec, ChunkOp, Sink, SortSpec};
-use crate::plan::expr::AggExpr;
+use crate::ops::{self, AggKind, AggSpec, ChunkOp, Sink, SortSpec};
+use crate::plan::expr::{AggExpr, AggFunc};
 use crate::plan::expr::{BinOp, Expr, Value};
 use crate::plan::logical::{JoinColumn, JoinKind, LogicalPlan, SampleAmount};
 use crate::plan::types::{DType, Schema};
+use crate::plan::Sources;
 
 pub use display::{explain_stages, explain_text, human_bytes, to_dot};
 pub use lower_expr::lower as lower_expr;
@@ -83,8 +84,8 @@ pub struct TaskGraph {
 }
 
 /// Builds the task graph of an optimized plan.
-pub fn build(plan: &LogicalPlan) -> TaskGraph {
-    let mut b = Builder { stages: Vec::new(), order_free: false, dictionaries: Vec::new() };
+pub fn build(plan: &LogicalPlan, sources: &Sources) -> TaskGraph {
+    let mut b = Builder { stages: Vec::new(), order_free: false, dictionaries: Vec::new(), sources };
     b.stage_of(plan);
     TaskGraph { stages: b.stages, output: plan.schema().names() }
 }
@@ -97,7 +98,7 @@ struct Open {
     input_schema: PlSchema,
 }
 
-struct Builder {
+struct Builder<'a> {
     stages: Vec<Stage>,
     /// Whether the rows being lowered may come out in any order (a parent
     /// aggregates them, or keeps only distinct rows): only then may an inner
@@ -105,6 +106,8 @@ struct Builder {
     order_free: bool,
     /// Key dictionaries for the scan being lowered under an aggregate.
     dictionaries: Vec<(String, Arc<KeyDictionary>)>,
+    /// The opened sources the plan's scans name.
+    sources: &'a Sources,
 }
 
 fn polars_schema(s: &Schema) -> PlSchema {
@@ -129,7 +132,7 @@ fn dictionary_keys(input: &LogicalPlan, keys: &[(String, Expr)], aggs: &[(String
                 read.extend(predicate.columns());
                 node = input;
             }
-            LogicalPlan::Scan(scan) if scan.source.format == io::Format::Parquet => break scan,
+            LogicalPlan::Scan(scan) if scan.spec.format == io::Format::Parquet => break scan,
             _ => return vec![],
         }
     };
@@ -142,6 +145,28 @@ fn dictionary_keys(input: &LogicalPlan, keys: &[(String, Expr)], aggs: &[(String
         .collect()
 }
 
+/// The local kernel's aggregate for the plan's.
+fn agg_kind(f: AggFunc) -> AggKind {
+    match f {
+        AggFunc::CountRows => AggKind::CountRows,
+        AggFunc::Count => AggKind::Count,
+        AggFunc::Sum => AggKind::Sum,
+        AggFunc::Mean => AggKind::Mean,
+        AggFunc::Min => AggKind::Min,
+        AggFunc::Max => AggKind::Max,
+        AggFunc::Std => AggKind::Std,
+        AggFunc::Var => AggKind::Var,
+        AggFunc::Median => AggKind::Median,
+        AggFunc::Quantile => AggKind::Quantile,
+        AggFunc::NUnique => AggKind::NUnique,
+        AggFunc::ApproxNUnique => AggKind::ApproxNUnique,
+        AggFunc::First => AggKind::First,
+        AggFunc::Last => AggKind::Last,
+        AggFunc::Corr => AggKind::Corr,
+        AggFunc::Cov => AggKind::Cov,
+    }
+}
+
 fn sort_spec(keys: &[crate::plan::logical::SortKey]) -> SortSpec {
     SortSpec {
         exprs: keys.iter().map(|k| lower_expr::lower(&k.expr)).collect(),
@@ -150,7 +175,7 @@ fn sort_spec(keys: &[crate::plan::logical::SortKey]) -> SortSpec {
     }
 }
 
-impl Builder {
+impl Builder<'_> {
     fn close(&mut self, open: Open, sink: Box<dyn Sink>) -> StageId {
         let id = self.stages.len();
         self.stages.push(Stage {
@@ -225,7 +250,7 @@ impl Builder {
                 let stats_filters = s.filters.iter().flat_map(|f| f.conjuncts()).filter_map(stats_filter).collect();
                 Open {
                     input: StageInput::Scan(Box::new(ScanInput {
-                        source: s.source.clone(),
+                        source: self.sources.get(&s.spec).clone(),
                         projection: s.projection.clone(),
                         stats_filters,
                         row_filter,
@@ -254,7 +279,7 @@ impl Builder {
                     .iter()
                     .map(|(name, a)| AggSpec {
                         name: name.clone(),
-                        kind: a.func,
+                        kind: agg_kind(a.func),
                         arg: a.arg.as_ref().map(lower_expr::lower),
                         arg2: a.arg2.as_ref().map(lower_expr::lower),
                         quantile: a.quantile.unwrap_or(0.5),
@@ -415,7 +440,7 @@ impl Builder {
 /// aggregations are unknown (they can be as large as their input).
 fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
     match plan {
-        LogicalPlan::Scan(s) => Some(s.source.total_bytes()),
+        LogicalPlan::Scan(s) => Some(s.spec.total_bytes()),
         LogicalPlan::Limit { .. } | LogicalPlan::Tail { .. } | LogicalPlan::TopK { .. } | LogicalPlan::Count { .. } => {
             Some(0)
         }

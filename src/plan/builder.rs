@@ -3,11 +3,11 @@
 //! a plan node (select/derive/drop/rename all become `Project`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::error::{close_matches, Error};
 use super::expr::{AggExpr, AggFunc, BinOp, Expr, Func, Value};
 use super::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount, Scan, SortKey};
+use super::sources::Sources;
 use super::types::{DType, Field, Schema};
 use crate::io;
 use crate::lang::ast::{self, ExprKind, Literal, OptionValue, SelectItem, UnaryOp, VerbKind};
@@ -18,6 +18,8 @@ use crate::lang::Span;
 pub struct Query {
     /// The logical plan of the main pipeline.
     pub plan: LogicalPlan,
+    /// The sources its scans read, opened.
+    pub sources: Sources,
     /// `write "path"` at the end of the main pipeline, if any.
     pub write: Option<String>,
 }
@@ -28,7 +30,7 @@ pub struct Query {
 /// # Errors
 /// Unknown names, type errors, invalid options and sources that cannot be opened.
 pub fn build(program: &ast::Program, src: &str) -> Result<Query, Error> {
-    let mut b = Builder { lets: HashMap::new(), src, stdin_at: None };
+    let mut b = Builder { lets: HashMap::new(), src, stdin_at: None, sources: Sources::default() };
     for l in &program.lets {
         let (plan, write) = b.pipeline(&l.pipeline)?;
         if write.is_some() {
@@ -48,12 +50,12 @@ pub fn build(program: &ast::Program, src: &str) -> Result<Query, Error> {
             });
         }
     }
-    Ok(Query { plan, write })
+    Ok(Query { plan, write, sources: b.sources })
 }
 
 /// Scans of standard input in `plan` (a shared `let` counts once per use).
 fn stdin_scans(plan: &LogicalPlan) -> usize {
-    let here = matches!(plan, LogicalPlan::Scan(s) if s.source.files.iter().any(|f| io::is_stream(&f.path)));
+    let here = matches!(plan, LogicalPlan::Scan(s) if s.spec.reads_stdin());
     usize::from(here) + plan.inputs().into_iter().map(stdin_scans).sum::<usize>()
 }
 
@@ -62,6 +64,8 @@ struct Builder<'a> {
     src: &'a str,
     /// Where the program scans standard input, if it does.
     stdin_at: Option<Span>,
+    /// Every source opened so far.
+    sources: Sources,
 }
 
 fn type_err(src: &str, span: Span, message: impl Into<String>) -> Error {
@@ -104,7 +108,8 @@ impl Builder<'_> {
         let source =
             io::Source::open(&scan.path, &options).map_err(|e| Error::Source { source: e, span: scan.path_span })?;
         let source_schema = Schema::from_polars(&source.schema);
-        Ok(LogicalPlan::Scan(Scan { source: Arc::new(source), source_schema, projection: None, filters: Vec::new() }))
+        let spec = self.sources.add(source);
+        Ok(LogicalPlan::Scan(Scan { spec, source_schema, projection: None, filters: Vec::new() }))
     }
 
     fn verb(&mut self, input: LogicalPlan, verb: &ast::Verb) -> Result<LogicalPlan, Error> {

@@ -288,11 +288,39 @@ impl fmt::Display for Expr {
     }
 }
 
-/// Aggregate functions: the kernel's own enum (`ops` is a leaf every stage
-/// may use), with dq's names for them attached here.
-pub use crate::ops::AggKind as AggFunc;
+/// Aggregate functions (the plan's own vocabulary: `graph` maps them to
+/// the local kernel's, `--workers` to another engine's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum AggFunc {
+    /// `count()`: rows.
+    CountRows,
+    /// `count(x)`: non-null values.
+    Count,
+    Sum,
+    Mean,
+    Min,
+    Max,
+    Std,
+    Var,
+    Median,
+    Quantile,
+    NUnique,
+    ApproxNUnique,
+    First,
+    Last,
+    /// `corr(x, y)`: Pearson correlation of the pairs where both are non-null.
+    Corr,
+    /// `cov(x, y)`: sample covariance of the pairs where both are non-null.
+    Cov,
+}
 
 impl AggFunc {
+    /// Aggregates that need every value of a group at once (no partial form).
+    pub fn is_holistic(self) -> bool {
+        matches!(self, AggFunc::Median | AggFunc::Quantile | AggFunc::NUnique | AggFunc::ApproxNUnique)
+    }
+
     /// All aggregates by name.
     pub const ALL: &'static [(&'static str, AggFunc)] = &[
         ("count", AggFunc::Count),

@@ -3,17 +3,17 @@
 //! tree prints as an indented outline for `explain`.
 
 use std::fmt::{self, Write};
-use std::sync::Arc;
 
 use super::expr::{fmt_column, AggExpr, Expr};
+use super::sources::ScanSpec;
 use super::types::{DType, Field, Schema};
-use crate::io::Source;
 
 /// A scan of one source with what the optimizer pushed into it.
 #[derive(Debug, Clone)]
 pub struct Scan {
-    /// The opened source.
-    pub source: Arc<Source>,
+    /// What it reads (the opened source is in the query's
+    /// [`super::sources::Sources`]).
+    pub spec: ScanSpec,
     /// All columns the source offers.
     pub source_schema: Schema,
     /// Columns to read (`None`: all), set by projection pushdown.
@@ -280,7 +280,7 @@ impl LogicalPlan {
     fn describe_into(&self, s: &mut String) -> fmt::Result {
         match self {
             LogicalPlan::Scan(scan) => {
-                write!(s, "Scan {:?}", scan.source.pattern)?;
+                write!(s, "Scan {:?}", scan.spec.pattern)?;
                 match &scan.projection {
                     Some(cols) => write!(s, " columns=[{}]", cols.join(", "))?,
                     None => write!(s, " columns=*")?,

@@ -12,8 +12,10 @@ mod error;
 pub mod expr;
 pub mod logical;
 pub mod optimize;
+pub mod sources;
 pub mod types;
 
 pub use builder::{build, Query};
 pub use error::{close_matches, Error};
 pub use logical::LogicalPlan;
+pub use sources::{ScanSpec, SourceId, Sources};

@@ -124,7 +124,7 @@ fn random_programs_never_panic() {
                     Ok(query) if query.write.is_none() => {
                         // Valid programs run too: errors are fine, panics are not.
                         let (plan, _) = dq::plan::optimize::optimize(query.plan);
-                        let graph = dq::graph::build(&plan);
+                        let graph = dq::graph::build(&plan, &query.sources);
                         let _ = dq::exec::execute(&graph, &dq::exec::ExecConfig::default());
                         executed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
@@ -230,7 +230,7 @@ fn generated_pipelines_run_or_fail_cleanly() {
             let program = dq::lang::parse(&text).map_err(|e| e.to_string())?;
             let query = dq::plan::build(&program, &text).map_err(|e| e.to_string())?;
             let (plan, _) = dq::plan::optimize::optimize(query.plan);
-            let graph = dq::graph::build(&plan);
+            let graph = dq::graph::build(&plan, &query.sources);
             dq::exec::execute(&graph, &dq::exec::ExecConfig::default()).map(|_| ()).map_err(|e| e.to_string())
         });
         match outcome {

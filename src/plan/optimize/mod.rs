@@ -80,7 +80,6 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
 
 #[cfg(test)]
 pub(crate) mod test_util {
-    use std::sync::Arc;
 
     use crate::plan::logical::{LogicalPlan, Scan};
     use crate::plan::types::{DType, Field, Schema};
@@ -101,6 +100,7 @@ pub(crate) mod test_util {
             Field { name: "b".into(), dtype: DType::Str },
             Field { name: "c".into(), dtype: DType::Float },
         ]);
-        LogicalPlan::Scan(Scan { source: Arc::new(source), source_schema: schema, projection: None, filters: vec![] })
+        let spec = crate::plan::Sources::default().add(source);
+        LogicalPlan::Scan(Scan { spec, source_schema: schema, projection: None, filters: vec![] })
     }
 }

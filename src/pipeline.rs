@@ -1,0 +1,64 @@
+//! A program from text to result, for the library and `cli` alike:
+//! [`compile`] (parse → plan → optimize → task graph) and [`execute`], the
+//! one seam where a compiled program runs. Today a program runs on this
+//! machine's threads ([`Backend::Local`]); a cluster backend plugs in
+//! beside it, reading the same backend-neutral plan (see
+//! [`crate::plan::sources`]).
+
+use polars::prelude::DataFrame;
+
+use crate::exec::{self, Emit, ExecConfig, RunStats};
+use crate::graph::{self, TaskGraph};
+use crate::plan::{self, LogicalPlan, Sources};
+use crate::{lang, Error};
+
+/// A program planned, optimized and lowered, ready to run.
+pub struct Compiled {
+    /// The plan before optimization.
+    pub logical: LogicalPlan,
+    /// After optimization.
+    pub optimized: LogicalPlan,
+    /// Names of the rules that changed the plan.
+    pub rules: Vec<&'static str>,
+    /// The sources the plan's scans read, opened.
+    pub sources: Sources,
+    /// The local task graph.
+    pub graph: TaskGraph,
+    /// `write "path"` at the end of the program.
+    pub write: Option<String>,
+}
+
+/// Parses, plans, optimizes and lowers the program `src`.
+///
+/// # Errors
+/// Parse, name and type errors, and sources that cannot be opened.
+pub fn compile(src: &str) -> Result<Compiled, Error> {
+    let program = lang::parse(src)?;
+    let query = plan::build(&program, src)?;
+    let logical = query.plan.clone();
+    let (optimized, rules) = plan::optimize::optimize(query.plan);
+    let graph = graph::build(&optimized, &query.sources);
+    Ok(Compiled { logical, optimized, rules, sources: query.sources, graph, write: query.write })
+}
+
+/// Where a compiled program runs.
+pub enum Backend {
+    /// On this machine, with these settings.
+    Local(ExecConfig),
+}
+
+/// Runs `compiled`. With `emit`, every result frame goes to it in order as
+/// soon as it is made and is not returned (see
+/// [`exec::execute_streaming`]); without, the result comes back whole.
+///
+/// # Errors
+/// The first error of the run, and whatever `emit` returns.
+pub fn execute(
+    compiled: &Compiled,
+    backend: &Backend,
+    emit: Option<Emit>,
+) -> Result<(Vec<DataFrame>, RunStats), Error> {
+    match backend {
+        Backend::Local(config) => Ok(exec::execute_streaming(&compiled.graph, config, emit)?),
+    }
+}
