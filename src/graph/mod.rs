@@ -123,8 +123,11 @@ fn dictionary_keys(input: &LogicalPlan, keys: &[(String, Expr)], aggs: &[(String
     if aggs.iter().any(|(_, a)| a.func.is_holistic()) {
         return vec![];
     }
+    let plain = |(name, e): &&(String, Expr)| matches!(e, Expr::Column(c) if c == name);
     let mut read: Vec<String> =
         aggs.iter().flat_map(|(_, a)| a.arg.iter().chain(&a.arg2)).flat_map(Expr::columns).collect();
+    // A key computed from a column (`by k2 = k`, `by lower(k)`) sees its ids.
+    read.extend(keys.iter().filter(|k| !plain(k)).flat_map(|(_, e)| e.columns()));
     let mut node = input;
     let scan = loop {
         match node {
@@ -139,7 +142,7 @@ fn dictionary_keys(input: &LogicalPlan, keys: &[(String, Expr)], aggs: &[(String
     read.extend(scan.filters.iter().flat_map(Expr::columns));
     let schema = scan.schema();
     keys.iter()
-        .filter(|(name, e)| matches!(e, Expr::Column(c) if c == name))
+        .filter(plain)
         .filter(|(name, _)| schema.get(name) == Some(&DType::Str) && !read.contains(name))
         .map(|(name, _)| name.clone())
         .collect()

@@ -436,4 +436,15 @@ fn string_group_keys_read_as_dictionary_ids_give_the_groups_of_their_strings() {
             .collect();
         assert_eq!(got, want, "--chunk-size {size}");
     }
+    // Regression: a key computed from a key column saw its ids, not its strings.
+    let program = format!(r#"scan "{pq}" | agg n = count() by k, kk = k, up = upper(k)"#);
+    let plan = ok_args(&["explain", "-e", &program]);
+    assert!(!plan.contains("dictionary ids"), "{plan}");
+    let out = records(&ok_args(&["run", "-e", &program]));
+    let groups: std::collections::HashSet<Option<String>> = (0..30_000).map(key).collect();
+    assert_eq!(out.len(), groups.len());
+    for r in out {
+        assert_eq!(r["k"], r["kk"]);
+        assert_eq!(r["k"].to_uppercase(), r["up"]);
+    }
 }
