@@ -108,16 +108,6 @@ impl KeyDictionary {
         polars_ensure!(!bad, ComputeError: "column `{}`: a dictionary index in the file is out of range (corrupt file?)", ids.name());
         Ok(out.with_name(ids.name().clone()).into_column())
     }
-
-    /// Distinct values held.
-    pub fn len(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).values.len()
-    }
-
-    /// Whether no value is held yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]
