@@ -15,6 +15,10 @@ pub enum Error {
     /// Reading input or writing output failed.
     #[error(transparent)]
     Io(#[from] crate::io::Error),
+    /// Running on the cluster (`--workers`) failed or was refused.
+    #[cfg(feature = "cluster")]
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::Error),
     /// The command line is wrong.
     #[error("{0}")]
     Usage(String),
@@ -48,6 +52,8 @@ pub mod exit {
     /// must be held at once, or spill files would pass `--max-spill` or
     /// fill the disk.
     pub const RESOURCES: i32 = 6;
+    /// The cluster (`--workers`) could not be reached, or the job failed on it.
+    pub const CLUSTER: i32 = 7;
     /// Interrupted (Ctrl-C).
     pub const INTERRUPTED: i32 = 130;
 }
@@ -77,6 +83,12 @@ impl Error {
                 | crate::exec::Error::SpillDisk { .. }
                 | crate::exec::Error::BudgetTooSmall { .. },
             ) => exit::RESOURCES,
+            #[cfg(feature = "cluster")]
+            Error::Cluster(crate::cluster::Error::NotOnCluster { .. }) => exit::USAGE,
+            #[cfg(feature = "cluster")]
+            Error::Cluster(crate::cluster::Error::Convert(_)) => exit::INTERNAL,
+            #[cfg(feature = "cluster")]
+            Error::Cluster(_) => exit::CLUSTER,
             Error::Internal { .. } => exit::INTERNAL,
         }
     }

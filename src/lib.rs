@@ -33,6 +33,8 @@
 
 pub mod cleanup;
 pub mod cli;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod error;
 pub mod exec;
 pub mod graph;

@@ -5,6 +5,9 @@
 //! beside it, reading the same backend-neutral plan (see
 //! [`crate::plan::sources`]).
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
 use polars::prelude::DataFrame;
 
 use crate::exec::{self, Emit, ExecConfig, RunStats};
@@ -45,6 +48,19 @@ pub fn compile(src: &str) -> Result<Compiled, Error> {
 pub enum Backend {
     /// On this machine, with these settings.
     Local(ExecConfig),
+    /// On a cluster (`--workers`).
+    Cluster(ClusterRun),
+}
+
+/// How a program runs on a cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterRun {
+    /// The scheduler's `HOST:PORT`.
+    pub scheduler: String,
+    /// Set by Ctrl-C / SIGTERM: the client stops waiting, the job is cancelled.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Report the job's state on stderr.
+    pub progress: bool,
 }
 
 /// Runs `compiled`. With `emit`, every result frame goes to it in order as
@@ -60,5 +76,27 @@ pub fn execute(
 ) -> Result<(Vec<DataFrame>, RunStats), Error> {
     match backend {
         Backend::Local(config) => Ok(exec::execute_streaming(&compiled.graph, config, emit)?),
+        Backend::Cluster(run) => on_cluster(compiled, run, emit),
     }
+}
+
+#[cfg(feature = "cluster")]
+fn on_cluster(compiled: &Compiled, run: &ClusterRun, emit: Option<Emit>) -> Result<(Vec<DataFrame>, RunStats), Error> {
+    let mut frames = Vec::new();
+    let mut emit = emit;
+    crate::cluster::run(&compiled.optimized, run, &mut |df| match emit.as_mut() {
+        Some(e) => e(df).map_err(Error::Io),
+        None => {
+            frames.push(df);
+            Ok(())
+        }
+    })?;
+    Ok((frames, RunStats::default()))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn on_cluster(_: &Compiled, _: &ClusterRun, _: Option<Emit>) -> Result<(Vec<DataFrame>, RunStats), Error> {
+    Err(Error::Usage(
+        "--workers needs the `cluster` feature, which this dq was built without (build with default features)".into(),
+    ))
 }

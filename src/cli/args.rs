@@ -55,6 +55,12 @@ pub enum BadRows {
 /// Execution flags.
 #[derive(clap::Args, Debug)]
 pub struct ExecArgs {
+    /// Run on a cluster: the `HOST:PORT` of a `dq scheduler` with `dq
+    /// worker`s (files must be at the same absolute paths on every
+    /// machine). Constructs without an exact cluster equivalent are
+    /// refused before connecting. See the README, "Running on a cluster".
+    #[arg(long, value_name = "HOST:PORT")]
+    pub workers: Option<String>,
     /// Worker threads [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -113,6 +119,9 @@ const MAX_THREADS: usize = 256;
 impl ExecArgs {
     /// Sizes polars' pool (before anything touches it) and builds the config.
     pub fn config(&self) -> Result<ExecConfig, Error> {
+        if self.workers.is_some() && !matches!(self.on_bad_rows, BadRows::Error) {
+            return Err(usage("--on-bad-rows is not available with --workers (bad records stop a cluster job)"));
+        }
         if let Some(n) = self.threads {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let most = MAX_THREADS.max(4 * cores);

@@ -33,6 +33,9 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let src = args.program.load()?;
     *source = Some(src.clone());
     let p = pipeline::compile(&src.text)?;
+    if args.exec.workers.is_some() {
+        return explain_on_cluster(&p);
+    }
     if args.dot {
         print!("{}", graph::to_dot(&p.graph, config.chunk_size));
         return Ok(());
@@ -78,6 +81,25 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
         println!("output: write {w:?}");
     }
     Ok(())
+}
+
+/// The plans, and the DataFusion plan the cluster would run (checked
+/// without connecting: a refused construct is the same error `run` gives).
+#[cfg(feature = "cluster")]
+fn explain_on_cluster(p: &pipeline::Compiled) -> Result<(), Error> {
+    let cluster = crate::cluster::explain(&p.optimized)?;
+    print!(
+        "logical plan:\n{}\noptimized plan:\n{}\n{}",
+        indent(&p.logical.display_tree()),
+        indent(&p.optimized.display_tree()),
+        cluster
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "cluster"))]
+fn explain_on_cluster(_: &pipeline::Compiled) -> Result<(), Error> {
+    Err(Error::Usage("--workers needs the `cluster` feature, which this dq was built without".into()))
 }
 
 fn indent(s: &str) -> String {

@@ -2,6 +2,7 @@
 //! module that talks to the user. One file per subcommand.
 
 mod args;
+mod cluster;
 mod explain;
 mod head;
 mod output;
@@ -41,9 +42,11 @@ enum Command {
     Schema(schema::Args),
     Head(head::Args),
     Profile(profile::Args),
+    Scheduler(cluster::SchedulerArgs),
+    Worker(cluster::WorkerArgs),
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "profile", "help"];
+const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "profile", "scheduler", "worker", "help"];
 
 /// `dq TEXT` → `dq run -e TEXT`; `dq FILE.dq` (or any existing file) → `dq run FILE`.
 fn expand_shortcut(mut args: Vec<OsString>) -> Vec<OsString> {
@@ -96,6 +99,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Schema(a) => schema::run(a),
         Command::Head(a) => head::run(a, &mut source_text),
         Command::Profile(a) => profile::run(a),
+        Command::Scheduler(a) => cluster::scheduler(a),
+        Command::Worker(a) => cluster::worker(a),
     }));
     let result = outcome.unwrap_or_else(|_| {
         let message = panic_message.lock().ok().and_then(|m| m.clone()).unwrap_or_else(|| "a task panicked".into());

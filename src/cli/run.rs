@@ -69,7 +69,14 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
                 stop
             })
         };
-        let backend = pipeline::Backend::Local(config.clone());
+        let backend = match &args.exec.workers {
+            Some(address) => pipeline::Backend::Cluster(pipeline::ClusterRun {
+                scheduler: address.clone(),
+                cancel: config.cancel.clone(),
+                progress: config.progress.is_some(),
+            }),
+            None => pipeline::Backend::Local(config.clone()),
+        };
         match pipeline::execute(&prepared, &backend, Some(&mut emit)) {
             Ok(r) => r,
             Err(e) => return Err(write_error.take().unwrap_or(e)),

@@ -29,6 +29,9 @@ pub struct ScanSpec {
     pub csv: CsvOptions,
     /// The files, in scan order.
     pub files: Vec<ScanFile>,
+    /// Whether every file has exactly the scan's columns and types (a
+    /// glob's files may differ; dq unifies them while reading).
+    pub same_columns: bool,
 }
 
 /// One file of a scan.
@@ -83,6 +86,7 @@ impl Sources {
             format: source.format,
             csv: source.csv.clone(),
             files,
+            same_columns: source.files.iter().all(|f| f.schema == source.schema),
         };
         self.opened.push(Arc::new(source));
         spec

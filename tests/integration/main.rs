@@ -2,6 +2,8 @@
 //! its output against hand-computed values or a second, independent
 //! computation in the test itself.
 
+#[cfg(feature = "cluster")]
+mod cluster;
 mod differential;
 mod docs;
 mod errors;

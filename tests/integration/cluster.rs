@@ -1,0 +1,292 @@
+//! `--workers`: a real `dq scheduler` and `dq worker`s on 127.0.0.1, the
+//! same pipelines run locally and on them (results equal row for row,
+//! order-insensitive unless the pipeline sorts; floats to 1e-9 relative),
+//! constructs refused before connecting, and an unreachable scheduler.
+//! The tests start and stop only their own child processes.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// One cluster at a time (they compete for the two cores).
+static ONE_CLUSTER: Mutex<()> = Mutex::new(());
+
+/// A scheduler and workers, killed when dropped.
+struct Cluster {
+    children: Vec<Child>,
+    address: String,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The first line a child prints on stdout.
+fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    let out = child.stdout.take().expect("stdout piped");
+    BufReader::new(out).read_line(&mut line).expect("a line");
+    line.trim().to_string()
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(args)
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dq starts")
+}
+
+fn start(workers: usize) -> Cluster {
+    let mut cluster = Cluster { children: Vec::new(), address: String::new() };
+    let mut scheduler = spawn(&["scheduler", "--bind", "127.0.0.1:0", "--worker-timeout", "5"]);
+    let line = first_line(&mut scheduler);
+    cluster.children.push(scheduler);
+    cluster.address = line.strip_prefix("dq scheduler listening on ").unwrap_or_else(|| panic!("{line}")).to_string();
+    for _ in 0..workers {
+        let mut w = spawn(&["worker", "--scheduler", &cluster.address, "--threads", "1"]);
+        let line = first_line(&mut w);
+        assert!(line.starts_with("dq worker serving on 127.0.0.1:"), "{line}");
+        cluster.children.push(w);
+    }
+    cluster
+}
+
+/// Rows of a CSV result, sorted unless the pipeline fixes the order.
+fn rows(text: &str, sorted: bool) -> Vec<Vec<String>> {
+    let mut rows = csv(text);
+    if !sorted && !rows.is_empty() {
+        let header = rows.remove(0);
+        rows.sort();
+        rows.insert(0, header);
+    }
+    rows
+}
+
+fn same_rows(local: &[Vec<String>], cluster: &[Vec<String>], program: &str) {
+    assert_eq!(local.len(), cluster.len(), "{program}\nlocal {local:?}\ncluster {cluster:?}");
+    for (l, c) in local.iter().zip(cluster) {
+        assert_eq!(l.len(), c.len(), "{program}");
+        for (a, b) in l.iter().zip(c) {
+            match (a.parse::<f64>(), b.parse::<f64>()) {
+                (Ok(x), Ok(y)) if x != y => {
+                    assert!((x - y).abs() <= 1e-9 * x.abs().max(y.abs()), "{program}: {a} vs {b}\n{l:?}\n{c:?}")
+                }
+                _ => assert_eq!(a, b, "{program}\nlocal {l:?}\ncluster {c:?}"),
+            }
+        }
+    }
+}
+
+/// Pipelines whose every construct runs on the cluster; `true` where the
+/// pipeline fixes the row order.
+const SAME_ON_CLUSTER: &[(&str, bool)] = &[
+    (
+        r#"scan "testdata/sales.csv" | filter qty > 2 | select order_id, region, total = price * qty | sort -total, order_id"#,
+        true,
+    ),
+    (
+        r#"scan "testdata/sales.csv" | agg n = count(), revenue = sum(price * qty), m = mean(qty), s = std(price), v = var(qty), md = median(qty), u = n_unique(product), lo = min(date), hi = max(product) by region"#,
+        false,
+    ),
+    (r#"scan "testdata/sales.csv" | agg r = corr(price, qty), c = cov(price, qty), n = count(qty) by product"#, false),
+    (r#"scan "testdata/sales.csv" | sort -qty, order_id | head 3"#, true),
+    (r#"scan "testdata/sales.csv" | distinct region, product"#, false),
+    (r#"scan "testdata/sales.csv" | count"#, false),
+    (
+        r#"scan "testdata/sales.csv" | filter region in ["east", "west"] and not (qty < 2) | agg n = count() by region"#,
+        false,
+    ),
+    (
+        r#"scan "testdata/sales.csv" | derive h = qty / (qty - 3), y = year(date), m = month(date), big = if(qty > 3, upper(product), lower(region)) | select order_id, h, y, m, big"#,
+        false,
+    ),
+    (r#"scan "testdata/nulls.csv" | agg n = count(), nv = count(v), s = sum(v), m = mean(v) by k"#, false),
+    (
+        r#"scan "testdata/nulls.csv" | filter v is null or s is not null | derive w = coalesce(v, 0) + 1 | select k, w, s"#,
+        false,
+    ),
+    (
+        r#"scan "testdata/trips.parquet" | filter distance_km > 1.0 | agg n = count(), fare = sum(fare), p = max(passengers) by vendor, pickup_day"#,
+        false,
+    ),
+    (
+        r#"scan "testdata/trips.csv" | filter starts_with(vendor, "b") | agg n = count(), d = mean(distance_km) by vendor"#,
+        false,
+    ),
+];
+
+#[test]
+fn pipelines_give_the_local_result_on_a_cluster_of_two_workers() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = start(2);
+    for (program, sorted) in SAME_ON_CLUSTER {
+        let local = ok_args(&["run", "-e", program]);
+        let on_cluster = ok_args(&["run", "--workers", &cluster.address, "-e", program]);
+        same_rows(&rows(&local, *sorted), &rows(&on_cluster, *sorted), program);
+    }
+    // Written through dq's own writers: every format, atomically.
+    let t = Tmp::new();
+    let out = t.path("out.parquet").display().to_string();
+    let program = r#"scan "testdata/sales.csv" | agg n = count() by region | sort region"#;
+    let o = run(&["run", "-q", "--workers", &cluster.address, "-e", program, "-o", &out]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let back = ok_args(&["run", "-e", &format!(r#"scan "{out}""#)]);
+    assert_eq!(back, "region,n\neast,5\nnorth,5\nsouth,5\nwest,5\n");
+}
+
+#[test]
+fn what_the_cluster_cannot_do_exactly_is_refused_before_connecting() {
+    // No scheduler at this address: a refusal must come first.
+    let nowhere = "127.0.0.1:1";
+    let cases = [
+        (r#"scan "testdata/sales.csv" | head 3"#, "`head` without a `sort` before it"),
+        (r#"scan "testdata/sales.csv" | sort qty | tail 2"#, "`tail`"),
+        (r#"scan "testdata/sales.csv" | agg f = first(qty) by region"#, "the aggregate `first`"),
+        (r#"scan "testdata/sales.csv" | sample 3"#, "`sample`"),
+        (r#"scan "testdata/sales.csv" | select q = qty // 2"#, "the operator `//`"),
+        (r#"scan "testdata/sales.csv" | select q = cast(qty, str)"#, "`cast(…, str)`"),
+        (r#"scan "testdata/sales.csv" | select t = trim(product)"#, "the function `trim`"),
+        (r#"scan "testdata/people/*.csv" | count"#, "its files differ in columns or types"),
+        (r#"scan "testdata/words.txt" | count"#, "the `lines` format"),
+        (r#"scan "testdata/sales.csv.gz" | count"#, "decompress it first"),
+    ];
+    for (program, names) in cases {
+        let o = run(&["run", "--workers", nowhere, "-e", program]);
+        assert_eq!(o.code, 2, "{program}: {}", o.stderr);
+        assert!(
+            o.stderr.contains(names) && o.stderr.contains("not available with --workers"),
+            "{program}: {}",
+            o.stderr
+        );
+        let e = run(&["explain", "--workers", nowhere, "-e", program]);
+        assert_eq!(e.code, 2, "explain {program}: {}", e.stderr);
+    }
+    let plan =
+        ok_args(&["explain", "--workers", nowhere, "-e", r#"scan "testdata/sales.csv" | agg n = count() by region"#]);
+    assert!(plan.contains("cluster plan (DataFusion") && plan.contains("Aggregate"), "{plan}");
+    // Grouping shuffles rows by key: a partial stage and a final one.
+    assert!(plan.contains("stages (2,") && plan.contains("stage 1:") && plan.contains("stage 2:"), "{plan}");
+    assert!(plan.contains("ShuffleWriterExec") && plan.contains("AggregateExec: mode=Partial"), "{plan}");
+}
+
+#[test]
+fn an_unreachable_scheduler_fails_within_seconds() {
+    let started = Instant::now();
+    let o = run(&["run", "--workers", "127.0.0.1:1", "-e", r#"scan "testdata/sales.csv" | count"#]);
+    assert_eq!(o.code, 7, "{}", o.stderr);
+    assert!(o.stderr.contains("cannot reach the dq scheduler at 127.0.0.1:1"), "{}", o.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+}
+
+/// Waits for `child` at most `limit`; kills its whole process group then
+/// (the README script starts background jobs), so a hang fails, not stalls.
+/// Its exit code, None if it had to be killed.
+fn wait_or_kill(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    use std::io::Read;
+    let started = Instant::now();
+    let finished = loop {
+        match child.try_wait().expect("wait") {
+            Some(status) => break status.code(),
+            None if started.elapsed() > limit => break None,
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    // Only a process group leader's group (the README script) is there to kill.
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).stderr(Stdio::null()).status();
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut out = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_string(&mut out);
+    }
+    (finished, out)
+}
+
+#[test]
+fn the_readme_cluster_example_runs_as_written() {
+    use std::os::unix::process::CommandExt;
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block = readme
+        .split("```sh cluster\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the README has a ```sh cluster example");
+    // A free port in place of the documented 50050 (tests run side by side).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let script = block.replace("50050", &port.to_string());
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_dq")).parent().unwrap().to_path_buf();
+    let child = Command::new("bash")
+        .args(["-c", &script])
+        .env("PATH", format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default()))
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let (finished, out) = wait_or_kill(child, Duration::from_secs(120));
+    assert_eq!(finished, Some(0), "the README's cluster script failed or hung:\n{out}");
+    // The result of its `run` line is the local one (an independent engine).
+    let program = block.lines().find_map(|l| l.strip_prefix("dq run --workers 127.0.0.1:50050 -e '")).unwrap();
+    let local = ok_args(&["run", "-e", program.trim_end_matches('\'')]);
+    assert!(out.contains(&local), "cluster output:\n{out}\nlocal:\n{local}");
+    assert!(out.contains(&format!("dq scheduler listening on 127.0.0.1:{port}")), "{out}");
+    assert!(out.contains("stages (2,"), "{out}");
+}
+
+#[test]
+fn a_job_still_gives_the_full_result_when_a_worker_dies_without_warning() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let mut cluster = start(2);
+    // SIGKILL: no deregistration; the scheduler still counts the worker
+    // until its heartbeat times out (5 s here), so tasks are sent to it.
+    // Registration happens as the worker starts; give it time to.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut dead = cluster.children.pop().expect("a worker");
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    for (program, sorted) in &SAME_ON_CLUSTER[..3] {
+        let local = ok_args(&["run", "-e", program]);
+        let on_cluster = ok_args(&["run", "--workers", &cluster.address, "-e", program]);
+        same_rows(&rows(&local, *sorted), &rows(&on_cluster, *sorted), program);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_client_waiting_for_the_cluster() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    // No worker: the job waits in the scheduler until the client gives up.
+    let cluster = start(0);
+    let mut client = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args([
+            "run",
+            "--progress",
+            "none",
+            "--workers",
+            &cluster.address,
+            "-e",
+            r#"scan "testdata/sales.csv" | count"#,
+        ])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(client.try_wait().unwrap().is_none(), "the job should still be waiting for a worker");
+    let _ = Command::new("kill").args(["-INT", &client.id().to_string()]).status();
+    let (code, _) = wait_or_kill(client, Duration::from_secs(30));
+    assert_eq!(code, Some(130), "Ctrl-C ends the run with the documented code");
+}
