@@ -61,7 +61,12 @@ pub fn expr(e: &Expr) -> Result<DfExpr, Error> {
             if list.iter().any(|v| matches!(v, Value::Null)) {
                 return Err(Error::not_on_cluster("`in` with null in its list"));
             }
-            expr(x)?.in_list(list.iter().map(value).collect(), *negated)
+            let x = expr(x)?;
+            if list.is_empty() {
+                // dq: null stays null; DataFusion folds `x in []` to a constant.
+                return Ok(when(x.is_null(), lit(ScalarValue::Boolean(None))).otherwise(lit(*negated))?);
+            }
+            x.in_list(list.iter().map(value).collect(), *negated)
         }
         Expr::Cast { expr: x, to: DType::Float } => cast(expr(x)?, arrow_type(&DType::Float)?),
         Expr::Cast { to, .. } => return Err(Error::not_on_cluster(format!("`cast(…, {to})`"))),

@@ -2,7 +2,7 @@
 //! started from the dq binary (nothing else to install).
 //!
 //! Defaults notice a lost worker within 30 s (Ballista's stock defaults:
-//! a heartbeat a minute, lost after three): workers beat every 5 s, the
+//! a heartbeat a minute, lost after three): workers beat every 2 s, the
 //! scheduler declares one lost after 30 s without a beat and checks every
 //! 2 s; jobs fail 30 s after the last worker is gone. Both stop cleanly on
 //! Ctrl-C / SIGTERM, a worker telling the scheduler first.
@@ -21,7 +21,7 @@ use super::{runtime, Error};
 /// Seconds without a heartbeat after which a worker counts as lost.
 pub const WORKER_TIMEOUT_SECS: u64 = 30;
 /// Seconds between a worker's heartbeats.
-pub const HEARTBEAT_SECS: u64 = 5;
+pub const HEARTBEAT_SECS: u64 = 2;
 
 /// Settings of `dq scheduler`.
 #[derive(Debug, Clone)]

@@ -42,14 +42,15 @@ fn spawn(args: &[&str]) -> Child {
         .args(args)
         .current_dir(root())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // DQ_TEST_CLUSTER_LOGS=1 shows what the scheduler and workers say.
+        .stderr(if std::env::var_os("DQ_TEST_CLUSTER_LOGS").is_some() { Stdio::inherit() } else { Stdio::null() })
         .spawn()
         .expect("dq starts")
 }
 
 fn start(workers: usize) -> Cluster {
     let mut cluster = Cluster { children: Vec::new(), address: String::new() };
-    let mut scheduler = spawn(&["scheduler", "--bind", "127.0.0.1:0", "--worker-timeout", "5"]);
+    let mut scheduler = spawn(&["scheduler", "--bind", "127.0.0.1:0", "--worker-timeout", "10"]);
     let line = first_line(&mut scheduler);
     cluster.children.push(scheduler);
     cluster.address = line.strip_prefix("dq scheduler listening on ").unwrap_or_else(|| panic!("{line}")).to_string();
@@ -289,4 +290,16 @@ fn ctrl_c_stops_a_client_waiting_for_the_cluster() {
     let _ = Command::new("kill").args(["-INT", &client.id().to_string()]).status();
     let (code, _) = wait_or_kill(client, Duration::from_secs(30));
     assert_eq!(code, Some(130), "Ctrl-C ends the run with the documented code");
+}
+
+#[test]
+fn random_pipelines_give_the_reference_result_on_a_cluster_or_are_refused() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let cluster = start(2);
+    let cases = std::env::var("DQ_CLUSTER_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+    let found = crate::differential::on_cluster(&cluster.address, cases, 20_261_128);
+    eprintln!("cluster differential: {} checked, {} refused of {cases} generated", found.checked, found.refused);
+    assert!(found.failures.is_empty(), "{} failing case(s):\n\n{}", found.failures.len(), found.failures.join("\n\n"));
+    // The cluster must run a real share of what users write, not refuse it all.
+    assert!(found.checked >= cases / 4, "only {} of {cases} programs ran on the cluster", found.checked);
 }
