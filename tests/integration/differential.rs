@@ -1276,6 +1276,20 @@ fn shrink(dir: &Tmp, data: &Data, mut verbs: Vec<Verb>, config: &[&str], main: &
     verbs
 }
 
+/// Case `case` of the run seeded `seed`: its own seed, the generator
+/// positioned after its tables, the tables, and a directory holding them
+/// as `main.csv` and `side.csv`.
+fn new_case(seed: u64, case: u64) -> (u64, Rng, Table, Table, Tmp) {
+    let case_seed = seed.wrapping_mul(1_000_003).wrapping_add(case);
+    let mut rng = Rng(case_seed);
+    let main = random_table(&mut rng);
+    let side = random_side(&mut rng);
+    let dir = Tmp::new();
+    dir.file("main.csv", to_csv(&main));
+    dir.file("side.csv", to_csv(&side));
+    (case_seed, rng, main, side, dir)
+}
+
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -1287,13 +1301,7 @@ fn random_pipelines_agree_with_the_reference_evaluator() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for case in 0..cases {
-        let case_seed = seed.wrapping_mul(1_000_003).wrapping_add(case);
-        let mut rng = Rng(case_seed);
-        let main = random_table(&mut rng);
-        let side = random_side(&mut rng);
-        let dir = Tmp::new();
-        dir.file("main.csv", to_csv(&main));
-        dir.file("side.csv", to_csv(&side));
+        let (case_seed, mut rng, main, side, dir) = new_case(seed, case);
         // Every third case reads the main table as Parquet (written by dq
         // from the CSV: the Parquet writer and reader are checked together).
         let main_file = if case % 3 == 2 {
@@ -1383,13 +1391,7 @@ pub(crate) fn on_cluster(address: &str, cases: u64, seed: u64) -> ClusterAgreeme
     let mut found = ClusterAgreement { checked: 0, refused: 0, failures: Vec::new() };
     let config: &[&str] = &["--workers", address];
     for case in 0..cases {
-        let case_seed = seed.wrapping_mul(1_000_003).wrapping_add(case);
-        let mut rng = Rng(case_seed);
-        let main = random_table(&mut rng);
-        let side = random_side(&mut rng);
-        let dir = Tmp::new();
-        dir.file("main.csv", to_csv(&main));
-        dir.file("side.csv", to_csv(&side));
+        let (case_seed, mut rng, main, side, dir) = new_case(seed, case);
         let verbs = gen_pipeline(&mut rng, &main);
         // The one documented difference on a cluster (README, "Running on
         // a cluster"): DataFusion's CSV reader reads a quoted empty field
