@@ -151,7 +151,11 @@ pub fn run(
             Ok(Err(e)) => return Err(unreachable(e.to_string()).into()),
             Err(_) => return Err(unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())).into()),
         }
-        let state = SessionStateBuilder::new().with_config(session_config()).with_default_features().build();
+        let state = SessionStateBuilder::new()
+            .with_config(session_config())
+            .with_default_features()
+            .with_optimizer_rules(client_optimizer_rules())
+            .build();
         let ctx = SessionContext::remote_with_state(&format!("df://{address}"), state)
             .await
             .map_err(|e| unreachable(e.to_string()))?;
@@ -178,6 +182,20 @@ pub fn run(
             () = cancelled(how.cancel.as_deref()) => Err(crate::exec::Error::Interrupted.into()),
         }
     })
+}
+
+/// DataFusion's optimizer rules for the client, without those that make an
+/// empty relation: DataFusion 55's plan protobuf drops an empty relation's
+/// schema, so a plan holding one cannot be decoded by the scheduler (e.g.
+/// `filter false | rename b = a | agg …`). The scheduler optimizes again
+/// after decoding, so nothing is lost.
+fn client_optimizer_rules() -> Vec<std::sync::Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
+    const MAKE_EMPTY_RELATIONS: [&str; 3] = ["eliminate_filter", "propagate_empty_relation", "eliminate_limit"];
+    datafusion::optimizer::Optimizer::new()
+        .rules
+        .into_iter()
+        .filter(|r| !MAKE_EMPTY_RELATIONS.contains(&r.name()))
+        .collect()
 }
 
 /// Resolves once `flag` is set (never without one).
