@@ -307,3 +307,43 @@ fn random_pipelines_give_the_reference_result_on_a_cluster_or_are_refused() {
     // The cluster must run a real share of what users write, not refuse it all.
     assert!(found.checked >= cases / 4, "only {} of {cases} programs ran on the cluster", found.checked);
 }
+
+#[test]
+fn a_worker_killed_in_the_middle_of_a_job_leaves_the_full_result() {
+    use std::fmt::Write as _;
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    // Four files of 600k rows: several tasks per stage.
+    let t = Tmp::new();
+    for f in 0..4 {
+        let mut text = String::from("k,v\n");
+        for i in 0..600_000u64 {
+            let _ = writeln!(text, "{},{}", (i * 7919 + f * 600_000) % 1_000_000, i % 97);
+        }
+        t.file(&format!("part{f}.csv"), text);
+    }
+    // A million groups, then one row: two shuffles, and seconds of work.
+    let program = format!(
+        r#"scan "{}/part*.csv" | agg n = count(), s = sum(v) by k | agg groups = count(), rows = sum(n), total = sum(s)"#,
+        t.dir.path().display()
+    );
+    let local = ok_args(&["run", "-e", &program]);
+    assert_eq!(column(&local, "rows"), ["2400000"], "{local}");
+    let mut cluster = start(2);
+    std::thread::sleep(Duration::from_secs(2));
+    let client = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(["run", "-q", "--workers", &cluster.address, "-e", &program])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut victim = cluster.children.pop().expect("a worker");
+    let mut client = client;
+    assert!(client.try_wait().unwrap().is_none(), "the job ended before a worker could be killed in it");
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let started = Instant::now();
+    let (code, out) = wait_or_kill(client, Duration::from_secs(120));
+    assert_eq!(code, Some(0), "after {:?}: {out}", started.elapsed());
+    same_rows(&rows(&local, false), &rows(&out, false), &program);
+}
