@@ -310,22 +310,9 @@ fn random_pipelines_give_the_reference_result_on_a_cluster_or_are_refused() {
 
 #[test]
 fn a_worker_killed_in_the_middle_of_a_job_leaves_the_full_result() {
-    use std::fmt::Write as _;
     let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    // Four files of 600k rows: several tasks per stage.
     let t = Tmp::new();
-    for f in 0..4 {
-        let mut text = String::from("k,v\n");
-        for i in 0..600_000u64 {
-            let _ = writeln!(text, "{},{}", (i * 7919 + f * 600_000) % 1_000_000, i % 97);
-        }
-        t.file(&format!("part{f}.csv"), text);
-    }
-    // A million groups, then one row: two shuffles, and seconds of work.
-    let program = format!(
-        r#"scan "{}/part*.csv" | agg n = count(), s = sum(v) by k | agg groups = count(), rows = sum(n), total = sum(s)"#,
-        t.dir.path().display()
-    );
+    let program = two_shuffle_job(&t);
     let local = ok_args(&["run", "-e", &program]);
     assert_eq!(column(&local, "rows"), ["2400000"], "{local}");
     let mut cluster = start(2);
@@ -346,4 +333,50 @@ fn a_worker_killed_in_the_middle_of_a_job_leaves_the_full_result() {
     let (code, out) = wait_or_kill(client, Duration::from_secs(120));
     assert_eq!(code, Some(0), "after {:?}: {out}", started.elapsed());
     same_rows(&rows(&local, false), &rows(&out, false), &program);
+}
+
+/// Four generated files of 600k rows (several tasks per stage) and a
+/// program over them with a million groups, then one row: two shuffles,
+/// and seconds of work on two one-thread workers.
+fn two_shuffle_job(t: &Tmp) -> String {
+    use std::fmt::Write as _;
+    for f in 0..4 {
+        let mut text = String::from("k,v\n");
+        for i in 0..600_000u64 {
+            let _ = writeln!(text, "{},{}", (i * 7919 + f * 600_000) % 1_000_000, i % 97);
+        }
+        t.file(&format!("part{f}.csv"), text);
+    }
+    format!(
+        r#"scan "{}/part*.csv" | agg n = count(), s = sum(v) by k | agg groups = count(), rows = sum(n), total = sum(s)"#,
+        t.dir.path().display()
+    )
+}
+
+#[test]
+fn losing_every_worker_in_a_job_fails_it_naming_the_loss() {
+    let _one = ONE_CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    let t = Tmp::new();
+    let program = two_shuffle_job(&t);
+    let mut cluster = start(2);
+    std::thread::sleep(Duration::from_secs(2));
+    let mut client = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(["run", "-q", "--workers", &cluster.address, "-e", &program])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(client.try_wait().unwrap().is_none(), "the job ended before its workers could be killed");
+    for mut worker in cluster.children.drain(1..) {
+        worker.kill().unwrap();
+        worker.wait().unwrap();
+    }
+    // Bounded: the loss timeout (10 s here) plus the scheduler's grace period.
+    let mut stderr = client.stderr.take().unwrap();
+    let (code, _) = wait_or_kill(client, Duration::from_secs(120));
+    let mut message = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut message).unwrap();
+    assert_eq!(code, Some(7), "{message}");
+    assert!(message.contains("executors were lost"), "{message}");
 }
