@@ -88,6 +88,8 @@ impl Error {
             #[cfg(feature = "cluster")]
             Error::Cluster(crate::cluster::Error::Convert(_)) => exit::INTERNAL,
             #[cfg(feature = "cluster")]
+            Error::Cluster(crate::cluster::Error::Overflow(_)) => exit::BAD_DATA,
+            #[cfg(feature = "cluster")]
             Error::Cluster(_) => exit::CLUSTER,
             Error::Internal { .. } => exit::INTERNAL,
         }

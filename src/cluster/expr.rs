@@ -3,40 +3,48 @@
 //! Each arm either means exactly what it means locally (SQL null rules
 //! match dq's: comparisons with null are null, aggregates skip nulls) or
 //! is refused. Where the two engines differ the translation rewrites:
-//! `/` divides as floats and gives null for a zero divisor; `median` and
-//! `quantile` read their argument as floats (DataFusion keeps an integer
-//! input's type); `in` lists never hold null (dq drops them at planning).
+//! `/` divides as floats and gives null for a zero divisor; `//` floors
+//! and `%` takes the divisor's sign (DataFusion truncates both); `median`
+//! and `quantile` read their argument as floats (DataFusion keeps an
+//! integer input's type); `in` lists never hold null (dq drops them at
+//! planning). Integer `+ - *` check for overflow, which DataFusion's
+//! logical plans would wrap silently (see [`checked`]).
+//!
+//! Translation needs the input's DataFusion schema: which of DataFusion's
+//! integer or float arithmetic to use depends on the operands' types.
 
-use datafusion::common::ScalarValue;
+use datafusion::arrow::datatypes::DataType as ArrowType;
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::expr_fn as a;
+use datafusion::logical_expr::{cast, ident, lit, try_cast, when, Expr as DfExpr, ExprSchemable, Operator};
 use std::ops::Not;
 
-use datafusion::logical_expr::{cast, ident, lit, when, Expr as DfExpr, Operator};
-
-use super::translate::arrow_type;
 use super::Error;
 use crate::plan::expr::{AggExpr, AggFunc, BinOp, Expr, Func, Value};
 use crate::plan::types::DType;
 
-/// The DataFusion expression of `e`.
-pub fn expr(e: &Expr) -> Result<DfExpr, Error> {
+/// The text a failed overflow check puts in the job's error, so the client
+/// can report it as dq does locally (exit 3).
+pub const OVERFLOW: &str = "dq integer overflow";
+
+/// The DataFusion expression of `e` over an input of `schema`.
+pub fn expr(e: &Expr, schema: &DFSchema) -> Result<DfExpr, Error> {
+    let x = |e: &Expr| expr(e, schema);
+    let ty = |e: &DfExpr| e.get_type(schema).map_err(Error::from);
     Ok(match e {
         Expr::Column(c) => ident(c),
         Expr::Literal(v) => value(v),
         Expr::Binary { op, left, right } => {
-            let (l, r) = (expr(left)?, expr(right)?);
+            let (l, r) = (x(left)?, x(right)?);
+            let ints = ty(&l)? == ArrowType::Int64 && ty(&r)? == ArrowType::Int64;
             match op {
+                BinOp::Add | BinOp::Sub | BinOp::Mul if ints => checked(*op, l, r),
                 BinOp::Add => l + r,
                 BinOp::Sub => l - r,
                 BinOp::Mul => l * r,
-                BinOp::Div => {
-                    let float = |x| cast(x, datafusion::arrow::datatypes::DataType::Float64);
-                    float(l) / f::nullif(float(r), lit(0.0))
-                }
-                BinOp::FloorDiv | BinOp::Mod => {
-                    return Err(Error::not_on_cluster(format!("the operator `{}`", op.symbol())))
-                }
+                BinOp::Div => float(l) / nonzero(float(r), lit(0.0))?,
+                BinOp::FloorDiv | BinOp::Mod => floored(*op, l, r, ints, schema)?,
                 BinOp::Eq => binary(l, Operator::Eq, r),
                 BinOp::NotEq => binary(l, Operator::NotEq, r),
                 BinOp::Lt => binary(l, Operator::Lt, r),
@@ -47,35 +55,144 @@ pub fn expr(e: &Expr) -> Result<DfExpr, Error> {
                 BinOp::Or => l.or(r),
             }
         }
-        Expr::Not(x) => expr(x)?.not(),
-        Expr::Neg(x) => DfExpr::Negative(Box::new(expr(x)?)),
-        Expr::IsNull { expr: x, negated } => {
-            let x = expr(x)?;
-            if *negated {
-                x.is_not_null()
+        Expr::Not(e) => x(e)?.not(),
+        Expr::Neg(e) => {
+            let v = x(e)?;
+            if ty(&v)? == ArrowType::Int64 {
+                checked(BinOp::Sub, lit(0i64), v)
             } else {
-                x.is_null()
+                DfExpr::Negative(Box::new(v))
             }
         }
-        Expr::In { expr: x, list, negated } => {
+        Expr::IsNull { expr: e, negated } => {
+            let v = x(e)?;
+            if *negated {
+                v.is_not_null()
+            } else {
+                v.is_null()
+            }
+        }
+        Expr::In { expr: e, list, negated } => {
             if list.iter().any(|v| matches!(v, Value::Null)) {
                 return Err(Error::not_on_cluster("`in` with null in its list"));
             }
-            let x = expr(x)?;
+            let v = x(e)?;
             if list.is_empty() {
                 // dq: null stays null; DataFusion folds `x in []` to a constant.
-                return Ok(when(x.is_null(), lit(ScalarValue::Boolean(None))).otherwise(lit(*negated))?);
+                return Ok(when(v.is_null(), lit(ScalarValue::Boolean(None))).otherwise(lit(*negated))?);
             }
-            x.in_list(list.iter().map(value).collect(), *negated)
+            v.in_list(list.iter().map(value).collect(), *negated)
         }
-        Expr::Cast { expr: x, to: DType::Float } => cast(expr(x)?, arrow_type(&DType::Float)?),
-        Expr::Cast { to, .. } => return Err(Error::not_on_cluster(format!("`cast(…, {to})`"))),
-        Expr::Call { func, args } => call(*func, args)?,
+        Expr::Cast { expr: e, to } => {
+            let v = x(e)?;
+            convert(v.clone(), &ty(&v)?, to)?
+        }
+        Expr::Call { func, args } => call(*func, args, schema)?,
     })
 }
 
 fn binary(l: DfExpr, op: Operator, r: DfExpr) -> DfExpr {
     datafusion::logical_expr::binary_expr(l, op, r)
+}
+
+fn float(e: DfExpr) -> DfExpr {
+    cast(e, ArrowType::Float64)
+}
+
+fn int(i: i64) -> DfExpr {
+    lit(ScalarValue::Int64(Some(i)))
+}
+
+/// Integer `l op r` that fails the job on overflow, as dq does locally:
+/// DataFusion's logical `+ - *` wrap around (its overflow-checked kernels
+/// cannot be asked for through a logical plan). The wrapped result is
+/// checked and, where it overflowed, replaced by a cast that must fail at
+/// run time (it depends on the row, so the planner cannot fold it) and
+/// whose message names the operation. CASE evaluates a branch only on the
+/// rows that take it.
+fn checked(op: BinOp, l: DfExpr, r: DfExpr) -> DfExpr {
+    let wrapped = match op {
+        BinOp::Add => l.clone() + r.clone(),
+        BinOp::Sub => l.clone() - r.clone(),
+        _ => l.clone() * r.clone(),
+    };
+    let sign = |e: &DfExpr| e.clone().gt_eq(int(0));
+    let overflowed = match op {
+        // Same signs in, another sign out.
+        BinOp::Add => sign(&l).eq(sign(&r)).and(sign(&wrapped).not_eq(sign(&l))),
+        BinOp::Sub => sign(&l).not_eq(sign(&r)).and(sign(&wrapped).not_eq(sign(&l))),
+        // l * r overflowed iff dividing back does not give r; -1 is the one
+        // divisor whose division itself overflows.
+        _ => when(l.clone().eq(int(-1)), r.clone().eq(int(i64::MIN)))
+            .otherwise(binary(wrapped.clone() / f::nullif(l.clone(), int(0)), Operator::NotEq, r.clone()))
+            .unwrap_or_else(|_| lit(false)),
+    };
+    let message = f::concat(vec![
+        lit(format!("{OVERFLOW}: ")),
+        cast(l, ArrowType::Utf8),
+        lit(format!(" {} ", op.symbol())),
+        cast(r, ArrowType::Utf8),
+    ]);
+    when(overflowed, cast(message, ArrowType::Int64))
+        .otherwise(wrapped)
+        .unwrap_or_else(|e| DfExpr::Literal(ScalarValue::Utf8(Some(e.to_string())), None))
+}
+
+/// `r`, or null where it is zero. Not `nullif`: DataFusion's compares
+/// floats by their bits, so a divisor of -0.0 would get through.
+fn nonzero(r: DfExpr, zero: DfExpr) -> Result<DfExpr, Error> {
+    Ok(when(r.clone().eq(zero), lit(ScalarValue::Null)).otherwise(r)?)
+}
+
+/// `//` and `%` as dq defines them: floor division, and the remainder whose
+/// sign follows the divisor; null for a zero divisor.
+fn floored(op: BinOp, l: DfExpr, r: DfExpr, ints: bool, schema: &DFSchema) -> Result<DfExpr, Error> {
+    let numeric = |e: &DfExpr| e.get_type(schema).map(|t| t.is_numeric()).unwrap_or(false);
+    if !ints && !(numeric(&l) && numeric(&r)) {
+        return Err(Error::not_on_cluster(format!("the operator `{}` on non-numbers", op.symbol())));
+    }
+    let (l, r, zero) = if ints { (l, r, int(0)) } else { (float(l), float(r), lit(0.0)) };
+    let divisor = nonzero(r.clone(), zero.clone())?;
+    Ok(match op {
+        // DataFusion's integer `/` truncates: one less where the signs differ
+        // and something remains. Floats floor the quotient.
+        BinOp::FloorDiv if ints => {
+            let q = l.clone() / divisor.clone();
+            let inexact = binary(l.clone() % divisor, Operator::NotEq, zero.clone());
+            let signs_differ = binary(l.lt(zero.clone()), Operator::NotEq, r.lt(zero));
+            when(inexact.and(signs_differ), q.clone() - int(1)).otherwise(q)?
+        }
+        BinOp::FloorDiv => f::floor(l / divisor),
+        _ => {
+            // DataFusion's `%` keeps the dividend's sign (as Rust's does).
+            let rem = l % divisor;
+            let moved = binary(rem.clone(), Operator::NotEq, zero.clone()).and(binary(
+                rem.clone().lt(zero.clone()),
+                Operator::NotEq,
+                r.clone().lt(zero),
+            ));
+            when(moved, rem.clone() + r).otherwise(rem)?
+        }
+    })
+}
+
+/// `cast(v, to)` for the conversions whose results are the same as dq's;
+/// the others (text to int, bool, date or datetime; floats to text) parse
+/// or print differently and are refused.
+fn convert(v: DfExpr, from: &ArrowType, to: &DType) -> Result<DfExpr, Error> {
+    use ArrowType as A;
+    let refuse = || Error::not_on_cluster(format!("`cast` from {from} to {to}"));
+    Ok(match (from, to) {
+        (A::Null, _) => cast(v, super::translate::arrow_type(to)?),
+        (A::Int64 | A::Boolean | A::Float64, DType::Float) => float(v),
+        (A::Int64, DType::Int) | (A::Utf8, DType::Str) => v,
+        (A::Date32, DType::Date) | (A::Timestamp(..), DType::Datetime) | (A::Boolean, DType::Bool) => v,
+        // Truncation toward zero; NaN and out-of-range values become null.
+        (A::Float64, DType::Int) => try_cast(v, A::Int64),
+        (A::Boolean, DType::Int) => cast(v, A::Int64),
+        (A::Int64 | A::Boolean | A::Date32, DType::Str) => cast(v, A::Utf8),
+        _ => return Err(refuse()),
+    })
 }
 
 fn value(v: &Value) -> DfExpr {
@@ -90,9 +207,19 @@ fn value(v: &Value) -> DfExpr {
     })
 }
 
-fn call(func: Func, args: &[Expr]) -> Result<DfExpr, Error> {
-    let mut x: Vec<DfExpr> = args.iter().map(expr).collect::<Result<_, _>>()?;
+/// The constant string argument `i` (the planner checked it is one).
+fn constant(args: &[Expr], i: usize) -> Option<&str> {
+    match args.get(i) {
+        Some(Expr::Literal(Value::Str(s))) => Some(s),
+        _ => None,
+    }
+}
+
+fn call(func: Func, args: &[Expr], schema: &DFSchema) -> Result<DfExpr, Error> {
+    let mut x: Vec<DfExpr> = args.iter().map(|e| expr(e, schema)).collect::<Result<_, _>>()?;
+    let is_int = |e: &DfExpr| e.get_type(schema).map(|t| t == ArrowType::Int64).unwrap_or(false);
     let arg = |x: &mut Vec<DfExpr>| x.remove(0);
+    let refuse = || Error::not_on_cluster(format!("the function `{}`", func.name()));
     Ok(match func {
         Func::If => {
             let (c, t, e) = (arg(&mut x), arg(&mut x), arg(&mut x));
@@ -101,9 +228,36 @@ fn call(func: Func, args: &[Expr]) -> Result<DfExpr, Error> {
         }
         Func::Coalesce => f::coalesce(x),
         Func::Abs => f::abs(arg(&mut x)),
-        Func::Exp => f::exp(arg(&mut x)),
+        // dq keeps an integer as it is; floats round half away from zero in both.
+        Func::Round | Func::Floor | Func::Ceil if is_int(&x[0]) => arg(&mut x),
+        Func::Round => {
+            let v = arg(&mut x);
+            let digits = x.pop().unwrap_or_else(|| int(0));
+            f::round(vec![v, digits])
+        }
+        Func::Floor => f::floor(arg(&mut x)),
+        Func::Ceil => f::ceil(arg(&mut x)),
+        // DataFusion 55 fails the query on a negative input; dq gives NaN.
+        Func::Sqrt => {
+            let v = float(arg(&mut x));
+            when(v.clone().lt(lit(0.0)), lit(f64::NAN)).otherwise(f::sqrt(v))?
+        }
+        Func::Log => f::ln(float(arg(&mut x))),
+        Func::Exp => f::exp(float(arg(&mut x))),
+        Func::Pow => {
+            let base = float(arg(&mut x));
+            f::power(base, float(arg(&mut x)))
+        }
         Func::Lower => f::lower(arg(&mut x)),
         Func::Upper => f::upper(arg(&mut x)),
+        Func::Len => cast(f::character_length(arg(&mut x)), ArrowType::Int64),
+        // Unicode whitespace at both ends, as polars strips it (DataFusion's
+        // btrim strips spaces only).
+        Func::Trim => f::regexp_replace(arg(&mut x), lit(r"^\s+|\s+$"), lit(""), Some(lit("g"))),
+        Func::Contains => {
+            let s = arg(&mut x);
+            f::contains(s, arg(&mut x))
+        }
         Func::StartsWith => {
             let s = arg(&mut x);
             f::starts_with(s, arg(&mut x))
@@ -112,6 +266,17 @@ fn call(func: Func, args: &[Expr]) -> Result<DfExpr, Error> {
             let s = arg(&mut x);
             f::ends_with(s, arg(&mut x))
         }
+        Func::RegexMatch => {
+            let s = arg(&mut x);
+            f::regexp_like(s, arg(&mut x), None)
+        }
+        // An empty pattern inserts between characters in one engine only.
+        Func::Replace if constant(args, 1).is_none_or(str::is_empty) => return Err(refuse()),
+        Func::Replace => {
+            let (s, old) = (arg(&mut x), arg(&mut x));
+            f::replace(s, old, arg(&mut x))
+        }
+        Func::Substr => substr(x)?,
         Func::Year | Func::Month | Func::Day | Func::Hour => {
             let part = match func {
                 Func::Year => "year",
@@ -119,18 +284,35 @@ fn call(func: Func, args: &[Expr]) -> Result<DfExpr, Error> {
                 Func::Day => "day",
                 _ => "hour",
             };
-            cast(f::date_part(lit(part), arg(&mut x)), arrow_type(&DType::Int)?)
+            cast(f::date_part(lit(part), arg(&mut x)), ArrowType::Int64)
         }
-        other => return Err(Error::not_on_cluster(format!("the function `{}`", other.name()))),
+        // DataFusion's parsers fail the query on text that does not parse;
+        // dq gives null.
+        Func::ToDate | Func::ToDatetime => return Err(refuse()),
     })
 }
 
-/// The DataFusion aggregate of `a`.
-pub fn agg(ag: &AggExpr) -> Result<DfExpr, Error> {
-    let x = || ag.arg.as_ref().map(expr).transpose();
+/// dq's `substr(s, start[, length])`: `start` counts from 1, a negative one
+/// from the end, 0 lies just before the string; a negative length is 0.
+/// As a 0-based window [begin, begin + length) clipped to the string,
+/// which is exactly what SQL's `substr(s, begin + 1, length)` returns.
+fn substr(mut x: Vec<DfExpr>) -> Result<DfExpr, Error> {
+    let s = x.remove(0);
+    let start = x.remove(0);
+    let begin = when(start.clone().gt(int(0)), start.clone() - int(1))
+        .when(start.clone().eq(int(0)), int(-1))
+        .otherwise(cast(f::character_length(s.clone()), ArrowType::Int64) + start)?;
+    let from = begin + int(1);
+    Ok(match x.pop() {
+        Some(n) => f::substring(s, from, when(n.clone().lt(int(0)), int(0)).otherwise(n)?),
+        None => f::substr(s, from),
+    })
+}
+
+/// The DataFusion aggregate of `ag` over an input of `schema`.
+pub fn agg(ag: &AggExpr, schema: &DFSchema) -> Result<DfExpr, Error> {
+    let x = || ag.arg.as_ref().map(|e| expr(e, schema)).transpose();
     let one = |x: Option<DfExpr>| x.ok_or_else(|| Error::not_on_cluster(format!("`{ag}`")));
-    let float =
-        |e: DfExpr| cast(e, arrow_type(&DType::Float).unwrap_or(datafusion::arrow::datatypes::DataType::Float64));
     Ok(match ag.func {
         AggFunc::CountRows => a::count(lit(1)),
         AggFunc::Count => a::count(one(x()?)?),
@@ -143,7 +325,7 @@ pub fn agg(ag: &AggExpr) -> Result<DfExpr, Error> {
         AggFunc::Median => a::median(float(one(x()?)?)),
         AggFunc::NUnique => a::count_distinct(one(x()?)?),
         AggFunc::Corr | AggFunc::Cov => {
-            let y = ag.arg2.as_ref().map(expr).transpose()?;
+            let y = ag.arg2.as_ref().map(|e| expr(e, schema)).transpose()?;
             let (x, y) = (float(one(x()?)?), float(one(y)?));
             if ag.func == AggFunc::Corr {
                 a::corr(x, y)

@@ -44,6 +44,9 @@ pub struct ScanFile {
     pub bytes: u64,
     /// Stream compression.
     pub compression: Compression,
+    /// The file's own column names, in file order (a glob's files may
+    /// order or lack columns differently; a CSV file is read by position).
+    pub columns: Vec<String>,
 }
 
 impl ScanSpec {
@@ -78,6 +81,7 @@ impl Sources {
                 },
                 bytes: f.size,
                 compression: f.compression,
+                columns: f.schema.iter_names().map(|n| n.to_string()).collect(),
             })
             .collect();
         let spec = ScanSpec {

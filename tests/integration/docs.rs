@@ -4,7 +4,7 @@
 use crate::util::*;
 
 /// (program, expected output) pairs from a Markdown file.
-fn examples(path: &str) -> Vec<(String, Option<String>)> {
+pub(crate) fn examples(path: &str) -> Vec<(String, Option<String>)> {
     let text = std::fs::read_to_string(root().join(path)).unwrap();
     let mut blocks: Vec<(String, String)> = Vec::new();
     let mut lines = text.lines();
