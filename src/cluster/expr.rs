@@ -39,7 +39,7 @@ pub fn expr(e: &Expr, schema: &DFSchema) -> Result<DfExpr, Error> {
             let (l, r) = (x(left)?, x(right)?);
             let ints = ty(&l)? == ArrowType::Int64 && ty(&r)? == ArrowType::Int64;
             match op {
-                BinOp::Add | BinOp::Sub | BinOp::Mul if ints => checked(*op, l, r),
+                BinOp::Add | BinOp::Sub | BinOp::Mul if ints => checked(*op, l, r)?,
                 BinOp::Add => l + r,
                 BinOp::Sub => l - r,
                 BinOp::Mul => l * r,
@@ -59,7 +59,7 @@ pub fn expr(e: &Expr, schema: &DFSchema) -> Result<DfExpr, Error> {
         Expr::Neg(e) => {
             let v = x(e)?;
             if ty(&v)? == ArrowType::Int64 {
-                checked(BinOp::Sub, lit(0i64), v)
+                checked(BinOp::Sub, int(0), v)?
             } else {
                 DfExpr::Negative(Box::new(v))
             }
@@ -110,7 +110,7 @@ fn int(i: i64) -> DfExpr {
 /// run time (it depends on the row, so the planner cannot fold it) and
 /// whose message names the operation. CASE evaluates a branch only on the
 /// rows that take it.
-fn checked(op: BinOp, l: DfExpr, r: DfExpr) -> DfExpr {
+fn checked(op: BinOp, l: DfExpr, r: DfExpr) -> Result<DfExpr, Error> {
     let wrapped = match op {
         BinOp::Add => l.clone() + r.clone(),
         BinOp::Sub => l.clone() - r.clone(),
@@ -123,19 +123,23 @@ fn checked(op: BinOp, l: DfExpr, r: DfExpr) -> DfExpr {
         BinOp::Sub => sign(&l).not_eq(sign(&r)).and(sign(&wrapped).not_eq(sign(&l))),
         // l * r overflowed iff dividing back does not give r; -1 is the one
         // divisor whose division itself overflows.
-        _ => when(l.clone().eq(int(-1)), r.clone().eq(int(i64::MIN)))
-            .otherwise(binary(wrapped.clone() / f::nullif(l.clone(), int(0)), Operator::NotEq, r.clone()))
-            .unwrap_or_else(|_| lit(false)),
+        _ => when(l.clone().eq(int(-1)), r.clone().eq(int(i64::MIN))).otherwise(binary(
+            wrapped.clone() / f::nullif(l.clone(), int(0)),
+            Operator::NotEq,
+            r.clone(),
+        ))?,
     };
+    // The empty tail is volatile (random), so the planner never evaluates
+    // the message, even when both operands are constants.
+    let never_folded = f::left(cast(datafusion::functions::math::expr_fn::random(), ArrowType::Utf8), int(0));
     let message = f::concat(vec![
         lit(format!("{OVERFLOW}: ")),
         cast(l, ArrowType::Utf8),
         lit(format!(" {} ", op.symbol())),
         cast(r, ArrowType::Utf8),
+        never_folded,
     ]);
-    when(overflowed, cast(message, ArrowType::Int64))
-        .otherwise(wrapped)
-        .unwrap_or_else(|e| DfExpr::Literal(ScalarValue::Utf8(Some(e.to_string())), None))
+    Ok(when(overflowed, cast(message, ArrowType::Int64)).otherwise(wrapped)?)
 }
 
 /// `r`, or null where it is zero. Not `nullif`: DataFusion's compares
@@ -148,7 +152,8 @@ fn nonzero(r: DfExpr, zero: DfExpr) -> Result<DfExpr, Error> {
 /// sign follows the divisor; null for a zero divisor.
 fn floored(op: BinOp, l: DfExpr, r: DfExpr, ints: bool, schema: &DFSchema) -> Result<DfExpr, Error> {
     let numeric = |e: &DfExpr| e.get_type(schema).map(|t| t.is_numeric()).unwrap_or(false);
-    if !ints && !(numeric(&l) && numeric(&r)) {
+    let numbers = ints || (numeric(&l) && numeric(&r));
+    if !numbers {
         return Err(Error::not_on_cluster(format!("the operator `{}` on non-numbers", op.symbol())));
     }
     let (l, r, zero) = if ints { (l, r, int(0)) } else { (float(l), float(r), lit(0.0)) };

@@ -62,11 +62,7 @@ fn node<'a>(
             LogicalPlan::Filter { input, predicate } => {
                 let df = node(ctx, input).await?;
                 let condition = expr(predicate, df.schema())?;
-                if predicate.columns().is_empty() {
-                    constant_filter(df, condition)?
-                } else {
-                    df.filter(condition)?
-                }
+                df.filter(condition)?
             }
             LogicalPlan::Project { input, columns, .. } => {
                 let df = node(ctx, input).await?;
@@ -129,21 +125,6 @@ fn node<'a>(
             LogicalPlan::Sample { .. } => return Err(Error::not_on_cluster("`sample`")),
             LogicalPlan::Explode { .. } => return Err(Error::not_on_cluster("`explode`")),
         })
-    })
-}
-
-/// A filter whose predicate names no column. DataFusion 55 pushes such a
-/// predicate below an aggregate, even one without keys, whose one row it
-/// then keeps where dq gives none. The predicate is folded here instead:
-/// true keeps every row, false or null none (a `limit 0`, which stays put).
-fn constant_filter(df: DataFrame, condition: DfExpr) -> Result<DataFrame, Error> {
-    use datafusion::logical_expr::simplify::SimplifyContext;
-    use datafusion::optimizer::simplify_expressions::ExprSimplifier;
-    let context = SimplifyContext::builder().with_schema(std::sync::Arc::new(df.schema().clone())).build();
-    Ok(match ExprSimplifier::new(context).simplify(condition.clone())? {
-        DfExpr::Literal(ScalarValue::Boolean(Some(true)), _) => df,
-        DfExpr::Literal(ScalarValue::Boolean(_) | ScalarValue::Null, _) => df.limit(0, Some(0))?,
-        _ => df.filter(condition)?,
     })
 }
 
