@@ -104,12 +104,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 fn session_config() -> SessionConfig {
-    let mut config = SessionConfig::new_with_ballista().with_target_partitions(4).with_ballista_job_name("dq");
+    let mut config = SessionConfig::new_with_ballista().with_target_partitions(4).with_ballista_job_name(&job_name());
     // A sort above a union is otherwise pushed into each input and merged;
     // Ballista 55 then returns every row of that union twice when its
     // workers have one task slot (found by the random cluster test).
     config.options_mut().optimizer.repartition_sorts = false;
     config
+}
+
+/// The name every job of this client carries: dq and its version, which
+/// the scheduler checks against its own (see `server::check_client`).
+pub fn job_name() -> String {
+    format!("dq {}", env!("CARGO_PKG_VERSION"))
 }
 
 /// What `dq explain --workers` shows: the DataFusion plan of `plan` and

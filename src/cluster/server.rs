@@ -50,6 +50,10 @@ pub fn scheduler(opts: &SchedulerOptions, ready: impl FnOnce(SocketAddr)) -> Res
             executor_timeout_seconds: opts.worker_timeout,
             expire_dead_executor_interval_seconds: 2,
             no_executors_grace_period_seconds: opts.worker_timeout,
+            override_session_builder: Some(Arc::new(|config| {
+                check_client(&config)?;
+                ballista_core::utils::default_session_builder(config)
+            })),
             ..Default::default()
         });
         let setup = |e: ballista_core::error::BallistaError| Error::Setup(format!("scheduler: {e}"));
@@ -61,6 +65,27 @@ pub fn scheduler(opts: &SchedulerOptions, ready: impl FnOnce(SocketAddr)) -> Res
             _ = shutdown() => Ok(()),
         }
     })
+}
+
+/// Refuses a job from another dq version (its plan encoding and its
+/// translation of dq's semantics may differ) or from a client that is not
+/// dq, with a message the client shows.
+fn check_client(config: &datafusion::prelude::SessionConfig) -> datafusion::common::Result<()> {
+    let ours = super::job_name();
+    let theirs = config
+        .options()
+        .entries()
+        .into_iter()
+        .find(|e| e.key == ballista_core::config::BALLISTA_JOB_NAME)
+        .and_then(|e| e.value)
+        .unwrap_or_default();
+    if theirs == ours {
+        return Ok(());
+    }
+    let client = if theirs.starts_with("dq ") { theirs } else { "not dq".to_string() };
+    datafusion::common::plan_err!(
+        "version mismatch: the client is {client}, this scheduler is {ours}; run the same dq version everywhere"
+    )
 }
 
 /// Settings of `dq worker`.
@@ -134,5 +159,30 @@ async fn shutdown() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ballista::prelude::SessionConfigExt;
+    use datafusion::prelude::SessionConfig;
+
+    fn named(job: &str) -> SessionConfig {
+        SessionConfig::new_with_ballista().with_ballista_job_name(job)
+    }
+
+    #[test]
+    fn a_client_of_the_same_version_is_served() {
+        assert!(check_client(&named(&super::super::job_name())).is_ok());
+    }
+
+    #[test]
+    fn a_client_of_another_version_is_refused_naming_both() {
+        let err = check_client(&named("dq 0.0.1")).unwrap_err().to_string();
+        assert!(err.contains("version mismatch") && err.contains("dq 0.0.1"), "{err}");
+        assert!(err.contains(&super::super::job_name()), "{err}");
+        let err = check_client(&named("someone else")).unwrap_err().to_string();
+        assert!(err.contains("the client is not dq"), "{err}");
     }
 }
