@@ -129,17 +129,40 @@ fn checked(op: BinOp, l: DfExpr, r: DfExpr) -> Result<DfExpr, Error> {
             r.clone(),
         ))?,
     };
-    // The empty tail is volatile (random), so the planner never evaluates
-    // the message, even when both operands are constants.
+    let message = vec![cast(l, ArrowType::Utf8), lit(format!(" {} ", op.symbol())), cast(r, ArrowType::Utf8)];
+    Ok(when(overflowed, overflow_error(message)).otherwise(wrapped)?)
+}
+
+/// An Int64 expression that fails the task with dq's overflow message
+/// (the pieces of `operation` describe it) wherever it is evaluated. The
+/// empty tail is volatile (random), so the planner never evaluates it,
+/// even when every piece is a constant.
+fn overflow_error(operation: Vec<DfExpr>) -> DfExpr {
     let never_folded = f::left(cast(datafusion::functions::math::expr_fn::random(), ArrowType::Utf8), int(0));
-    let message = f::concat(vec![
-        lit(format!("{OVERFLOW}: ")),
-        cast(l, ArrowType::Utf8),
-        lit(format!(" {} ", op.symbol())),
-        cast(r, ArrowType::Utf8),
-        never_folded,
-    ]);
-    Ok(when(overflowed, cast(message, ArrowType::Int64)).otherwise(wrapped)?)
+    let mut pieces = vec![lit(format!("{OVERFLOW}: "))];
+    pieces.extend(operation);
+    pieces.push(never_folded);
+    cast(f::concat(pieces), ArrowType::Int64)
+}
+
+/// Whether `ag` sums integers: DataFusion's Int64 sum wraps around, so it
+/// is summed as a 38-digit decimal and narrowed by [`finish`].
+fn sums_integers(ag: &AggExpr, schema: &DFSchema) -> Result<bool, Error> {
+    Ok(match (&ag.func, &ag.arg) {
+        (AggFunc::Sum, Some(arg)) => expr(arg, schema)?.get_type(schema)? == ArrowType::Int64,
+        _ => false,
+    })
+}
+
+/// The output of aggregate `ag` (named `name`) from its computed column:
+/// an integer sum back in 64 bits, failing as dq does where it does not fit.
+pub fn finish(ag: &AggExpr, name: &str, computed: DfExpr, schema: &DFSchema) -> Result<DfExpr, Error> {
+    if !sums_integers(ag, schema)? {
+        return Ok(computed);
+    }
+    let outside = computed.clone().gt(int(i64::MAX)).or(computed.clone().lt(int(i64::MIN)));
+    let error = overflow_error(vec![lit(format!("`{name}` = {ag}"))]);
+    Ok(when(outside, error).otherwise(cast(computed, ArrowType::Int64))?)
 }
 
 /// `r`, or null where it is zero. Not `nullif`: DataFusion's compares
@@ -321,6 +344,7 @@ pub fn agg(ag: &AggExpr, schema: &DFSchema) -> Result<DfExpr, Error> {
     Ok(match ag.func {
         AggFunc::CountRows => a::count(lit(1)),
         AggFunc::Count => a::count(one(x()?)?),
+        AggFunc::Sum if sums_integers(ag, schema)? => a::sum(cast(one(x()?)?, ArrowType::Decimal128(38, 0))),
         AggFunc::Sum => a::sum(one(x()?)?),
         AggFunc::Mean => a::avg(one(x()?)?),
         AggFunc::Min => a::min(one(x()?)?),

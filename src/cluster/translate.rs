@@ -13,7 +13,7 @@ use datafusion::functions::expr_fn as f;
 use datafusion::logical_expr::{cast, ident, lit, Expr as DfExpr, SortExpr};
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
 
-use super::expr::{agg, expr};
+use super::expr::{agg, expr, finish};
 use super::Error;
 use crate::io::{Compression, Format};
 use crate::plan::logical::{JoinColumn, JoinKind, LogicalPlan, Scan, SortKey};
@@ -147,7 +147,7 @@ fn aggregate(
     }
     for (i, (name, a)) in aggs.iter().enumerate() {
         computed.push(agg(a, df.schema())?.alias(internal("agg", i)));
-        out.push(ident(internal("agg", i)).alias(name));
+        out.push(finish(a, name, ident(internal("agg", i)), df.schema())?.alias(name));
     }
     Ok(df.aggregate(grouped, computed)?.select(out)?)
 }
