@@ -99,16 +99,12 @@ fn node<'a>(
                 join(left, right, on, *kind, columns, schema)?
             }
             LogicalPlan::Union { inputs, schema } => {
-                let mut out: Option<DataFrame> = None;
+                let mut parts = Vec::with_capacity(inputs.len());
                 for input in inputs {
                     // Same names and Arrow types on every side.
-                    let df = node(ctx, input).await?.select(typed_columns(schema)?)?;
-                    out = Some(match out {
-                        None => df,
-                        Some(acc) => acc.union(df)?,
-                    });
+                    parts.push(node(ctx, input).await?.select(typed_columns(schema)?)?);
                 }
-                out.ok_or_else(|| Error::not_on_cluster("`union` of nothing"))?
+                union_all(parts)?
             }
             LogicalPlan::Limit { .. } => {
                 return Err(Error::not_on_cluster_because(
@@ -249,7 +245,7 @@ async fn scan(ctx: &SessionContext, scan: &Scan) -> Result<DataFrame, Error> {
         return Err(Error::not_on_cluster("reading standard input"));
     }
     // A CSV file is read by position: files whose columns differ are each
-    // read with their own header's order, then united by name below.
+    // read with their own header's order and united by name (`read_csv`).
     if !spec.same_columns && spec.format != Format::Csv {
         return Err(Error::not_on_cluster_because(
             format!("the glob {:?}", spec.pattern),
@@ -265,7 +261,7 @@ async fn scan(ctx: &SessionContext, scan: &Scan) -> Result<DataFrame, Error> {
         ));
     }
     let paths: Vec<String> = spec.files.iter().map(|f| f.path.display().to_string()).collect();
-    let schema = arrow_schema(&scan.source_schema)?;
+    let schema = arrow_fields(scan.source_schema.names().iter(), &scan.source_schema, arrow_type)?;
     // Any suffix: dq chose the files already.
     let df = match spec.format {
         Format::Csv => {
@@ -276,65 +272,7 @@ async fn scan(ctx: &SessionContext, scan: &Scan) -> Result<DataFrame, Error> {
             if !csv.null_values.is_empty() {
                 return Err(Error::not_on_cluster("the scan option `null`"));
             }
-            let read = |paths: Vec<String>, schema: ArrowSchema| async move {
-                let options = CsvReadOptions::new()
-                    .schema(&schema)
-                    .has_header(csv.header)
-                    .delimiter(csv.delimiter)
-                    .quote(csv.quote.unwrap_or(b'"'))
-                    .newlines_in_values(true)
-                    .file_extension("");
-                ctx.read_csv(paths, options).await
-            };
-            // Datetimes are read as text and parsed below, as dq reads them.
-            let schema = ArrowSchema::new(
-                scan.source_schema
-                    .fields
-                    .iter()
-                    .map(|f| Ok(ArrowField::new(&f.name, csv_type(&f.dtype)?, true)))
-                    .collect::<Result<Vec<_>, Error>>()?,
-            );
-            let df = if spec.same_columns {
-                read(paths, schema).await?
-            } else {
-                let mut united: Option<DataFrame> = None;
-                for (file, path) in spec.files.iter().zip(paths) {
-                    let own = file
-                        .columns
-                        .iter()
-                        .map(|c| {
-                            Ok(ArrowField::new(c, csv_type(scan.source_schema.get(c).unwrap_or(&DType::Null))?, true))
-                        })
-                        .collect::<Result<Vec<_>, Error>>()?;
-                    // Every column of the scan in its order; null where the file lacks it.
-                    let all = scan
-                        .source_schema
-                        .fields
-                        .iter()
-                        .map(|f| {
-                            let value =
-                                if file.columns.contains(&f.name) { ident(&f.name) } else { lit(ScalarValue::Null) };
-                            Ok(cast(value, csv_type(&f.dtype)?).alias(&f.name))
-                        })
-                        .collect::<Result<Vec<_>, Error>>()?;
-                    let df = read(vec![path], ArrowSchema::new(own)).await?.select(all)?;
-                    united = Some(match united {
-                        None => df,
-                        Some(acc) => acc.union(df)?,
-                    });
-                }
-                united.ok_or_else(|| Error::not_on_cluster("a scan of no files"))?
-            };
-            let columns = scan
-                .source_schema
-                .fields
-                .iter()
-                .map(|f| match f.dtype {
-                    DType::Datetime => datetime_from_text(ident(&f.name)).alias(&f.name),
-                    _ => ident(&f.name),
-                })
-                .collect::<Vec<_>>();
-            df.select(columns)?
+            read_csv(ctx, scan, paths).await?
         }
         Format::Ndjson => {
             let options = JsonReadOptions::default().schema(&schema).file_extension("");
@@ -346,6 +284,59 @@ async fn scan(ctx: &SessionContext, scan: &Scan) -> Result<DataFrame, Error> {
         Format::Lines => return Err(Error::not_on_cluster("the `lines` format (.txt, .log)")),
     };
     Ok(df)
+}
+
+/// A CSV scan. A file is read by position, so a glob whose files order or
+/// lack columns differently is read file by file, each in its header's
+/// order, and united by name. Datetimes are read as text and parsed as dq
+/// parses them.
+async fn read_csv(ctx: &SessionContext, scan: &Scan, paths: Vec<String>) -> Result<DataFrame, Error> {
+    let (spec, source) = (&scan.spec, &scan.source_schema);
+    let csv = &spec.csv;
+    let read = |paths: Vec<String>, schema: ArrowSchema| async move {
+        let options = CsvReadOptions::new()
+            .schema(&schema)
+            .has_header(csv.header)
+            .delimiter(csv.delimiter)
+            .quote(csv.quote.unwrap_or(b'"'))
+            .newlines_in_values(true)
+            .file_extension("");
+        ctx.read_csv(paths, options).await
+    };
+    let df = if spec.same_columns {
+        read(paths, arrow_fields(source.names().iter(), source, csv_type)?).await?
+    } else {
+        let mut parts = Vec::with_capacity(paths.len());
+        for (file, path) in spec.files.iter().zip(paths) {
+            // Every column of the scan in its order; null where the file lacks it.
+            let all = source
+                .fields
+                .iter()
+                .map(|f| {
+                    let value = if file.columns.contains(&f.name) { ident(&f.name) } else { lit(ScalarValue::Null) };
+                    Ok(cast(value, csv_type(&f.dtype)?).alias(&f.name))
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            parts.push(read(vec![path], arrow_fields(file.columns.iter(), source, csv_type)?).await?.select(all)?);
+        }
+        union_all(parts)?
+    };
+    let columns = source
+        .fields
+        .iter()
+        .map(|f| match f.dtype {
+            DType::Datetime => datetime_from_text(ident(&f.name)).alias(&f.name),
+            _ => ident(&f.name),
+        })
+        .collect::<Vec<_>>();
+    Ok(df.select(columns)?)
+}
+
+/// The rows of every part, one after another.
+fn union_all(parts: Vec<DataFrame>) -> Result<DataFrame, Error> {
+    let mut parts = parts.into_iter();
+    let first = parts.next().ok_or_else(|| Error::Setup("a union of nothing".into()))?;
+    parts.try_fold(first, |acc, part| Ok(acc.union(part)?))
 }
 
 /// The Arrow type a CSV column of type `t` is read in: datetimes as text,
@@ -373,11 +364,14 @@ fn datetime_from_text(text: DfExpr) -> DfExpr {
     cast(seconds, arrow_type(&DType::Datetime).unwrap_or(ArrowType::Utf8))
 }
 
-fn arrow_schema(s: &Schema) -> Result<ArrowSchema, Error> {
-    let fields = s
-        .fields
-        .iter()
-        .map(|f| Ok(ArrowField::new(&f.name, arrow_type(&f.dtype)?, true)))
+/// The Arrow schema of the columns `names` of `schema`, typed by `ty`.
+fn arrow_fields<'a>(
+    names: impl Iterator<Item = &'a String>,
+    schema: &Schema,
+    ty: fn(&DType) -> Result<ArrowType, Error>,
+) -> Result<ArrowSchema, Error> {
+    let fields = names
+        .map(|n| Ok(ArrowField::new(n, ty(schema.get(n).unwrap_or(&DType::Null))?, true)))
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(ArrowSchema::new(fields))
 }
