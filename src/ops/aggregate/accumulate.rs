@@ -16,7 +16,7 @@ use super::{p, parts, AggKind, AggSpec};
 use crate::ops::group_ids::{group_rows, validity, Groups};
 
 /// A numeric argument column: values and which are valid.
-struct Values {
+pub(super) struct Values {
     data: Data,
     valid: Option<Vec<bool>>,
 }
@@ -31,7 +31,7 @@ enum Data {
 impl Values {
     /// Int64 and Float64 columns only: other types sum, average and compare
     /// differently (narrow sums wrap at their width), so polars keeps them.
-    fn of(column: &Column) -> Option<Values> {
+    pub(super) fn of(column: &Column) -> Option<Values> {
         let series = column.as_materialized_series();
         let valid = validity(series);
         let data = match series.dtype() {
@@ -43,12 +43,12 @@ impl Values {
     }
 
     #[inline]
-    fn is_valid(&self, row: usize) -> bool {
+    pub(super) fn is_valid(&self, row: usize) -> bool {
         self.valid.as_ref().is_none_or(|v| v[row])
     }
 
     #[inline]
-    fn f(&self, row: usize) -> f64 {
+    pub(super) fn f(&self, row: usize) -> f64 {
         match &self.data {
             Data::Int(v) => v[row] as f64,
             Data::Float(v) => v[row],
@@ -227,13 +227,13 @@ fn last_rows(ids: &[u32], groups: usize) -> Vec<IdxSize> {
     last
 }
 
-fn gather(column: &Column, rows: &[IdxSize]) -> PolarsResult<Column> {
+pub(super) fn gather(column: &Column, rows: &[IdxSize]) -> PolarsResult<Column> {
     let idx = IdxCa::from_vec(PlSmallStr::EMPTY, rows.to_vec());
     column.take(&idx)
 }
 
 /// The partial-aggregate columns of one aggregate, in `partial_exprs` order.
-fn partial_columns(df: &DataFrame, a: &AggSpec, g: &Groups) -> Option<PolarsResult<Vec<Column>>> {
+pub(super) fn partial_columns(df: &DataFrame, a: &AggSpec, g: &Groups) -> Option<PolarsResult<Vec<Column>>> {
     let (ids, n) = (&g.ids[..], g.len());
     let column = |e: &Option<Expr>| match e {
         Some(Expr::Column(name)) => df.column(name).ok(),

@@ -59,16 +59,18 @@ fn spec(name: &str, kind: AggKind, arg: Option<&str>, arg2: Option<&str>, dtype:
         kind,
         arg: arg.map(col),
         arg2: arg2.map(col),
-        quantile: 0.5,
+        quantile: 0.25,
         dtype,
         label: name.into(),
     }
 }
 
-fn specs() -> Vec<AggSpec> {
+/// Every decomposable aggregate; with `holistic`, medians and a quantile
+/// too (so the sink gathers rows and aggregates them once).
+fn specs(holistic: bool) -> Vec<AggSpec> {
     use AggKind::*;
     use DataType::{Float64 as F, Int64 as I};
-    vec![
+    let mut specs = vec![
         spec("n", CountRows, None, None, I),
         spec("nx", Count, Some("x"), None, I),
         spec("sx", Sum, Some("x"), None, I),
@@ -85,7 +87,23 @@ fn specs() -> Vec<AggSpec> {
         spec("ly", Last, Some("y"), None, F),
         spec("hiz", Max, Some("z"), None, I),
         spec("loz", Min, Some("z"), None, I),
-    ]
+    ];
+    if holistic {
+        specs.push(spec("medx", Median, Some("x"), None, F));
+        specs.push(spec("medy", Median, Some("y"), None, F));
+        specs.push(spec("q1y", Quantile, Some("y"), None, F));
+    }
+    specs
+}
+
+/// The `q` quantile, sorting a copy: NaN above every number, linear
+/// interpolation between the two nearest ranks.
+fn quantile(v: &[f64], q: f64) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or_else(|| a.is_nan().cmp(&b.is_nan())));
+    let at = (v.len().checked_sub(1)? as f64) * q;
+    let (lo, hi) = (v[at.floor() as usize], v[at.ceil() as usize]);
+    Some(if lo == hi { lo } else { lo + (hi - lo) * (at - at.floor()) })
 }
 
 /// What each aggregate should be for one group's rows, computed directly.
@@ -134,6 +152,9 @@ fn fold(rows: &[usize], d: &Data) -> Vec<Option<f64>> {
         d.y[*rows.last().unwrap_or(&0)],
         rows.iter().map(|&r| d.z[r]).max().map(|v| v as f64),
         rows.iter().map(|&r| d.z[r]).min().map(|v| v as f64),
+        quantile(&xs, 0.5),
+        quantile(&ys, 0.5),
+        quantile(&ys, 0.25),
     ]
 }
 
@@ -149,8 +170,8 @@ fn values(column: &Column) -> Vec<Option<f64>> {
     column.cast(&DataType::Float64).unwrap().f64().unwrap().into_iter().collect()
 }
 
-fn run(keys: &[&str], d: &Data, rng: &mut Rng) -> DataFrame {
-    let sink = HashAggregate::new(keys.iter().map(|k| (k.to_string(), col(*k))).collect(), specs());
+fn run(keys: &[&str], d: &Data, rng: &mut Rng, holistic: bool) -> DataFrame {
+    let sink = HashAggregate::new(keys.iter().map(|k| (k.to_string(), col(*k))).collect(), specs(holistic));
     let ctx = ChunkCtx { index: 0, side: &[] };
     let rows = d.k1.len();
     let mut partials = Vec::new();
@@ -161,7 +182,7 @@ fn run(keys: &[&str], d: &Data, rng: &mut Rng) -> DataFrame {
         partials.push(sink.partial(frame(d, at..at + len), &ctx).unwrap());
         at += len;
         // Now and then the partials so far are merged, as under a budget.
-        if rng.below(4) == 0 && partials.len() > 1 {
+        if sink.can_compact() && rng.below(4) == 0 && partials.len() > 1 {
             let all = std::mem::take(&mut partials);
             partials.push(sink.compact(all).unwrap());
         }
@@ -171,6 +192,17 @@ fn run(keys: &[&str], d: &Data, rng: &mut Rng) -> DataFrame {
 
 #[test]
 fn grouped_aggregates_match_a_hashmap_fold() {
+    check_against_fold(false);
+}
+
+/// With a median the rows are gathered and grouped once (the holistic
+/// kernel), the other aggregates finished from their partial form.
+#[test]
+fn grouped_aggregates_with_medians_match_a_hashmap_fold() {
+    check_against_fold(true);
+}
+
+fn check_against_fold(holistic: bool) {
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     let d = data(&mut rng, 20_000);
     for keys in [&["k1"][..], &["k2"], &["k1", "k2"]] {
@@ -180,7 +212,7 @@ fn grouped_aggregates_match_a_hashmap_fold() {
             let k2 = keys.contains(&"k2").then(|| d.k2[r].clone()).flatten();
             groups.entry((k1, k2)).or_default().push(r);
         }
-        let out = run(keys, &d, &mut rng);
+        let out = run(keys, &d, &mut rng, holistic);
         assert_eq!(out.height(), groups.len(), "groups by {keys:?}");
         let k1: Vec<Option<i64>> = match out.column("k1") {
             Ok(c) => c.i64().unwrap().into_iter().collect(),
@@ -190,11 +222,11 @@ fn grouped_aggregates_match_a_hashmap_fold() {
             Ok(c) => c.str().unwrap().into_iter().map(|s| s.map(str::to_string)).collect(),
             Err(_) => vec![None; out.height()],
         };
-        let got: Vec<Vec<Option<f64>>> = specs().iter().map(|s| values(out.column(&s.name).unwrap())).collect();
+        let got: Vec<Vec<Option<f64>>> = specs(holistic).iter().map(|s| values(out.column(&s.name).unwrap())).collect();
         for row in 0..out.height() {
             let key = (k1[row], k2[row].clone());
             let want = fold(&groups[&key], &d);
-            for (i, s) in specs().iter().enumerate() {
+            for (i, s) in specs(holistic).iter().enumerate() {
                 assert!(
                     close(got[i][row], want[i]),
                     "by {keys:?}, group {key:?}, {}: {:?} != {:?}",

@@ -18,7 +18,8 @@
 //! sum-of-squares cancels. Holistic aggregates (median, quantile,
 //! n_unique, approx_n_unique) need all values of a group, so with any of
 //! them each chunk only projects keys and arguments, and the aggregation
-//! runs once over the gathered columns.
+//! runs once over the gathered columns ([`holistic`]: medians and
+//! quantiles quick-selected per group, the rest folded by group ids).
 //!
 //! Adaptive: when a chunk's partial aggregate keeps more than half of its
 //! rows (keys nearly unique, e.g. h2o q10), grouping per chunk only costs
@@ -29,6 +30,7 @@
 //! null keys form their own group.
 
 mod accumulate;
+mod holistic;
 #[cfg(test)]
 mod kernel_tests;
 
@@ -182,6 +184,39 @@ fn zero_if_empty(n: Expr, value: Expr) -> Expr {
 
 fn null_if(cond: Expr, value: Expr) -> Expr {
     when(cond).then(lit(Null {})).otherwise(value)
+}
+
+/// Aggregate `i` finished from its merged partial form (and, for an
+/// integer sum, its float twin for [`HashAggregate::check_overflow`]).
+fn final_expr(i: usize, a: &AggSpec) -> Vec<Expr> {
+    let n = || pcol(i, "n");
+    let e = match a.kind {
+        AggKind::CountRows | AggKind::Count => n(),
+        AggKind::Sum => null_if(n().eq(lit(0)), pcol(i, "s")),
+        AggKind::Mean => null_if(n().eq(lit(0)), pcol(i, "s") / n().cast(DataType::Float64)),
+        AggKind::Min | AggKind::Max | AggKind::First | AggKind::Last => pcol(i, "v"),
+        AggKind::Std | AggKind::Var => {
+            let var = null_if(n().lt_eq(lit(1.0)), pcol(i, "m2") / (n() - lit(1.0)));
+            if a.kind == AggKind::Std {
+                var.sqrt()
+            } else {
+                var
+            }
+        }
+        AggKind::Cov => null_if(n().lt_eq(lit(1.0)), pcol(i, "c") / (n() - lit(1.0))),
+        AggKind::Corr => {
+            let denom = (pcol(i, "m2x") * pcol(i, "m2y")).sqrt();
+            null_if(n().lt_eq(lit(1.0)).or(denom.clone().eq(lit(0.0))), pcol(i, "c") / denom)
+        }
+        // Computed whole by the holistic kernel, under the output's name.
+        AggKind::Median | AggKind::Quantile => col(a.name.as_str()),
+        AggKind::NUnique | AggKind::ApproxNUnique => unreachable!("n_unique is aggregated by polars"),
+    };
+    let mut out = vec![e.cast(a.dtype.clone()).alias(a.name.as_str())];
+    if a.is_int_sum() {
+        out.push(pcol(i, "f").alias(check_name(i)));
+    }
+    out
 }
 
 impl HashAggregate {
@@ -349,31 +384,7 @@ impl HashAggregate {
     fn final_exprs(&self) -> Vec<Expr> {
         let mut out = self.key_cols();
         for (i, a) in self.aggs.iter().enumerate() {
-            let n = || pcol(i, "n");
-            let e = match a.kind {
-                AggKind::CountRows | AggKind::Count => n(),
-                AggKind::Sum => null_if(n().eq(lit(0)), pcol(i, "s")),
-                AggKind::Mean => null_if(n().eq(lit(0)), pcol(i, "s") / n().cast(DataType::Float64)),
-                AggKind::Min | AggKind::Max | AggKind::First | AggKind::Last => pcol(i, "v"),
-                AggKind::Std | AggKind::Var => {
-                    let var = null_if(n().lt_eq(lit(1.0)), pcol(i, "m2") / (n() - lit(1.0)));
-                    if a.kind == AggKind::Std {
-                        var.sqrt()
-                    } else {
-                        var
-                    }
-                }
-                AggKind::Cov => null_if(n().lt_eq(lit(1.0)), pcol(i, "c") / (n() - lit(1.0))),
-                AggKind::Corr => {
-                    let denom = (pcol(i, "m2x") * pcol(i, "m2y")).sqrt();
-                    null_if(n().lt_eq(lit(1.0)).or(denom.clone().eq(lit(0.0))), pcol(i, "c") / denom)
-                }
-                _ => unreachable!("holistic aggregates are never two-phase"),
-            };
-            out.push(e.cast(a.dtype.clone()).alias(a.name.as_str()));
-            if a.is_int_sum() {
-                out.push(pcol(i, "f").alias(check_name(i)));
-            }
+            out.extend(final_expr(i, a));
         }
         out
     }
@@ -429,6 +440,17 @@ impl HashAggregate {
             }
         }
         out
+    }
+
+    /// The aggregates as they read the gathered columns (one-phase): each
+    /// argument is the column [`Self::with_keys`] put it in.
+    fn gathered_specs(&self) -> Vec<AggSpec> {
+        let mut specs = self.aggs.clone();
+        for (i, a) in specs.iter_mut().enumerate() {
+            a.arg = a.arg.as_ref().map(|_| col(arg_name(i).as_str()));
+            a.arg2 = a.arg2.as_ref().map(|_| col(arg2_name(i).as_str()));
+        }
+        specs
     }
 
     /// Aggregates over gathered argument columns (one-phase).
@@ -586,6 +608,15 @@ impl Sink for HashAggregate {
             let merged = self.merged(all)?;
             let out = select_rows(merged, self.final_exprs())?;
             return Ok(vec![self.check_overflow(out)?]);
+        }
+        if !self.keys.is_empty() {
+            // dq's kernel where it handles the types: the median or quantile
+            // whole, the other aggregates in partial form, finished as above.
+            let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
+            if let Some(grouped) = holistic::aggregate(&all, &keys, &self.gathered_specs()) {
+                let out = select_rows(grouped?, self.final_exprs())?;
+                return Ok(vec![self.check_overflow(out)?]);
+            }
         }
         let mut exprs = self.gathered_exprs();
         for (i, a) in self.aggs.iter().enumerate() {
