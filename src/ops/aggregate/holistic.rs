@@ -15,6 +15,7 @@
 use std::cmp::Ordering;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::accumulate::{gather, partial_columns, Values};
 use super::{p, parts, AggKind, AggSpec};
@@ -24,7 +25,12 @@ use crate::ops::group_ids::group_rows;
 /// name, every other aggregate in its partial form (`p(i, part)` columns).
 /// `None` when a key or argument type is one this kernel does not handle
 /// (the caller then groups with polars).
-pub fn aggregate(df: &DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<PolarsResult<DataFrame>> {
+pub fn aggregate(df: &mut DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<PolarsResult<DataFrame>> {
+    // One buffer per column first, on all threads: every kernel below reads
+    // a column as one slice, and would otherwise copy it on one thread (v3
+    // twice in `median(v3), std(v3)`); q6 1.5 -> 0.8 s, mostly page faults.
+    df.as_single_chunk_par();
+    let df = &*df;
     let key_cols: Vec<&Column> = keys.iter().map(|k| df.column(k).ok()).collect::<Option<_>>()?;
     let groups = group_rows(&key_cols)?;
     let mut out: Vec<Column> = Vec::new();
@@ -78,7 +84,15 @@ fn quantiles(ids: &[u32], groups: usize, x: &Values, q: f64) -> Vec<Option<f64>>
             *slot += 1;
         }
     }
-    (0..groups).map(|g| quantile_of(&mut bucketed[start[g]..start[g + 1]], q)).collect()
+    // Each group's bucket selected on its own, the buckets spread over threads.
+    let mut buckets: Vec<&mut [f64]> = Vec::with_capacity(groups);
+    let mut rest = &mut bucketed[..];
+    for g in 0..groups {
+        let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(start[g + 1] - start[g]);
+        buckets.push(bucket);
+        rest = tail;
+    }
+    buckets.into_par_iter().map(|bucket| quantile_of(bucket, q)).collect()
 }
 
 /// polars' float order: NaN above every number, all NaNs equal.

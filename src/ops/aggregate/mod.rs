@@ -602,7 +602,7 @@ impl Sink for HashAggregate {
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
-        let all = concat(partials)?;
+        let mut all = concat(partials)?;
         if self.two_phase {
             // One row per group first, then each row finished on its own.
             let merged = self.merged(all)?;
@@ -613,7 +613,7 @@ impl Sink for HashAggregate {
             // dq's kernel where it handles the types: the median or quantile
             // whole, the other aggregates in partial form, finished as above.
             let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
-            if let Some(grouped) = holistic::aggregate(&all, &keys, &self.gathered_specs()) {
+            if let Some(grouped) = holistic::aggregate(&mut all, &keys, &self.gathered_specs()) {
                 let out = select_rows(grouped?, self.final_exprs())?;
                 return Ok(vec![self.check_overflow(out)?]);
             }
