@@ -29,6 +29,7 @@
 //! There is one thread pool: dq's tasks run inside polars' own pool, so
 //! polars kernels called from a task share the same `--threads` workers.
 
+pub mod allocator;
 mod cgroup;
 mod fold;
 pub mod memory;
