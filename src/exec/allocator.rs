@@ -69,6 +69,25 @@ unsafe fn unmap(ptr: *mut u8, size: usize) {
     }
 }
 
+#[cfg(target_os = "linux")]
+unsafe fn remap(ptr: *mut u8, old: usize, new: usize) -> *mut u8 {
+    // SAFETY: `ptr` came from `map` (or `remap`) with size `old`; the
+    // kernel may move it, and the caller uses only the returned address.
+    unsafe {
+        let p = libc::mremap(ptr.cast(), mapped_len(old), mapped_len(new), libc::MREMAP_MAYMOVE);
+        if p == libc::MAP_FAILED {
+            return std::ptr::null_mut();
+        }
+        libc::madvise(p, mapped_len(new), libc::MADV_HUGEPAGE);
+        p.cast()
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+unsafe fn remap(_ptr: *mut u8, _old: usize, _new: usize) -> *mut u8 {
+    unreachable!("large blocks are mapped on Linux only")
+}
+
 #[cfg(not(target_os = "linux"))]
 unsafe fn unmap(_ptr: *mut u8, _size: usize) {}
 
@@ -106,8 +125,12 @@ unsafe impl GlobalAlloc for LargeBlocksOnHugePages {
         if !was && !will {
             return unsafe { System.realloc(ptr, layout, new_size) };
         }
-        // Between glibc and a mapping (or between two mappings): copy. A
-        // vector growing past 32 MiB doubles, so this happens a few times.
+        if was && will {
+            // Moves the pages, not the bytes (as glibc does for its own
+            // mappings): a growing vector's written pages stay in place.
+            return unsafe { remap(ptr, layout.size(), new_size) };
+        }
+        // Between glibc and a mapping: copy, once per crossing.
         // SAFETY: `new_layout` is valid (the caller guarantees the size
         // does not overflow when rounded to the alignment).
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
