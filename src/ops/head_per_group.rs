@@ -3,12 +3,14 @@
 //! keeps N rows per group, then the same over all chunks, so the input is
 //! never sorted whole. A single numeric sort key first drops the rows past
 //! their group's N-th best value (`top_candidates.rs`), so only the few
-//! that may be kept are sorted.
+//! that may be kept are sorted; a chunk's partial is not sorted at all: it
+//! keeps exactly its top N rows per group in input order, for the finish
+//! to sort.
 
 use polars::prelude::*;
 
 use super::group_ids::group_rows;
-use super::top_candidates::top_candidates;
+use super::top_candidates::{top_candidates, top_rows};
 use super::{concat, run_lazy, ChunkCtx, Sink, SortSpec, Spill};
 
 /// The first `n` rows of each group (rows given their group ids, groups
@@ -94,6 +96,18 @@ impl HeadPerGroup {
         }
     }
 
+    /// The rows [`Self::keep`] keeps, in input order instead of sorted,
+    /// when the sort is by one numeric column ([`top_rows`]).
+    fn top_rows_in_input_order(&self, df: &DataFrame) -> Option<Vec<IdxSize>> {
+        let spec = self.spec.as_ref()?;
+        let ([Expr::Column(key)], [descending]) = (spec.exprs.as_slice(), spec.descending.as_slice()) else {
+            return None;
+        };
+        let keys = self.by.iter().map(|k| df.column(k).ok()).collect::<Option<Vec<&Column>>>()?;
+        let groups = group_rows(&keys)?;
+        top_rows(df, &groups, key, *descending, self.n as usize)
+    }
+
     /// The output columns of the kept rows (none: only the row count).
     fn output(&self, df: DataFrame) -> PolarsResult<DataFrame> {
         if self.columns.is_empty() {
@@ -129,6 +143,11 @@ impl Sink for HeadPerGroup {
     }
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        // A chunk's top rows need not be in order (the finish sorts what
+        // the chunks kept): pick them without sorting where the key allows.
+        if let Some(rows) = self.top_rows_in_input_order(&df) {
+            return df.take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows));
+        }
         self.keep(df)
     }
 
@@ -235,6 +254,15 @@ mod tests {
                     }
                     let want: Vec<u32> = group_order.iter().flat_map(|k| by_group[k].clone()).collect();
                     assert_eq!(got, want, "sort {key} desc={descending} | head {n} by g");
+                    // A chunk's partial: the same rows picked without a sort, in input order.
+                    let groups = group_rows(&[df.column("g").unwrap()]).unwrap();
+                    let picked = top_rows(&df, &groups, key, descending, n);
+                    assert_eq!(picked.is_some(), key != "xn" && n <= 16, "when {key} n={n} is picked unsorted");
+                    if let Some(picked) = picked {
+                        let mut in_order = want.clone();
+                        in_order.sort_unstable();
+                        assert_eq!(picked, in_order, "unsorted pick of sort {key} desc={descending} | head {n} by g");
+                    }
                 }
             }
         }
