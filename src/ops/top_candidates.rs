@@ -74,31 +74,32 @@ fn with_values<R>(df: &DataFrame, key: &str, n: usize, f: impl FnOnce(Values) ->
 }
 
 /// Each group's best `n` values, best first (ties in input order), as
-/// `(best, len)`: `len[g]` of them in `best[g * n..]`.
-fn best_values<T: PartialOrd + Copy>(
+/// `(best, len)`: `len[g]` of them in `best[g * n..]`, the slots past them
+/// unused. Every group has a row, so `len[g] >= 1`.
+fn best_values<T: PartialOrd + Copy + Default>(
     values: &[T],
     groups: &Groups,
     descending: bool,
     n: usize,
-) -> (Vec<Option<T>>, Vec<usize>) {
+) -> (Vec<T>, Vec<usize>) {
     // `a` ranks before `b`.
     let before = |a: T, b: T| if descending { a > b } else { a < b };
-    let mut best: Vec<Option<T>> = vec![None; groups.len() * n];
+    let mut best: Vec<T> = vec![T::default(); groups.len() * n];
     let mut len = vec![0usize; groups.len()];
     for (&g, &v) in groups.ids.iter().zip(values) {
         let g = g as usize;
         let slots = &mut best[g * n..(g + 1) * n];
         let filled = len[g];
-        if filled == n && !slots[n - 1].is_some_and(|last| before(v, last)) {
+        if filled == n && !before(v, slots[n - 1]) {
             continue;
         }
         // Insert `v` after the values that rank before it or tie with it.
         let mut at = filled.min(n - 1);
-        while at > 0 && slots[at - 1].is_some_and(|prev| before(v, prev)) {
+        while at > 0 && before(v, slots[at - 1]) {
             slots[at] = slots[at - 1];
             at -= 1;
         }
-        slots[at] = Some(v);
+        slots[at] = v;
         len[g] = (filled + 1).min(n);
     }
     (best, len)
@@ -107,7 +108,12 @@ fn best_values<T: PartialOrd + Copy>(
 /// Whether each row is at or past its group's n-th best value (a bitmap,
 /// packed eight rows a byte: collecting a BooleanChunked row by row took a
 /// quarter of q8's time).
-fn candidates<T: PartialOrd + Copy>(values: &[T], groups: &Groups, descending: bool, n: usize) -> MutableBitmap {
+fn candidates<T: PartialOrd + Copy + Default>(
+    values: &[T],
+    groups: &Groups,
+    descending: bool,
+    n: usize,
+) -> MutableBitmap {
     let before = |a: T, b: T| if descending { a > b } else { a < b };
     let (best, len) = best_values(values, groups, descending, n);
     groups
@@ -117,17 +123,14 @@ fn candidates<T: PartialOrd + Copy>(values: &[T], groups: &Groups, descending: b
         .map(|(&g, &v)| {
             let g = g as usize;
             // The group's n-th best, or (fewer rows than n) its worst.
-            match best[g * n + len[g] - 1] {
-                Some(threshold) => !before(threshold, v),
-                None => true,
-            }
+            !before(best[g * n + len[g] - 1], v)
         })
         .collect()
 }
 
 /// The rows strictly better than their group's n-th best value, and of the
 /// rows tied with it the earliest ones that fill the group's `n`.
-fn exact<T: PartialOrd + Copy>(values: &[T], groups: &Groups, descending: bool, n: usize) -> Vec<IdxSize> {
+fn exact<T: PartialOrd + Copy + Default>(values: &[T], groups: &Groups, descending: bool, n: usize) -> Vec<IdxSize> {
     let before = |a: T, b: T| if descending { a > b } else { a < b };
     let (best, len) = best_values(values, groups, descending, n);
     // Ties each group may still keep: its kept values minus those strictly
@@ -135,8 +138,8 @@ fn exact<T: PartialOrd + Copy>(values: &[T], groups: &Groups, descending: bool, 
     let mut ties: Vec<usize> = (0..groups.len())
         .map(|g| {
             let kept = &best[g * n..g * n + len[g]];
-            let threshold = kept.last().copied().flatten();
-            kept.iter().filter(|v| matches!((v, threshold), (Some(v), Some(t)) if before(*v, t))).count()
+            let threshold = kept[kept.len() - 1];
+            kept.iter().filter(|&&v| before(v, threshold)).count()
         })
         .zip(&len)
         .map(|(better, &kept)| kept - better)
@@ -144,7 +147,7 @@ fn exact<T: PartialOrd + Copy>(values: &[T], groups: &Groups, descending: bool, 
     let mut out = Vec::new();
     for (row, (&g, &v)) in groups.ids.iter().zip(values).enumerate() {
         let g = g as usize;
-        let Some(threshold) = best[g * n + len[g] - 1] else { continue };
+        let threshold = best[g * n + len[g] - 1];
         if before(v, threshold) {
             out.push(row as IdxSize);
         } else if !before(threshold, v) && ties[g] > 0 {
