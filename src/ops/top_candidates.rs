@@ -73,6 +73,11 @@ fn with_values<R>(df: &DataFrame, key: &str, n: usize, f: impl FnOnce(Values) ->
     }
 }
 
+/// Whether `a` ranks before `b` in the sort order.
+fn ranks_before<T: PartialOrd>(descending: bool) -> impl Fn(T, T) -> bool {
+    move |a, b| if descending { a > b } else { a < b }
+}
+
 /// Each group's best `n` values, best first (ties in input order), as
 /// `(best, len)`: `len[g]` of them in `best[g * n..]`, the slots past them
 /// unused. Every group has a row, so `len[g] >= 1`.
@@ -82,8 +87,7 @@ fn best_values<T: PartialOrd + Copy + Default>(
     descending: bool,
     n: usize,
 ) -> (Vec<T>, Vec<usize>) {
-    // `a` ranks before `b`.
-    let before = |a: T, b: T| if descending { a > b } else { a < b };
+    let before = ranks_before(descending);
     let mut best: Vec<T> = vec![T::default(); groups.len() * n];
     let mut len = vec![0usize; groups.len()];
     for (&g, &v) in groups.ids.iter().zip(values) {
@@ -114,7 +118,7 @@ fn candidates<T: PartialOrd + Copy + Default>(
     descending: bool,
     n: usize,
 ) -> MutableBitmap {
-    let before = |a: T, b: T| if descending { a > b } else { a < b };
+    let before = ranks_before(descending);
     let (best, len) = best_values(values, groups, descending, n);
     groups
         .ids
@@ -131,18 +135,16 @@ fn candidates<T: PartialOrd + Copy + Default>(
 /// The rows strictly better than their group's n-th best value, and of the
 /// rows tied with it the earliest ones that fill the group's `n`.
 fn exact<T: PartialOrd + Copy + Default>(values: &[T], groups: &Groups, descending: bool, n: usize) -> Vec<IdxSize> {
-    let before = |a: T, b: T| if descending { a > b } else { a < b };
+    let before = ranks_before(descending);
     let (best, len) = best_values(values, groups, descending, n);
-    // Ties each group may still keep: its kept values minus those strictly
-    // better than its threshold (which all are among the kept ones).
+    // Ties each group may keep: its kept values equal to its threshold
+    // (every row strictly better than the threshold is among the kept ones).
     let mut ties: Vec<usize> = (0..groups.len())
         .map(|g| {
             let kept = &best[g * n..g * n + len[g]];
             let threshold = kept[kept.len() - 1];
-            kept.iter().filter(|&&v| before(v, threshold)).count()
+            kept.iter().filter(|&&v| !before(v, threshold)).count()
         })
-        .zip(&len)
-        .map(|(better, &kept)| kept - better)
         .collect();
     let mut out = Vec::new();
     for (row, (&g, &v)) in groups.ids.iter().zip(values).enumerate() {
