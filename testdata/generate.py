@@ -108,3 +108,23 @@ for i in range(3000):
     fare = round(2.5 + dist * [1.8, 1.6, 2.1][i % 3] + (i % 5), 2)
     lines.append(f"{i},{vendor},{dist},{fare},{i % 4 + 1},2024-02-{i % 28 + 1:02d}")
 write("trips.csv", "\n".join(lines) + "\n")
+
+# matrix.npy: an 8 x 3 float64 array (C order, little-endian), written
+# byte by byte as numpy.save would. Column c0 is 1..8, c1 twice that, c2
+# is 100 + (row % 3): column means 4.5, 9 and 100.875.
+import struct
+
+values = [[r + 1.0, 2.0 * (r + 1), 100.0 + r % 3] for r in range(8)]
+header = "{'descr': '<f8', 'fortran_order': False, 'shape': (8, 3), }"
+header += " " * (64 - (10 + len(header) + 1) % 64) + "\n"
+with open(os.path.join(HERE, "matrix.npy"), "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    f.write(b"".join(struct.pack("<d", v) for row in values for v in row))
+
+# weights.npy: a 3 x 2 float64 matrix for `matmul`: [[1, 0], [0, 1], [1, -1]].
+weights = [[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]
+header = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }"
+header += " " * (64 - (10 + len(header) + 1) % 64) + "\n"
+with open(os.path.join(HERE, "weights.npy"), "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+    f.write(b"".join(struct.pack("<d", v) for row in weights for v in row))

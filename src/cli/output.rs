@@ -30,6 +30,8 @@ pub enum FormatArg {
     Parquet,
     /// Arrow IPC (files or pipes only).
     Arrow,
+    /// A NumPy array of the numeric columns (regular files only).
+    Npy,
 }
 
 impl FormatArg {
@@ -43,6 +45,7 @@ impl FormatArg {
             FormatArg::Markdown => OutputFormat::Markdown,
             FormatArg::Parquet => OutputFormat::Parquet,
             FormatArg::Arrow => OutputFormat::Arrow,
+            FormatArg::Npy => OutputFormat::Npy,
         }
     }
 }
@@ -57,6 +60,10 @@ pub struct OutputArgs {
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 }
+
+/// Why `.npy` output goes to regular files only.
+const NPY_NEEDS_A_FILE: &str =
+    "a .npy array needs a regular file (its header holds the row count, written last): use -o out.npy";
 
 /// Rows shown by a terminal table.
 const TABLE_ROWS: usize = 50;
@@ -105,16 +112,26 @@ impl Destination {
                         }
                         None => OutputFormat::from_path(path)?,
                     };
-                    let out: Box<dyn std::io::Write + Send> = match Target::open(path)? {
+                    let target = Target::open(path)?;
+                    if format == OutputFormat::Npy && !matches!(target, Target::Atomic(_)) {
+                        return Err(crate::io::Error::write(path, NPY_NEEDS_A_FILE).into());
+                    }
+                    let mut patch = None;
+                    let out: Box<dyn std::io::Write + Send> = match target {
                         Target::Stdout => Box::new(std::io::stdout()),
                         Target::Special(file) => Box::new(file),
                         Target::Atomic(file) => {
                             let w = Box::new(file.writer()?);
+                            patch = Some(file.writer()?);
                             self.file = Some(file);
                             w
                         }
                     };
-                    ResultWriter::new(format, out, path, schema, usize::MAX)?
+                    let writer = ResultWriter::new(format, out, path, schema, usize::MAX)?;
+                    match patch {
+                        Some(file) => writer.header_patch(file),
+                        None => writer,
+                    }
                 }
                 None => {
                     let stdout = std::io::stdout();
@@ -123,6 +140,9 @@ impl Destination {
                         None if stdout.is_terminal() => OutputFormat::Table,
                         None => OutputFormat::Csv,
                     };
+                    if format == OutputFormat::Npy {
+                        return Err(crate::io::Error::write("<stdout>", NPY_NEEDS_A_FILE).into());
+                    }
                     ResultWriter::new(format, Box::new(stdout), Path::new("<stdout>"), schema, TABLE_ROWS)?
                 }
             };

@@ -177,8 +177,8 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 let (jobs, basis) = source.sample_jobs(fraction, piece, args.seed);
                 let sampled: u64 = jobs
                     .iter()
-                    .map(|j| match j {
-                        crate::io::ChunkJob::Bytes { range, .. } => (range.1 - range.0) as u64,
+                    .map(|j| match j.part {
+                        crate::io::Part::Bytes(start, end) => (end - start) as u64,
                         _ => 0,
                     })
                     .sum();

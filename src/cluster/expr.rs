@@ -351,6 +351,8 @@ pub fn agg(ag: &AggExpr, schema: &DFSchema) -> Result<DfExpr, Error> {
         AggFunc::Max => a::max(one(x()?)?),
         AggFunc::Std => a::stddev(float(one(x()?)?)),
         AggFunc::Var => a::var_sample(float(one(x()?)?)),
+        AggFunc::StdPop => a::stddev_pop(float(one(x()?)?)),
+        AggFunc::VarPop => a::var_pop(float(one(x()?)?)),
         AggFunc::Median => a::median(float(one(x()?)?)),
         AggFunc::NUnique => a::count_distinct(one(x()?)?),
         AggFunc::Corr | AggFunc::Cov => {

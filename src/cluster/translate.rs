@@ -120,6 +120,9 @@ fn node<'a>(
             LogicalPlan::Tail { .. } => return Err(Error::not_on_cluster("`tail`")),
             LogicalPlan::Sample { .. } => return Err(Error::not_on_cluster("`sample`")),
             LogicalPlan::Explode { .. } => return Err(Error::not_on_cluster("`explode`")),
+            LogicalPlan::Reduce { .. } => return Err(Error::not_on_cluster("`reduce`")),
+            LogicalPlan::Matrix { matrix, .. } => return Err(Error::not_on_cluster(format!("`{}`", matrix.name()))),
+            LogicalPlan::MatMul { .. } => return Err(Error::not_on_cluster("`matmul`")),
         })
     })
 }
@@ -282,6 +285,8 @@ async fn scan(ctx: &SessionContext, scan: &Scan) -> Result<DataFrame, Error> {
             ctx.read_parquet(paths, ParquetReadOptions::default().schema(&schema).file_extension("")).await?
         }
         Format::Lines => return Err(Error::not_on_cluster("the `lines` format (.txt, .log)")),
+        Format::Npy => return Err(Error::not_on_cluster("NumPy arrays (.npy)")),
+        Format::Ipc => return Err(Error::not_on_cluster("Arrow IPC files (.arrow, .ipc, .feather)")),
     };
     Ok(df)
 }

@@ -32,7 +32,7 @@ pub fn fold_chunks<T: Send>(
                 .map(|job| {
                     let df = source.read_chunk(&job, None, None, &[], settings)?;
                     let mut state = init();
-                    fold(&mut state, df, job.file())?;
+                    fold(&mut state, df, job.file)?;
                     Ok(state)
                 })
                 .collect()

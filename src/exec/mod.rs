@@ -71,7 +71,7 @@ const WINDOW_PER_THREAD: usize = 8;
 
 /// Estimated bytes in memory per byte of text chunk: the parsed frame, the
 /// parser's buffers and the chunk's mapped pages until they are released.
-const CHUNK_EXPANSION: u64 = 3;
+const CHUNK_EXPANSION: u64 = io::TEXT_EXPANSION;
 
 /// Bytes a broadcast build side takes per byte of its frame while probed
 /// (the frame and the hash tables built from it).

@@ -174,7 +174,7 @@ impl<'a> Feeder<'a> {
                 Feeder::Scan { jobs, .. } => match jobs.next() {
                     Some(job) => {
                         let job = job?;
-                        bytes += job.text_bytes().map_or(run.chunk_bytes, |b| b as u64 * super::CHUNK_EXPANSION);
+                        bytes += job.memory.unwrap_or(run.chunk_bytes);
                         batch.push(Work::Job(job));
                     }
                     None => break,

@@ -35,7 +35,7 @@ pub fn explain_stages(graph: &TaskGraph, chunk_size: usize) -> Vec<String> {
         let _ = writeln!(out, "stage {}:", stage.id);
         match &stage.input {
             StageInput::Scan(scan) => {
-                let (_, summary) = scan.source.plan(chunk_size, &scan.stats_filters);
+                let summary = scan.source.plan(chunk_size, &scan.stats_filters);
                 let cols = match &scan.projection {
                     Some(c) => format!("[{}]", c.join(", ")),
                     None => "*".into(),
@@ -98,7 +98,7 @@ pub fn to_dot(graph: &TaskGraph, chunk_size: usize) -> String {
     for stage in &graph.stages {
         let mut label = format!("stage {}\\n", stage.id);
         if let StageInput::Scan(scan) = &stage.input {
-            let (_, s) = scan.source.plan(chunk_size, &scan.stats_filters);
+            let s = scan.source.plan(chunk_size, &scan.stats_filters);
             let _ = write!(label, "scan {} ({} tasks)\\n", scan.source.pattern.replace('"', "'"), s.tasks);
         }
         for op in &stage.ops {

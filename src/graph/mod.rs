@@ -22,6 +22,7 @@ use std::sync::Arc;
 use polars::prelude::{DataType, JoinType, Schema as PlSchema};
 
 use crate::io::{self, KeyDictionary, Source, StatsFilter};
+use crate::ops::array::Axis;
 use crate::ops::{self, AggKind, AggSpec, ChunkOp, Sink, SortSpec};
 use crate::plan::expr::{AggExpr, AggFunc};
 use crate::plan::expr::{BinOp, Expr, Value};
@@ -159,6 +160,8 @@ fn agg_kind(f: AggFunc) -> AggKind {
         AggFunc::Max => AggKind::Max,
         AggFunc::Std => AggKind::Std,
         AggFunc::Var => AggKind::Var,
+        AggFunc::StdPop => AggKind::StdPop,
+        AggFunc::VarPop => AggKind::VarPop,
         AggFunc::Median => AggKind::Median,
         AggFunc::Quantile => AggKind::Quantile,
         AggFunc::NUnique => AggKind::NUnique,
@@ -221,10 +224,14 @@ impl Builder<'_> {
             LogicalPlan::Aggregate { .. }
             | LogicalPlan::Distinct { .. }
             | LogicalPlan::Count { .. }
+            | LogicalPlan::Reduce { axis: Axis::Columns | Axis::All, .. }
+            | LogicalPlan::Matrix { .. }
             | LogicalPlan::Sample { amount: SampleAmount::Rows(_), .. } => true,
             LogicalPlan::Filter { .. }
             | LogicalPlan::Project { .. }
             | LogicalPlan::Explode { .. }
+            | LogicalPlan::Reduce { .. }
+            | LogicalPlan::MatMul { .. }
             | LogicalPlan::Sample { .. }
             | LogicalPlan::Join { .. } => inherited,
             _ => false,
@@ -318,6 +325,33 @@ impl Builder<'_> {
             LogicalPlan::Tail { input, n } => self.after(input, Box::new(ops::Tail(*n)), &schema),
             LogicalPlan::Distinct { input } => self.after(input, Box::new(ops::Distinct::default()), &schema),
             LogicalPlan::Count { input } => self.after(input, Box::new(ops::Count), &schema),
+            LogicalPlan::Matrix { input, matrix, columns, .. } => {
+                let sink = ops::array::MatrixSink { matrix: *matrix, columns: columns.clone() };
+                self.after(input, Box::new(sink), &schema)
+            }
+            LogicalPlan::MatMul { input, columns, w, width, .. } => {
+                let mut open = self.lower(input);
+                open.ops.push(Box::new(ops::array::MatMul { columns: columns.clone(), w: w.clone(), width: *width }));
+                open
+            }
+            LogicalPlan::Reduce { input, stats, axis: Axis::Rows, columns, ints, .. } => {
+                let mut open = self.lower(input);
+                open.ops.push(Box::new(ops::array::RowReduce {
+                    stats: stats.clone(),
+                    columns: columns.clone(),
+                    ints: *ints,
+                }));
+                open
+            }
+            LogicalPlan::Reduce { input, stats, axis, columns, ints, .. } => {
+                let sink = ops::array::ColumnReduce {
+                    stats: stats.clone(),
+                    columns: columns.clone(),
+                    axis: *axis,
+                    ints: *ints,
+                };
+                self.after(input, Box::new(sink), &schema)
+            }
             LogicalPlan::Sample { input, amount: SampleAmount::Rows(n), seed } => {
                 self.after(input, Box::new(ops::SampleRows { n: *n, seed: *seed }), &schema)
             }
@@ -448,6 +482,10 @@ fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
             Some(0)
         }
         LogicalPlan::LimitPerGroup { .. } | LogicalPlan::TopKPerGroup { .. } => None,
+        // One row, or a k x k matrix: small.
+        LogicalPlan::Aggregate { keys, .. } if keys.is_empty() => Some(0),
+        LogicalPlan::Reduce { axis: ops::array::Axis::Columns | ops::array::Axis::All, .. }
+        | LogicalPlan::Matrix { .. } => Some(0),
         LogicalPlan::Aggregate { .. } | LogicalPlan::Distinct { .. } => None,
         LogicalPlan::Join { left, right, .. } => Some(estimated_bytes(left)?.max(estimated_bytes(right)?)),
         LogicalPlan::Union { inputs, .. } => inputs.iter().map(estimated_bytes).sum(),

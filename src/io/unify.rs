@@ -42,6 +42,16 @@ fn supertype(a: &DataType, b: &DataType) -> DataType {
 /// Puts `df` in the shape `columns` of `schema`: missing columns are
 /// nulls, types are cast where a file differs from the unified type.
 pub(super) fn conform(df: DataFrame, columns: &[String], schema: &Schema) -> PolarsResult<DataFrame> {
+    // Already in shape (the common case): no lookups, which for a wide
+    // array (10,000 columns) would cost a scan of the columns per column.
+    let in_shape = df.width() == columns.len()
+        && df.get_columns().iter().zip(columns).all(|(c, n)| c.name() == n && schema.get(n) == Some(c.dtype()));
+    if in_shape && !columns.is_empty() {
+        // A new frame, not `df` itself: a parser may have swapped columns
+        // of `df` in place, leaving its cached schema stale.
+        let mut df = df;
+        return DataFrame::new(df.take_columns());
+    }
     let height = df.height();
     let mut cols = Vec::with_capacity(columns.len());
     for name in columns {

@@ -145,6 +145,25 @@ pub enum VerbKind {
     },
     /// `count`.
     Count,
+    /// `each EXPR`: `EXPR` applied to every numeric column, `_` standing
+    /// for the column's value.
+    Each(Expr),
+    /// `gram`, `cov` or `corr`: a k x k matrix of the (numeric) columns.
+    Matrix(Ident),
+    /// `matmul "W.npy"`: the rows times a small matrix read from a file.
+    MatMul {
+        /// The matrix's path.
+        path: String,
+        /// Span of the path.
+        path_span: Span,
+    },
+    /// `reduce STAT, ... [axis=0|1|all]`: statistics of the numeric columns.
+    Reduce {
+        /// The statistics, as written.
+        stats: Vec<Ident>,
+        /// The axis as written (`0`, `1` or `all`) and its span; axis 0 when absent.
+        axis: Option<(String, Span)>,
+    },
     /// `explode COL [on "SEP"]`: one row per piece of a split string.
     Explode {
         /// The string column to split.

@@ -24,7 +24,7 @@ use super::span::Span;
 
 const VERBS: &[&str] = &[
     "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "distinct", "join",
-    "union", "sample", "count", "write", "explode",
+    "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
 ];
 
 /// Parses a whole program.
@@ -362,6 +362,27 @@ impl Parser {
             "union" => VerbKind::Union(self.join_source()?),
             "sample" => self.sample()?,
             "count" => VerbKind::Count,
+            "each" => VerbKind::Each(self.expr()?),
+            "gram" | "cov" | "corr" => VerbKind::Matrix(Ident { name: name.clone(), span: head.span }),
+            "matmul" => {
+                let (path, path_span) = self.string("a quoted path of the matrix after `matmul`, e.g. \"w.npy\"")?;
+                VerbKind::MatMul { path, path_span }
+            }
+            "reduce" => {
+                let stats = self.ident_list_of("a statistic (sum, mean, std, var, min, max, count)")?;
+                let axis = if self.eat_keyword("axis") {
+                    self.expect_sym("=")?;
+                    let t = self.next();
+                    match t.tok {
+                        Tok::Int(n) => Some((n.to_string(), t.span)),
+                        Tok::Ident { name, .. } => Some((name, t.span)),
+                        _ => return Err(Error::new(t.span, "expected an axis: 0, 1 or all")),
+                    }
+                } else {
+                    None
+                };
+                VerbKind::Reduce { stats, axis }
+            }
             "explode" => {
                 let column = self.ident("the string column to split")?;
                 let separator =
@@ -388,9 +409,13 @@ impl Parser {
     }
 
     fn ident_list(&mut self) -> Result<Vec<Ident>, Error> {
-        let mut out = vec![self.ident("a column name")?];
+        self.ident_list_of("a column name")
+    }
+
+    fn ident_list_of(&mut self, what: &str) -> Result<Vec<Ident>, Error> {
+        let mut out = vec![self.ident(what)?];
         while self.eat_sym(",") {
-            out.push(self.ident("a column name")?);
+            out.push(self.ident(what)?);
         }
         Ok(out)
     }

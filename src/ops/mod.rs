@@ -12,6 +12,7 @@
 
 mod aggregate;
 mod arithmetic;
+pub mod array;
 mod cast;
 mod collect;
 mod count;

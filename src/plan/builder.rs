@@ -254,6 +254,25 @@ impl Builder<'_> {
                 LogicalPlan::Sample { input, amount, seed }
             }
             VerbKind::Count => LogicalPlan::Count { input },
+            VerbKind::Reduce { stats, axis } => reduce(input, stats, axis.as_ref(), &schema)?,
+            VerbKind::Each(e) => self.each(*input, &schema, e, verb.span)?,
+            VerbKind::Matrix(verb) => {
+                use crate::ops::array::Matrix;
+                let matrix = match verb.name.as_str() {
+                    "gram" => Matrix::Gram,
+                    "cov" => Matrix::Cov,
+                    _ => Matrix::Corr,
+                };
+                let columns = numeric_columns(&schema, &verb.name, verb.span)?;
+                let fields = columns.iter().map(|c| Field { name: c.clone(), dtype: DType::Float }).collect();
+                LogicalPlan::Matrix { input, matrix, columns, schema: Schema::new(fields) }
+            }
+            VerbKind::MatMul { path, path_span } => {
+                let columns = numeric_columns(&schema, "matmul", *path_span)?;
+                let (w, width) = read_matrix(path, *path_span, columns.len())?;
+                let fields = (0..width).map(|j| Field { name: format!("c{j}"), dtype: DType::Float }).collect();
+                LogicalPlan::MatMul { input, columns, w, width, path: path.clone(), schema: Schema::new(fields) }
+            }
             VerbKind::Explode { column, separator } => {
                 let t = self.column(&column.name, column.span, &schema)?;
                 if !matches!(t, DType::Str | DType::Null) {
@@ -407,6 +426,8 @@ impl Builder<'_> {
                 | AggFunc::Mean
                 | AggFunc::Std
                 | AggFunc::Var
+                | AggFunc::StdPop
+                | AggFunc::VarPop
                 | AggFunc::Median
                 | AggFunc::Quantile
                 | AggFunc::Corr
@@ -433,6 +454,8 @@ impl Builder<'_> {
             AggFunc::Mean
             | AggFunc::Std
             | AggFunc::Var
+            | AggFunc::StdPop
+            | AggFunc::VarPop
             | AggFunc::Median
             | AggFunc::Quantile
             | AggFunc::Corr
@@ -440,6 +463,83 @@ impl Builder<'_> {
             AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last => t,
         };
         Ok((AggExpr { func, arg: Some(arg), quantile, arg2 }, out))
+    }
+
+    /// `each EXPR`: every numeric column `c` becomes `EXPR` with `_` read as
+    /// `c`; other columns pass through. An aggregate in `EXPR` (`mean(_)`)
+    /// is over the whole column: the input is then read twice — once to
+    /// compute the aggregates (one row), once streamed and joined with
+    /// that row — so `each (_ - mean(_)) / std(_)` standardizes in one
+    /// program.
+    fn each(&mut self, input: LogicalPlan, schema: &Schema, e: &ast::Expr, span: Span) -> Result<LogicalPlan, Error> {
+        let numeric: Vec<String> = schema
+            .fields
+            .iter()
+            .filter(|f| matches!(f.dtype, DType::Int | DType::Float | DType::Bool))
+            .map(|f| f.name.clone())
+            .collect();
+        if numeric.is_empty() {
+            return Err(Error::Invalid {
+                message: "each applies to numeric columns; there are none".into(),
+                span,
+                hint: None,
+            });
+        }
+        let mut probe = e.clone();
+        if !rewrite_each(&mut probe, "_", &mut Vec::new(), false) {
+            return Err(Error::Invalid {
+                message: "`each` needs `_` in its expression: `_` is the value of each column".into(),
+                span: e.span,
+                hint: Some("e.g. `each _ * 2` or `each (_ - mean(_)) / std(_)`".into()),
+            });
+        }
+        let mut aggs: Vec<ast::Assign> = Vec::new();
+        let exprs: Vec<ast::Expr> = numeric
+            .iter()
+            .map(|c| {
+                let mut x = e.clone();
+                rewrite_each(&mut x, c, &mut aggs, false);
+                x
+            })
+            .collect();
+        let at = |kind: ExprKind| ast::Expr { kind, span: e.span };
+        let name = |n: &str| ast::Ident { name: n.into(), span: e.span };
+        let base = if aggs.is_empty() {
+            input
+        } else {
+            const KEY: &str = "__each_key";
+            let keyed = |this: &mut Self, plan: LogicalPlan| {
+                let one = ast::Assign { name: name(KEY), expr: at(ExprKind::Literal(Literal::Int(1))) };
+                this.verb(plan, &ast::Verb { kind: VerbKind::Derive(vec![one]), span })
+            };
+            let left = keyed(self, input.clone())?;
+            let row = self.verb(input, &ast::Verb { kind: VerbKind::Agg { aggs, by: Vec::new() }, span })?;
+            let right = keyed(self, row)?;
+            let (ls, rs) = (left.schema(), right.schema());
+            let on = vec![(KEY.to_string(), KEY.to_string())];
+            let columns = join_columns(&ls, &rs, &on, JoinKind::Inner);
+            let fields = columns.iter().map(|c| Field { name: c.name.clone(), dtype: c.dtype.clone() }).collect();
+            LogicalPlan::Join {
+                left: Box::new(left),
+                right: Box::new(right),
+                on,
+                kind: JoinKind::Inner,
+                columns,
+                schema: Schema::new(fields),
+            }
+        };
+        let items = schema
+            .fields
+            .iter()
+            .map(|f| {
+                let expr = match numeric.iter().position(|c| *c == f.name) {
+                    Some(i) => exprs[i].clone(),
+                    None => at(ExprKind::Column(f.name.clone())),
+                };
+                SelectItem::Expr(ast::Assign { name: name(&f.name), expr })
+            })
+            .collect();
+        self.verb(base, &ast::Verb { kind: VerbKind::Select(items), span })
     }
 
     fn join(
@@ -966,7 +1066,9 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
                     Some("ndjson") | Some("jsonl") | Some("json") => io::Format::Ndjson,
                     Some("parquet") => io::Format::Parquet,
                     Some("lines") | Some("text") => io::Format::Lines,
-                    _ => return Err(bad("is one of csv, tsv, ndjson, parquet, lines")),
+                    Some("npy") => io::Format::Npy,
+                    Some("arrow") | Some("ipc") | Some("feather") => io::Format::Ipc,
+                    _ => return Err(bad("is one of csv, tsv, ndjson, parquet, lines, npy, arrow")),
                 })
             }
             "delimiter" | "sep" => {
@@ -1026,4 +1128,158 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
         }
     }
     Ok(out)
+}
+
+/// `reduce STATS [axis=…]`: checks the statistics, the axis and that every
+/// input column is numeric, and gives the output schema.
+fn reduce(
+    input: Box<LogicalPlan>,
+    stats: &[ast::Ident],
+    axis: Option<&(String, Span)>,
+    schema: &Schema,
+) -> Result<LogicalPlan, Error> {
+    use crate::ops::array::{Axis, Stat};
+    let span = stats.first().map_or(Span::new(0, 0), |s| s.span).to(stats.last().map_or(Span::new(0, 0), |s| s.span));
+    for (i, s) in stats.iter().enumerate() {
+        if stats[..i].iter().any(|t| t.name == s.name) {
+            return Err(Error::Invalid {
+                message: format!("`{}` is asked for twice", s.name),
+                span: s.span,
+                hint: None,
+            });
+        }
+    }
+    let stats = stats
+        .iter()
+        .map(|s| {
+            Stat::ALL.iter().find(|(n, _)| *n == s.name).map(|(_, stat)| *stat).ok_or_else(|| Error::UnknownFunction {
+                name: s.name.clone(),
+                span: s.span,
+                candidates: close_matches(&s.name, Stat::ALL.iter().map(|(n, _)| *n)),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let axis = match axis {
+        None => Axis::Columns,
+        Some((a, _)) if a == "0" => Axis::Columns,
+        Some((a, _)) if a == "1" => Axis::Rows,
+        Some((a, _)) if a == "all" => Axis::All,
+        Some((a, span)) => {
+            return Err(Error::Invalid {
+                message: format!("`axis={a}`: reduce runs along axis 0 (per column), 1 (per row) or all"),
+                span: *span,
+                hint: Some("e.g. `reduce mean, std` or `reduce sum axis=1`".into()),
+            })
+        }
+    };
+    let columns = numeric_columns(schema, "reduce", span)?;
+    let ints = schema.fields.iter().all(|f| matches!(f.dtype, DType::Int | DType::Bool));
+    let dtype = |integral: bool| if integral { DType::Int } else { DType::Float };
+    let fields = match axis {
+        Axis::Columns => {
+            let integral = stats.iter().all(|s| s.integral(ints));
+            std::iter::once(Field { name: "stat".into(), dtype: DType::Str })
+                .chain(columns.iter().map(|c| Field { name: c.clone(), dtype: dtype(integral) }))
+                .collect()
+        }
+        Axis::Rows | Axis::All => {
+            stats.iter().map(|s| Field { name: s.name().into(), dtype: dtype(s.integral(ints)) }).collect()
+        }
+    };
+    Ok(LogicalPlan::Reduce { input, stats, axis, columns, ints, schema: Schema::new(fields) })
+}
+
+/// The input's columns, all of which must be numeric (or bool) for the
+/// array verb `verb`.
+fn numeric_columns(schema: &Schema, verb: &str, span: Span) -> Result<Vec<String>, Error> {
+    for f in &schema.fields {
+        if !matches!(f.dtype, DType::Int | DType::Float | DType::Bool | DType::Null) {
+            return Err(Error::Type {
+                expr: verb.into(),
+                message: format!("{verb} works on numeric columns, `{}` is {}", f.name, f.dtype),
+                span,
+                hint: Some(format!("select the numeric columns first, e.g. `select * except ({})`", f.name)),
+            });
+        }
+    }
+    if schema.fields.is_empty() {
+        return Err(Error::Invalid { message: format!("{verb} needs at least one column"), span, hint: None });
+    }
+    Ok(schema.fields.iter().map(|f| f.name.clone()).collect())
+}
+
+/// Largest matrix `matmul` reads while planning.
+const MATMUL_MAX_BYTES: u64 = 256 << 20;
+
+/// Reads the matrix of `matmul` (any format dq reads; a 2-D `.npy` as
+/// usual), row-major, and checks that it has `rows` rows.
+fn read_matrix(path: &str, span: Span, rows: usize) -> Result<(std::sync::Arc<Vec<f64>>, usize), Error> {
+    let source = io::Source::open(path, &io::ScanOptions::default()).map_err(|e| Error::Source { source: e, span })?;
+    let invalid = |message: String| Error::Invalid { message, span, hint: None };
+    if source.total_bytes() > MATMUL_MAX_BYTES {
+        return Err(invalid(format!(
+            "{path} holds {} bytes; matmul reads its matrix into memory and takes at most {MATMUL_MAX_BYTES}",
+            source.total_bytes()
+        )));
+    }
+    let df = source.read_all().map_err(|e| Error::Source { source: e, span })?;
+    if df.height() != rows {
+        return Err(invalid(format!(
+            "shapes do not fit: the input has {rows} column(s), so the matrix needs {rows} row(s); {path} has shape ({}, {})",
+            df.height(),
+            df.width()
+        )));
+    }
+    let width = df.width();
+    let mut w = vec![0.0; rows * width];
+    for (j, column) in df.get_columns().iter().enumerate() {
+        let s = column
+            .as_materialized_series()
+            .cast(&polars::prelude::DataType::Float64)
+            .map_err(|e| invalid(format!("{path}: column {j} is not numeric ({e})")))?;
+        let ca = s.f64().map_err(|e| invalid(e.to_string()))?;
+        for (i, v) in ca.iter().enumerate() {
+            w[i * width + j] = v.ok_or_else(|| invalid(format!("{path} has a null in row {i}, column {j}")))?;
+        }
+    }
+    Ok((std::sync::Arc::new(w), width))
+}
+
+/// Rewrites an `each` expression for `column`: `_` becomes the column, and
+/// every aggregate call (with its argument rewritten) is moved to `aggs`
+/// under a generated name that replaces it. Returns whether `_` occurred.
+fn rewrite_each(e: &mut ast::Expr, column: &str, aggs: &mut Vec<ast::Assign>, in_agg: bool) -> bool {
+    let is_agg = matches!(&e.kind, ExprKind::Call { name, .. } if AggFunc::ALL.iter().any(|(n, _)| *n == name.name));
+    if is_agg && !in_agg {
+        let mut call = e.clone();
+        let found = rewrite_each(&mut call, column, aggs, true);
+        let name = format!("__each_{}", aggs.len());
+        aggs.push(ast::Assign { name: ast::Ident { name: name.clone(), span: e.span }, expr: call });
+        e.kind = ExprKind::Column(name);
+        return found;
+    }
+    match &mut e.kind {
+        ExprKind::Column(name) if name == "_" => {
+            *name = column.to_string();
+            true
+        }
+        ExprKind::Binary { left, right, .. } => {
+            let l = rewrite_each(left, column, aggs, in_agg);
+            rewrite_each(right, column, aggs, in_agg) || l
+        }
+        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => rewrite_each(expr, column, aggs, in_agg),
+        ExprKind::Call { args, .. } => {
+            args.iter_mut().fold(false, |found, a| rewrite_each(a, column, aggs, in_agg) || found)
+        }
+        ExprKind::In { expr, list, .. } => {
+            let found = rewrite_each(expr, column, aggs, in_agg);
+            list.iter_mut().fold(found, |found, a| rewrite_each(a, column, aggs, in_agg) || found)
+        }
+        ExprKind::Between { expr, low, high, .. } => {
+            let a = rewrite_each(expr, column, aggs, in_agg);
+            let b = rewrite_each(low, column, aggs, in_agg);
+            rewrite_each(high, column, aggs, in_agg) || a || b
+        }
+        ExprKind::Literal(_) | ExprKind::Column(_) => false,
+    }
 }

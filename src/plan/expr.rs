@@ -303,6 +303,10 @@ pub enum AggFunc {
     Max,
     Std,
     Var,
+    /// Population standard deviation.
+    StdPop,
+    /// Population variance.
+    VarPop,
     Median,
     Quantile,
     NUnique,
@@ -331,6 +335,8 @@ impl AggFunc {
         ("max", AggFunc::Max),
         ("std", AggFunc::Std),
         ("var", AggFunc::Var),
+        ("std_pop", AggFunc::StdPop),
+        ("var_pop", AggFunc::VarPop),
         ("median", AggFunc::Median),
         ("quantile", AggFunc::Quantile),
         ("n_unique", AggFunc::NUnique),

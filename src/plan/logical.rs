@@ -223,6 +223,47 @@ pub enum LogicalPlan {
         /// Input.
         input: Box<LogicalPlan>,
     },
+    /// The Gram, covariance or correlation matrix of the columns.
+    Matrix {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Which matrix.
+        matrix: crate::ops::array::Matrix,
+        /// The columns (all of the input's, numeric).
+        columns: Vec<String>,
+        /// Output schema (the same names, floats).
+        schema: Schema,
+    },
+    /// The rows times a small matrix read while planning (`matmul`).
+    MatMul {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// The columns multiplied (all of the input's, numeric).
+        columns: Vec<String>,
+        /// The matrix, row-major, `columns.len()` x `width`.
+        w: std::sync::Arc<Vec<f64>>,
+        /// Its number of columns.
+        width: usize,
+        /// Where it came from, for explain.
+        path: String,
+        /// Output schema (`c0` … floats).
+        schema: Schema,
+    },
+    /// Statistics of numeric columns along an axis (`reduce`).
+    Reduce {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// The statistics, in output order.
+        stats: Vec<crate::ops::array::Stat>,
+        /// The axis.
+        axis: crate::ops::array::Axis,
+        /// The columns reduced (all of the input's, numeric).
+        columns: Vec<String>,
+        /// Whether every reduced column holds integers (or booleans).
+        ints: bool,
+        /// Output schema.
+        schema: Schema,
+    },
 }
 
 impl LogicalPlan {
@@ -233,7 +274,10 @@ impl LogicalPlan {
             LogicalPlan::Project { schema, .. }
             | LogicalPlan::Aggregate { schema, .. }
             | LogicalPlan::Join { schema, .. }
-            | LogicalPlan::Union { schema, .. } => schema.clone(),
+            | LogicalPlan::Union { schema, .. }
+            | LogicalPlan::Reduce { schema, .. }
+            | LogicalPlan::Matrix { schema, .. }
+            | LogicalPlan::MatMul { schema, .. } => schema.clone(),
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::TopK { input, .. }
@@ -266,7 +310,10 @@ impl LogicalPlan {
             | LogicalPlan::Distinct { input }
             | LogicalPlan::Sample { input, .. }
             | LogicalPlan::Explode { input, .. }
-            | LogicalPlan::Count { input } => vec![input],
+            | LogicalPlan::Count { input }
+            | LogicalPlan::Reduce { input, .. }
+            | LogicalPlan::Matrix { input, .. }
+            | LogicalPlan::MatMul { input, .. } => vec![input],
         }
     }
 
@@ -345,6 +392,16 @@ impl LogicalPlan {
                 SampleAmount::Fraction(f) => write!(s, "Sample fraction={f} seed={seed}")?,
             },
             LogicalPlan::Count { .. } => write!(s, "Count")?,
+            LogicalPlan::Matrix { matrix, columns, .. } => {
+                write!(s, "{} columns=[{}]", matrix.name(), columns.join(", "))?
+            }
+            LogicalPlan::MatMul { path, columns, width, .. } => {
+                write!(s, "MatMul {path:?} ({} x {width})", columns.len())?
+            }
+            LogicalPlan::Reduce { stats, axis, columns, .. } => {
+                let stats: Vec<&str> = stats.iter().map(|s| s.name()).collect();
+                write!(s, "Reduce {} axis={axis:?} columns=[{}]", stats.join(", "), columns.join(", "))?
+            }
             LogicalPlan::Explode { column, separator, .. } => write!(s, "Explode {column} on {separator:?}")?,
         }
         Ok(())

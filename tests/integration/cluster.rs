@@ -294,6 +294,13 @@ const REFUSABLE: &[&str] = &[
     "decompress it first",
     "reading standard input",
     "`cast` from Utf8",
+    "NumPy arrays (.npy)",
+    "Arrow IPC files",
+    "`reduce`",
+    "`gram`",
+    "`cov`",
+    "`corr`",
+    "`matmul`",
 ];
 
 /// Test files holding a quoted empty field.

@@ -2,6 +2,7 @@
 //! its output against hand-computed values or a second, independent
 //! computation in the test itself.
 
+mod arrays;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod differential;

@@ -19,6 +19,8 @@ fn every_query_file_is_tested() {
     names.sort();
     let tested = [
         "all_people.dq",
+        "array_column_stats.dq",
+        "array_standardize.dq",
         "compressed_sales.dq",
         "events_summary.dq",
         "long_comments.dq",
@@ -147,4 +149,43 @@ fn compressed_sales() {
     }
     let expected: String = acc.iter().map(|(p, (n, u))| format!("{p},{n},{u}\n")).collect();
     assert_eq!(ok_args(&["run", "queries/compressed_sales.dq"]), format!("product,orders,units\n{expected}"));
+}
+
+/// testdata/matrix.npy as the test knows it: c0 = 1..8, c1 = 2·c0, c2 = 100 + row % 3.
+fn matrix() -> Vec<[f64; 3]> {
+    (0..8).map(|r| [r as f64 + 1.0, 2.0 * (r as f64 + 1.0), 100.0 + (r % 3) as f64]).collect()
+}
+
+/// Population mean and standard deviation of column `c` of [`matrix`].
+fn mean_std_pop(c: usize) -> (f64, f64) {
+    let m = matrix();
+    let mean = m.iter().map(|r| r[c]).sum::<f64>() / 8.0;
+    let var = m.iter().map(|r| (r[c] - mean) * (r[c] - mean)).sum::<f64>() / 8.0;
+    (mean, var.sqrt())
+}
+
+#[test]
+fn array_column_stats() {
+    let out = ok_args(&["run", "queries/array_column_stats.dq"]);
+    let rows = csv(&out);
+    assert_eq!(rows[0], ["stat", "c0", "c1", "c2"]);
+    assert_eq!((rows[1][0].as_str(), rows[2][0].as_str()), ("mean", "std_pop"));
+    for c in 0..3 {
+        let (mean, std) = mean_std_pop(c);
+        close(num(&rows[1][c + 1]), mean);
+        close(num(&rows[2][c + 1]), std);
+    }
+}
+
+#[test]
+fn array_standardize() {
+    let out = ok_args(&["run", "queries/array_standardize.dq"]);
+    let rows = csv(&out);
+    assert_eq!(rows.len(), 9);
+    for (r, values) in matrix().iter().enumerate() {
+        for (c, v) in values.iter().enumerate() {
+            let (mean, std) = mean_std_pop(c);
+            close(num(&rows[r + 1][c]), (v - mean) / std);
+        }
+    }
 }

@@ -211,3 +211,32 @@ pub fn fuzz_seed(base: u64) -> u64 {
         mixed
     }
 }
+
+/// Runs dq to completion and returns (exit code, peak RSS in bytes) of the
+/// child process itself, measured by the kernel (`VmHWM`), not by dq's own
+/// accounting. (rusage's maxrss would not do: it keeps the high-water mark
+/// across exec, so a child spawned from this big, busy test process would
+/// report the parent's memory.) Polled every 5 ms until the child exits;
+/// VmHWM only grows, so the last reading is the peak up to then.
+pub fn peak_rss(args: &[&str]) -> (i32, u64) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dq runs");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            if let Some(kb) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+                let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                peak = peak.max(kb * 1024);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code().unwrap_or(-1), peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -270,7 +270,7 @@ pub(super) fn partial_columns(df: &DataFrame, a: &AggSpec, g: &Groups) -> Option
             Ok(c) => c,
             Err(e) => return Some(Err(e)),
         }],
-        AggKind::Std | AggKind::Var => {
+        AggKind::Std | AggKind::Var | AggKind::StdPop | AggKind::VarPop => {
             let (count, mean, m2) = moments(ids, n, &values(&a.arg)?);
             vec![float_col(count), float_col(mean), float_col(m2)]
         }

@@ -56,6 +56,10 @@ pub enum AggKind {
     Max,
     Std,
     Var,
+    /// Population standard deviation (n, NumPy's default).
+    StdPop,
+    /// Population variance (n).
+    VarPop,
     Median,
     Quantile,
     NUnique,
@@ -155,7 +159,7 @@ fn parts(a: &AggSpec) -> &'static [&'static str] {
         AggKind::Sum if a.is_int_sum() => &["s", "n", "f"],
         AggKind::Sum | AggKind::Mean => &["s", "n"],
         AggKind::Min | AggKind::Max | AggKind::First | AggKind::Last => &["v"],
-        AggKind::Std | AggKind::Var => &["n", "mean", "m2"],
+        AggKind::Std | AggKind::Var | AggKind::StdPop | AggKind::VarPop => &["n", "mean", "m2"],
         AggKind::Corr | AggKind::Cov => &["n", "mx", "my", "m2x", "m2y", "c"],
         _ => &[],
     }
@@ -195,9 +199,13 @@ fn final_expr(i: usize, a: &AggSpec) -> Vec<Expr> {
         AggKind::Sum => null_if(n().eq(lit(0)), pcol(i, "s")),
         AggKind::Mean => null_if(n().eq(lit(0)), pcol(i, "s") / n().cast(DataType::Float64)),
         AggKind::Min | AggKind::Max | AggKind::First | AggKind::Last => pcol(i, "v"),
-        AggKind::Std | AggKind::Var => {
-            let var = null_if(n().lt_eq(lit(1.0)), pcol(i, "m2") / (n() - lit(1.0)));
-            if a.kind == AggKind::Std {
+        AggKind::Std | AggKind::Var | AggKind::StdPop | AggKind::VarPop => {
+            let var = if matches!(a.kind, AggKind::Std | AggKind::Var) {
+                null_if(n().lt_eq(lit(1.0)), pcol(i, "m2") / (n() - lit(1.0)))
+            } else {
+                null_if(n().lt_eq(lit(0.0)), pcol(i, "m2") / n())
+            };
+            if matches!(a.kind, AggKind::Std | AggKind::StdPop) {
                 var.sqrt()
             } else {
                 var
@@ -313,7 +321,7 @@ impl HashAggregate {
                 AggKind::Max => out.push(x().max().alias(p(i, "v"))),
                 AggKind::First => out.push(x().first().alias(p(i, "v"))),
                 AggKind::Last => out.push(x().last().alias(p(i, "v"))),
-                AggKind::Std | AggKind::Var => {
+                AggKind::Std | AggKind::Var | AggKind::StdPop | AggKind::VarPop => {
                     let n = x().count().cast(DataType::Float64);
                     out.push(n.clone().alias(p(i, "n")));
                     out.push(f().mean().fill_null(lit(0.0)).alias(p(i, "mean")));
@@ -359,7 +367,7 @@ impl HashAggregate {
                     out.push(n().alias(p(i, "n")));
                 }
                 AggKind::Min | AggKind::Max | AggKind::First | AggKind::Last => out.push(x().alias(p(i, "v"))),
-                AggKind::Std | AggKind::Var => {
+                AggKind::Std | AggKind::Var | AggKind::StdPop | AggKind::VarPop => {
                     out.push(n().cast(DataType::Float64).alias(p(i, "n")));
                     out.push(f().fill_null(lit(0.0)).alias(p(i, "mean")));
                     out.push(lit(0.0).alias(p(i, "m2")));
@@ -412,7 +420,7 @@ impl HashAggregate {
                 AggKind::Max => out.push(pcol(i, "v").max().alias(p(i, "v"))),
                 AggKind::First => out.push(pcol(i, "v").first().alias(p(i, "v"))),
                 AggKind::Last => out.push(pcol(i, "v").last().alias(p(i, "v"))),
-                AggKind::Std | AggKind::Var => {
+                AggKind::Std | AggKind::Var | AggKind::StdPop | AggKind::VarPop => {
                     // Chan et al.: M2 = Σ m2_i + Σ n_i (mean_i − mean)².
                     let n = pcol(i, "n").sum();
                     let mean = zero_if_empty(n.clone(), (pcol(i, "n") * pcol(i, "mean")).sum() / n.clone());
@@ -471,6 +479,8 @@ impl HashAggregate {
                     AggKind::Last => x().last(),
                     AggKind::Std => x().cast(DataType::Float64).std(1),
                     AggKind::Var => x().cast(DataType::Float64).var(1),
+                    AggKind::StdPop => x().cast(DataType::Float64).std(0),
+                    AggKind::VarPop => x().cast(DataType::Float64).var(0),
                     AggKind::Median => x().cast(DataType::Float64).median(),
                     AggKind::Quantile => x().cast(DataType::Float64).quantile(lit(a.quantile), QuantileMethod::Linear),
                     AggKind::NUnique => x().drop_nulls().n_unique(),

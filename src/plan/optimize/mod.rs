@@ -75,6 +75,13 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
         P::Sample { input, amount, seed } => P::Sample { input: b(input), amount, seed },
         P::Count { input } => P::Count { input: b(input) },
         P::Explode { input, column, separator } => P::Explode { input: b(input), column, separator },
+        P::Reduce { input, stats, axis, columns, ints, schema } => {
+            P::Reduce { input: b(input), stats, axis, columns, ints, schema }
+        }
+        P::Matrix { input, matrix, columns, schema } => P::Matrix { input: b(input), matrix, columns, schema },
+        P::MatMul { input, columns, w, width, path, schema } => {
+            P::MatMul { input: b(input), columns, w, width, path, schema }
+        }
     }
 }
 

@@ -100,6 +100,19 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             LogicalPlan::Explode { input: Box::new(prune(*input, need)), column, separator }
         }
         LogicalPlan::Count { input } => LogicalPlan::Count { input: Box::new(prune(*input, Some(Vec::new()))) },
+        LogicalPlan::Matrix { input, matrix, columns, schema } => {
+            let need = Some(columns.clone());
+            LogicalPlan::Matrix { input: Box::new(prune(*input, need)), matrix, columns, schema }
+        }
+        LogicalPlan::MatMul { input, columns, w, width, path, schema } => {
+            let need = Some(columns.clone());
+            LogicalPlan::MatMul { input: Box::new(prune(*input, need)), columns, w, width, path, schema }
+        }
+        // Every column below is reduced (axis 1 and all need them all too).
+        LogicalPlan::Reduce { input, stats, axis, columns, ints, schema } => {
+            let need = Some(columns.clone());
+            LogicalPlan::Reduce { input: Box::new(prune(*input, need)), stats, axis, columns, ints, schema }
+        }
         LogicalPlan::Union { inputs, schema } => {
             let schema = match &required {
                 None => schema,

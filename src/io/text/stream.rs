@@ -10,7 +10,8 @@ use std::sync::Arc;
 use polars::prelude::Schema;
 
 use super::records::{self, Dialect};
-use super::{csv, ndjson, Compression, CsvOptions, Error, Format, Result};
+use super::{csv, ndjson};
+use crate::io::{Compression, CsvOptions, Error, Format, Result};
 
 /// Cuts a byte stream into chunks of whole records.
 pub(crate) struct Chunker {

@@ -20,10 +20,10 @@ use polars_parquet_format::PageHeader;
 use polars_utils::mmap::{MemReader, MemSlice};
 
 use super::key_dictionary::KeyDictionary;
-use super::{Error, Result};
+use crate::io::{Error, Result};
 
 /// A footer and the schema it describes.
-pub(super) struct Meta {
+pub(crate) struct Meta {
     pub schema: SchemaRef,
     md: FileMetadataRef,
 }
@@ -345,7 +345,7 @@ impl PhysicalIoExpr for RowFilter {
 
 /// Reads rows `start..start+len` (file-wide numbering) of `columns`; with
 /// a `filter`, only rows it may keep (see [`RowFilter`]).
-pub(super) fn read_rows(
+pub(crate) fn read_rows(
     path: &Path,
     meta: &Meta,
     (start, len): (usize, usize),
@@ -354,7 +354,7 @@ pub(super) fn read_rows(
     bytes_read: &AtomicU64,
 ) -> Result<DataFrame> {
     if columns.is_empty() {
-        return Ok(super::height_only(len));
+        return Ok(crate::io::height_only(len));
     }
     let file = File::open(path).map_err(|e| Error::read(path, e))?;
     let mut reader = ParquetReader::new(file);
@@ -383,7 +383,7 @@ const DISTINCT_SHARE: usize = 16;
 /// codes refuses such pages), its values repeat too little to pay off,
 /// or they no longer fit `dict`.
 /// Anything that fails here is left to the ordinary read, which reports it.
-pub(super) fn read_codes(
+pub(crate) fn read_codes(
     path: &Path,
     meta: &Meta,
     (start, len): (usize, usize),

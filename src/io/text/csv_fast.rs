@@ -16,7 +16,7 @@
 use memchr::{memchr, memchr_iter};
 use polars::prelude::*;
 
-use super::CsvOptions;
+use crate::io::CsvOptions;
 
 /// One projected column being built.
 enum Builder {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::{BadRowPolicy, Error, ReadSettings, Result};
+use crate::io::{BadRowPolicy, Error, ReadSettings, Result};
 
 /// Lines read to infer the columns and their types.
 const INFER_LINES: usize = 10_000;
@@ -83,7 +83,7 @@ pub(super) fn parse_chunk(
         .finish()
         .map_err(|e| explain(path, bytes, first_line(), e))?;
     if columns.is_empty() {
-        return Ok(super::height_only(df.height()));
+        return Ok(crate::io::height_only(df.height()));
     }
     df.select(projection.iter().cloned()).map_err(|e| Error::decode(path, e))
 }
@@ -119,7 +119,7 @@ fn check_line(line: &[u8], schema: &Schema) -> Check {
                 None
             }
             Some(dtype) if !fits(v, dtype) => {
-                Some(format!("value {v} of key `{key}` is not {}", super::type_name(dtype)))
+                Some(format!("value {v} of key `{key}` is not {}", crate::io::type_name(dtype)))
             }
             Some(_) => None,
         };

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::records::{self, Dialect, Record};
-use super::{BadRowPolicy, CsvOptions, Error, ReadSettings, Result};
+use crate::io::{BadRowPolicy, CsvOptions, Error, ReadSettings, Result};
 use crate::temporal;
 
 pub(super) fn dialect(opts: &CsvOptions) -> Dialect {
@@ -222,12 +222,12 @@ pub(super) fn parse_chunk(
             schema.iter().filter(|(_, t)| **t != DataType::String).map(|(n, _)| n.to_string()).collect();
         let fast = settings.bad_rows == BadRowPolicy::Error || typed.is_empty();
         if let (Ok(c), true) = (&counted, fast) {
-            return Ok(super::height_only(c.records));
+            return Ok(crate::io::height_only(c.records));
         }
         // (All columns when none is typed: a bad field count is then found and reported.)
         let wanted = if typed.is_empty() { schema.iter_names().map(|n| n.to_string()).collect() } else { typed };
         let df = parse_chunk(path, bytes, schema, &wanted, opts, settings, first_line)?;
-        return Ok(super::height_only(df.height()));
+        return Ok(crate::io::height_only(df.height()));
     }
     // polars reads an empty line as a row of nulls, and its line splitter
     // misreads a quote inside an unquoted field: fix such chunks first (rare,
@@ -266,7 +266,7 @@ pub(super) fn polars_parse(
     if bytes.is_empty() || columns.is_empty() {
         // polars needs at least one column; count rows for a column-less frame.
         let rows = records::records(bytes, dialect(opts)).count();
-        return Ok(super::height_only(rows));
+        return Ok(crate::io::height_only(rows));
     }
     let cols: Arc<[PlSmallStr]> = columns.iter().map(|c| PlSmallStr::from(c.as_str())).collect();
     // Datetimes are read as text and parsed by dq's one ISO parser (polars'
@@ -391,7 +391,7 @@ fn check_record(
                 Some(i + 1),
                 format!(
                     "cannot read \"{field}\" as {} in column `{}` (field {})",
-                    super::type_name(dtype),
+                    crate::io::type_name(dtype),
                     names[i],
                     i + 1
                 ),

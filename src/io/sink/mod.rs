@@ -3,6 +3,11 @@
 //! written under a temporary name in the destination directory and renamed
 //! into place by [`AtomicFile::commit`], so a failed run leaves nothing behind.
 
+mod background_write;
+mod csv;
+mod npy;
+mod parquet;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -10,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use comfy_table::{presets, ContentArrangement, Table};
 use polars::prelude::*;
 
-use super::background_write::BackgroundWriter;
 use super::{Error, Result};
+use background_write::BackgroundWriter;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +37,8 @@ pub enum OutputFormat {
     Table,
     /// A Markdown pipe table.
     Markdown,
+    /// A NumPy array of the (numeric) columns; regular files only.
+    Npy,
 }
 
 impl OutputFormat {
@@ -43,9 +50,10 @@ impl OutputFormat {
             "json" => Self::Json,
             "ndjson" | "jsonl" => Self::Ndjson,
             "parquet" => Self::Parquet,
-            "arrow" | "ipc" => Self::Arrow,
+            "arrow" | "ipc" | "feather" => Self::Arrow,
             "table" => Self::Table,
             "markdown" | "md" => Self::Markdown,
+            "npy" => Self::Npy,
             _ => return None,
         })
     }
@@ -58,7 +66,7 @@ impl OutputFormat {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
         Self::from_name(&ext).filter(|f| !matches!(f, Self::Table)).ok_or_else(|| Error::Unsupported {
             message: format!(
-                "cannot tell the output format of {} from its extension (use .csv .tsv .json .ndjson .parquet .arrow)",
+                "cannot tell the output format of {} from its extension (use .csv .tsv .json .ndjson .parquet .arrow .npy)",
                 path.display()
             ),
         })
@@ -192,9 +200,10 @@ impl Write for Shared {
 // One writer per run: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
 enum Inner {
-    Csv(super::csv_sink::CsvSink<Shared>),
-    Parquet(super::parquet_sink::ParquetSink<Shared>),
+    Csv(csv::CsvSink<Shared>),
+    Parquet(parquet::ParquetSink<Shared>),
     Arrow(polars::io::ipc::BatchedWriter<Shared>),
+    Npy(npy::NpySink),
     Ndjson,
     Json { first: bool },
     Table { frames: Vec<DataFrame>, rows: usize, markdown: bool, max_rows: usize },
@@ -207,6 +216,9 @@ pub struct ResultWriter {
     name: PathBuf,
     schema: Schema,
     rows: u64,
+    /// A second handle on the output file, for formats whose header is
+    /// written last (`.npy`).
+    patch: Option<std::fs::File>,
 }
 
 impl ResultWriter {
@@ -228,12 +240,13 @@ impl ResultWriter {
         let inner = match format {
             OutputFormat::Csv | OutputFormat::Tsv => {
                 let separator = if format == OutputFormat::Tsv { b'\t' } else { b',' };
-                Inner::Csv(super::csv_sink::CsvSink::new(out.clone(), schema, separator).map_err(err)?)
+                Inner::Csv(csv::CsvSink::new(out.clone(), schema, separator).map_err(err)?)
             }
-            OutputFormat::Parquet => {
-                Inner::Parquet(super::parquet_sink::ParquetSink::new(out.clone(), schema).map_err(err)?)
-            }
+            OutputFormat::Parquet => Inner::Parquet(parquet::ParquetSink::new(out.clone(), schema).map_err(err)?),
             OutputFormat::Arrow => Inner::Arrow(IpcWriter::new(out.clone()).batched(schema).map_err(err)?),
+            OutputFormat::Npy => {
+                Inner::Npy(npy::NpySink::new(&mut out.clone(), schema).map_err(|e| Error::write(name, e))?)
+            }
             OutputFormat::Ndjson => Inner::Ndjson,
             OutputFormat::Json => Inner::Json { first: true },
             OutputFormat::Table | OutputFormat::Markdown => Inner::Table {
@@ -246,7 +259,14 @@ impl ResultWriter {
         if let Inner::Json { .. } = inner {
             out.clone().write_all(b"[").map_err(|e| Error::write(name, e))?;
         }
-        Ok(ResultWriter { inner, out, name: name.to_path_buf(), schema: schema.clone(), rows: 0 })
+        Ok(ResultWriter { inner, out, name: name.to_path_buf(), schema: schema.clone(), rows: 0, patch: None })
+    }
+
+    /// Gives the writer a second handle on its output file, so a format
+    /// whose header is known last (`.npy`) can write it at the end.
+    pub fn header_patch(mut self, file: std::fs::File) -> Self {
+        self.patch = Some(file);
+        self
     }
 
     /// Appends one frame.
@@ -260,7 +280,7 @@ impl ResultWriter {
         let text;
         let df = match &self.inner {
             // Binary formats keep the type; text has one spelling for datetimes.
-            Inner::Parquet(_) | Inner::Arrow(_) => df,
+            Inner::Parquet(_) | Inner::Arrow(_) | Inner::Npy(_) => df,
             _ => {
                 text = datetimes_as_text(df).map_err(err)?;
                 &text
@@ -271,6 +291,7 @@ impl ResultWriter {
             // Row groups cut from the batch, not from its in-memory chunks.
             Inner::Parquet(w) => w.write(df).map_err(err)?,
             Inner::Arrow(w) => w.write_batch(df).map_err(err)?,
+            Inner::Npy(w) => w.write(&mut self.out.clone(), df).map_err(|e| Error::write(&name, e))?,
             Inner::Ndjson => {
                 let mut df = df.clone();
                 JsonWriter::new(self.out.clone())
@@ -315,6 +336,15 @@ impl ResultWriter {
                 w.finish().map_err(err)?;
             }
             Inner::Arrow(mut w) => w.finish().map_err(err)?,
+            Inner::Npy(w) => {
+                // The data must be on disk before the header goes in front of it.
+                out.flush().map_err(|e| Error::write(&name, e))?;
+                let file = self
+                    .patch
+                    .as_ref()
+                    .ok_or_else(|| Error::write(&name, "internal: no file to finish the .npy header in"))?;
+                std::os::unix::fs::FileExt::write_all_at(file, &w.header(), 0).map_err(|e| Error::write(&name, e))?;
+            }
             Inner::Ndjson => {}
             Inner::Json { first } => {
                 let close: &[u8] = if first { b"]\n" } else { b"\n]\n" };

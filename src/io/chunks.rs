@@ -1,0 +1,121 @@
+//! Units of scan work and the iterator that yields them file by file.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use super::{Result, Source, StatsFilter};
+
+/// Decoded text takes about this many times its bytes in memory (polars'
+/// columns plus the parse's scratch), the figure admission under the
+/// memory budget assumes for a text job.
+pub const TEXT_EXPANSION: u64 = 3;
+
+/// One unit of scan work: a part of one file.
+pub struct ChunkJob {
+    /// Index of the file in [`Source::files`].
+    pub file: usize,
+    /// Which part.
+    pub part: Part,
+    /// Bytes the job's frame takes in memory, when the reader knows it
+    /// closely (fixed-width formats); `None` lets the scheduler assume a
+    /// full chunk.
+    pub memory: Option<u64>,
+}
+
+/// Which part of a file a job reads; the file's reader interprets it.
+pub enum Part {
+    /// A byte range `start..end` of a memory-mapped file, on record boundaries.
+    Bytes(usize, usize),
+    /// Decompressed bytes from a stream, on record boundaries, with the
+    /// line number of their first byte (for error messages).
+    Owned(Vec<u8>, u64),
+    /// Rows `start..start + len` of a file with addressable rows.
+    Rows(usize, usize),
+}
+
+impl ChunkJob {
+    /// A byte range of a mapped text file.
+    pub fn bytes(file: usize, (start, end): (usize, usize)) -> Self {
+        ChunkJob { file, part: Part::Bytes(start, end), memory: Some((end - start) as u64 * TEXT_EXPANSION) }
+    }
+
+    /// Bytes read from a stream.
+    pub fn owned(file: usize, bytes: Vec<u8>, first_line: u64) -> Self {
+        let memory = Some(bytes.len() as u64 * TEXT_EXPANSION);
+        ChunkJob { file, part: Part::Owned(bytes, first_line), memory }
+    }
+
+    /// Rows `start..start + len`; `memory` when the reader knows the size.
+    pub fn rows(file: usize, (start, len): (usize, usize), memory: Option<u64>) -> Self {
+        ChunkJob { file, part: Part::Rows(start, len), memory }
+    }
+
+    /// Bytes of text the job parses (`None` for row-addressed jobs).
+    pub fn text_bytes(&self) -> Option<usize> {
+        match &self.part {
+            Part::Bytes(start, end) => Some(end - start),
+            Part::Owned(bytes, _) => Some(bytes.len()),
+            Part::Rows(..) => None,
+        }
+    }
+}
+
+/// What scan planning found, for `explain`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanSummary {
+    /// Jobs known up front (streams add theirs as they go).
+    pub tasks: usize,
+    /// Files streamed (compressed or stdin), whose chunk count is not known up front.
+    pub streamed_files: usize,
+    /// Parquet row groups in all files.
+    pub row_groups: usize,
+    /// Row groups ruled out by statistics.
+    pub row_groups_pruned: usize,
+    /// Bytes on disk of all files.
+    pub bytes: u64,
+    /// Whether `tasks` is an estimate (text files are cut while reading).
+    pub estimated: bool,
+}
+
+/// Iterator over a source's chunk jobs, in file order, each file's jobs
+/// made by its reader as the scan reaches them.
+pub struct Chunks<'a> {
+    source: &'a Source,
+    next_file: usize,
+    current: Option<Box<dyn Iterator<Item = Result<ChunkJob>> + 'a>>,
+    chunk_size: usize,
+    filters: Vec<StatsFilter>,
+    disk_bytes: Arc<AtomicU64>,
+}
+
+impl<'a> Chunks<'a> {
+    pub(super) fn new(source: &'a Source, chunk_size: usize, filters: &[StatsFilter], disk: Arc<AtomicU64>) -> Self {
+        Chunks {
+            source,
+            next_file: 0,
+            current: None,
+            chunk_size: chunk_size.max(1),
+            filters: filters.to_vec(),
+            disk_bytes: disk,
+        }
+    }
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Result<ChunkJob>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(jobs) = &mut self.current {
+                match jobs.next() {
+                    Some(job) => return Some(job),
+                    None => self.current = None,
+                }
+            }
+            let file = self.source.files.get(self.next_file)?;
+            let reader = file.reader.as_ref();
+            self.current = Some(reader.jobs(self.next_file, self.chunk_size, &self.filters, &self.disk_bytes));
+            self.next_file += 1;
+        }
+    }
+}
