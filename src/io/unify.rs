@@ -49,7 +49,6 @@ pub(super) fn conform(df: DataFrame, columns: &[String], schema: &Schema) -> Pol
     if in_shape && !columns.is_empty() {
         // A new frame, not `df` itself: a parser may have swapped columns
         // of `df` in place, leaving its cached schema stale.
-        let mut df = df;
         return DataFrame::new(df.take_columns());
     }
     let height = df.height();

@@ -1269,7 +1269,12 @@ fn rewrite_each(e: &mut ast::Expr, column: &str, aggs: &mut Vec<ast::Assign>, in
         }
         ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => rewrite_each(expr, column, aggs, in_agg),
         ExprKind::Call { args, .. } => {
-            args.iter_mut().fold(false, |found, a| rewrite_each(a, column, aggs, in_agg) || found)
+            // Every argument is rewritten (no short circuit).
+            let mut found = false;
+            for a in args.iter_mut() {
+                found |= rewrite_each(a, column, aggs, in_agg);
+            }
+            found
         }
         ExprKind::In { expr, list, .. } => {
             let found = rewrite_each(expr, column, aggs, in_agg);

@@ -443,6 +443,7 @@ fn an_array_ten_times_the_memory_limit_reduces_with_peak_rss_near_the_limit() {
 }
 
 #[test]
+#[allow(clippy::needless_range_loop)] // i and j index the matrix and the columns alike
 fn gram_cov_and_corr_match_direct_sums_over_many_chunks_near_1e9() {
     let t = Tmp::new();
     let (rows, cols) = (4000, 3);

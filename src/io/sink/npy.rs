@@ -57,7 +57,7 @@ impl NpySink {
             (Kind::Uint, _) => DataType::UInt64,
             (Kind::Int, _) => DataType::Int64,
         };
-        out.write_all(&vec![b' '; npy::WRITTEN_LEN]).map_err(|e| e.to_string())?;
+        out.write_all(&[b' '; npy::WRITTEN_LEN]).map_err(|e| e.to_string())?;
         Ok(NpySink { dtype, cast_to, columns: schema.len(), rows: 0 })
     }
 
