@@ -353,7 +353,10 @@ fn documented_examples_give_the_local_result_on_a_cluster_or_a_documented_refusa
     eprintln!(
         "documented examples on a cluster: {ran} ran and matched, {uncompared} ran uncompared, {refused} refused"
     );
-    assert!(ran >= programs.len() / 2, "only {ran} of {} examples ran on the cluster", programs.len());
+    // Array examples (.npy sources) are refused by design (see REFUSABLE);
+    // of the table examples, at least half must run on the cluster.
+    let tables = programs.iter().filter(|p| !p.contains(".npy")).count();
+    assert!(ran >= tables / 2, "only {ran} of {tables} table examples ran on the cluster");
 }
 
 #[test]
