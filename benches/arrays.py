@@ -4,8 +4,8 @@
     python3 benches/arrays.py [--big]
 
 Generates float64 `.npy` arrays under benches/data/ once (not committed):
-10,000,000 x 10 (800 MB) and 1,000,000 x 1,000 (8 GB is too much for a
-quick run: 200,000 x 1,000, 1.6 GB), and with --big a 10,000,000 x 100
+10,000,000 x 10 (800 MB), 200,000 x 1,000 and 20,000 x 10,000 (1.6 GB
+each), and with --big a 10,000,000 x 100
 array (7.5 GB) reduced under `--memory-limit 1GB`. Each workload prints
 dq's wall seconds and peak RSS as a whole process (/usr/bin/time), and
 each peer's seconds timed inside its process around the computation
@@ -27,6 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "benches", "data")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/dq-target"))
 DQ = os.path.join(TARGET, "release", "dq")
+# Where peers save a result that dq writes as a .npy file ("→ .npy"
+# workloads): the same output on the same disk, timed with the compute.
+SAVED = os.path.join(DATA, "peer_out.npy")
 os.environ.pop("OPENBLAS_CORETYPE", None)
 os.environ.pop("OPENBLAS_L2_SIZE", None)
 
@@ -66,7 +69,14 @@ def peers(path, what):
     if what == "mean_std":
         out["numpy"] = timed(lambda: (x().mean(axis=0), x().std(axis=0)))
     elif what == "sum_axis1":
-        out["numpy"] = timed(lambda: x().sum(axis=1))
+        out["numpy"] = timed(lambda: np.save(SAVED, x().sum(axis=1)))
+    elif what == "gram":
+        out["numpy"] = timed(lambda: x().T @ x())
+    elif what == "standardize":
+        out["numpy"] = timed(lambda: np.save(SAVED, (x() - x().mean(axis=0)) / x().std(axis=0)))
+    elif what == "matmul":
+        w = np.load(os.path.join(DATA, "w_10_4.npy"))
+        out["numpy"] = timed(lambda: np.save(SAVED, x() @ w))
     try:
         import polars as pl
 
@@ -83,8 +93,13 @@ def peers(path, what):
         import dask.array as da
 
         dask.config.set(num_workers=2)
+        dx = lambda: da.from_array(np.load(path, mmap_mode="r"), chunks=(1 << 17, -1))
         if what == "mean_std":
-            out["dask"] = timed(lambda: dask.compute(da.from_array(np.load(path, mmap_mode="r"), chunks=(1 << 17, -1)).mean(axis=0)))
+            out["dask"] = timed(lambda: dask.compute(dx().mean(axis=0), dx().std(axis=0)))
+        elif what == "sum_axis1":
+            out["dask"] = timed(lambda: np.save(SAVED, dx().sum(axis=1).compute()))
+        elif what == "gram":
+            out["dask"] = timed(lambda: (dx().T @ dx()).compute())
     except ImportError:
         pass
     return out
@@ -104,7 +119,7 @@ def report(name, dq_result, peer_results):
 def main():
     os.makedirs(DATA, exist_ok=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    for rows, cols in [(10_000_000, 10), (200_000, 1000)]:
+    for rows, cols in [(10_000_000, 10), (200_000, 1000), (20_000, 10_000)]:
         path = array(rows, cols)
         subprocess.run(["cat", path], stdout=subprocess.DEVNULL, check=True)  # page cache
         result = dq(f'scan "{path}" | reduce mean, std_pop', "--format", "json")
@@ -114,8 +129,19 @@ def main():
         assert np.allclose(dq_means, want, rtol=1e-9), "dq and NumPy disagree"
         report(f"mean+std axis 0, {rows}x{cols}", result, peers(path, "mean_std"))
         if cols == 10:
-            report(f"sum axis 1, {rows}x{cols}", dq(f'scan "{path}" | reduce sum axis=1', "-o", "/dev/null"),
+            # "→ .npy": every engine writes its result to a .npy file.
+            out = os.path.join(DATA, "out.npy")
+            report(f"sum axis 1 → .npy, {rows}x{cols}", dq(f'scan "{path}" | reduce sum axis=1', "-o", out),
                    peers(path, "sum_axis1"))
+            report(f"X.T @ X, {rows}x{cols}", dq(f'scan "{path}" | gram', "-o", "/dev/null"), peers(path, "gram"))
+            np.save(os.path.join(DATA, "w_10_4.npy"), np.arange(40, dtype="<f8").reshape(10, 4) / 40)
+            w = os.path.join(DATA, "w_10_4.npy")
+            report(f"X @ W(10x4) → .npy, {rows}x{cols}", dq(f'scan "{path}" | matmul "{w}"', "-o", out),
+                   peers(path, "matmul"))
+            report(f"standardize → .npy, {rows}x{cols}",
+                   dq(f'scan "{path}" | each (_ - mean(_)) / std_pop(_)', "-o", out), peers(path, "standardize"))
+            os.remove(out)
+            os.remove(SAVED)
     if "--big" in sys.argv:
         path = array(10_000_000, 100)
         with_limit = dq(f'scan "{path}" | reduce mean, std_pop', "--memory-limit", "1GB", "-o", "/dev/null")

@@ -28,15 +28,33 @@ impl Scan {
     pub fn schema(&self) -> Schema {
         match &self.projection {
             None => self.source_schema.clone(),
-            Some(cols) => Schema::new(
-                cols.iter()
-                    .map(|c| Field {
-                        name: c.clone(),
-                        dtype: self.source_schema.get(c).cloned().unwrap_or(DType::Null),
-                    })
-                    .collect(),
-            ),
+            Some(cols) => {
+                // A map, not `Schema::get` per column: arrays are wide.
+                let dtypes: std::collections::HashMap<&str, &DType> =
+                    self.source_schema.fields.iter().map(|f| (f.name.as_str(), &f.dtype)).collect();
+                Schema::new(
+                    cols.iter()
+                        .map(|c| Field {
+                            name: c.clone(),
+                            dtype: dtypes.get(c.as_str()).map_or(DType::Null, |d| (*d).clone()),
+                        })
+                        .collect(),
+                )
+            }
         }
+    }
+}
+
+/// Column names for `explain`: all of them up to a dozen; beyond that the
+/// first few, the last and the count (a 10,000-column array would
+/// otherwise print 100 KB a line).
+pub fn column_list(names: &[String]) -> String {
+    const SHOWN: usize = 12;
+    match names {
+        [first @ .., last] if names.len() > SHOWN => {
+            format!("{}, …, {last} ({} columns)", first[..SHOWN - 2].join(", "), names.len())
+        }
+        _ => names.join(", "),
     }
 }
 
@@ -329,7 +347,7 @@ impl LogicalPlan {
             LogicalPlan::Scan(scan) => {
                 write!(s, "Scan {:?}", scan.spec.pattern)?;
                 match &scan.projection {
-                    Some(cols) => write!(s, " columns=[{}]", cols.join(", "))?,
+                    Some(cols) => write!(s, " columns=[{}]", column_list(cols))?,
                     None => write!(s, " columns=*")?,
                 }
                 if !scan.filters.is_empty() {
@@ -393,14 +411,14 @@ impl LogicalPlan {
             },
             LogicalPlan::Count { .. } => write!(s, "Count")?,
             LogicalPlan::Matrix { matrix, columns, .. } => {
-                write!(s, "{} columns=[{}]", matrix.name(), columns.join(", "))?
+                write!(s, "{} columns=[{}]", matrix.name(), column_list(columns))?
             }
             LogicalPlan::MatMul { path, columns, width, .. } => {
                 write!(s, "MatMul {path:?} ({} x {width})", columns.len())?
             }
             LogicalPlan::Reduce { stats, axis, columns, .. } => {
                 let stats: Vec<&str> = stats.iter().map(|s| s.name()).collect();
-                write!(s, "Reduce {} axis={axis:?} columns=[{}]", stats.join(", "), columns.join(", "))?
+                write!(s, "Reduce {} axis={axis:?} columns=[{}]", stats.join(", "), column_list(columns))?
             }
             LogicalPlan::Explode { column, separator, .. } => write!(s, "Explode {column} on {separator:?}")?,
         }
@@ -472,4 +490,17 @@ pub fn join_columns(left: &Schema, right: &Schema, on: &[(String, String)], kind
         out.push(JoinColumn { from_left: false, source: f.name.clone(), name, dtype: f.dtype.clone() });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::column_list;
+
+    #[test]
+    fn long_column_lists_are_elided_with_the_count() {
+        let names: Vec<String> = (0..10_000).map(|i| format!("c{i}")).collect();
+        assert_eq!(column_list(&names[..3]), "c0, c1, c2");
+        assert_eq!(column_list(&names[..12]), names[..12].join(", "));
+        assert_eq!(column_list(&names), "c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, …, c9999 (10000 columns)");
+    }
 }

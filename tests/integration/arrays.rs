@@ -399,6 +399,56 @@ fn reduce_keeps_integer_sums_exact_and_nan_spreads_as_in_numpy() {
 }
 
 #[test]
+fn row_reductions_keep_integer_sums_exact_and_spread_nan_per_row() {
+    let t = Tmp::new();
+    let big = 9_007_199_254_740_993i64; // 2^53 + 1: no float holds it
+    let data: Vec<u8> = [big, big, big, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let f = t.file("i.npy", npy("<i8", false, &[2, 2], &data));
+    let out = ok(&format!(r#"scan "{f}" | reduce sum, min, max, mean axis=1"#));
+    assert_eq!(
+        out,
+        format!(
+            "sum,min,max,mean\n{},{big},{big},{:?}\n{},1,{big},{:?}\n",
+            2 * big as i128,
+            big as f64,
+            big as i128 + 1,
+            (big as i128 + 1) as f64 / 2.0
+        )
+    );
+
+    let nan: Vec<u8> = [1.0f64, f64::NAN, 3.0, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let f = t.file("nan.npy", npy("<f8", false, &[2, 2], &nan));
+    let out = ok(&format!(r#"scan "{f}" | reduce sum, max, min axis=1"#));
+    assert_eq!(out, "sum,max,min\nNaN,NaN,NaN\n7.0,4.0,3.0\n");
+}
+
+#[test]
+fn a_wide_c_order_array_reads_every_column_in_place_at_any_chunk_size() {
+    // 1,100 columns: the reader transposes 32 columns at a time, so this
+    // covers whole blocks and a partial last one; the explain line elides.
+    let t = Tmp::new();
+    let (rows, cols) = (45, 1100);
+    let f = t.file("wide.npy", npy("<f8", false, &[rows, cols], &f64_bytes(&grid(rows, cols), false)));
+    for chunk in ["16MiB", "100KB", "1"] {
+        let run = |program: String| ok_args(&["run", "-e", &program, "--chunk-size", chunk]);
+        let sums = csv(&run(format!(r#"scan "{f}" | reduce sum"#)));
+        assert_eq!(sums[1].len(), cols + 1);
+        for c in 0..cols {
+            let want: f64 = (0..rows).map(|r| (r * 10 + c) as f64 + 0.5).sum();
+            assert_eq!(num(&sums[1][c + 1]), want, "sum of c{c} at chunk size {chunk}");
+        }
+        let per_row = csv(&run(format!(r#"scan "{f}" | reduce sum, max axis=1"#)));
+        for r in 0..rows {
+            let want: f64 = (0..cols).map(|c| (r * 10 + c) as f64 + 0.5).sum();
+            assert_eq!(num(&per_row[r + 1][0]), want, "sum of row {r} at chunk size {chunk}");
+            assert_eq!(num(&per_row[r + 1][1]), (r * 10 + cols - 1) as f64 + 0.5, "max of row {r}");
+        }
+    }
+    let plan = ok_args(&["explain", "-e", &format!(r#"scan "{f}" | reduce mean"#)]);
+    assert!(plan.contains("c9, …, c1099 (1100 columns)"), "{plan}");
+}
+
+#[test]
 fn reduce_refuses_text_columns_unknown_statistics_and_axes() {
     let cases = [
         (r#"scan "testdata/sales.csv" | reduce mean"#, "`date` is date"),

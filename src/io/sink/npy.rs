@@ -80,22 +80,25 @@ impl NpySink {
             }
             let s = s.cast(&self.cast_to).map_err(|e| e.to_string())?;
             let at = j * self.dtype.size;
+            // Each value goes to its place in every row: a strided sweep
+            // (rows are `row` bytes apart), without per-value indexing.
+            let slots = bytes.chunks_exact_mut(row).map(|r| &mut r[at..at + self.dtype.size]);
             macro_rules! put {
-                ($ca:expr, $missing:expr) => {
-                    for (i, v) in $ca.iter().enumerate() {
-                        let b = v.unwrap_or($missing).to_le_bytes();
-                        bytes[i * row + at..i * row + at + b.len()].copy_from_slice(&b);
+                ($ca:expr, $missing:expr) => {{
+                    let ca = $ca.map_err(|e| e.to_string())?;
+                    for (slot, v) in slots.zip(ca.iter()) {
+                        slot.copy_from_slice(&v.unwrap_or($missing).to_le_bytes());
                     }
-                };
+                }};
             }
             match self.cast_to {
-                DataType::Float64 => put!(s.f64().map_err(|e| e.to_string())?, f64::NAN),
-                DataType::Float32 => put!(s.f32().map_err(|e| e.to_string())?, f32::NAN),
-                DataType::Int64 => put!(s.i64().map_err(|e| e.to_string())?, 0),
-                DataType::UInt64 => put!(s.u64().map_err(|e| e.to_string())?, 0),
+                DataType::Float64 => put!(s.f64(), f64::NAN),
+                DataType::Float32 => put!(s.f32(), f32::NAN),
+                DataType::Int64 => put!(s.i64(), 0),
+                DataType::UInt64 => put!(s.u64(), 0),
                 _ => {
-                    for (i, v) in s.bool().map_err(|e| e.to_string())?.iter().enumerate() {
-                        bytes[i * row + at] = u8::from(v.unwrap_or(false));
+                    for (slot, v) in slots.zip(s.bool().map_err(|e| e.to_string())?.iter()) {
+                        slot[0] = u8::from(v.unwrap_or(false));
                     }
                 }
             }

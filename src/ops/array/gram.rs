@@ -45,35 +45,22 @@ impl CoMoments {
         CoMoments { n: 0, mean: vec![0.0; k], m: vec![0.0; k * k] }
     }
 
-    /// Of the columns' values (equal lengths, no nulls); `raw` sums raw
-    /// products instead of deviations (for `gram`).
-    fn of(columns: &[Vec<f64>], raw: bool) -> Self {
-        let k = columns.len();
-        let n = columns.first().map_or(0, Vec::len);
+    /// Of `n` rows of k columns stored column by column in `values` (no
+    /// nulls); `raw` sums raw products instead of deviations (for `gram`).
+    fn of(mut values: Vec<f64>, n: usize, raw: bool) -> Self {
+        let k = if n == 0 { 0 } else { values.len() / n };
         let mut out = CoMoments::empty(k);
         if n == 0 {
             return out;
         }
         out.n = n as u64;
-        let centered: Vec<Vec<f64>> = if raw {
-            columns.to_vec()
-        } else {
-            columns
-                .iter()
-                .zip(&mut out.mean)
-                .map(|(c, mean)| {
-                    *mean = c.iter().sum::<f64>() / n as f64;
-                    c.iter().map(|v| v - *mean).collect()
-                })
-                .collect()
-        };
-        for i in 0..k {
-            for j in i..k {
-                let dot: f64 = centered[i].iter().zip(&centered[j]).map(|(a, b)| a * b).sum();
-                out.m[i * k + j] = dot;
-                out.m[j * k + i] = dot;
+        if !raw {
+            for (column, mean) in values.chunks_exact_mut(n).zip(&mut out.mean) {
+                *mean = column.iter().sum::<f64>() / n as f64;
+                column.iter_mut().for_each(|v| *v -= *mean);
             }
         }
+        super::gemm::add_gram(&values, n, k, &mut out.m);
         out
     }
 
@@ -114,8 +101,9 @@ pub struct MatrixSink {
 }
 
 impl MatrixSink {
-    /// The chunk's columns as floats, rows with a null anywhere left out.
-    fn values(&self, df: &DataFrame) -> PolarsResult<Vec<Vec<f64>>> {
+    /// The chunk's columns as floats, one after another, and the row
+    /// count; rows with a null anywhere are left out.
+    fn values(&self, df: &DataFrame) -> PolarsResult<(Vec<f64>, usize)> {
         let series: Vec<Series> = super::columns_in_order(df, &self.columns)?
             .into_iter()
             .map(|s| s.cast(&DataType::Float64))
@@ -130,16 +118,18 @@ impl MatrixSink {
                 });
             }
         }
-        series
-            .iter()
-            .map(|s| {
-                let s = match &keep {
-                    Some(mask) => s.filter(mask)?,
-                    None => s.clone(),
-                };
-                Ok(s.f64()?.into_no_null_iter().collect())
-            })
-            .collect()
+        let n = keep.as_ref().map_or(df.height(), |k| k.sum().unwrap_or(0) as usize);
+        let mut values = Vec::with_capacity(n * series.len());
+        for s in &series {
+            let s = match &keep {
+                Some(mask) => s.filter(mask)?,
+                None => s.clone(),
+            };
+            for chunk in s.f64()?.downcast_iter() {
+                values.extend_from_slice(chunk.values());
+            }
+        }
+        Ok((values, n))
     }
 
     fn raw(&self) -> bool {
@@ -192,7 +182,8 @@ impl Sink for MatrixSink {
     }
 
     fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        to_frame(&CoMoments::of(&self.values(&df)?, self.raw()))
+        let (values, n) = self.values(&df)?;
+        to_frame(&CoMoments::of(values, n, self.raw()))
     }
 
     fn spill(&self) -> Spill {
@@ -236,11 +227,11 @@ mod tests {
         let a: Vec<f64> = (0..100).map(|i| 1e9 + (i * 37 % 11) as f64).collect();
         let b: Vec<f64> = (0..100).map(|i| -5.0 + (i * 13 % 7) as f64 * 0.5).collect();
         for raw in [false, true] {
-            let whole = CoMoments::of(&[a.clone(), b.clone()], raw);
+            let whole = CoMoments::of([a.clone(), b.clone()].concat(), 100, raw);
             let mut merged = CoMoments::empty(2);
             for s in (0..100).step_by(7) {
                 let e = (s + 7).min(100);
-                merged = merged.merge(&CoMoments::of(&[a[s..e].to_vec(), b[s..e].to_vec()], raw), raw);
+                merged = merged.merge(&CoMoments::of([&a[s..e], &b[s..e]].concat(), e - s, raw), raw);
             }
             assert_eq!(merged.n, 100);
             for (x, y) in whole.m.iter().zip(&merged.m) {

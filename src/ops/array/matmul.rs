@@ -1,6 +1,6 @@
 //! `matmul "W.npy"`: each chunk of rows times a small matrix W (k x m),
-//! streamed: the output row i is `Σ_j x_ij W_j·`, built column by column
-//! with vectorized multiply-adds.
+//! streamed: each chunk is one GEMM (`gemm.rs`), its output columns
+//! slices of one buffer.
 
 use std::sync::Arc;
 
@@ -29,23 +29,27 @@ impl ChunkOp for MatMul {
 
     fn apply(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let n = df.height();
-        let mut out = vec![vec![0.0f64; n]; self.width];
-        for (i, s) in super::columns_in_order(&df, &self.columns)?.into_iter().enumerate() {
+        let k = self.columns.len();
+        let mut x = Vec::with_capacity(n * k);
+        for s in super::columns_in_order(&df, &self.columns)? {
             let s = s.cast(&DataType::Float64)?;
-            let s = s.f64()?;
-            // A null takes part as NaN, so its row's products are NaN.
-            let x: Vec<f64> = s.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-            for (j, acc) in out.iter_mut().enumerate() {
-                let w = self.w[i * self.width + j];
-                for (a, v) in acc.iter_mut().zip(&x) {
-                    *a += v * w;
-                }
+            let ca = s.f64()?;
+            if ca.null_count() == 0 {
+                ca.downcast_iter().for_each(|a| x.extend_from_slice(a.values()));
+            } else {
+                // A null takes part as NaN, so its row's products are NaN.
+                x.extend(ca.iter().map(|v| v.unwrap_or(f64::NAN)));
             }
         }
-        let columns = out
-            .into_iter()
-            .enumerate()
-            .map(|(j, v)| Float64Chunked::from_vec(format!("c{j}").into(), v).into_column())
+        let mut out = vec![0.0; n * self.width];
+        super::gemm::matmul(&x, n, k, &self.w, self.width, &mut out);
+        let out = polars_arrow::buffer::Buffer::from(out);
+        let columns = (0..self.width)
+            .map(|j| {
+                let values = out.clone().sliced(j * n, n);
+                let array = polars_arrow::array::PrimitiveArray::new(ArrowDataType::Float64, values, None);
+                Float64Chunked::with_chunk(format!("c{j}").into(), array).into_column()
+            })
             .collect();
         DataFrame::new(columns)
     }

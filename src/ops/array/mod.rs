@@ -3,14 +3,17 @@
 //! multiplied by a small matrix, or turned into its Gram, covariance or
 //! correlation matrix.
 
+mod gemm;
 mod gram;
 mod matmul;
 mod moments;
 mod reduce;
+mod row_reduce;
 
 pub use gram::{Matrix, MatrixSink};
 pub use matmul::MatMul;
-pub use reduce::{Axis, ColumnReduce, RowReduce, Stat};
+pub use reduce::{Axis, ColumnReduce, Stat};
+pub use row_reduce::RowReduce;
 
 /// The frame's columns named `names`, in that order: the frame's own
 /// order when it matches (no lookups: `DataFrame::column` scans the

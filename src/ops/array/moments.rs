@@ -62,12 +62,11 @@ impl Moments {
         let sum = lanes(values, |acc, v| acc + v);
         let mean = sum / values.len() as f64;
         let m2 = lanes(values, |acc, v| acc + (v - mean) * (v - mean));
-        let (mut lo, mut hi, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, false);
-        for &v in values {
-            lo = if v < lo { v } else { lo };
-            hi = if v > hi { v } else { hi };
-            nan |= v.is_nan();
-        }
+        let lo = lanes_init(values, f64::INFINITY, |acc, v| if v < acc { v } else { acc }, f64::min);
+        let hi = lanes_init(values, f64::NEG_INFINITY, |acc, v| if v > acc { v } else { acc }, f64::max);
+        // NaN compares false, so the extremes skipped it; it is remembered
+        // apart (the sum is NaN exactly when a value is NaN or ∞ − ∞).
+        let nan = sum.is_nan() && values.iter().any(|v| v.is_nan());
         m.n = values.len() as u64;
         (m.mean, m.m2, m.sum, m.min, m.max, m.nan) = (mean, m2, sum, lo, hi, nan);
         m
@@ -89,39 +88,6 @@ impl Moments {
         (m.mean, m.m2, m.sum, m.min, m.max) = (mean, m2, sum as f64, lo as f64, hi as f64);
         m.ints = Some(IntMoments { sum, min: lo, max: hi });
         m
-    }
-
-    /// First pass of a two-pass fold value by value (across a row): counts
-    /// `v` into n, sum and extremes. Then [`Moments::settle_mean`], then
-    /// [`Moments::deviate`] with every value again.
-    pub fn count(&mut self, v: f64) {
-        self.n += 1;
-        self.sum += v;
-        self.min = if v < self.min { v } else { self.min };
-        self.max = if v > self.max { v } else { self.max };
-        self.nan |= v.is_nan();
-    }
-
-    /// [`Moments::count`] of an integer, keeping the exact sum and extremes.
-    pub fn count_int(&mut self, v: i64) {
-        self.count(v as f64);
-        if let Some(i) = &mut self.ints {
-            i.sum += v as i128;
-            i.min = i.min.min(v);
-            i.max = i.max.max(v);
-        }
-    }
-
-    /// Ends the first pass: the mean of what was counted.
-    pub fn settle_mean(&mut self) {
-        if self.n > 0 {
-            self.mean = self.ints.map_or(self.sum, |i| i.sum as f64) / self.n as f64;
-        }
-    }
-
-    /// Second pass: adds `v`'s squared deviation from the settled mean.
-    pub fn deviate(&mut self, v: f64) {
-        self.m2 += (v - self.mean) * (v - self.mean);
     }
 
     /// Both sets of values together (Chan et al.).
@@ -164,18 +130,24 @@ fn merge_ints(a: Option<IntMoments>, b: Option<IntMoments>) -> Option<IntMoments
 /// them: the loop vectorizes and the rounding error grows more slowly than
 /// with one running total.
 fn lanes(values: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
-    let mut acc = [0.0f64; 8];
+    lanes_init(values, 0.0, f, |a, b| a + b)
+}
+
+/// [`lanes`] from `init`, the accumulators combined with `join`.
+fn lanes_init(values: &[f64], init: f64, f: impl Fn(f64, f64) -> f64, join: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut acc = [init; 8];
     let mut chunks = values.chunks_exact(8);
     for c in &mut chunks {
         for i in 0..8 {
             acc[i] = f(acc[i], c[i]);
         }
     }
-    let mut tail = 0.0;
+    let mut tail = init;
     for &v in chunks.remainder() {
         tail = f(tail, v);
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    let halves = (join(join(acc[0], acc[4]), join(acc[1], acc[5])), join(join(acc[2], acc[6]), join(acc[3], acc[7])));
+    join(join(halves.0, halves.1), tail)
 }
 
 #[cfg(test)]
@@ -197,11 +169,6 @@ mod tests {
             assert!((m.mean - mean).abs() < 1e-6);
             assert!((m.variance(1).unwrap() - var).abs() / var < 1e-6, "{} vs {var}", m.variance(1).unwrap());
         }
-        let mut row = Moments::empty(false);
-        values.iter().for_each(|&v| row.count(v));
-        row.settle_mean();
-        values.iter().for_each(|&v| row.deviate(v));
-        assert!((row.variance(1).unwrap() - var).abs() / var < 1e-6);
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! `reduce`: statistics of numeric columns along an axis, the way NumPy
 //! reduces a 2-D array — per column (axis 0: one partial of moments per
-//! chunk, merged), per row (axis 1: a streaming operator) or over every
+//! chunk, merged), per row (axis 1: `row_reduce.rs`) or over every
 //! value (axis `all`). Partials hold one row per column, so a 10,000-column
 //! array costs a dozen small columns per chunk, not 10,000 expressions.
 
 use polars::prelude::*;
 
 use super::moments::{IntMoments, Moments};
-use crate::ops::{ChunkCtx, ChunkOp, Sink, Spill};
+use crate::ops::{ChunkCtx, Sink, Spill};
 
 /// A statistic `reduce` computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,71 +283,5 @@ impl ColumnReduce {
             }
         }
         Ok(out)
-    }
-}
-
-/// `reduce … axis=1`: the statistics of each row across the columns.
-pub struct RowReduce {
-    /// The statistics, one output column each.
-    pub stats: Vec<Stat>,
-    /// The columns reduced.
-    pub columns: Vec<String>,
-    /// Whether every reduced column holds integers.
-    pub ints: bool,
-}
-
-impl ChunkOp for RowReduce {
-    fn name(&self) -> &'static str {
-        "reduce"
-    }
-
-    fn describe(&self) -> String {
-        let stats: Vec<&str> = self.stats.iter().map(|s| s.name()).collect();
-        format!("reduce {} axis=1 over {} column(s)", stats.join(", "), self.columns.len())
-    }
-
-    fn apply(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        let mut rows = vec![Moments::empty(self.ints); df.height()];
-        // Two passes over the row's values (sum, then squared deviations
-        // from the mean), as for columns: exact for values near 1e9.
-        let target = if self.ints { DataType::Int64 } else { DataType::Float64 };
-        let columns: Vec<Series> = super::columns_in_order(&df, &self.columns)?
-            .into_iter()
-            .map(|s| s.cast(&target))
-            .collect::<PolarsResult<_>>()?;
-        for s in &columns {
-            if self.ints {
-                for (m, v) in rows.iter_mut().zip(s.i64()?.iter()) {
-                    if let Some(v) = v {
-                        m.count_int(v);
-                    }
-                }
-            } else {
-                for (m, v) in rows.iter_mut().zip(s.f64()?.iter()) {
-                    if let Some(v) = v {
-                        m.count(v);
-                    }
-                }
-            }
-        }
-        rows.iter_mut().for_each(Moments::settle_mean);
-        for s in &columns {
-            let s = s.cast(&DataType::Float64)?;
-            for (m, v) in rows.iter_mut().zip(s.f64()?.iter()) {
-                if let Some(v) = v {
-                    m.deviate(v);
-                }
-            }
-        }
-        let columns = self
-            .stats
-            .iter()
-            .map(|&s| {
-                let integral = s.integral(self.ints);
-                let values = rows.iter().map(|m| value(s, m, integral)).collect::<PolarsResult<_>>()?;
-                Ok(column_of(s.name(), values, integral))
-            })
-            .collect::<PolarsResult<Vec<_>>>()?;
-        DataFrame::new(columns)
     }
 }

@@ -2,6 +2,8 @@
 //! still needs, drops unused projected columns, and tells each scan to read
 //! only what is needed (plus its pushed-down filters' columns).
 
+use std::collections::HashSet;
+
 use super::Rule;
 use crate::plan::expr::Expr;
 use crate::plan::logical::{JoinColumn, LogicalPlan};
@@ -23,13 +25,21 @@ impl Rule for ProjectionPushdown {
     }
 }
 
+/// `a` then the columns of `b` not in it. Sets, not `Vec::contains`: an
+/// array can have 10,000 columns.
 fn union_cols(mut a: Vec<String>, b: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen: HashSet<String> = a.iter().cloned().collect();
     for c in b {
-        if !a.contains(&c) {
+        if seen.insert(c.clone()) {
             a.push(c);
         }
     }
     a
+}
+
+/// The names as a set, for membership tests.
+fn set(names: &[String]) -> HashSet<&str> {
+    names.iter().map(String::as_str).collect()
 }
 
 fn expr_cols<'a>(exprs: impl IntoIterator<Item = &'a Expr>) -> Vec<String> {
@@ -48,7 +58,8 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             let mut need = required.unwrap_or_else(|| s.source_schema.names());
             need = union_cols(need, expr_cols(&s.filters));
             // Keep the source's column order.
-            s.projection = Some(s.source_schema.names().into_iter().filter(|c| need.contains(c)).collect());
+            let need = set(&need);
+            s.projection = Some(s.source_schema.names().into_iter().filter(|c| need.contains(c.as_str())).collect());
             LogicalPlan::Scan(s)
         }
         LogicalPlan::Filter { input, predicate } => {
@@ -59,8 +70,10 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             let (columns, schema) = match &required {
                 None => (columns, schema),
                 Some(req) => {
-                    let kept: Vec<(String, Expr)> = columns.into_iter().filter(|(n, _)| req.contains(n)).collect();
-                    let fields = schema.fields.into_iter().filter(|f| req.contains(&f.name)).collect();
+                    let req = set(req);
+                    let kept: Vec<(String, Expr)> =
+                        columns.into_iter().filter(|(n, _)| req.contains(n.as_str())).collect();
+                    let fields = schema.fields.into_iter().filter(|f| req.contains(f.name.as_str())).collect();
                     (kept, Schema::new(fields))
                 }
             };
@@ -116,17 +129,20 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
         LogicalPlan::Union { inputs, schema } => {
             let schema = match &required {
                 None => schema,
-                Some(req) => Schema::new(schema.fields.into_iter().filter(|f| req.contains(&f.name)).collect()),
+                Some(req) => {
+                    let req = set(req);
+                    Schema::new(schema.fields.into_iter().filter(|f| req.contains(f.name.as_str())).collect())
+                }
             };
             let inputs = inputs.into_iter().map(|i| prune(i, required.clone())).collect();
             LogicalPlan::Union { inputs, schema }
         }
         LogicalPlan::Join { left, right, on, kind, columns: cols, schema } => {
             let wanted = |from_left: bool| -> Option<Vec<String>> {
-                let req = required.as_ref()?;
+                let req = set(required.as_ref()?);
                 let mut v: Vec<String> = cols
                     .iter()
-                    .filter(|c| c.from_left == from_left && req.contains(&c.name))
+                    .filter(|c| c.from_left == from_left && req.contains(c.name.as_str()))
                     .map(|c| c.source.clone())
                     .collect();
                 let keys = on.iter().map(|(l, r)| if from_left { l.clone() } else { r.clone() });
