@@ -1152,10 +1152,13 @@ fn reduce(
     let stats = stats
         .iter()
         .map(|s| {
-            Stat::ALL.iter().find(|(n, _)| *n == s.name).map(|(_, stat)| *stat).ok_or_else(|| Error::UnknownFunction {
+            Stat::parse(&s.name).ok_or_else(|| Error::UnknownFunction {
                 name: s.name.clone(),
                 span: s.span,
-                candidates: close_matches(&s.name, Stat::ALL.iter().map(|(n, _)| *n)),
+                candidates: close_matches(
+                    &s.name,
+                    Stat::ALL.iter().map(|(n, _)| *n).chain(["p25", "p75", "p90", "p99"]),
+                ),
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -1183,7 +1186,7 @@ fn reduce(
                 .collect()
         }
         Axis::Rows | Axis::All => {
-            stats.iter().map(|s| Field { name: s.name().into(), dtype: dtype(s.integral(ints)) }).collect()
+            stats.iter().map(|s| Field { name: s.name(), dtype: dtype(s.integral(ints)) }).collect()
         }
     };
     Ok(LogicalPlan::Reduce { input, stats, axis, columns, ints, schema: Schema::new(fields) })

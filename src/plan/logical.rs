@@ -417,7 +417,7 @@ impl LogicalPlan {
                 write!(s, "MatMul {path:?} ({} x {width})", columns.len())?
             }
             LogicalPlan::Reduce { stats, axis, columns, .. } => {
-                let stats: Vec<&str> = stats.iter().map(|s| s.name()).collect();
+                let stats: Vec<String> = stats.iter().map(|s| s.name()).collect();
                 write!(s, "Reduce {} axis={axis:?} columns=[{}]", stats.join(", "), column_list(columns))?
             }
             LogicalPlan::Explode { column, separator, .. } => write!(s, "Explode {column} on {separator:?}")?,

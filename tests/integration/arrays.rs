@@ -448,6 +448,65 @@ fn a_wide_c_order_array_reads_every_column_in_place_at_any_chunk_size() {
     assert!(plan.contains("c9, …, c1099 (1100 columns)"), "{plan}");
 }
 
+/// The test's own quantile: sort, then NumPy's linear interpolation.
+fn sorted_quantile(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+#[test]
+fn medians_and_percentiles_along_each_axis_match_a_sort_with_nulls_over_tiny_chunks() {
+    let t = Tmp::new();
+    let (rows, cols) = (2001, 3);
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut grid: Vec<Vec<Option<f64>>> = Vec::new();
+    let mut text = "a,b,c\n".to_string();
+    for _ in 0..rows {
+        let row: Vec<Option<f64>> = (0..cols)
+            .map(|_| if rng.next() % 9 == 0 { None } else { Some((rng.next() % 5000) as f64 / 8.0 - 100.0) })
+            .collect();
+        let cells: Vec<String> = row.iter().map(|v| v.map_or(String::new(), |x| format!("{x:?}"))).collect();
+        text.push_str(&(cells.join(",") + "\n"));
+        grid.push(row);
+    }
+    let f = t.file("m.csv", text);
+    let run = |program: String| ok_args(&["run", "-e", &program, "--chunk-size", "1KB"]);
+    let quantiles = [("median", 0.5), ("p0", 0.0), ("p10", 0.1), ("p99", 0.99), ("p100", 1.0)];
+    let stats = quantiles.map(|(n, _)| n).join(", ");
+
+    let table = csv(&run(format!(r#"scan "{f}" | reduce {stats}, count"#)));
+    for c in 0..cols {
+        let column: Vec<f64> = grid.iter().filter_map(|r| r[c]).collect();
+        for (row, (name, q)) in table[1..].iter().zip(quantiles) {
+            assert_eq!(row[0], name);
+            near(&row[c + 1], sorted_quantile(&column, q), &format!("{name} of column {c}"));
+        }
+        assert_eq!(num(&table[6][c + 1]), column.len() as f64, "count beside the quantiles");
+    }
+
+    let table = csv(&run(format!(r#"scan "{f}" | reduce {stats} axis=1"#)));
+    for (r, row) in grid.iter().enumerate() {
+        let values: Vec<f64> = row.iter().flatten().copied().collect();
+        for (i, (name, q)) in quantiles.iter().enumerate() {
+            let got = &table[r + 1][i];
+            if values.is_empty() {
+                assert_eq!(got, "", "{name} of an all-null row {r}");
+            } else {
+                near(got, sorted_quantile(&values, *q), &format!("{name} of row {r}"));
+            }
+        }
+    }
+
+    let every: Vec<f64> = grid.iter().flatten().flatten().copied().collect();
+    let r = &records(&run(format!(r#"scan "{f}" | reduce median, p90, sum axis=all"#)))[0];
+    near(&r["median"], sorted_quantile(&every, 0.5), "median of everything");
+    near(&r["p90"], sorted_quantile(&every, 0.9), "p90 of everything");
+    near(&r["sum"], every.iter().sum(), "sum beside them");
+}
+
 #[test]
 fn reduce_refuses_text_columns_unknown_statistics_and_axes() {
     let cases = [
@@ -455,6 +514,7 @@ fn reduce_refuses_text_columns_unknown_statistics_and_axes() {
         (r#"scan "testdata/matrix.npy" | reduce meen"#, "mean"),
         (r#"scan "testdata/matrix.npy" | reduce mean axis=2"#, "axis=2"),
         (r#"scan "testdata/matrix.npy" | reduce mean, mean"#, "twice"),
+        (r#"scan "testdata/matrix.npy" | reduce p101"#, "`p101`"),
     ];
     for (program, what) in cases {
         let o = run(&["run", "-e", program]);

@@ -7,6 +7,7 @@ mod gemm;
 mod gram;
 mod matmul;
 mod moments;
+mod quantile;
 mod reduce;
 mod row_reduce;
 

@@ -5,6 +5,7 @@
 //! array costs a dozen small columns per chunk, not 10,000 expressions.
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::moments::{IntMoments, Moments};
 use crate::ops::{ChunkCtx, Sink, Spill};
@@ -30,11 +31,16 @@ pub enum Stat {
     Min,
     /// Largest value (NaN if any value is NaN).
     Max,
+    /// Median, as `np.median` (holistic: the values are gathered).
+    Median,
+    /// A percentile 0–100, `pNN` in the language, as `np.percentile`
+    /// (linear interpolation; holistic).
+    Percentile(u8),
 }
 
 impl Stat {
-    /// Every statistic with its name in the language.
-    pub const ALL: [(&'static str, Stat); 9] = [
+    /// Every statistic with a fixed name in the language (besides `pNN`).
+    pub const ALL: [(&'static str, Stat); 10] = [
         ("count", Stat::Count),
         ("sum", Stat::Sum),
         ("mean", Stat::Mean),
@@ -44,11 +50,34 @@ impl Stat {
         ("std_pop", Stat::StdPop),
         ("min", Stat::Min),
         ("max", Stat::Max),
+        ("median", Stat::Median),
     ];
 
+    /// The statistic called `name`: one of [`Stat::ALL`] or `p0` … `p100`.
+    pub fn parse(name: &str) -> Option<Stat> {
+        if let Some(&(_, stat)) = Stat::ALL.iter().find(|(n, _)| *n == name) {
+            return Some(stat);
+        }
+        let digits = name.strip_prefix('p')?;
+        let valid = !digits.is_empty() && digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit());
+        digits.parse::<u8>().ok().filter(|p| valid && *p <= 100).map(Stat::Percentile)
+    }
+
     /// The statistic's name.
-    pub fn name(self) -> &'static str {
-        Stat::ALL.iter().find(|(_, s)| *s == self).map_or("?", |(n, _)| n)
+    pub fn name(self) -> String {
+        match self {
+            Stat::Percentile(p) => format!("p{p}"),
+            _ => Stat::ALL.iter().find(|(_, s)| *s == self).map_or("?", |(n, _)| n).to_string(),
+        }
+    }
+
+    /// The quantile (0–1) of a holistic statistic.
+    pub fn quantile(self) -> Option<f64> {
+        match self {
+            Stat::Median => Some(0.5),
+            Stat::Percentile(p) => Some(f64::from(p) / 100.0),
+            _ => None,
+        }
     }
 
     /// Whether the statistic of integers is an integer (count, sum, min, max).
@@ -91,14 +120,16 @@ fn column_moments(s: &Series) -> PolarsResult<Moments> {
     })
 }
 
-/// A statistic of some moments, as an integer (for [`Stat::integral`] ones)
-/// or a float; `None` when there is no value (no rows, too few for a variance).
+/// A statistic of some moments (or, for a median or percentile, the
+/// quantile `q` computed from the values), as an integer (for
+/// [`Stat::integral`] ones) or a float; `None` when there is no value (no
+/// rows, too few for a variance).
 enum Value {
     Int(Option<i64>),
     Float(Option<f64>),
 }
 
-fn value(stat: Stat, m: &Moments, integral: bool) -> PolarsResult<Value> {
+fn value(stat: Stat, m: &Moments, integral: bool, q: Option<f64>) -> PolarsResult<Value> {
     let some = m.n > 0;
     if integral {
         let i = m.ints.unwrap_or(IntMoments { sum: 0, min: 0, max: 0 });
@@ -123,6 +154,7 @@ fn value(stat: Stat, m: &Moments, integral: bool) -> PolarsResult<Value> {
         Stat::StdPop => m.variance(0).map(f64::sqrt),
         Stat::Min => some.then(|| extreme(m.ints.map_or(m.min, |i| i.min as f64))),
         Stat::Max => some.then(|| extreme(m.ints.map_or(m.max, |i| i.max as f64))),
+        Stat::Median | Stat::Percentile(_) => q,
     }))
 }
 
@@ -209,71 +241,14 @@ impl ColumnReduce {
             _ => per_column,
         })
     }
-}
 
-impl Sink for ColumnReduce {
-    fn name(&self) -> &'static str {
-        "reduce"
+    /// Whether a median or percentile is asked for: then every value is
+    /// gathered (NumPy, Dask and DuckDB hold a column whole for a median
+    /// too), and the other statistics come from the same values.
+    fn holistic(&self) -> bool {
+        self.stats.iter().any(|s| s.quantile().is_some())
     }
 
-    fn describe(&self) -> String {
-        let stats: Vec<&str> = self.stats.iter().map(|s| s.name()).collect();
-        let axis = if self.axis == Axis::All { "all" } else { "0" };
-        format!(
-            "reduce {} axis={axis} over {} column(s) (moments per chunk, merged)",
-            stats.join(", "),
-            self.columns.len()
-        )
-    }
-
-    fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        to_frame(&self.moments(&df)?)
-    }
-
-    fn spill(&self) -> Spill {
-        Spill::Compact
-    }
-
-    fn can_compact(&self) -> bool {
-        true
-    }
-
-    fn compact(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
-        to_frame(&self.merged(&partials)?)
-    }
-
-    fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
-        let merged = self.merged(&partials)?;
-        let df = match self.axis {
-            Axis::All => {
-                let m = merged.first().copied().unwrap_or(Moments::empty(self.ints));
-                let columns = self
-                    .stats
-                    .iter()
-                    .map(|&s| {
-                        let integral = s.integral(self.ints);
-                        Ok(column_of(s.name(), vec![value(s, &m, integral)?], integral))
-                    })
-                    .collect::<PolarsResult<Vec<_>>>()?;
-                DataFrame::new(columns)?
-            }
-            _ => {
-                let integral = self.stats.iter().all(|s| s.integral(self.ints));
-                let mut columns =
-                    vec![StringChunked::from_iter_values("stat".into(), self.stats.iter().map(|s| s.name()))
-                        .into_column()];
-                for (name, m) in self.columns.iter().zip(&merged) {
-                    let values = self.stats.iter().map(|&s| value(s, m, integral)).collect::<PolarsResult<_>>()?;
-                    columns.push(column_of(name, values, integral));
-                }
-                DataFrame::new(columns)?
-            }
-        };
-        Ok(vec![df])
-    }
-}
-
-impl ColumnReduce {
     fn merged(&self, partials: &[DataFrame]) -> PolarsResult<Vec<Moments>> {
         let width = if self.axis == Axis::All { 1 } else { self.columns.len() };
         let mut out = vec![Moments::empty(self.ints); width];
@@ -283,5 +258,125 @@ impl ColumnReduce {
             }
         }
         Ok(out)
+    }
+
+    /// Moments and the quantiles of each statistic (None for the others)
+    /// per column, or over everything, from the gathered values.
+    fn from_values(&self, partials: Vec<DataFrame>) -> PolarsResult<Vec<(Moments, Vec<Option<f64>>)>> {
+        let all = concat_frames(partials, &self.columns)?;
+        let series = super::columns_in_order(&all, &self.columns)?;
+        let quantiles = |values: &mut Vec<f64>| -> Vec<Option<f64>> {
+            self.stats.iter().map(|s| s.quantile().and_then(|q| super::quantile::quantile(values, q))).collect()
+        };
+        let floats = |s: &Series| -> PolarsResult<Vec<f64>> {
+            Ok(s.cast(&DataType::Float64)?.f64()?.into_iter().flatten().collect())
+        };
+        if self.axis == Axis::All {
+            let moments = series.iter().map(|s| column_moments(s)).collect::<PolarsResult<Vec<_>>>()?;
+            let m = moments.iter().fold(Moments::empty(self.ints), |a, b| a.merge(b));
+            let mut values = Vec::new();
+            for s in &series {
+                values.extend(floats(s)?);
+            }
+            return Ok(vec![(m, quantiles(&mut values))]);
+        }
+        series.par_iter().map(|s| Ok((column_moments(s)?, quantiles(&mut floats(s)?)))).collect()
+    }
+}
+
+/// The partials (each the chunk's reduced columns) as one frame; an empty
+/// frame of those columns when there were none.
+fn concat_frames(partials: Vec<DataFrame>, columns: &[String]) -> PolarsResult<DataFrame> {
+    let mut frames = partials.into_iter();
+    let Some(mut all) = frames.next() else {
+        return DataFrame::new(columns.iter().map(|c| Column::new_empty(c.into(), &DataType::Float64)).collect());
+    };
+    for f in frames {
+        all.vstack_mut(&f)?;
+    }
+    all.as_single_chunk_par();
+    Ok(all)
+}
+
+impl Sink for ColumnReduce {
+    fn name(&self) -> &'static str {
+        "reduce"
+    }
+
+    fn describe(&self) -> String {
+        let stats: Vec<String> = self.stats.iter().map(|s| s.name()).collect();
+        let axis = if self.axis == Axis::All { "all" } else { "0" };
+        let how = if self.holistic() { "values gathered, quantiles selected" } else { "moments per chunk, merged" };
+        format!("reduce {} axis={axis} over {} column(s) ({how})", stats.join(", "), self.columns.len())
+    }
+
+    fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        if self.holistic() {
+            // The values themselves, integers kept exact for sums.
+            let target = if self.ints { DataType::Int64 } else { DataType::Float64 };
+            let columns = super::columns_in_order(&df, &self.columns)?
+                .into_iter()
+                .map(|s| Ok(s.cast(&target)?.into_column()))
+                .collect::<PolarsResult<Vec<_>>>()?;
+            return DataFrame::new(columns);
+        }
+        to_frame(&self.moments(&df)?)
+    }
+
+    fn spill(&self) -> Spill {
+        if self.holistic() {
+            Spill::InMemory
+        } else {
+            Spill::Compact
+        }
+    }
+
+    fn can_compact(&self) -> bool {
+        !self.holistic()
+    }
+
+    fn compact(&self, partials: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+        to_frame(&self.merged(&partials)?)
+    }
+
+    fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
+        let merged: Vec<(Moments, Vec<Option<f64>>)> = if self.holistic() {
+            self.from_values(partials)?
+        } else {
+            self.merged(&partials)?.into_iter().map(|m| (m, vec![None; self.stats.len()])).collect()
+        };
+        let df = match self.axis {
+            Axis::All => {
+                let (m, q) =
+                    merged.into_iter().next().unwrap_or((Moments::empty(self.ints), vec![None; self.stats.len()]));
+                let columns = self
+                    .stats
+                    .iter()
+                    .zip(q)
+                    .map(|(&s, q)| {
+                        let integral = s.integral(self.ints);
+                        Ok(column_of(&s.name(), vec![value(s, &m, integral, q)?], integral))
+                    })
+                    .collect::<PolarsResult<Vec<_>>>()?;
+                DataFrame::new(columns)?
+            }
+            _ => {
+                let integral = self.stats.iter().all(|s| s.integral(self.ints));
+                let mut columns =
+                    vec![StringChunked::from_iter_values("stat".into(), self.stats.iter().map(|s| s.name()))
+                        .into_column()];
+                for (name, (m, q)) in self.columns.iter().zip(&merged) {
+                    let values = self
+                        .stats
+                        .iter()
+                        .zip(q)
+                        .map(|(&s, &q)| value(s, m, integral, q))
+                        .collect::<PolarsResult<_>>()?;
+                    columns.push(column_of(name, values, integral));
+                }
+                DataFrame::new(columns)?
+            }
+        };
+        Ok(vec![df])
     }
 }

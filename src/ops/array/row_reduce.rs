@@ -32,7 +32,7 @@ impl ChunkOp for RowReduce {
     }
 
     fn describe(&self) -> String {
-        let stats: Vec<&str> = self.stats.iter().map(|s| s.name()).collect();
+        let stats: Vec<String> = self.stats.iter().map(|s| s.name()).collect();
         format!("reduce {} axis=1 over {} column(s)", stats.join(", "), self.columns.len())
     }
 
@@ -45,11 +45,11 @@ impl ChunkOp for RowReduce {
         let out: Vec<Column> = if self.ints {
             let lanes: Vec<Lane<i64>> = columns.iter().map(|s| Ok(lane(s.i64()?))).collect::<PolarsResult<_>>()?;
             let rows = fold(&lanes, df.height(), self.needs());
-            self.stats.iter().map(|&s| rows.column(s, s.integral(true))).collect::<PolarsResult<_>>()?
+            self.stats.iter().map(|&s| rows.column(s, s.integral(true), &lanes)).collect::<PolarsResult<_>>()?
         } else {
             let lanes: Vec<Lane<f64>> = columns.iter().map(|s| Ok(lane(s.f64()?))).collect::<PolarsResult<_>>()?;
             let rows = fold(&lanes, df.height(), self.needs());
-            self.stats.iter().map(|&s| rows.column(s, s.integral(false))).collect::<PolarsResult<_>>()?
+            self.stats.iter().map(|&s| rows.column(s, s.integral(false), &lanes)).collect::<PolarsResult<_>>()?
         };
         DataFrame::new(out)
     }
@@ -226,7 +226,8 @@ fn fold<N: Number>(lanes: &[Lane<N>], height: usize, needs: Needs) -> Rows<N> {
 
 impl<N: Number> Rows<N> {
     /// The column of statistic `stat`: integers for [`Stat::integral`] ones.
-    fn column(&self, stat: Stat, integral: bool) -> PolarsResult<Column> {
+    /// A median or percentile is selected from each row's values in `lanes`.
+    fn column(&self, stat: Stat, integral: bool, lanes: &[Lane<N>]) -> PolarsResult<Column> {
         let name = stat.name().into();
         let n = self.count.len();
         let some = |r: usize| self.count[r] > 0;
@@ -248,6 +249,9 @@ impl<N: Number> Rows<N> {
             };
             return Ok(Int64Chunked::from_iter_options(name, values.into_iter()).into_column());
         }
+        if let Some(q) = stat.quantile() {
+            return Ok(Float64Chunked::from_iter_options(name, row_quantiles(lanes, n, q).into_iter()).into_column());
+        }
         let mean = |r: usize| N::sum_float(self.sum[r]) / self.count[r] as f64;
         let variance = |r: usize, ddof: u32| (self.count[r] > ddof).then(|| self.m2[r] / (self.count[r] - ddof) as f64);
         let extreme = |r: usize, v: N| some(r).then(|| if self.nan[r] { f64::NAN } else { v.float() });
@@ -261,7 +265,24 @@ impl<N: Number> Rows<N> {
             Stat::StdPop => variance(r, 0).map(f64::sqrt),
             Stat::Min => extreme(r, self.min[r]),
             Stat::Max => extreme(r, self.max[r]),
+            Stat::Median | Stat::Percentile(_) => None,
         });
         Ok(Float64Chunked::from_iter_options(name, values).into_column())
     }
+}
+
+/// The `q` quantile of each row's values (nulls skipped).
+fn row_quantiles<N: Number>(lanes: &[Lane<N>], height: usize, q: f64) -> Vec<Option<f64>> {
+    let mut row = Vec::with_capacity(lanes.len());
+    (0..height)
+        .map(|r| {
+            row.clear();
+            for lane in lanes {
+                if lane.valid.is_none_or(|valid| valid.get_bit(r)) {
+                    row.push(lane.values[r].float());
+                }
+            }
+            super::quantile::quantile(&mut row, q)
+        })
+        .collect()
 }
