@@ -323,6 +323,9 @@ impl Builder<'_> {
                 self.after(input, Box::new(sink), &schema)
             }
             LogicalPlan::Tail { input, n } => self.after(input, Box::new(ops::Tail(*n)), &schema),
+            LogicalPlan::Slice { input, offset, n } => {
+                self.after(input, Box::new(ops::Slice { offset: *offset, n: *n }), &schema)
+            }
             LogicalPlan::Distinct { input } => self.after(input, Box::new(ops::Distinct::default()), &schema),
             LogicalPlan::Count { input } => self.after(input, Box::new(ops::Count), &schema),
             LogicalPlan::Matrix { input, matrix, columns, .. } => {
@@ -478,9 +481,11 @@ impl Builder<'_> {
 fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
     match plan {
         LogicalPlan::Scan(s) => Some(s.spec.total_bytes()),
-        LogicalPlan::Limit { .. } | LogicalPlan::Tail { .. } | LogicalPlan::TopK { .. } | LogicalPlan::Count { .. } => {
-            Some(0)
-        }
+        LogicalPlan::Limit { .. }
+        | LogicalPlan::Tail { .. }
+        | LogicalPlan::Slice { .. }
+        | LogicalPlan::TopK { .. }
+        | LogicalPlan::Count { .. } => Some(0),
         LogicalPlan::LimitPerGroup { .. } | LogicalPlan::TopKPerGroup { .. } => None,
         // One row, or a k x k matrix: small.
         LogicalPlan::Aggregate { keys, .. } if keys.is_empty() => Some(0),

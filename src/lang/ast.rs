@@ -121,6 +121,14 @@ pub enum VerbKind {
     },
     /// `tail N`.
     Tail(u64),
+    /// `rows A:B`: the rows at positions A (inclusive) to B (exclusive),
+    /// counted from 0, as Python's `x[A:B]`.
+    Rows {
+        /// First row kept.
+        start: u64,
+        /// First row not kept.
+        end: u64,
+    },
     /// `distinct [cols]`.
     Distinct(Vec<Ident>),
     /// `join OTHER on KEYS [kind=...]`.
@@ -251,6 +259,8 @@ pub enum ExprKind {
         /// Its arguments.
         args: Vec<Expr>,
     },
+    /// `[a, b, c]`: a row vector, one value per column of `each`.
+    Vector(Vec<Expr>),
     /// `e [not] in [a, b]`.
     In {
         /// The tested value.

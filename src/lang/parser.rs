@@ -23,7 +23,7 @@ use super::lexer::{lex, Tok, Token};
 use super::span::Span;
 
 const VERBS: &[&str] = &[
-    "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "distinct", "join",
+    "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "rows", "distinct", "join",
     "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
 ];
 
@@ -354,6 +354,7 @@ impl Parser {
                 VerbKind::Head { n, by }
             }
             "tail" => VerbKind::Tail(self.count_arg("tail")?),
+            "rows" => self.rows()?,
             "distinct" => {
                 let same_line = matches!(self.peek_raw().tok, Tok::Ident { .. });
                 VerbKind::Distinct(if same_line { self.ident_list()? } else { Vec::new() })
@@ -406,6 +407,23 @@ impl Parser {
             }
             _ => Err(self.error_here(&format!("a row count after `{verb}`, e.g. {verb} 10"))),
         }
+    }
+
+    /// `rows A:B` or `rows :B` (from the first row).
+    fn rows(&mut self) -> Result<VerbKind, Error> {
+        let start = if self.at_sym(":") { 0 } else { self.count_arg("rows")? };
+        if !self.eat_sym(":") {
+            return Err(self.error_here("`:` in `rows A:B` (rows A up to, not including, B)"));
+        }
+        if !matches!(self.peek().tok, Tok::Int(_)) {
+            return Err(self.error_here("the end of the range, as in `rows 100:200` (for the last rows, `tail N`)"));
+        }
+        let at = self.peek().span;
+        let end = self.count_arg("rows A:")?;
+        if end < start {
+            return Err(Error::new(at, format!("the range {start}:{end} ends before it starts")));
+        }
+        Ok(VerbKind::Rows { start, end })
     }
 
     fn ident_list(&mut self) -> Result<Vec<Ident>, Error> {
@@ -759,6 +777,20 @@ impl Parser {
                 let inner = self.expr()?;
                 let end = self.expect_sym(")")?;
                 Ok(Expr { kind: inner.kind, span: t.span.to(end) })
+            }
+            Tok::Sym("[") => {
+                self.next();
+                let mut items = Vec::new();
+                if !self.at_sym("]") {
+                    loop {
+                        items.push(self.expr()?);
+                        if !self.eat_sym(",") {
+                            break;
+                        }
+                    }
+                }
+                let end = self.expect_sym("]")?;
+                Ok(Expr { kind: ExprKind::Vector(items), span: t.span.to(end) })
             }
             Tok::Ident { name, quoted } => {
                 self.next();

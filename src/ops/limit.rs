@@ -1,4 +1,5 @@
-//! `head N` and `tail N`: keep N rows per chunk, then N of all, in order.
+//! `head N`, `tail N` and `rows A:B`: keep what may be needed of each
+//! chunk, then cut the rows of all, in order.
 
 use polars::prelude::*;
 
@@ -30,6 +31,46 @@ impl Sink for Head {
 
     fn row_limit(&self) -> Option<u64> {
         Some(self.0)
+    }
+}
+
+/// `n` rows after the first `offset` (`rows A:B`): a chunk keeps at most
+/// its first `offset + n` rows, and reading stops once that many are in,
+/// as for `head`; the rows before `offset` are held until the end (at
+/// most `offset + n` rows, spilled under the memory budget like `head`'s).
+pub struct Slice {
+    /// Rows skipped.
+    pub offset: u64,
+    /// Rows kept.
+    pub n: u64,
+}
+
+impl Sink for Slice {
+    fn name(&self) -> &'static str {
+        "rows"
+    }
+
+    fn describe(&self) -> String {
+        let end = self.offset + self.n;
+        format!("rows {}:{end} (stops reading once {end} rows are in)", self.offset)
+    }
+
+    fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+        super::detach_few(df.height(), df.head(Some((self.offset + self.n) as usize)))
+    }
+
+    fn spill(&self) -> Spill {
+        Spill::Compact
+    }
+
+    fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
+        let all = concat(partials)?;
+        let offset = (self.offset as usize).min(all.height());
+        Ok(vec![all.slice(offset as i64, self.n as usize)])
+    }
+
+    fn row_limit(&self) -> Option<u64> {
+        Some(self.offset + self.n)
     }
 }
 

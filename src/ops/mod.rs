@@ -42,7 +42,7 @@ pub use explode::Explode;
 pub use filter::Filter;
 pub use head_per_group::HeadPerGroup;
 pub use join::{BroadcastJoin, GatherJoin, JoinSpec};
-pub use limit::{Head, Tail};
+pub use limit::{Head, Slice, Tail};
 pub use project::Project;
 pub use sample::{SampleFraction, SampleRows};
 pub use sort::{Sort, SortSpec};

@@ -217,6 +217,8 @@ impl Builder<'_> {
                 LogicalPlan::LimitPerGroup { input, n: *n, by: by.iter().map(|k| k.name.clone()).collect() }
             }
             VerbKind::Tail(n) => LogicalPlan::Tail { input, n: *n },
+            VerbKind::Rows { start: 0, end } => LogicalPlan::Limit { input, n: *end },
+            VerbKind::Rows { start, end } => LogicalPlan::Slice { input, offset: *start, n: end - start },
             VerbKind::Distinct(cols) => {
                 if cols.is_empty() {
                     LogicalPlan::Distinct { input }
@@ -485,8 +487,10 @@ impl Builder<'_> {
                 hint: None,
             });
         }
+        let names = crate::plan::logical::column_list(&numeric);
+        let each_column = |at: usize| EachColumn { column: &numeric[at], at, width: numeric.len(), names: &names };
         let mut probe = e.clone();
-        if !rewrite_each(&mut probe, "_", &mut Vec::new(), false) {
+        if !rewrite_each(&mut probe, &each_column(0), &mut Vec::new(), false)? {
             return Err(Error::Invalid {
                 message: "`each` needs `_` in its expression: `_` is the value of each column".into(),
                 span: e.span,
@@ -494,14 +498,13 @@ impl Builder<'_> {
             });
         }
         let mut aggs: Vec<ast::Assign> = Vec::new();
-        let exprs: Vec<ast::Expr> = numeric
-            .iter()
-            .map(|c| {
+        let exprs: Vec<ast::Expr> = (0..numeric.len())
+            .map(|at| {
                 let mut x = e.clone();
-                rewrite_each(&mut x, c, &mut aggs, false);
-                x
+                rewrite_each(&mut x, &each_column(at), &mut aggs, false)?;
+                Ok(x)
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
         let at = |kind: ExprKind| ast::Expr { kind, span: e.span };
         let name = |n: &str| ast::Ident { name: n.into(), span: e.span };
         let base = if aggs.is_empty() {
@@ -634,6 +637,11 @@ impl Builder<'_> {
                 }
                 Ok((Expr::In { expr: Box::new(x), list: values, negated: *negated }, DType::Bool))
             }
+            ExprKind::Vector(_) => Err(Error::Invalid {
+                message: "a vector `[…]` holds one value per column, so it belongs inside `each`".into(),
+                span: e.span,
+                hint: Some("e.g. `each _ - [1, 2, 3]`: the first value for the first numeric column, and so on".into()),
+            }),
             ExprKind::Between { expr, low, high, negated } => {
                 let ge = ast::Expr {
                     kind: ExprKind::Binary { op: BinOp::GtEq, left: expr.clone(), right: low.clone() },
@@ -1251,43 +1259,78 @@ fn read_matrix(path: &str, span: Span, rows: usize) -> Result<(std::sync::Arc<Ve
 /// Rewrites an `each` expression for `column`: `_` becomes the column, and
 /// every aggregate call (with its argument rewritten) is moved to `aggs`
 /// under a generated name that replaces it. Returns whether `_` occurred.
-fn rewrite_each(e: &mut ast::Expr, column: &str, aggs: &mut Vec<ast::Assign>, in_agg: bool) -> bool {
+fn rewrite_each(
+    e: &mut ast::Expr,
+    each: &EachColumn,
+    aggs: &mut Vec<ast::Assign>,
+    in_agg: bool,
+) -> Result<bool, Error> {
+    if let ExprKind::Vector(items) = &e.kind {
+        if items.len() != each.width {
+            return Err(Error::Invalid {
+                message: format!(
+                    "the vector has {} value{} but `each` applies to {} numeric column{}",
+                    items.len(),
+                    if items.len() == 1 { "" } else { "s" },
+                    each.width,
+                    if each.width == 1 { "" } else { "s" }
+                ),
+                span: e.span,
+                hint: Some(format!("one value per column, in order: {}", each.names)),
+            });
+        }
+        *e = items[each.at].clone();
+        return rewrite_each(e, each, aggs, in_agg);
+    }
     let is_agg = matches!(&e.kind, ExprKind::Call { name, .. } if AggFunc::ALL.iter().any(|(n, _)| *n == name.name));
     if is_agg && !in_agg {
         let mut call = e.clone();
-        let found = rewrite_each(&mut call, column, aggs, true);
+        let found = rewrite_each(&mut call, each, aggs, true)?;
         let name = format!("__each_{}", aggs.len());
         aggs.push(ast::Assign { name: ast::Ident { name: name.clone(), span: e.span }, expr: call });
         e.kind = ExprKind::Column(name);
-        return found;
+        return Ok(found);
     }
-    match &mut e.kind {
+    Ok(match &mut e.kind {
         ExprKind::Column(name) if name == "_" => {
-            *name = column.to_string();
+            *name = each.column.to_string();
             true
         }
         ExprKind::Binary { left, right, .. } => {
-            let l = rewrite_each(left, column, aggs, in_agg);
-            rewrite_each(right, column, aggs, in_agg) || l
+            let l = rewrite_each(left, each, aggs, in_agg)?;
+            rewrite_each(right, each, aggs, in_agg)? || l
         }
-        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => rewrite_each(expr, column, aggs, in_agg),
-        ExprKind::Call { args, .. } => {
-            // Every argument is rewritten (no short circuit).
+        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => rewrite_each(expr, each, aggs, in_agg)?,
+        // Every argument or item is rewritten (no short circuit).
+        ExprKind::Call { args: items, .. } | ExprKind::Vector(items) => {
             let mut found = false;
-            for a in args.iter_mut() {
-                found |= rewrite_each(a, column, aggs, in_agg);
+            for a in items.iter_mut() {
+                found |= rewrite_each(a, each, aggs, in_agg)?;
             }
             found
         }
         ExprKind::In { expr, list, .. } => {
-            let found = rewrite_each(expr, column, aggs, in_agg);
-            list.iter_mut().fold(found, |found, a| rewrite_each(a, column, aggs, in_agg) || found)
+            let mut found = rewrite_each(expr, each, aggs, in_agg)?;
+            for a in list.iter_mut() {
+                found |= rewrite_each(a, each, aggs, in_agg)?;
+            }
+            found
         }
         ExprKind::Between { expr, low, high, .. } => {
-            let a = rewrite_each(expr, column, aggs, in_agg);
-            let b = rewrite_each(low, column, aggs, in_agg);
-            rewrite_each(high, column, aggs, in_agg) || a || b
+            let a = rewrite_each(expr, each, aggs, in_agg)?;
+            let b = rewrite_each(low, each, aggs, in_agg)?;
+            rewrite_each(high, each, aggs, in_agg)? || a || b
         }
         ExprKind::Literal(_) | ExprKind::Column(_) => false,
-    }
+    })
+}
+
+/// The column `each` is rewriting its expression for: `_` becomes
+/// `column`, a vector `[…]` its item `at` (of `width`, for the columns
+/// listed in `names`).
+struct EachColumn<'a> {
+    column: &'a str,
+    at: usize,
+    width: usize,
+    names: &'a str,
 }

@@ -190,6 +190,15 @@ pub enum LogicalPlan {
         /// Rows to keep.
         n: u64,
     },
+    /// `n` rows from row `offset` on (`rows A:B`).
+    Slice {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Rows skipped.
+        offset: u64,
+        /// Rows kept after them.
+        n: u64,
+    },
     /// Unique rows.
     Distinct {
         /// Input.
@@ -303,6 +312,7 @@ impl LogicalPlan {
             | LogicalPlan::LimitPerGroup { input, .. }
             | LogicalPlan::TopKPerGroup { input, .. }
             | LogicalPlan::Tail { input, .. }
+            | LogicalPlan::Slice { input, .. }
             | LogicalPlan::Distinct { input }
             | LogicalPlan::Sample { input, .. }
             | LogicalPlan::Explode { input, .. } => input.schema(),
@@ -325,6 +335,7 @@ impl LogicalPlan {
             | LogicalPlan::LimitPerGroup { input, .. }
             | LogicalPlan::TopKPerGroup { input, .. }
             | LogicalPlan::Tail { input, .. }
+            | LogicalPlan::Slice { input, .. }
             | LogicalPlan::Distinct { input }
             | LogicalPlan::Sample { input, .. }
             | LogicalPlan::Explode { input, .. }
@@ -392,6 +403,7 @@ impl LogicalPlan {
             }
             LogicalPlan::Sort { keys, .. } => write!(s, "Sort {}", sort_keys(keys))?,
             LogicalPlan::TopK { keys, k, .. } => write!(s, "TopK k={k} {}", sort_keys(keys))?,
+            LogicalPlan::Slice { offset, n, .. } => write!(s, "Slice rows {offset}:{}", offset + n)?,
             LogicalPlan::Limit { n, .. } => write!(s, "Limit {n}")?,
             LogicalPlan::LimitPerGroup { n, by, .. } => write!(s, "LimitPerGroup {n} by {}", by.join(", "))?,
             LogicalPlan::TopKPerGroup { keys, k, by, .. } => {

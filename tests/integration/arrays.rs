@@ -611,6 +611,27 @@ fn matmul_multiplies_every_row_and_refuses_a_matrix_of_the_wrong_shape() {
 }
 
 #[test]
+fn each_broadcasts_a_row_vector_one_value_per_column() {
+    // matrix.npy rows are (i, 2i, 100 + i % 3) for i = 1..8.
+    let out = ok(r#"scan "testdata/matrix.npy" | each (_ - [1, 2, 100]) * [1, 0.5, 2] | head 3"#);
+    assert_eq!(out, "c0,c1,c2\n0.0,0.0,0.0\n1.0,1.0,2.0\n2.0,2.0,4.0\n");
+    // An item may itself use the column: the first column scaled by its max.
+    let out = ok(r#"scan "testdata/matrix.npy" | each _ / [max(_), 1, 1] | head 2"#);
+    assert_eq!(out, "c0,c1,c2\n0.125,2.0,100.0\n0.25,4.0,101.0\n");
+    for (program, what) in [
+        (
+            r#"scan "testdata/matrix.npy" | each _ - [1, 2]"#,
+            "the vector has 2 values but `each` applies to 3 numeric columns",
+        ),
+        (r#"scan "testdata/matrix.npy" | derive x = [1, 2]"#, "belongs inside `each`"),
+    ] {
+        let o = run(&["run", "-e", program]);
+        assert_eq!(o.code, 2, "{program}: {}", o.stderr);
+        assert!(o.stderr.contains(what), "{program}: {}", o.stderr);
+    }
+}
+
+#[test]
 fn each_standardizes_in_two_passes_and_leaves_other_columns_alone() {
     let t = Tmp::new();
     let mut text = String::from("id,a,b\n");

@@ -282,6 +282,7 @@ const REFUSABLE: &[&str] = &[
     "`head` without a `sort` before it",
     "`head N by`",
     "`tail`",
+    "`rows A:B`",
     "`sample`",
     "`explode`",
     "the aggregate `first`",

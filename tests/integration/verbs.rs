@@ -129,6 +129,24 @@ fn head_and_tail_keep_file_order() {
 }
 
 #[test]
+fn rows_a_to_b_keeps_positions_a_up_to_b_in_file_order_over_many_chunks() {
+    let run = |program: &str| ok_args(&["run", "-e", program, "--chunk-size", "2KB"]);
+    let trips = r#"scan "testdata/trips.csv" | select trip_id"#;
+    assert_eq!(run(&format!("{trips} | rows 1500:1503")), "trip_id\n1500\n1501\n1502\n");
+    assert_eq!(run(&format!("{trips} | rows :2")), "trip_id\n0\n1\n");
+    assert_eq!(run(&format!("{trips} | rows 2998:5000")), "trip_id\n2998\n2999\n");
+    assert_eq!(run(&format!("{trips} | rows 4000:4002")), "trip_id\n");
+    assert_eq!(run(&format!("{trips} | rows 7:7")), "trip_id\n");
+    // Positions count the rows that reach the verb.
+    assert_eq!(run(&format!("{trips} | filter trip_id % 2 == 0 | rows 10:12")), "trip_id\n20\n22\n");
+    for (program, what) in [("rows 5:", "end of the range"), ("rows 5:3", "ends before it starts"), ("rows 5", "`:`")] {
+        let o = crate::util::run(&["run", "-e", &format!("{trips} | {program}")]);
+        assert_eq!(o.code, 2, "{program}: {}", o.stderr);
+        assert!(o.stderr.contains(what), "{program}: {}", o.stderr);
+    }
+}
+
+#[test]
 fn distinct_rows_and_columns() {
     let out = ok(r#"scan "testdata/sales.csv" | distinct region | sort region"#);
     assert_eq!(out, "region\neast\nnorth\nsouth\nwest\n");

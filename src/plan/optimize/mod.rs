@@ -67,6 +67,7 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
         P::LimitPerGroup { input, n, by } => P::LimitPerGroup { input: b(input), n, by },
         P::TopKPerGroup { input, keys, k, by } => P::TopKPerGroup { input: b(input), keys, k, by },
         P::Tail { input, n } => P::Tail { input: b(input), n },
+        P::Slice { input, offset, n } => P::Slice { input: b(input), offset, n },
         P::Distinct { input } => P::Distinct { input: b(input) },
         P::Join { left, right, on, kind, columns, schema } => {
             P::Join { left: b(left), right: b(right), on, kind, columns, schema }

@@ -103,6 +103,9 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             LogicalPlan::TopKPerGroup { input: Box::new(prune(*input, need)), keys, k, by }
         }
         LogicalPlan::Tail { input, n } => LogicalPlan::Tail { input: Box::new(prune(*input, required)), n },
+        LogicalPlan::Slice { input, offset, n } => {
+            LogicalPlan::Slice { input: Box::new(prune(*input, required)), offset, n }
+        }
         LogicalPlan::Sample { input, amount, seed } => {
             LogicalPlan::Sample { input: Box::new(prune(*input, required)), amount, seed }
         }
