@@ -129,6 +129,14 @@ pub enum VerbKind {
         /// First row not kept.
         end: u64,
     },
+    /// `cols A:B`: the columns at positions A up to B, from 0 (an array's
+    /// `x[:, A:B]`).
+    Cols {
+        /// First column kept.
+        start: u64,
+        /// First column not kept.
+        end: u64,
+    },
     /// `distinct [cols]`.
     Distinct(Vec<Ident>),
     /// `join OTHER on KEYS [kind=...]`.

@@ -23,8 +23,8 @@ use super::lexer::{lex, Tok, Token};
 use super::span::Span;
 
 const VERBS: &[&str] = &[
-    "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "rows", "distinct", "join",
-    "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
+    "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "rows", "cols", "distinct",
+    "join", "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
 ];
 
 /// Parses a whole program.
@@ -354,7 +354,14 @@ impl Parser {
                 VerbKind::Head { n, by }
             }
             "tail" => VerbKind::Tail(self.count_arg("tail")?),
-            "rows" => self.rows()?,
+            "rows" => {
+                let (start, end) = self.range("rows", "rows")?;
+                VerbKind::Rows { start, end }
+            }
+            "cols" => {
+                let (start, end) = self.range("cols", "columns")?;
+                VerbKind::Cols { start, end }
+            }
             "distinct" => {
                 let same_line = matches!(self.peek_raw().tok, Tok::Ident { .. });
                 VerbKind::Distinct(if same_line { self.ident_list()? } else { Vec::new() })
@@ -409,21 +416,21 @@ impl Parser {
         }
     }
 
-    /// `rows A:B` or `rows :B` (from the first row).
-    fn rows(&mut self) -> Result<VerbKind, Error> {
-        let start = if self.at_sym(":") { 0 } else { self.count_arg("rows")? };
+    /// The `A:B` or `:B` (from 0) after `rows` or `cols`.
+    fn range(&mut self, verb: &str, what: &str) -> Result<(u64, u64), Error> {
+        let start = if self.at_sym(":") { 0 } else { self.count_arg(verb)? };
         if !self.eat_sym(":") {
-            return Err(self.error_here("`:` in `rows A:B` (rows A up to, not including, B)"));
+            return Err(self.error_here(&format!("`:` in `{verb} A:B` ({what} A up to, not including, B)")));
         }
         if !matches!(self.peek().tok, Tok::Int(_)) {
-            return Err(self.error_here("the end of the range, as in `rows 100:200` (for the last rows, `tail N`)"));
+            return Err(self.error_here(&format!("the end of the range, as in `{verb} 100:200`")));
         }
         let at = self.peek().span;
-        let end = self.count_arg("rows A:")?;
+        let end = self.count_arg(&format!("{verb} A:"))?;
         if end < start {
             return Err(Error::new(at, format!("the range {start}:{end} ends before it starts")));
         }
-        Ok(VerbKind::Rows { start, end })
+        Ok((start, end))
     }
 
     fn ident_list(&mut self) -> Result<Vec<Ident>, Error> {

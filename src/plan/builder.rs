@@ -218,6 +218,28 @@ impl Builder<'_> {
             }
             VerbKind::Tail(n) => LogicalPlan::Tail { input, n: *n },
             VerbKind::Rows { start: 0, end } => LogicalPlan::Limit { input, n: *end },
+            VerbKind::Cols { start, end } => {
+                let width = schema.fields.len();
+                let (from, to) = ((*start as usize).min(width), (*end as usize).min(width));
+                if from == to {
+                    return Err(Error::Invalid {
+                        message: format!("`cols {start}:{end}` selects no columns: the input has {width}"),
+                        span: verb.span,
+                        hint: Some(format!("positions run from 0 to {}", width.saturating_sub(1))),
+                    });
+                }
+                let items = schema.fields[from..to]
+                    .iter()
+                    .map(|f| {
+                        let column = ast::Expr { kind: ExprKind::Column(f.name.clone()), span: verb.span };
+                        SelectItem::Expr(ast::Assign {
+                            name: ast::Ident { name: f.name.clone(), span: verb.span },
+                            expr: column,
+                        })
+                    })
+                    .collect();
+                return self.verb(*input, &ast::Verb { kind: VerbKind::Select(items), span: verb.span });
+            }
             VerbKind::Rows { start, end } => LogicalPlan::Slice { input, offset: *start, n: end - start },
             VerbKind::Distinct(cols) => {
                 if cols.is_empty() {

@@ -611,6 +611,20 @@ fn matmul_multiplies_every_row_and_refuses_a_matrix_of_the_wrong_shape() {
 }
 
 #[test]
+fn cols_a_to_b_selects_columns_by_position_as_an_array_slice() {
+    let t = Tmp::new();
+    let (rows, cols) = (4, 300);
+    let f = t.file("w.npy", npy("<f8", false, &[rows, cols], &f64_bytes(&grid(rows, cols), false)));
+    let out = ok(&format!(r#"scan "{f}" | cols 298:400 | rows 1:3"#));
+    assert_eq!(out, "c298,c299\n308.5,309.5\n318.5,319.5\n");
+    let out = ok(&format!(r#"scan "{f}" | cols :2 | head 1"#));
+    assert_eq!(out, "c0,c1\n0.5,1.5\n");
+    let o = run(&["run", "-e", &format!(r#"scan "{f}" | cols 300:301"#)]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("selects no columns: the input has 300"), "{}", o.stderr);
+}
+
+#[test]
 fn each_broadcasts_a_row_vector_one_value_per_column() {
     // matrix.npy rows are (i, 2i, 100 + i % 3) for i = 1..8.
     let out = ok(r#"scan "testdata/matrix.npy" | each (_ - [1, 2, 100]) * [1, 0.5, 2] | head 3"#);
