@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Array reductions in dq beside NumPy (and Polars, Dask where installed).
+"""Array workloads in dq beside NumPy (and Polars, Dask where installed).
 
     python3 benches/arrays.py [--big]
 
@@ -30,6 +30,8 @@ DQ = os.path.join(TARGET, "release", "dq")
 # Where peers save a result that dq writes as a .npy file ("→ .npy"
 # workloads): the same output on the same disk, timed with the compute.
 SAVED = os.path.join(DATA, "peer_out.npy")
+# Every engine at 2 threads (set before polars is imported).
+os.environ["POLARS_MAX_THREADS"] = "2"
 os.environ.pop("OPENBLAS_CORETYPE", None)
 os.environ.pop("OPENBLAS_L2_SIZE", None)
 
@@ -74,6 +76,8 @@ def peers(path, what):
         out["numpy"] = timed(lambda: x().T @ x())
     elif what == "standardize":
         out["numpy"] = timed(lambda: np.save(SAVED, (x() - x().mean(axis=0)) / x().std(axis=0)))
+    elif what == "median":
+        out["numpy"] = timed(lambda: np.median(x(), axis=0))
     elif what == "matmul":
         w = np.load(os.path.join(DATA, "w_10_4.npy"))
         out["numpy"] = timed(lambda: np.save(SAVED, x() @ w))
@@ -84,8 +88,9 @@ def peers(path, what):
             def run():
                 df = pl.from_numpy(np.load(path, mmap_mode="r"))
                 return df.select(pl.all().mean()), df.select(pl.all().std(ddof=0))
-            os.environ["POLARS_MAX_THREADS"] = "2"
             out["polars"] = timed(run)
+        if what == "median":
+            out["polars"] = timed(lambda: pl.from_numpy(np.load(path, mmap_mode="r")).select(pl.all().median()))
     except ImportError:
         pass
     try:
@@ -138,6 +143,8 @@ def main():
             w = os.path.join(DATA, "w_10_4.npy")
             report(f"X @ W(10x4) → .npy, {rows}x{cols}", dq(f'scan "{path}" | matmul "{w}"', "-o", out),
                    peers(path, "matmul"))
+            report(f"median axis 0, {rows}x{cols}", dq(f'scan "{path}" | reduce median', "-o", "/dev/null"),
+                   peers(path, "median"))
             report(f"standardize → .npy, {rows}x{cols}",
                    dq(f'scan "{path}" | each (_ - mean(_)) / std_pop(_)', "-o", out), peers(path, "standardize"))
             os.remove(out)

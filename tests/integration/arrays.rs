@@ -466,7 +466,7 @@ fn medians_and_percentiles_along_each_axis_match_a_sort_with_nulls_over_tiny_chu
     let mut text = "a,b,c\n".to_string();
     for _ in 0..rows {
         let row: Vec<Option<f64>> = (0..cols)
-            .map(|_| if rng.next() % 9 == 0 { None } else { Some((rng.next() % 5000) as f64 / 8.0 - 100.0) })
+            .map(|_| if rng.next().is_multiple_of(9) { None } else { Some((rng.next() % 5000) as f64 / 8.0 - 100.0) })
             .collect();
         let cells: Vec<String> = row.iter().map(|v| v.map_or(String::new(), |x| format!("{x:?}"))).collect();
         text.push_str(&(cells.join(",") + "\n"));

@@ -48,7 +48,7 @@ impl CoMoments {
     /// Of `n` rows of k columns stored column by column in `values` (no
     /// nulls); `raw` sums raw products instead of deviations (for `gram`).
     fn of(mut values: Vec<f64>, n: usize, raw: bool) -> Self {
-        let k = if n == 0 { 0 } else { values.len() / n };
+        let k = values.len().checked_div(n).unwrap_or(0);
         let mut out = CoMoments::empty(k);
         if n == 0 {
             return out;

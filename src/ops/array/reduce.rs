@@ -262,7 +262,7 @@ impl ColumnReduce {
 
     /// Moments and the quantiles of each statistic (None for the others)
     /// per column, or over everything, from the gathered values.
-    fn from_values(&self, partials: Vec<DataFrame>) -> PolarsResult<Vec<(Moments, Vec<Option<f64>>)>> {
+    fn of_gathered(&self, partials: Vec<DataFrame>) -> PolarsResult<Vec<(Moments, Vec<Option<f64>>)>> {
         let all = concat_frames(partials, &self.columns)?;
         let series = super::columns_in_order(&all, &self.columns)?;
         let quantiles = |values: &mut Vec<f64>| -> Vec<Option<f64>> {
@@ -341,7 +341,7 @@ impl Sink for ColumnReduce {
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
         let merged: Vec<(Moments, Vec<Option<f64>>)> = if self.holistic() {
-            self.from_values(partials)?
+            self.of_gathered(partials)?
         } else {
             self.merged(&partials)?.into_iter().map(|m| (m, vec![None; self.stats.len()])).collect()
         };
