@@ -263,39 +263,50 @@ impl ColumnReduce {
     /// Moments and the quantiles of each statistic (None for the others)
     /// per column, or over everything, from the gathered values.
     fn of_gathered(&self, partials: Vec<DataFrame>) -> PolarsResult<Vec<(Moments, Vec<Option<f64>>)>> {
-        let all = concat_frames(partials, &self.columns)?;
-        let series = super::columns_in_order(&all, &self.columns)?;
         let quantiles = |values: &mut Vec<f64>| -> Vec<Option<f64>> {
             self.stats.iter().map(|s| s.quantile().and_then(|q| super::quantile::quantile(values, q))).collect()
         };
-        let floats = |s: &Series| -> PolarsResult<Vec<f64>> {
-            Ok(s.cast(&DataType::Float64)?.f64()?.into_iter().flatten().collect())
-        };
-        if self.axis == Axis::All {
-            let moments = series.iter().map(|s| column_moments(s)).collect::<PolarsResult<Vec<_>>>()?;
-            let m = moments.iter().fold(Moments::empty(self.ints), |a, b| a.merge(b));
+        // Column j of every partial (each partial holds the reduced columns
+        // in order): its moments merged, its values in one buffer. No
+        // frame is stacked or rechunked, so the values are copied once.
+        let gather = |columns: &[usize]| -> PolarsResult<(Moments, Vec<f64>)> {
+            let mut m = Moments::empty(self.ints);
             let mut values = Vec::new();
-            for s in &series {
-                values.extend(floats(s)?);
+            for p in &partials {
+                for &j in columns {
+                    let s = p.get_columns()[j].as_materialized_series();
+                    m = m.merge(&column_moments(s)?);
+                    extend_floats(&mut values, s)?;
+                }
             }
+            Ok((m, values))
+        };
+        let width = self.columns.len();
+        if self.axis == Axis::All {
+            let (m, mut values) = gather(&(0..width).collect::<Vec<_>>())?;
             return Ok(vec![(m, quantiles(&mut values))]);
         }
-        series.par_iter().map(|s| Ok((column_moments(s)?, quantiles(&mut floats(s)?)))).collect()
+        (0..width)
+            .into_par_iter()
+            .map(|j| {
+                let (m, mut values) = gather(&[j])?;
+                Ok((m, quantiles(&mut values)))
+            })
+            .collect()
     }
 }
 
-/// The partials (each the chunk's reduced columns) as one frame; an empty
-/// frame of those columns when there were none.
-fn concat_frames(partials: Vec<DataFrame>, columns: &[String]) -> PolarsResult<DataFrame> {
-    let mut frames = partials.into_iter();
-    let Some(mut all) = frames.next() else {
-        return DataFrame::new(columns.iter().map(|c| Column::new_empty(c.into(), &DataType::Float64)).collect());
-    };
-    for f in frames {
-        all.vstack_mut(&f)?;
+/// Appends the valid values of `s` as floats.
+fn extend_floats(values: &mut Vec<f64>, s: &Series) -> PolarsResult<()> {
+    let s = s.cast(&DataType::Float64)?;
+    for chunk in s.f64()?.downcast_iter() {
+        if polars_arrow::array::Array::null_count(chunk) == 0 {
+            values.extend_from_slice(chunk.values());
+        } else {
+            values.extend(chunk.iter().flatten().copied());
+        }
     }
-    all.as_single_chunk_par();
-    Ok(all)
+    Ok(())
 }
 
 impl Sink for ColumnReduce {
