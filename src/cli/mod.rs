@@ -48,12 +48,27 @@ enum Command {
 
 const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "profile", "scheduler", "worker", "help"];
 
-/// `dq TEXT` → `dq run -e TEXT`; `dq FILE.dq` (or any existing file) → `dq run FILE`.
+/// Extensions of the files dq reads (possibly compressed): `dq FILE` with
+/// one of them shows the file, as `dq head FILE`.
+const DATA_EXTENSIONS: &[&str] =
+    &["csv", "tsv", "txt", "parquet", "pq", "ndjson", "jsonl", "json", "npy", "arrow", "ipc", "feather"];
+
+/// Whether `path` names a data file dq reads (by extension, `.gz`/`.zst` aside).
+fn is_data_file(path: &str) -> bool {
+    let base = path.strip_suffix(".gz").or_else(|| path.strip_suffix(".zst")).unwrap_or(path);
+    let ext = std::path::Path::new(base).extension().and_then(|e| e.to_str()).unwrap_or("");
+    DATA_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) && std::path::Path::new(path).is_file()
+}
+
+/// `dq TEXT` → `dq run -e TEXT`; `dq FILE.dq` (or any other existing file
+/// but a data file) → `dq run FILE`; `dq DATA.csv` → `dq head DATA.csv`.
 fn expand_shortcut(mut args: Vec<OsString>) -> Vec<OsString> {
     if let Some(first) = args.get(1).and_then(|a| a.to_str()).map(str::to_string) {
         if !first.starts_with('-') && !SUBCOMMANDS.contains(&first.as_str()) {
             let is_file = !first.contains('|') && (first.ends_with(".dq") || std::path::Path::new(&first).is_file());
-            if is_file {
+            if is_data_file(&first) {
+                args.insert(1, "head".into());
+            } else if is_file {
                 args.insert(1, "run".into());
             } else {
                 args.insert(1, "-e".into());
@@ -64,9 +79,26 @@ fn expand_shortcut(mut args: Vec<OsString>) -> Vec<OsString> {
     args
 }
 
+/// The subcommand a lone word was probably meant to be (`dq shcema` →
+/// `schema`): a lowercase word within two edits of one, that is neither a
+/// file nor a verb (`dq count` counts the rows of stdin).
+fn mistyped_subcommand(word: &str) -> Option<&'static str> {
+    let lone_word = !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase());
+    if !lone_word || SUBCOMMANDS.contains(&word) || std::path::Path::new(word).exists() || crate::lang::is_verb(word) {
+        return None;
+    }
+    SUBCOMMANDS.iter().copied().filter(|s| *s != "help").find(|s| strsim::osa_distance(word, s) <= 2)
+}
+
 /// Runs dq with these arguments (the first is the program name) and
 /// returns the process exit code. Errors are reported on stderr here.
 pub fn main(args: Vec<OsString>) -> i32 {
+    if let Some(word) = args.get(1).and_then(|a| a.to_str()) {
+        if let Some(meant) = mistyped_subcommand(word) {
+            eprintln!("error: unknown command `{word}`\n  = hint: did you mean `dq {meant}`? (`dq --help` lists the commands)");
+            return exit::USAGE;
+        }
+    }
     let cli = match Cli::try_parse_from(expand_shortcut(args)) {
         Ok(c) => c,
         Err(e) => {

@@ -13,5 +13,5 @@ mod parser;
 mod span;
 
 pub use error::Error;
-pub use parser::parse;
+pub use parser::{is_verb, parse};
 pub use span::Span;

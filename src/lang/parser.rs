@@ -27,6 +27,11 @@ const VERBS: &[&str] = &[
     "join", "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
 ];
 
+/// Whether `name` is a verb of the language.
+pub fn is_verb(name: &str) -> bool {
+    VERBS.contains(&name)
+}
+
 /// Parses a whole program.
 ///
 /// # Errors
@@ -187,14 +192,14 @@ impl Parser {
             self.next();
             let name = self.ident("a name after `let`")?;
             self.expect_sym("=")?;
-            let pipeline = self.pipeline()?;
+            let pipeline = self.pipeline(false)?;
             self.eat_sym(";");
             lets.push(Let { name, pipeline });
         }
         if self.peek().tok == Tok::Eof {
             return Err(self.error_here("a pipeline, e.g. scan \"data.csv\" | head 10"));
         }
-        let main = self.pipeline()?;
+        let main = self.pipeline(true)?;
         self.eat_sym(";");
         if self.peek().tok != Tok::Eof {
             return Err(self.error_here("`|` followed by a verb, or the end of the program"));
@@ -202,9 +207,21 @@ impl Parser {
         Ok(Program { lets, main })
     }
 
-    fn pipeline(&mut self) -> Result<Pipeline, Error> {
-        let source = self.source()?;
+    /// A source and its verbs. The main pipeline (`from_stdin`) may start
+    /// with a verb: it then reads standard input, as `scan "-" | …` does
+    /// (`cat x.csv | dq 'filter qty > 18'`, as Miller and qsv read stdin).
+    fn pipeline(&mut self, from_stdin: bool) -> Result<Pipeline, Error> {
         let mut verbs = Vec::new();
+        let source = match self.peek().tok.clone() {
+            Tok::Ident { name, quoted: false } if from_stdin && name != "scan" && VERBS.contains(&name.as_str()) => {
+                let at = self.peek().span;
+                let path_span = Span::new(at.start, at.start);
+                self.verbs += 1;
+                verbs.push(self.verb()?);
+                Source::Scan(Scan { path: "-".into(), path_span, options: Vec::new() })
+            }
+            _ => self.source()?,
+        };
         while self.eat_sym("|") {
             self.verbs += 1;
             if self.verbs > MAX_VERBS {

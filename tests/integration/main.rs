@@ -17,5 +17,6 @@ mod profile;
 mod progress;
 mod queries;
 mod regressions;
+mod shell;
 mod util;
 mod verbs;

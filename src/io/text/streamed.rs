@@ -40,6 +40,14 @@ impl StreamedText {
         };
         if crate::io::is_stream(path) {
             let reader: Box<dyn std::io::Read + Send> = if path.as_os_str() == "-" {
+                if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    // Reading would wait for typing: say what to do instead.
+                    return Err(Error::Unsupported {
+                        message: "the program reads standard input, which is a terminal: pipe data in \
+                                  (`cat data.csv | dq '…'`) or start with a source (`scan \"data.csv\" | …`)"
+                            .into(),
+                    });
+                }
                 Box::new(std::io::stdin())
             } else {
                 Box::new(std::fs::File::open(path).map_err(|e| Error::read(path, e))?)

@@ -1,0 +1,80 @@
+//! Invocation the way shell users expect it (issue 12): a program that
+//! starts with a verb reads standard input, `dq FILE` shows a data file,
+//! and a mistyped subcommand gets a suggestion.
+
+use std::process::{Command, Stdio};
+
+use crate::util::*;
+
+fn sales() -> Vec<u8> {
+    std::fs::read(root().join("testdata/sales.csv")).unwrap()
+}
+
+#[test]
+fn a_program_that_starts_with_a_verb_reads_standard_input() {
+    let o = run_in(&root(), &["filter qty > 5 | select order_id, qty | head 3"], Some(&sales()));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // The same rows picked from the file by the test itself.
+    let table = csv(&String::from_utf8(sales()).unwrap());
+    let (id, qty) = (0, table[0].iter().position(|c| c == "qty").unwrap());
+    let want: Vec<String> =
+        table[1..].iter().filter(|r| num(&r[qty]) > 5.0).take(3).map(|r| format!("{},{}", r[id], r[qty])).collect();
+    assert_eq!(o.stdout, format!("order_id,qty\n{}\n", want.join("\n")));
+    let o = run_in(&root(), &["count"], Some(&sales()));
+    assert_eq!((o.code, o.stdout.as_str()), (0, "count\n20\n"), "{}", o.stderr);
+    // The same as an explicit `scan "-"`.
+    let explicit = run_in(&root(), &[r#"scan "-" | agg s = sum(qty)"#], Some(&sales()));
+    let implicit = run_in(&root(), &["agg s = sum(qty)"], Some(&sales()));
+    assert_eq!(implicit.stdout, explicit.stdout);
+    assert_eq!(implicit.stdout, "s\n83\n");
+}
+
+#[test]
+fn a_verb_first_program_on_a_terminal_says_what_to_do_instead_of_waiting() {
+    // A pseudo-terminal as stdin: dq must not sit waiting for typing.
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two descriptors into the integers given.
+    let rc =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: `slave` is a descriptor openpty just opened, owned here.
+    let tty: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(slave) };
+    let out = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .arg("filter qty > 5")
+        .current_dir(root())
+        .stdin(Stdio::from(tty))
+        .output()
+        .expect("dq runs");
+    // SAFETY: `master` is open and closed once, here.
+    unsafe { libc::close(master) };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("standard input, which is a terminal") && stderr.contains("scan"), "{stderr}");
+}
+
+#[test]
+fn dq_and_a_data_file_shows_its_first_rows() {
+    let o = run(&["testdata/sales.csv", "-n", "2"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        "order_id,date,region,product,price,qty\n1,2024-01-01,south,pear,2.0,2\n2,2024-01-02,east,plum,3.25,3\n"
+    );
+    let o = run(&["testdata/matrix.npy", "-n", "1"]);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "c0,c1,c2\n1.0,2.0,100.0\n"), "{}", o.stderr);
+    // A .dq file is still a program.
+    let o = run(&["queries/top_cities.dq"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
+#[test]
+fn a_mistyped_subcommand_gets_the_one_it_resembles() {
+    for (typed, meant) in [("shcema", "dq schema"), ("profil", "dq profile"), ("explian", "dq explain")] {
+        let o = run(&[typed, "testdata/sales.csv"]);
+        assert_eq!(o.code, 2, "{typed}: {}", o.stderr);
+        assert!(o.stderr.contains(&format!("unknown command `{typed}`")) && o.stderr.contains(meant), "{}", o.stderr);
+    }
+    // A verb is not a typo: `dq count` counts standard input.
+    let o = run_in(&root(), &["count"], Some(b"a\n1\n2\n"));
+    assert_eq!((o.code, o.stdout.as_str()), (0, "count\n2\n"), "{}", o.stderr);
+}
