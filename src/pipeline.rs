@@ -36,7 +36,15 @@ pub struct Compiled {
 /// # Errors
 /// Parse, name and type errors, and sources that cannot be opened.
 pub fn compile(src: &str) -> Result<Compiled, Error> {
-    let program = lang::parse(src)?;
+    compile_with(src, &lang::Params::new())
+}
+
+/// [`compile`] with values for the program's `$name` parameters.
+///
+/// # Errors
+/// As [`compile`]; also a parameter the program uses that is not set.
+pub fn compile_with(src: &str, params: &lang::Params) -> Result<Compiled, Error> {
+    let program = lang::parse_with(src, params)?;
     let query = plan::build(&program, src)?;
     let logical = query.plan.clone();
     let (optimized, rules) = plan::optimize::optimize(query.plan);

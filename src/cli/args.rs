@@ -23,6 +23,11 @@ pub struct ProgramArgs {
     /// The program text itself.
     #[arg(short = 'e', long = "expr", value_name = "TEXT", conflicts_with = "file")]
     pub expr: Option<String>,
+    /// A parameter: `$NAME` in the program stands for VALUE (a number when
+    /// it reads as one, else text; inside quotes, spliced into the text).
+    /// Repeat for more.
+    #[arg(short = 'p', long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
 }
 
 impl ProgramArgs {
@@ -37,6 +42,23 @@ impl ProgramArgs {
             }
             (None, None) => Err(usage("give a program file or -e TEXT")),
         }
+    }
+
+    /// The `--var NAME=VALUE` parameters.
+    pub fn params(&self) -> Result<crate::lang::Params, Error> {
+        let mut params = crate::lang::Params::new();
+        for var in &self.vars {
+            let (name, value) = var
+                .split_once('=')
+                .ok_or_else(|| usage(format!("--var {var}: give NAME=VALUE, e.g. --var input=data.csv")))?;
+            let valid = name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
+                && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
+            if !valid {
+                return Err(usage(format!("--var {var}: `{name}` is not a parameter name (letters, digits, _)")));
+            }
+            params.insert(name.to_string(), value.to_string());
+        }
+        Ok(params)
     }
 }
 

@@ -51,7 +51,7 @@ const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "profile", "s
 /// Extensions of the files dq reads (possibly compressed): `dq FILE` with
 /// one of them shows the file, as `dq head FILE`.
 const DATA_EXTENSIONS: &[&str] =
-    &["csv", "tsv", "txt", "parquet", "pq", "ndjson", "jsonl", "json", "npy", "arrow", "ipc", "feather"];
+    &["csv", "tsv", "parquet", "pq", "ndjson", "jsonl", "json", "npy", "arrow", "ipc", "feather"];
 
 /// Whether `path` names a data file dq reads (by extension, `.gz`/`.zst` aside).
 fn is_data_file(path: &str) -> bool {

@@ -38,6 +38,7 @@ pub struct SchedulerOptions {
 /// # Errors
 /// The address cannot be bound, or the scheduler fails.
 pub fn scheduler(opts: &SchedulerOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), Error> {
+    super::server_log::install_from_env();
     runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(opts.bind)
             .await
@@ -110,6 +111,7 @@ pub struct WorkerOptions {
 /// # Errors
 /// A bad scheduler address, ports that cannot be bound, or the worker failing.
 pub fn worker(opts: &WorkerOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), Error> {
+    super::server_log::install_from_env();
     let (host, port) = opts
         .scheduler
         .rsplit_once(':')

@@ -38,11 +38,15 @@ const SYMBOLS: &[&str] = &[
     "==", "!=", "<=", ">=", "//", "|", ",", "(", ")", "[", "]", "=", "<", ">", "+", "-", "*", "/", "%", ":", ";", ".",
 ];
 
-/// Splits `src` into tokens, ending with [`Tok::Eof`].
+/// Splits `src` into tokens, ending with [`Tok::Eof`]. A parameter `$name`
+/// (or `${name}`) is replaced by its value from `params`: outside quotes
+/// by one literal token (a number when the value parses as one, else
+/// text), inside a quoted string by its text (`$$` or `\$` is a `$`).
 ///
 /// # Errors
-/// An unterminated string, a malformed number or a character that starts no token.
-pub fn lex(src: &str) -> Result<Vec<Token>, Error> {
+/// An unterminated string, a malformed number, a character that starts no
+/// token, or a parameter that is not set.
+pub fn lex(src: &str, params: &Params) -> Result<Vec<Token>, Error> {
     let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -60,8 +64,20 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Error> {
                     i += 1;
                 }
             }
+            b'$' => {
+                let (name, end) = param_name(src, i).ok_or_else(|| {
+                    Error::new(Span::new(i, i + 1), "`$` starts a parameter name, as in `$input` or `${input}`")
+                })?;
+                let value = param(params, name, Span::new(start, end))?;
+                let tok = match lex_number(value, 0) {
+                    Ok((tok, used)) if used == value.len() => tok,
+                    _ => Tok::Str(value.to_string()),
+                };
+                out.push(Token { tok, span: Span::new(start, end) });
+                i = end;
+            }
             b'"' | b'\'' => {
-                let (s, end) = lex_string(src, i)?;
+                let (s, end) = lex_string(src, i, params)?;
                 out.push(Token { tok: Tok::Str(s), span: Span::new(start, end) });
                 i = end;
             }
@@ -102,13 +118,55 @@ pub fn lex(src: &str) -> Result<Vec<Token>, Error> {
     Ok(out)
 }
 
-fn lex_string(src: &str, start: usize) -> Result<(String, usize), Error> {
+/// Parameter values by name (`dq run --var name=value`).
+pub type Params = std::collections::BTreeMap<String, String>;
+
+/// The name of the parameter at `src[at]` (a `$`) and where it ends:
+/// `$name` or `${name}`, a name being letters, digits and `_`.
+fn param_name(src: &str, at: usize) -> Option<(&str, usize)> {
+    let rest = &src[at + 1..];
+    let ident = |s: &str| s.find(|c: char| !(c == '_' || c.is_ascii_alphanumeric())).unwrap_or(s.len());
+    if let Some(inner) = rest.strip_prefix('{') {
+        let len = ident(inner);
+        return (len > 0 && inner[len..].starts_with('}')).then(|| (&inner[..len], at + 3 + len));
+    }
+    let len = ident(rest);
+    let starts_well = rest.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic());
+    (len > 0 && starts_well).then(|| (&rest[..len], at + 1 + len))
+}
+
+/// The value of parameter `name`, or an error at `span` naming it.
+fn param<'a>(params: &'a Params, name: &str, span: Span) -> Result<&'a str, Error> {
+    params.get(name).map(String::as_str).ok_or_else(|| {
+        let set: Vec<&str> = params.keys().map(String::as_str).collect();
+        let given = if set.is_empty() { "none is set".to_string() } else { format!("set: {}", set.join(", ")) };
+        Error::new(span, format!("the parameter `${name}` is not set"))
+            .with_hint(format!("give it with --var {name}=VALUE ({given}); in a string, `$$` is a `$`"))
+    })
+}
+
+fn lex_string(src: &str, start: usize, params: &Params) -> Result<(String, usize), Error> {
     let quote = src.as_bytes()[start] as char;
     let mut out = String::new();
     let mut chars = src[start + 1..].char_indices();
     while let Some((off, ch)) = chars.next() {
         match ch {
             c if c == quote => return Ok((out, start + 1 + off + 1)),
+            '$' => {
+                let at = start + 1 + off;
+                if src[at + 1..].starts_with('$') {
+                    chars.next();
+                    out.push('$');
+                } else if let Some((name, end)) = param_name(src, at) {
+                    out.push_str(param(params, name, Span::new(at, end))?);
+                    // Skip the name's characters.
+                    while chars.clone().next().is_some_and(|(o, _)| start + 1 + o < end) {
+                        chars.next();
+                    }
+                } else {
+                    out.push('$');
+                }
+            }
             '\\' => match chars.next() {
                 Some((_, 'n')) => out.push('\n'),
                 Some((_, 't')) => out.push('\t'),
@@ -168,7 +226,7 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<Tok> {
-        lex(src).unwrap().into_iter().map(|t| t.tok).collect()
+        lex(src, &Params::new()).unwrap().into_iter().map(|t| t.tok).collect()
     }
 
     #[test]
@@ -202,7 +260,7 @@ mod tests {
 
     #[test]
     fn unterminated_string_points_at_its_start() {
-        let err = lex("filter a == \"abc").unwrap_err();
+        let err = lex("filter a == \"abc", &Params::new()).unwrap_err();
         assert_eq!(err.span.start, 12);
         assert!(err.message.contains("unterminated"));
     }

@@ -13,5 +13,6 @@ mod parser;
 mod span;
 
 pub use error::Error;
-pub use parser::{is_verb, parse};
+pub use lexer::Params;
+pub use parser::{is_verb, parse, parse_with};
 pub use span::Span;

@@ -19,13 +19,26 @@
 
 use super::ast::*;
 use super::error::Error;
-use super::lexer::{lex, Tok, Token};
+use super::lexer::{lex, Params, Tok, Token};
 use super::span::Span;
 
 const VERBS: &[&str] = &[
     "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "rows", "cols", "distinct",
     "join", "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
 ];
+
+/// `env("NAME")`: the environment variable's value as a text literal,
+/// read once while parsing.
+fn env_var(args: &[Expr], span: Span) -> Result<Expr, Error> {
+    let [Expr { kind: ExprKind::Literal(Literal::Str(name)), .. }] = args else {
+        return Err(Error::new(span, "`env` takes one quoted variable name, as in env(\"HOME\")"));
+    };
+    match std::env::var(name) {
+        Ok(value) => Ok(Expr { kind: ExprKind::Literal(Literal::Str(value)), span }),
+        Err(_) => Err(Error::new(span, format!("the environment variable `{name}` is not set (or not UTF-8)"))
+            .with_hint(format!("set it (`{name}=… dq …`) or use a parameter: --var name=VALUE and `$name`"))),
+    }
+}
 
 /// Whether `name` is a verb of the language.
 pub fn is_verb(name: &str) -> bool {
@@ -37,7 +50,15 @@ pub fn is_verb(name: &str) -> bool {
 /// # Errors
 /// The first syntax error, with its span and what was expected there.
 pub fn parse(src: &str) -> Result<Program, Error> {
-    let tokens = lex(src)?;
+    parse_with(src, &Params::new())
+}
+
+/// [`parse`] with parameter values for `$name` (see [`lex`]).
+///
+/// # Errors
+/// The first syntax error, or a parameter that is not set.
+pub fn parse_with(src: &str, params: &Params) -> Result<Program, Error> {
+    let tokens = lex(src, params)?;
     let mut p = Parser { tokens, pos: 0, depth: 0, verbs: 0 };
     let program = p.program()?;
     Ok(program)
@@ -838,10 +859,11 @@ impl Parser {
                         }
                     }
                     let end = self.expect_sym(")")?;
-                    return Ok(Expr {
-                        kind: ExprKind::Call { name: Ident { name, span: t.span }, args },
-                        span: t.span.to(end),
-                    });
+                    let span = t.span.to(end);
+                    if name == "env" {
+                        return env_var(&args, span);
+                    }
+                    return Ok(Expr { kind: ExprKind::Call { name: Ident { name, span: t.span }, args }, span });
                 }
                 Ok(Expr { kind: ExprKind::Column(name), span: t.span })
             }

@@ -221,7 +221,8 @@ fn shortcut_forms_run_programs() {
     assert_eq!(ok_args(&[r#"scan "testdata/sales.csv" | count"#]), "count\n20\n");
     let out = ok_args(&["queries/mean_by_category.dq"]);
     assert_eq!(column(&out, "category"), vec!["alpha", "beta", "gamma"]);
-    // Any existing file is a program file, whatever its extension.
+    // Any other existing file is a program file, whatever its extension
+    // (a data file, `.csv` `.parquet` …, is shown instead: tests/shell.rs).
     let t = Tmp::new();
     let program = t.file("q.txt", format!(r#"scan "{}/testdata/sales.csv" | count"#, root().display()));
     assert_eq!(ok_args(&[&program]), "count\n20\n");

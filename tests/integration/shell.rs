@@ -78,3 +78,61 @@ fn a_mistyped_subcommand_gets_the_one_it_resembles() {
     let o = run_in(&root(), &["count"], Some(b"a\n1\n2\n"));
     assert_eq!((o.code, o.stdout.as_str()), (0, "count\n2\n"), "{}", o.stderr);
 }
+
+/// Rows of sales.csv whose `column` satisfies `keep`, counted by the test.
+fn sales_count(column: &str, keep: impl Fn(&str) -> bool) -> usize {
+    let table = csv(&String::from_utf8(sales()).unwrap());
+    let at = table[0].iter().position(|c| c == column).unwrap();
+    table[1..].iter().filter(|r| keep(&r[at])).count()
+}
+
+#[test]
+fn parameters_fill_values_and_strings_and_unset_ones_are_named() {
+    let want = sales_count("qty", |q| num(q) > 5.0);
+    let out = ok_args(&[
+        "run",
+        "-e",
+        r#"scan "$input" | filter qty > $min | count"#,
+        "--var",
+        "input=testdata/sales.csv",
+        "-p",
+        "min=5",
+    ]);
+    assert_eq!(out, format!("count\n{want}\n"));
+    // `${name}` inside a string; `$$` and a `$` before no name stay a `$`.
+    let out = ok_args(&[
+        "run",
+        "-e",
+        r#"scan "testdata/${f}.csv" | head 1 | select a = "$$5 ${f}", b = "5$", c = $f"#,
+        "--var",
+        "f=sales",
+    ]);
+    assert_eq!(out, "a,b,c\n$5 sales,5$,sales\n");
+    let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | filter qty > $min"#, "--var", "max=3"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("the parameter `$min` is not set") && o.stderr.contains("set: max"), "{}", o.stderr);
+    let o = run(&["run", "-e", r#"scan "testdata/sales.csv""#, "--var", "min"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("NAME=VALUE"), "{}", o.stderr);
+}
+
+#[test]
+fn env_reads_an_environment_variable_and_an_unset_one_is_an_error() {
+    let want = sales_count("region", |r| r == "east");
+    let program = r#"scan "testdata/sales.csv" | filter region == env("DQ_TEST_REGION") | count"#;
+    let with = |value: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dq"));
+        cmd.args(["run", "-e", program]).current_dir(root()).stdin(Stdio::null());
+        match value {
+            Some(v) => cmd.env("DQ_TEST_REGION", v),
+            None => cmd.env_remove("DQ_TEST_REGION"),
+        };
+        cmd.output().expect("dq runs")
+    };
+    let out = with(Some("east"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("count\n{want}\n"));
+    let out = with(None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the environment variable `DQ_TEST_REGION` is not set"), "{stderr}");
+}
