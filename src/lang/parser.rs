@@ -801,6 +801,21 @@ impl Parser {
         self.primary()
     }
 
+    /// Expressions separated by commas up to the symbol `close` (call
+    /// arguments, a vector's items), and the span of `close`.
+    fn exprs_until(&mut self, close: &str) -> Result<(Vec<Expr>, Span), Error> {
+        let mut items = Vec::new();
+        if !self.at_sym(close) {
+            loop {
+                items.push(self.expr()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
+            }
+        }
+        Ok((items, self.expect_sym(close)?))
+    }
+
     fn primary(&mut self) -> Result<Expr, Error> {
         let t = self.peek().clone();
         let lit = |l: Literal| Ok(Expr { kind: ExprKind::Literal(l), span: t.span });
@@ -825,16 +840,7 @@ impl Parser {
             }
             Tok::Sym("[") => {
                 self.next();
-                let mut items = Vec::new();
-                if !self.at_sym("]") {
-                    loop {
-                        items.push(self.expr()?);
-                        if !self.eat_sym(",") {
-                            break;
-                        }
-                    }
-                }
-                let end = self.expect_sym("]")?;
+                let (items, end) = self.exprs_until("]")?;
                 Ok(Expr { kind: ExprKind::Vector(items), span: t.span.to(end) })
             }
             Tok::Ident { name, quoted } => {
@@ -849,16 +855,7 @@ impl Parser {
                 }
                 if !quoted && self.at_sym("(") {
                     self.next();
-                    let mut args = Vec::new();
-                    if !self.at_sym(")") {
-                        loop {
-                            args.push(self.expr()?);
-                            if !self.eat_sym(",") {
-                                break;
-                            }
-                        }
-                    }
-                    let end = self.expect_sym(")")?;
+                    let (args, end) = self.exprs_until(")")?;
                     let span = t.span.to(end);
                     if name == "env" {
                         return env_var(&args, span);
