@@ -17,7 +17,8 @@ use crate::Error;
 /// Where the program comes from.
 #[derive(clap::Args, Debug)]
 pub struct ProgramArgs {
-    /// A file holding the program (e.g. queries/top_cities.dq).
+    /// A file holding the program (e.g. queries/top_cities.dq); `-` reads
+    /// the program from standard input.
     #[arg(value_name = "FILE", required_unless_present = "expr")]
     pub file: Option<PathBuf>,
     /// The program text itself.
@@ -35,6 +36,13 @@ impl ProgramArgs {
     pub fn load(&self) -> Result<SourceText, Error> {
         match (&self.expr, &self.file) {
             (Some(text), _) => Ok(SourceText { name: "<command line>".into(), text: text.clone() }),
+            (None, Some(path)) if path.as_os_str() == "-" => {
+                // `dq run -`: the program itself comes on standard input.
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .map_err(|e| usage(format!("cannot read the program from standard input: {e}")))?;
+                Ok(SourceText { name: "<stdin>".into(), text })
+            }
             (None, Some(path)) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| usage(format!("cannot read program file {}: {e}", path.display())))?;

@@ -136,3 +136,15 @@ fn env_reads_an_environment_variable_and_an_unset_one_is_an_error() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("the environment variable `DQ_TEST_REGION` is not set"), "{stderr}");
 }
+
+#[test]
+fn run_dash_reads_the_program_from_standard_input() {
+    let program = br#"scan "testdata/sales.csv" | filter region == "east" | count"#;
+    let o = run_in(&root(), &["run", "-"], Some(program));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, format!("count\n{}\n", sales_count("region", |r| r == "east")));
+    // Errors point into the program read from stdin.
+    let o = run_in(&root(), &["run", "-"], Some(b"scan \"testdata/sales.csv\" | filter nope > 1"));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("<stdin>") && o.stderr.contains("nope"), "{}", o.stderr);
+}
