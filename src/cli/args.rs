@@ -43,6 +43,11 @@ impl ProgramArgs {
                     .map_err(|e| usage(format!("cannot read the program from standard input: {e}")))?;
                 Ok(SourceText { name: "<stdin>".into(), text })
             }
+            // Program text in the file's place (`dq -q 'scan "x.csv" | …'`
+            // becomes `dq run -q TEXT`): not a file, and plainly a program.
+            (None, Some(path)) if !path.exists() && looks_like_program(&path.to_string_lossy()) => {
+                Ok(SourceText { name: "<command line>".into(), text: path.to_string_lossy().into_owned() })
+            }
             (None, Some(path)) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| usage(format!("cannot read program file {}: {e}", path.display())))?;
@@ -68,6 +73,13 @@ impl ProgramArgs {
         }
         Ok(params)
     }
+}
+
+/// Whether a command-line word is program text rather than a file name:
+/// it holds a pipe, a quote or a line break, or starts with a verb or `scan`.
+fn looks_like_program(word: &str) -> bool {
+    let first = word.split_whitespace().next().unwrap_or("");
+    word.contains(['|', '"', '\n']) || first == "scan" || first == "let" || crate::lang::is_verb(first)
 }
 
 /// How to treat malformed CSV records.

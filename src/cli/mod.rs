@@ -64,6 +64,11 @@ fn is_data_file(path: &str) -> bool {
 /// but a data file) → `dq run FILE`; `dq DATA.csv` → `dq head DATA.csv`.
 fn expand_shortcut(mut args: Vec<OsString>) -> Vec<OsString> {
     if let Some(first) = args.get(1).and_then(|a| a.to_str()).map(str::to_string) {
+        // Flags before the program (`dq -q -o out.csv 'scan …'`) are `run`'s.
+        if first.starts_with('-') && !["-h", "--help", "-V", "--version"].contains(&first.as_str()) {
+            args.insert(1, "run".into());
+            return args;
+        }
         if !first.starts_with('-') && !SUBCOMMANDS.contains(&first.as_str()) {
             let is_file = !first.contains('|') && (first.ends_with(".dq") || std::path::Path::new(&first).is_file());
             if is_data_file(&first) {

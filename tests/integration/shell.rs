@@ -148,3 +148,24 @@ fn run_dash_reads_the_program_from_standard_input() {
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("<stdin>") && o.stderr.contains("nope"), "{}", o.stderr);
 }
+
+#[test]
+fn flags_may_come_before_the_program_text() {
+    let t = Tmp::new();
+    let out = t.dir.path().join("east.csv");
+    let out_s = out.to_str().unwrap();
+    let program = r#"scan "testdata/sales.csv" | filter region == "east" | select order_id"#;
+    let o = run(&["-q", "-o", out_s, program]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(csv(&written).len() - 1, sales_count("region", |r| r == "east"));
+    let o = run(&["--format", "json", r#"scan "testdata/sales.csv" | count"#]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.split_whitespace().collect::<String>(), r#"[{"count":20}]"#);
+    // A missing program file is still named as one.
+    let o = run(&["-q", "missing.dq"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("missing.dq"), "{}", o.stderr);
+    // Help and version stay dq's own.
+    assert_eq!(run(&["--version"]).code, 0);
+}
