@@ -517,9 +517,7 @@ fn reduce_refuses_text_columns_unknown_statistics_and_axes() {
         (r#"scan "testdata/matrix.npy" | reduce p101"#, "`p101`"),
     ];
     for (program, what) in cases {
-        let o = run(&["run", "-e", program]);
-        assert_eq!(o.code, 2, "{program}: {}", o.stderr);
-        assert!(o.stderr.contains(what), "{program}: expected {what:?} in {}", o.stderr);
+        fails(&["run", "-e", program], 2, what);
     }
 }
 
@@ -619,14 +617,12 @@ fn cols_a_to_b_selects_columns_by_position_as_an_array_slice() {
     assert_eq!(out, "c298,c299\n308.5,309.5\n318.5,319.5\n");
     let out = ok(&format!(r#"scan "{f}" | cols :2 | head 1"#));
     assert_eq!(out, "c0,c1\n0.5,1.5\n");
-    let o = run(&["run", "-e", &format!(r#"scan "{f}" | cols 300:301"#)]);
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(o.stderr.contains("selects no columns: the input has 300"), "{}", o.stderr);
+    fails(&["run", "-e", &format!(r#"scan "{f}" | cols 300:301"#)], 2, "selects no columns: the input has 300");
 }
 
 #[test]
 fn each_broadcasts_a_row_vector_one_value_per_column() {
-    // matrix.npy rows are (i, 2i, 100 + i % 3) for i = 1..8.
+    // matrix.npy rows are (i, 2i, 100 + (i - 1) % 3) for i = 1..8.
     let out = ok(r#"scan "testdata/matrix.npy" | each (_ - [1, 2, 100]) * [1, 0.5, 2] | head 3"#);
     assert_eq!(out, "c0,c1,c2\n0.0,0.0,0.0\n1.0,1.0,2.0\n2.0,2.0,4.0\n");
     // An item may itself use the column: the first column scaled by its max.
@@ -639,9 +635,7 @@ fn each_broadcasts_a_row_vector_one_value_per_column() {
         ),
         (r#"scan "testdata/matrix.npy" | derive x = [1, 2]"#, "belongs inside `each`"),
     ] {
-        let o = run(&["run", "-e", program]);
-        assert_eq!(o.code, 2, "{program}: {}", o.stderr);
-        assert!(o.stderr.contains(what), "{program}: {}", o.stderr);
+        fails(&["run", "-e", program], 2, what);
     }
 }
 

@@ -3,14 +3,6 @@
 
 use crate::util::*;
 
-fn fails(args: &[&str], code: i32, needle: &str) -> String {
-    let o = run(args);
-    assert_eq!(o.code, code, "dq {args:?}: stderr {}", o.stderr);
-    assert!(o.stderr.contains(needle), "expected {needle:?} in:\n{}", o.stderr);
-    assert!(o.stdout.is_empty(), "nothing on stdout after an error: {}", o.stdout);
-    o.stderr
-}
-
 #[test]
 fn parse_error_shows_line_caret_and_expectation() {
     let err = fails(&["run", "-e", "scan \"testdata/sales.csv\"\n| filter qty = 3"], 2, "expected an operator");

@@ -70,9 +70,8 @@ fn dq_and_a_data_file_shows_its_first_rows() {
 #[test]
 fn a_mistyped_subcommand_gets_the_one_it_resembles() {
     for (typed, meant) in [("shcema", "dq schema"), ("profil", "dq profile"), ("explian", "dq explain")] {
-        let o = run(&[typed, "testdata/sales.csv"]);
-        assert_eq!(o.code, 2, "{typed}: {}", o.stderr);
-        assert!(o.stderr.contains(&format!("unknown command `{typed}`")) && o.stderr.contains(meant), "{}", o.stderr);
+        let err = fails(&[typed, "testdata/sales.csv"], 2, &format!("unknown command `{typed}`"));
+        assert!(err.contains(meant), "{err}");
     }
     // A verb is not a typo: `dq count` counts standard input.
     let o = run_in(&root(), &["count"], Some(b"a\n1\n2\n"));
@@ -108,12 +107,13 @@ fn parameters_fill_values_and_strings_and_unset_ones_are_named() {
         "f=sales",
     ]);
     assert_eq!(out, "a,b,c\n$5 sales,5$,sales\n");
-    let o = run(&["run", "-e", r#"scan "testdata/sales.csv" | filter qty > $min"#, "--var", "max=3"]);
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(o.stderr.contains("the parameter `$min` is not set") && o.stderr.contains("set: max"), "{}", o.stderr);
-    let o = run(&["run", "-e", r#"scan "testdata/sales.csv""#, "--var", "min"]);
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(o.stderr.contains("NAME=VALUE"), "{}", o.stderr);
+    let err = fails(
+        &["run", "-e", r#"scan "testdata/sales.csv" | filter qty > $min"#, "--var", "max=3"],
+        2,
+        "the parameter `$min` is not set",
+    );
+    assert!(err.contains("set: max"), "{err}");
+    fails(&["run", "-e", r#"scan "testdata/sales.csv""#, "--var", "min"], 2, "NAME=VALUE");
 }
 
 #[test]
@@ -163,9 +163,7 @@ fn flags_may_come_before_the_program_text() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(o.stdout.split_whitespace().collect::<String>(), r#"[{"count":20}]"#);
     // A missing program file is still named as one.
-    let o = run(&["-q", "missing.dq"]);
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert!(o.stderr.contains("missing.dq"), "{}", o.stderr);
+    fails(&["-q", "missing.dq"], 2, "missing.dq");
     // Help and version stay dq's own.
     assert_eq!(run(&["--version"]).code, 0);
 }

@@ -43,6 +43,16 @@ pub fn run(args: &[&str]) -> Out {
     run_in(&root(), args, None)
 }
 
+/// Runs dq in the repository root, asserting that it exits with `code`,
+/// names `needle` on stderr and prints nothing on stdout; returns stderr.
+pub fn fails(args: &[&str], code: i32, needle: &str) -> String {
+    let o = run(args);
+    assert_eq!(o.code, code, "dq {args:?}: stderr {}", o.stderr);
+    assert!(o.stderr.contains(needle), "expected {needle:?} in:\n{}", o.stderr);
+    assert!(o.stdout.is_empty(), "nothing on stdout after an error: {}", o.stdout);
+    o.stderr
+}
+
 /// Runs a pipeline in the repository root and returns stdout (CSV), asserting success.
 pub fn ok(program: &str) -> String {
     ok_args(&["run", "-e", program])
