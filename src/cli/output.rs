@@ -65,6 +65,17 @@ pub struct OutputArgs {
 const NPY_NEEDS_A_FILE: &str =
     "a .npy array needs a regular file (its header holds the row count, written last): use -o out.npy";
 
+/// Binary bytes would garble a terminal: Parquet and Arrow go to a file or
+/// a pipe (`zstd` refuses a terminal too).
+fn refuse_binary_on_terminal(format: OutputFormat) -> Result<(), Error> {
+    if matches!(format, OutputFormat::Parquet | OutputFormat::Arrow) && std::io::stdout().is_terminal() {
+        return Err(Error::Usage(format!(
+            "standard output is a terminal: {format:?} output goes to a file (`-o out.parquet`) or a pipe"
+        )));
+    }
+    Ok(())
+}
+
 /// Rows shown by a terminal table.
 const TABLE_ROWS: usize = 50;
 
@@ -91,6 +102,9 @@ impl Destination {
     /// Checks, before any work is done, that the output format follows
     /// from the path's extension (a missing directory is created on write).
     pub fn validate(&self) -> Result<(), Error> {
+        if let (None, Some(format)) = (&self.path, self.format) {
+            refuse_binary_on_terminal(format.to_format())?;
+        }
         if let (Some(path), None) = (&self.path, self.format) {
             // `-o -`, a device or a FIFO needs no extension (CSV by default).
             if !crate::io::is_stream(path) {
@@ -143,6 +157,7 @@ impl Destination {
                     if format == OutputFormat::Npy {
                         return Err(crate::io::Error::write("<stdout>", NPY_NEEDS_A_FILE).into());
                     }
+                    refuse_binary_on_terminal(format)?;
                     ResultWriter::new(format, Box::new(stdout), Path::new("<stdout>"), schema, TABLE_ROWS)?
                 }
             };

@@ -22,6 +22,7 @@ mod npy;
 mod options;
 mod parquet;
 mod paths;
+mod piped;
 pub mod reader;
 mod sample;
 pub mod sink;

@@ -10,7 +10,7 @@ use super::chunks::{ChunkJob, Chunks, ScanSummary};
 use super::paths::{self, Compression};
 use super::reader::{FileReader, ReadRequest};
 use super::sample::{ColumnMeta, FileMeta, SampleBasis};
-use super::{ipc, npy, parquet, text, unify};
+use super::{ipc, npy, parquet, piped, text, unify};
 use super::{CsvOptions, Error, Format, KeyDictionary, ReadSettings, Result, RowFilter, ScanOptions, StatsFilter};
 
 /// An opened source: its files and the schema they share.
@@ -45,6 +45,9 @@ pub struct SourceFile {
     pub schema: SchemaRef,
     /// Its format's reader.
     pub(super) reader: Box<dyn FileReader>,
+    /// For stdin or a pipe in a binary format: the temporary copy the
+    /// reader reads, removed with it.
+    _spool: Option<piped::Spool>,
 }
 
 impl Source {
@@ -75,15 +78,23 @@ impl Source {
             return Err(Error::NotFound { pattern: patterns.join(" ") });
         }
         let pattern = patterns.join(" ");
-        let format = match options.format {
-            Some(f) => f,
-            None => paths::format_of(&paths[0])?,
+        // A stream's format, unless given, is told by its first bytes.
+        let mut format = match options.format {
+            Some(f) => Some(f),
+            None if paths::is_stream(&paths[0]) => None,
+            None => Some(paths::format_of(&paths[0])?),
         };
         let mut csv = options.csv.clone();
         if !options.delimiter_set && paths.iter().all(|p| paths::is_tsv(p)) {
             csv.delimiter = b'\t';
         }
-        let files = paths.iter().map(|p| open_file(p, format, &csv)).collect::<Result<Vec<_>>>()?;
+        let mut files = Vec::with_capacity(paths.len());
+        for p in &paths {
+            let (file, its_format) = open_file(p, format, &csv)?;
+            format = Some(its_format);
+            files.push(file);
+        }
+        let format = format.unwrap_or(Format::Csv);
         if format == Format::Npy {
             npy::check_stackable(&files)?;
         }
@@ -246,29 +257,51 @@ impl Source {
     }
 }
 
-/// Opens one file with its format's reader: the one place that maps a
-/// format to a reader.
-fn open_file(path: &Path, format: Format, csv: &CsvOptions) -> Result<SourceFile> {
-    let (_, compression) = paths::strip_compression(path);
-    let stream = paths::is_stream(path);
-    if stream && matches!(format, Format::Parquet | Format::Npy | Format::Ipc) {
-        return Err(Error::Unsupported {
-            message: format!("{} is a stream; {format:?} input needs a file it can seek in", path.display()),
-        });
+/// Opens one file with its format's reader (the one place that maps a
+/// format to a reader), and says which format that was: `format` is `None`
+/// only for a stream, whose first bytes then decide.
+fn open_file(path: &Path, format: Option<Format>, csv: &CsvOptions) -> Result<(SourceFile, Format)> {
+    if paths::is_stream(path) {
+        return match piped::open(path, format)? {
+            piped::Piped::Text { reader, format } => {
+                let reader = text::StreamedText::from_stream(path, reader, format, csv)?;
+                let file = SourceFile {
+                    path: path.into(),
+                    size: 0,
+                    compression: Compression::None,
+                    schema: reader.schema().clone(),
+                    reader: Box::new(reader),
+                    _spool: None,
+                };
+                Ok((file, format))
+            }
+            piped::Piped::Spooled { spool, format } => {
+                let (mut file, format) = open_file(spool.path(), Some(format), csv)?;
+                file.path = path.into();
+                file._spool = Some(spool);
+                Ok((file, format))
+            }
+        };
     }
-    let size = if stream { 0 } else { std::fs::metadata(path).map_err(|e| Error::read(path, e))?.len() };
+    let format = match format {
+        Some(f) => f,
+        None => paths::format_of(path)?,
+    };
+    let (_, compression) = paths::strip_compression(path);
+    let size = std::fs::metadata(path).map_err(|e| Error::read(path, e))?.len();
     let reader: Box<dyn FileReader> = match format {
         Format::Parquet => Box::new(parquet::ParquetFile::open(path)?),
         Format::Npy => Box::new(npy::NpyFile::open(path)?),
         Format::Ipc => Box::new(ipc::IpcFile::open(path)?),
         Format::Csv | Format::Ndjson | Format::Lines => {
-            if stream || compression != Compression::None {
+            if compression != Compression::None {
                 Box::new(text::StreamedText::open(path, format, csv, compression)?)
             } else {
                 Box::new(text::MappedText::open(path, format, csv)?)
             }
         }
     };
-    let compression = if stream { Compression::None } else { compression };
-    Ok(SourceFile { path: path.into(), size, compression, schema: reader.schema().clone(), reader })
+    let file =
+        SourceFile { path: path.into(), size, compression, schema: reader.schema().clone(), reader, _spool: None };
+    Ok((file, format))
 }

@@ -167,3 +167,119 @@ fn flags_may_come_before_the_program_text() {
     // Help and version stay dq's own.
     assert_eq!(run(&["--version"]).code, 0);
 }
+
+/// `dq ARGS` with `input` on stdin and TMPDIR set to `tmp` (where a
+/// binary stream is copied while it is read).
+fn piped(tmp: &Tmp, args: &[&str], input: &[u8]) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(args)
+        .env("TMPDIR", tmp.dir.path())
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dq runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // Written from a thread, so a large input cannot deadlock on a full pipe.
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    Out {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code().unwrap_or(-1),
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut e, bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn standard_input_is_recognised_by_its_first_bytes() {
+    let t = Tmp::new();
+    let program = "agg n = count(), s = sum(qty)";
+    let want = piped(&t, &[program], &sales());
+    assert_eq!(want.stdout, "n,s\n20,83\n", "{}", want.stderr);
+    // Compressed text, decompressed as it arrives.
+    let zst = zstd::encode_all(&sales()[..], 3).unwrap();
+    for input in [gzip(&sales()), zst.clone()] {
+        let o = piped(&t, &[program], &input);
+        assert_eq!((o.code, o.stdout.as_str()), (0, want.stdout.as_str()), "{}", o.stderr);
+    }
+    // Parquet (plain or gzipped), told by its magic bytes or by format=.
+    let pq = t.path("sales.parquet");
+    ok_args(&["run", "-q", "-o", pq.to_str().unwrap(), "-e", r#"scan "testdata/sales.csv""#]);
+    let pq = std::fs::read(pq).unwrap();
+    for (args, input) in [
+        ([program].as_slice(), pq.clone()),
+        ([program].as_slice(), gzip(&pq)),
+        ([&format!(r#"scan "-" (format=parquet) | {program}"#)[..]].as_slice(), pq.clone()),
+    ] {
+        let o = piped(&t, args, &input);
+        assert_eq!((o.code, o.stdout.as_str()), (0, want.stdout.as_str()), "{}", o.stderr);
+    }
+    // The temporary copy is gone afterwards.
+    let left: Vec<_> = std::fs::read_dir(t.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.iter().all(|n| !n.to_string_lossy().starts_with(".dq-stdin")), "{left:?}");
+    // NDJSON, told by its opening brace.
+    let nd = b"{\"a\": 1, \"b\": \"x\"}\n{\"a\": 5, \"b\": null}\n";
+    let o = piped(&t, &["agg s = sum(a), n = count(b)"], nd);
+    assert_eq!((o.code, o.stdout.as_str()), (0, "s,n\n6,1\n"), "{}", o.stderr);
+    // Corrupt compressed input is bad data (exit 3), named as stdin.
+    let o = piped(&t, &["count"], &zst[..zst.len() / 2]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains('-') && o.stderr.contains("compressed"), "{}", o.stderr);
+}
+
+#[test]
+fn gz_and_zst_outputs_are_written_compressed() {
+    let t = Tmp::new();
+    let program = r#"scan "testdata/sales.csv" | filter qty > 3"#;
+    let plain = ok_args(&["run", "-q", "-e", program]);
+    let gz = t.path("out.csv.gz");
+    ok_args(&["run", "-q", "-o", gz.to_str().unwrap(), "-e", program]);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap()), &mut text)
+        .unwrap();
+    assert_eq!(text, plain);
+    let zst = t.path("out.ndjson.zst");
+    ok_args(&["run", "-q", "-o", zst.to_str().unwrap(), "-e", program]);
+    let text = String::from_utf8(zstd::decode_all(std::fs::File::open(&zst).unwrap()).unwrap()).unwrap();
+    assert_eq!(text.lines().count(), csv(&plain).len() - 1);
+    assert!(text.starts_with("{\"order_id\":"), "{text}");
+    // dq reads its own compressed output back.
+    let back = ok_args(&["run", "-q", "-e", &format!(r#"scan "{}""#, gz.display())]);
+    assert_eq!(back, plain);
+    // A binary format is not compressed whole: refused before any work, nothing written.
+    let pq = t.path("out.parquet.gz");
+    fails(&["run", "-q", "-o", pq.to_str().unwrap(), "-e", program], 2, "drop the .gz");
+    assert_eq!(t.listing(), ["out.csv.gz", "out.ndjson.zst"]);
+}
+
+#[test]
+fn parquet_to_a_terminal_is_refused() {
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two descriptors into the integers given.
+    let rc =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: `slave` is a descriptor openpty just opened, owned here.
+    let tty: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(slave) };
+    let out = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .args(["--format", "parquet", r#"scan "testdata/sales.csv""#])
+        .current_dir(root())
+        .stdout(Stdio::from(tty))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("dq runs");
+    // SAFETY: `master` is open and closed once, here.
+    unsafe { libc::close(master) };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("terminal") && stderr.contains("-o out.parquet"), "{stderr}");
+}

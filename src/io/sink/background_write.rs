@@ -7,6 +7,8 @@ use std::io::{self, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
+use super::compress::Encoded;
+
 /// Bytes gathered before they are handed to the writing thread.
 const BUFFER: usize = 1 << 20;
 /// Buffers queued for the writing thread at most (bounds memory).
@@ -16,6 +18,8 @@ enum Message {
     Bytes(Vec<u8>),
     /// Flush the writer, then answer.
     Flush(SyncSender<io::Result<()>>),
+    /// Finish the encoder (its footer) and flush, then answer.
+    Finish(SyncSender<io::Result<()>>),
 }
 
 /// Writes on a background thread; errors come back from a later `write` or
@@ -28,7 +32,7 @@ pub struct BackgroundWriter {
 
 impl BackgroundWriter {
     /// Starts the thread that writes to `out`.
-    pub fn new(out: Box<dyn Write + Send>) -> io::Result<Self> {
+    pub fn new(out: Encoded) -> io::Result<Self> {
         let (tx, rx) = sync_channel(QUEUED);
         let thread = std::thread::Builder::new().name("dq-writer".into()).spawn(move || drain(out, rx))?;
         Ok(BackgroundWriter { buf: Vec::with_capacity(BUFFER), tx: Some(tx), thread: Some(thread) })
@@ -54,20 +58,22 @@ impl BackgroundWriter {
     }
 }
 
-/// The writing thread: writes every buffer, flushes on request; stops at
-/// the first error (returned when the thread is joined).
-fn drain(mut out: Box<dyn Write + Send>, rx: Receiver<Message>) -> io::Result<()> {
+/// The writing thread: writes every buffer, flushes or finishes on
+/// request; stops at the first error (returned when the thread is joined).
+fn drain(mut out: Encoded, rx: Receiver<Message>) -> io::Result<()> {
     for message in rx {
-        match message {
-            Message::Bytes(bytes) => out.write_all(&bytes)?,
-            Message::Flush(answer) => {
-                let result = out.flush();
-                let failed = result.as_ref().err().map(|e| io::Error::new(e.kind(), e.to_string()));
-                let _ = answer.send(result);
-                if let Some(e) = failed {
-                    return Err(e);
-                }
+        let (result, answer) = match message {
+            Message::Bytes(bytes) => {
+                out.write_all(&bytes)?;
+                continue;
             }
+            Message::Flush(answer) => (out.flush(), answer),
+            Message::Finish(answer) => (out.finish(), answer),
+        };
+        let failed = result.as_ref().err().map(|e| io::Error::new(e.kind(), e.to_string()));
+        let _ = answer.send(result);
+        if let Some(e) = failed {
+            return Err(e);
         }
     }
     out.flush()
@@ -89,12 +95,28 @@ impl Write for BackgroundWriter {
 
     /// Waits until every byte so far is written and flushed.
     fn flush(&mut self) -> io::Result<()> {
+        self.ask(Message::Flush)
+    }
+}
+
+impl BackgroundWriter {
+    /// Writes the encoder's footer (see [`Encoded::finish`]) after every
+    /// byte so far, and waits for it.
+    ///
+    /// # Errors
+    /// The first write error.
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.ask(Message::Finish)
+    }
+
+    /// Sends what is buffered, then `request`, and waits for its answer.
+    fn ask(&mut self, request: fn(SyncSender<io::Result<()>>) -> Message) -> io::Result<()> {
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
             self.send(Message::Bytes(rest))?;
         }
         let (answer, result) = sync_channel(1);
-        self.send(Message::Flush(answer))?;
+        self.send(request(answer))?;
         match result.recv() {
             Ok(r) => r,
             Err(_) => Err(self.stop().err().unwrap_or_else(|| io::Error::other("the output writer stopped"))),
@@ -140,7 +162,7 @@ mod tests {
     #[test]
     fn every_byte_arrives_in_order_by_the_flush() {
         let sink = Recorder(Arc::default(), usize::MAX);
-        let mut w = BackgroundWriter::new(Box::new(sink.clone())).unwrap();
+        let mut w = BackgroundWriter::new(Encoded::Plain(Box::new(sink.clone()))).unwrap();
         let mut want = Vec::new();
         for i in 0..3000usize {
             let piece: Vec<u8> =
@@ -155,7 +177,7 @@ mod tests {
     /// A failing writer's error (its kind and message) reaches the caller.
     #[test]
     fn a_write_error_is_reported() {
-        let mut w = BackgroundWriter::new(Box::new(Recorder(Arc::default(), 10 << 20))).unwrap();
+        let mut w = BackgroundWriter::new(Encoded::Plain(Box::new(Recorder(Arc::default(), 10 << 20)))).unwrap();
         let piece = vec![7u8; 1 << 16];
         let failed = (0..1000).map(|_| w.write_all(&piece)).find_map(Result::err).or_else(|| w.flush().err());
         let e = failed.expect("an error");

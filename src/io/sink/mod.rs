@@ -4,6 +4,7 @@
 //! into place by [`AtomicFile::commit`], so a failed run leaves nothing behind.
 
 mod background_write;
+mod compress;
 mod csv;
 mod npy;
 mod parquet;
@@ -15,7 +16,12 @@ use std::sync::{Arc, Mutex};
 use comfy_table::{presets, ContentArrangement, Table};
 use polars::prelude::*;
 
-use super::{Error, Result};
+use super::{Compression, Error, Result};
+
+/// The compression a destination's name asks for (`.gz`, `.zst`).
+fn compression_of(path: &Path) -> Compression {
+    super::paths::strip_compression(path).1
+}
 use background_write::BackgroundWriter;
 
 /// Output formats.
@@ -63,13 +69,35 @@ impl OutputFormat {
     /// # Errors
     /// [`Error::Unsupported`] for an unknown extension.
     pub fn from_path(path: &Path) -> Result<Self> {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
-        Self::from_name(&ext).filter(|f| !matches!(f, Self::Table)).ok_or_else(|| Error::Unsupported {
+        let (name, compression) = super::paths::strip_compression(path);
+        let ext = Path::new(&name).extension().and_then(|e| e.to_str()).unwrap_or("");
+        let format = Self::from_name(ext).filter(|f| !matches!(f, Self::Table)).ok_or_else(|| Error::Unsupported {
             message: format!(
-                "cannot tell the output format of {} from its extension (use .csv .tsv .json .ndjson .parquet .arrow .npy)",
+                "cannot tell the output format of {} from its extension (use .csv .tsv .json .ndjson .parquet \
+                 .arrow .npy, and .gz or .zst after a text format's)",
                 path.display()
             ),
-        })
+        })?;
+        format.check_compression(path, compression)?;
+        Ok(format)
+    }
+
+    /// Only text formats are compressed whole: Parquet and Arrow compress
+    /// their own pages, and a `.npy` header is written last, in place.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a binary format with `.gz` / `.zst`.
+    pub fn check_compression(self, path: &Path, compression: Compression) -> Result<()> {
+        match self {
+            Self::Parquet | Self::Arrow | Self::Npy if compression != Compression::None => Err(Error::Unsupported {
+                message: format!(
+                    "{}: {self:?} output is not compressed whole (Parquet and Arrow compress their own pages); \
+                     drop the .gz/.zst",
+                    path.display()
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -234,6 +262,9 @@ impl ResultWriter {
         schema: &Schema,
         max_table_rows: usize,
     ) -> Result<Self> {
+        let compression = compression_of(name);
+        format.check_compression(name, compression)?;
+        let out = compress::Encoded::new(out, compression).map_err(|e| Error::write(name, e))?;
         let out = BackgroundWriter::new(out).map_err(|e| Error::write(name, e))?;
         let out = Shared(Arc::new(Mutex::new(out)));
         let err = |e: PolarsError| Error::write(name, e);
@@ -355,7 +386,8 @@ impl ResultWriter {
                 out.write_all(text.as_bytes()).map_err(|e| Error::write(&name, e))?;
             }
         }
-        out.flush().map_err(|e| Error::write(&name, e))?;
+        let mut background = out.0.lock().map_err(|_| Error::write(&name, "poisoned writer"))?;
+        background.finish().map_err(|e| Error::write(&name, e))?;
         Ok(self.rows)
     }
 }

@@ -25,45 +25,44 @@ pub(crate) struct StreamedText {
 }
 
 impl StreamedText {
-    /// Opens the stream and infers the schema from its first MiBs.
+    /// Opens a compressed file and infers the schema from its first MiBs.
     ///
     /// # Errors
     /// Read errors, corrupt compressed data, undecodable headers.
     pub fn open(path: &Path, format: Format, csv: &CsvOptions, compression: Compression) -> Result<Self> {
-        let base = StreamedText {
+        let mut chunker = Chunker::open_file(path, compression, format, csv, 4 << 20)?;
+        let schema = chunker.infer_schema(path, format, csv)?;
+        Ok(StreamedText {
             path: path.into(),
             format,
             csv: csv.clone(),
-            schema: Arc::new(Schema::default()),
+            schema: Arc::new(schema),
             compression,
             once: None,
-        };
-        if crate::io::is_stream(path) {
-            let reader: Box<dyn std::io::Read + Send> = if path.as_os_str() == "-" {
-                if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                    // Reading would wait for typing: say what to do instead.
-                    return Err(Error::Unsupported {
-                        message: "the program reads standard input, which is a terminal: pipe data in \
-                                  (`cat data.csv | dq '…'`) or start with a source (`scan \"data.csv\" | …`)"
-                            .into(),
-                    });
-                }
-                Box::new(std::io::stdin())
-            } else {
-                Box::new(std::fs::File::open(path).map_err(|e| Error::read(path, e))?)
-            };
-            let mut chunker = Chunker::new(reader, format, csv, 16 << 20).named(path);
-            let schema = chunker.infer_schema(path, format, csv)?;
-            return Ok(StreamedText {
-                schema: Arc::new(schema),
-                compression: Compression::None,
-                once: Some(Mutex::new(Some(chunker))),
-                ..base
-            });
-        }
-        let mut chunker = Chunker::open_file(path, compression, format, csv, 4 << 20)?;
+        })
+    }
+
+    /// Reads stdin or a pipe (already decompressed, see [`crate::io::piped`])
+    /// once, inferring the schema from its first MiBs.
+    ///
+    /// # Errors
+    /// Read errors, undecodable headers.
+    pub fn from_stream(
+        path: &Path,
+        reader: Box<dyn std::io::Read + Send>,
+        format: Format,
+        csv: &CsvOptions,
+    ) -> Result<Self> {
+        let mut chunker = Chunker::new(reader, format, csv, 16 << 20).named(path);
         let schema = chunker.infer_schema(path, format, csv)?;
-        Ok(StreamedText { schema: Arc::new(schema), ..base })
+        Ok(StreamedText {
+            path: path.into(),
+            format,
+            csv: csv.clone(),
+            schema: Arc::new(schema),
+            compression: Compression::None,
+            once: Some(Mutex::new(Some(chunker))),
+        })
     }
 
     fn chunker(&self, chunk_size: usize, disk_bytes: &Arc<AtomicU64>) -> Result<Chunker> {
