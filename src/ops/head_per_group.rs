@@ -18,7 +18,7 @@ use super::{concat, run_lazy, ChunkCtx, Sink, SortSpec, Spill};
 /// row order within a group: what polars' `group_by_stable(..).head(n)`
 /// gives, without a row-index vector per group.
 fn first_rows_per_group(ids: &[u32], groups: usize, n: usize) -> Vec<IdxSize> {
-    let mut start = vec![0usize; groups + 1];
+    let mut start = crate::ops::filled(0usize, groups + 1);
     for &g in ids {
         let kept = &mut start[g as usize + 1];
         *kept = (*kept + 1).min(n);

@@ -88,8 +88,8 @@ fn best_values<T: PartialOrd + Copy + Default>(
     n: usize,
 ) -> (Vec<T>, Vec<usize>) {
     let before = ranks_before(descending);
-    let mut best: Vec<T> = vec![T::default(); groups.len() * n];
-    let mut len = vec![0usize; groups.len()];
+    let mut best: Vec<T> = crate::ops::filled(T::default(), groups.len() * n);
+    let mut len = crate::ops::filled(0usize, groups.len());
     for (&g, &v) in groups.ids.iter().zip(values) {
         let g = g as usize;
         let slots = &mut best[g * n..(g + 1) * n];

@@ -13,6 +13,7 @@ use polars::prelude::*;
 use polars_arrow::buffer::Buffer;
 
 use super::{p, parts, AggKind, AggSpec};
+use crate::ops::filled;
 use crate::ops::group_ids::{group_rows, validity, Groups};
 
 /// A numeric argument column: values and which are valid.
@@ -62,7 +63,7 @@ fn values_of<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Buffer<T::Native> {
 
 /// Count of valid rows per group (every row without `valid`).
 fn counts(ids: &[u32], groups: usize, valid: Option<&[bool]>) -> Vec<i64> {
-    let mut n = vec![0i64; groups];
+    let mut n = filled(0i64, groups);
     for (row, &g) in ids.iter().enumerate() {
         n[g as usize] += i64::from(valid.is_none_or(|v| v[row]));
     }
@@ -74,7 +75,7 @@ fn counts(ids: &[u32], groups: usize, valid: Option<&[bool]>) -> Vec<i64> {
 fn sums(ids: &[u32], groups: usize, x: &Values) -> Column {
     match &x.data {
         Data::Int(v) => {
-            let mut s = vec![0i64; groups];
+            let mut s = filled(0i64, groups);
             for (row, &g) in ids.iter().enumerate() {
                 if x.is_valid(row) {
                     s[g as usize] = s[g as usize].wrapping_add(v[row]);
@@ -89,7 +90,7 @@ fn sums(ids: &[u32], groups: usize, x: &Values) -> Column {
 /// The parts of an Int64 sum in one pass: the wrapping sum, the count and
 /// the float twin of the valid values per group.
 fn int_sums(ids: &[u32], groups: usize, v: &[i64], valid: Option<&[bool]>) -> (Vec<i64>, Vec<i64>, Vec<f64>) {
-    let (mut sum, mut count, mut float_sum) = (vec![0i64; groups], vec![0i64; groups], vec![0.0f64; groups]);
+    let (mut sum, mut count, mut float_sum) = (filled(0i64, groups), filled(0i64, groups), filled(0.0f64, groups));
     let mut add = |g: u32, x: i64| {
         let g = g as usize;
         sum[g] = sum[g].wrapping_add(x);
@@ -110,7 +111,7 @@ fn int_sums(ids: &[u32], groups: usize, v: &[i64], valid: Option<&[bool]>) -> (V
 
 /// Float sum of valid values per group.
 fn float_sums(ids: &[u32], groups: usize, x: &Values) -> Vec<f64> {
-    let mut s = vec![0.0f64; groups];
+    let mut s = filled(0.0f64, groups);
     for (row, &g) in ids.iter().enumerate() {
         if x.is_valid(row) {
             s[g as usize] += x.f(row);
@@ -122,7 +123,7 @@ fn float_sums(ids: &[u32], groups: usize, x: &Values) -> Vec<f64> {
 /// Per group: count, mean and sum of squared deviations (Welford), as
 /// `(n, mean, m2)` with mean 0 for an empty group.
 fn moments(ids: &[u32], groups: usize, x: &Values) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let (mut n, mut mean, mut m2) = (vec![0.0f64; groups], vec![0.0f64; groups], vec![0.0f64; groups]);
+    let (mut n, mut mean, mut m2) = (filled(0.0f64, groups), filled(0.0f64, groups), filled(0.0f64, groups));
     for (row, &g) in ids.iter().enumerate() {
         if !x.is_valid(row) {
             continue;
@@ -140,7 +141,7 @@ fn moments(ids: &[u32], groups: usize, x: &Values) -> (Vec<f64>, Vec<f64>, Vec<f
 /// The six co-moments of the pairs where both are valid (Welford for two
 /// variables): n, mean x, mean y, M2 x, M2 y, co-moment.
 fn co_moments(ids: &[u32], groups: usize, x: &Values, y: &Values) -> [Vec<f64>; 6] {
-    let mut out: [Vec<f64>; 6] = std::array::from_fn(|_| vec![0.0f64; groups]);
+    let mut out: [Vec<f64>; 6] = std::array::from_fn(|_| filled(0.0f64, groups));
     let [n, mx, my, m2x, m2y, c] = &mut out;
     for (row, &g) in ids.iter().enumerate() {
         if !(x.is_valid(row) && y.is_valid(row)) {
@@ -168,7 +169,7 @@ fn extremes(ids: &[u32], groups: usize, x: &Values, max: bool) -> Column {
         Data::Int(v) if x.valid.is_none() => {
             // No nulls: every group (made from these rows) has a value, so
             // the fold needs no "none yet" state and no branch.
-            let mut best = vec![if max { i64::MIN } else { i64::MAX }; groups];
+            let mut best = filled(if max { i64::MIN } else { i64::MAX }, groups);
             for (&g, &value) in ids.iter().zip(v.iter()) {
                 let slot = &mut best[g as usize];
                 *slot = if max { (*slot).max(value) } else { (*slot).min(value) };
@@ -176,7 +177,7 @@ fn extremes(ids: &[u32], groups: usize, x: &Values, max: bool) -> Column {
             int_col(best)
         }
         Data::Int(v) => {
-            let mut best: Vec<Option<i64>> = vec![None; groups];
+            let mut best: Vec<Option<i64>> = filled(None, groups);
             for (row, &g) in ids.iter().enumerate() {
                 if x.is_valid(row) {
                     let slot = &mut best[g as usize];
@@ -190,7 +191,7 @@ fn extremes(ids: &[u32], groups: usize, x: &Values, max: bool) -> Column {
         Data::Float(v) => {
             // NaN is neither smaller nor larger than anything: it is kept only
             // for a group with nothing else (as polars' kernels do).
-            let mut best: Vec<Option<f64>> = vec![None; groups];
+            let mut best: Vec<Option<f64>> = filled(None, groups);
             for (row, &g) in ids.iter().enumerate() {
                 if x.is_valid(row) {
                     let slot = &mut best[g as usize];
@@ -220,7 +221,7 @@ fn float_col(v: Vec<f64>) -> Column {
 
 /// The last row of each group.
 fn last_rows(ids: &[u32], groups: usize) -> Vec<IdxSize> {
-    let mut last = vec![0 as IdxSize; groups];
+    let mut last = filled(0 as IdxSize, groups);
     for (row, &g) in ids.iter().enumerate() {
         last[g as usize] = row as IdxSize;
     }
@@ -312,7 +313,7 @@ pub fn partial(df: &DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<Polars
 /// entry per variable; `co` is the co-moment of two variables, if any.
 fn merge_moments(ids: &[u32], groups: usize, parts: &[Values]) -> Vec<Vec<f64>> {
     let vars = if parts.len() == 3 { 1 } else { 2 };
-    let mut out: Vec<Vec<f64>> = vec![vec![0.0f64; groups]; parts.len()];
+    let mut out: Vec<Vec<f64>> = vec![filled(0.0f64, groups); parts.len()];
     for (row, &g) in ids.iter().enumerate() {
         let g = g as usize;
         let nb = parts[0].f(row);

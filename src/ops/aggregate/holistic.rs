@@ -71,7 +71,7 @@ pub fn aggregate(df: &mut DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<
 /// any).
 fn quantiles(ids: &[u32], groups: usize, x: &Values, q: f64) -> Vec<Option<f64>> {
     // Counting sort: `start[g]..start[g + 1]` will hold group g's values.
-    let mut start = vec![0usize; groups + 1];
+    let mut start = crate::ops::filled(0usize, groups + 1);
     for (row, &g) in ids.iter().enumerate() {
         start[g as usize + 1] += usize::from(x.is_valid(row));
     }

@@ -47,7 +47,7 @@ const UNSEEN: u32 = u32::MAX;
 /// rows) when the product of their ranges (each with a slot for null) is
 /// small enough: each row's combined value (mixed radix) indexes an array.
 pub(super) fn group_by_ranges(keys: &[(&[i64], Option<&[bool]>)], rows: usize) -> Option<Groups> {
-    let mut code = vec![0u32; rows];
+    let mut code = crate::ops::filled(0u32, rows);
     let mut stride = 1u64;
     for &(values, valid) in keys {
         let (values, valid) = (&values[..rows], valid.map(|v| &v[..rows]));

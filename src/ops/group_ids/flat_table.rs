@@ -17,7 +17,13 @@ pub(super) fn group_by_bits<K: Copy + Eq + Default>(
     hash: impl Fn(K) -> u64,
 ) -> Option<Groups> {
     const EMPTY: u32 = u32::MAX;
+    // Sized for as many groups as this thread's previous table held: the
+    // chunks of one scan hold alike keys, and a table grown from 1,024
+    // slots to 100k groups rehashes every entry about twice on the way.
     let mut bits = 10u32;
+    while too_full(GROUPS_BEFORE.get(), 1 << bits) && bits < 26 {
+        bits += 1;
+    }
     let mut slots: Vec<(K, u32)> = vec![(K::default(), EMPTY); 1 << bits];
     let mut first: Vec<IdxSize> = Vec::new();
     let mut ids = Vec::with_capacity(rows);
@@ -66,7 +72,13 @@ pub(super) fn group_by_bits<K: Copy + Eq + Default>(
             ids.push(id);
         }
     }
+    GROUPS_BEFORE.set(first.len());
     Some(Groups { ids, first })
+}
+
+thread_local! {
+    /// Groups in the last table this thread built (a size hint only).
+    static GROUPS_BEFORE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Rows hashed (and their slots prefetched) ahead of probing.

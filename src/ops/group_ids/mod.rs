@@ -200,7 +200,7 @@ pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
         }
     }
     if each.len() == keys.len() {
-        let mut code = vec![0i64; rows];
+        let mut code = crate::ops::filled(0i64, rows);
         let mut stride = 1i64;
         for g in &each {
             for (c, &id) in code.iter_mut().zip(&g.ids) {
@@ -210,7 +210,7 @@ pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
         }
         return Some(group_one(&Key::Int { values: code.into(), valid: None }, rows));
     }
-    let mut hashes = vec![0u64; rows];
+    let mut hashes = crate::ops::filled(0u64, rows);
     for k in &keys {
         k.hash_into(&mut hashes);
     }
@@ -233,7 +233,7 @@ fn group_one(key: &Key, rows: usize) -> Groups {
             if let Some(groups) = by_range::group_by_range(&values[..rows], valid) {
                 return groups;
             }
-            let mut hashes = vec![0u64; rows];
+            let mut hashes = crate::ops::filled(0u64, rows);
             key.hash_into(&mut hashes);
             assign(&hashes, valid, |row| values[row], |fp, _, row| fp == values[row])
         }
@@ -247,7 +247,7 @@ fn group_one(key: &Key, rows: usize) -> Groups {
                     return groups;
                 }
             }
-            let mut hashes = vec![0u64; rows];
+            let mut hashes = crate::ops::filled(0u64, rows);
             key.hash_into(&mut hashes);
             let fingerprint = |row: usize| views[row].as_u128();
             assign(&hashes, valid, fingerprint, |fp, first, row| same_text(values, fp, first, row))
