@@ -5,6 +5,7 @@ mod args;
 mod cluster;
 mod explain;
 mod head;
+mod help;
 mod output;
 mod profile;
 mod progress;
@@ -27,9 +28,9 @@ use crate::{exit, Error};
 ///     dq 'scan "logs/*.csv" | filter status >= 500 | agg n = count() by path | sort -n | head 20'
 ///
 /// `dq TEXT` is short for `dq run -e TEXT`, and `dq FILE.dq` for `dq run FILE.dq`.
-/// The language is described in docs/language.md.
+/// `dq help language` shows the language reference (docs/language.md).
 #[derive(Parser, Debug)]
-#[command(name = "dq", version, about, long_about, max_term_width = 100)]
+#[command(name = "dq", version, about, long_about, max_term_width = 100, disable_help_subcommand = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,9 +45,13 @@ enum Command {
     Profile(profile::Args),
     Scheduler(cluster::SchedulerArgs),
     Worker(cluster::WorkerArgs),
+    Help(help::HelpArgs),
+    Completions(help::CompletionsArgs),
+    Man(help::ManArgs),
 }
 
-const SUBCOMMANDS: &[&str] = &["run", "explain", "schema", "head", "profile", "scheduler", "worker", "help"];
+const SUBCOMMANDS: &[&str] =
+    &["run", "explain", "schema", "head", "profile", "scheduler", "worker", "help", "completions", "man"];
 
 /// Extensions of the files dq reads (possibly compressed): `dq FILE` with
 /// one of them shows the file, as `dq head FILE`.
@@ -92,7 +97,7 @@ fn mistyped_subcommand(word: &str) -> Option<&'static str> {
     if !lone_word || SUBCOMMANDS.contains(&word) || std::path::Path::new(word).exists() || crate::lang::is_verb(word) {
         return None;
     }
-    SUBCOMMANDS.iter().copied().filter(|s| *s != "help").find(|s| strsim::osa_distance(word, s) <= 2)
+    SUBCOMMANDS.iter().copied().filter(|s| !["help", "man"].contains(s)).find(|s| strsim::osa_distance(word, s) <= 2)
 }
 
 /// Runs dq with these arguments (the first is the program name) and
@@ -138,6 +143,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Profile(a) => profile::run(a),
         Command::Scheduler(a) => cluster::scheduler(a),
         Command::Worker(a) => cluster::worker(a),
+        Command::Help(a) => help::help(a),
+        Command::Completions(a) => help::completions(a),
+        Command::Man(a) => help::man(a),
     }));
     let result = outcome.unwrap_or_else(|_| {
         let message = panic_message.lock().ok().and_then(|m| m.clone()).unwrap_or_else(|| "a task panicked".into());

@@ -283,3 +283,22 @@ fn parquet_to_a_terminal_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("terminal") && stderr.contains("-o out.parquet"), "{stderr}");
 }
+
+#[test]
+fn the_language_reference_ships_inside_the_binary() {
+    let reference = std::fs::read_to_string(root().join("docs/language.md")).unwrap();
+    assert_eq!(ok_args(&["help", "language"]), reference);
+    let verbs = ok_args(&["help", "verbs"]);
+    assert!(verbs.starts_with("## Verbs") && verbs.contains("`sort key"), "{verbs}");
+    let functions = ok_args(&["help", "functions"]);
+    assert!(functions.contains("`coalesce(a, b, ...)`") && !functions.contains("## Verbs"), "{functions}");
+    // One verb, one function, one section, one command.
+    assert!(ok_args(&["help", "filter"]).contains("keeps rows where"));
+    assert!(ok_args(&["help", "substr"]).contains("substring"));
+    assert!(ok_args(&["help", "joins"]).starts_with("### Joins"));
+    assert!(ok_args(&["help", "run"]).contains("--memory-limit"));
+    fails(&["help", "fitler"], 2, "dq help filter");
+    assert!(ok_args(&["completions", "bash"]).contains("complete -F _dq"));
+    assert!(ok_args(&["completions", "zsh"]).contains("#compdef dq"));
+    assert!(ok_args(&["man"]).contains(".TH dq 1"));
+}
