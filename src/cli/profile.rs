@@ -86,6 +86,11 @@ fn fraction_of(spec: &str, total: u64) -> Result<f64, Error> {
     }
 }
 
+/// Nulls as a percentage of the rows, when both are known.
+fn null_pct(c: &ColumnReport) -> Option<f64> {
+    c.nulls.filter(|_| c.rows > 0).map(|n| 100.0 * n as f64 / c.rows as f64)
+}
+
 /// Runs `dq profile`.
 pub fn run(args: &Args) -> Result<(), Error> {
     let config = args.exec.config()?;
@@ -102,7 +107,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 name: c.name,
                 dtype: c.dtype,
                 rows: rows.unwrap_or(0),
-                nulls: c.nulls.unwrap_or(0),
+                nulls: c.nulls,
                 distinct: DistinctCount { value: 0, exact: false, error: f64::NAN },
                 min: c.min,
                 max: c.max,
@@ -252,8 +257,8 @@ fn to_json(p: &Profile) -> Value {
                 "name": c.name,
                 "type": type_name(&c.dtype),
                 "rows": c.rows,
-                "nulls": if metadata && c.nulls == 0 && c.min.is_none() { Value::Null } else { json!(c.nulls) },
-                "null_pct": if c.rows > 0 { json!(100.0 * c.nulls as f64 / c.rows as f64) } else { Value::Null },
+                "nulls": c.nulls,
+                "null_pct": null_pct(c),
                 "distinct": if metadata { Value::Null } else { json!(c.distinct.value) },
                 "distinct_exact": c.distinct.exact,
                 "distinct_error": num(Some(c.distinct.error)),
@@ -325,12 +330,12 @@ fn to_csv(p: &Profile) -> String {
     }
     out.push_str(",top_values,len_min,len_max,len_mean\n");
     for c in &p.columns {
-        let null_pct = if c.rows > 0 { fmt_f(Some(100.0 * c.nulls as f64 / c.rows as f64)) } else { String::new() };
+        let null_pct = fmt_f(null_pct(c));
         let mut fields = vec![
             c.name.clone(),
             type_name(&c.dtype),
             c.rows.to_string(),
-            c.nulls.to_string(),
+            c.nulls.map(|n| n.to_string()).unwrap_or_default(),
             null_pct,
             if p.tier == "metadata" { String::new() } else { c.distinct.value.to_string() },
             c.distinct.exact.to_string(),
@@ -342,7 +347,13 @@ fn to_csv(p: &Profile) -> String {
         for (k, _) in QUANTILES {
             fields.push(fmt_f(c.quantiles.iter().find(|(q, _)| *q == k).map(|(_, v)| *v)));
         }
-        fields.push(c.top.iter().map(|(v, n)| format!("{v}:{n}")).collect::<Vec<_>>().join(" "));
+        // A JSON array of [value, count] pairs: unambiguous whatever the
+        // values hold (spaces, colons, quotes).
+        fields.push(if c.top.is_empty() {
+            String::new()
+        } else {
+            json!(c.top.iter().map(|(v, n)| json!([v, n])).collect::<Vec<_>>()).to_string()
+        });
         let (lo, hi, mean) = c.lengths.map_or((String::new(), String::new(), String::new()), |(a, b, m)| {
             (a.to_string(), b.to_string(), fmt_f(Some(m)))
         });
@@ -392,10 +403,10 @@ fn to_table(p: &Profile) -> String {
         "length",
     ]);
     for c in &p.columns {
-        let nulls = if c.rows > 0 {
-            format!("{} ({:.1}%)", c.nulls, 100.0 * c.nulls as f64 / c.rows as f64)
-        } else {
-            c.nulls.to_string()
+        let nulls = match (c.nulls, null_pct(c)) {
+            (Some(n), Some(pct)) => format!("{n} ({pct:.1}%)"),
+            (Some(n), None) => n.to_string(),
+            (None, _) => "unknown".into(),
         };
         let mean = match (c.mean, c.std) {
             (Some(m), Some(s)) => format!("{} ± {}", fmt_f(Some(m)), fmt_f(Some(s))),

@@ -88,6 +88,23 @@ impl Source {
         if !options.delimiter_set && paths.iter().all(|p| paths::is_tsv(p)) {
             csv.delimiter = b'\t';
         }
+        // One source has one format: a file whose name says another would
+        // be misread (a Parquet file parsed as CSV), so it is refused.
+        if let (None, Some(first)) = (options.format, format) {
+            for p in paths.iter().filter(|p| !paths::is_stream(p)) {
+                let its = paths::format_of(p)?;
+                if its != first {
+                    return Err(Error::Unsupported {
+                        message: format!(
+                            "{} is {its:?} but {} is {first:?}: one scan (or profile) reads files of one format; \
+                             read them separately (or `union` two scans)",
+                            p.display(),
+                            paths[0].display()
+                        ),
+                    });
+                }
+            }
+        }
         let mut files = Vec::with_capacity(paths.len());
         for p in &paths {
             let (file, its_format) = open_file(p, format, &csv)?;

@@ -175,7 +175,58 @@ fn csv_and_table_formats() {
     let r = records(&out);
     assert_eq!(r.len(), 6);
     assert_eq!((r[5]["column"].as_str(), r[5]["distinct"].as_str(), r[5]["p50"].as_str()), ("qty", "7", "4"));
-    assert_eq!(r[3]["top_values"], "pear:7 plum:7 apple:6");
+    assert_eq!(r[3]["top_values"], r#"[["pear",7],["plum",7],["apple",6]]"#);
     let table = ok_args(&["profile", "testdata/sales.csv", "--format", "table"]);
     assert!(table.contains("full tier") && table.contains("20 rows") && table.contains("pear (7)"), "{table}");
+}
+
+#[test]
+fn top_values_are_exact_counts_up_to_100k_distinct_values() {
+    // 730 dates over many chunks, skewed so that the most frequent one is
+    // known: chunk-local truncation (the old 256 values per chunk) made
+    // its count an estimate and could rank another date first.
+    let t = Tmp::new();
+    let mut text = String::from("d,k\n");
+    let mut counts = std::collections::HashMap::<String, u64>::new();
+    let mut x = 7u64;
+    for row in 0..60_000u64 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let day = if row % 50 == 0 { 400 } else { (x >> 33) % 730 };
+        let d = format!("2023-{:03}", day);
+        *counts.entry(d.clone()).or_default() += 1;
+        text.push_str(&format!("{d},\"a: b {}\"\n", row % 3));
+    }
+    let file = t.file("dates.csv", &text);
+    let p = profile(&[&file, "--chunk-size", "64KB"]);
+    let d = &p["columns"][0];
+    assert_eq!(d["top_error"], 0, "{d}");
+    let mut want: Vec<(String, u64)> = counts.into_iter().collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let got: Vec<(String, u64)> = d["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["value"].as_str().unwrap().to_string(), v["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, want[..5].to_vec());
+    // In CSV, values with spaces and colons stay readable as JSON pairs.
+    let out = ok_args(&["profile", &file, "--format", "csv"]);
+    let r = records(&out);
+    let top: serde_json::Value = serde_json::from_str(&r[1]["top_values"]).unwrap();
+    assert_eq!(top, serde_json::json!([["a: b 0", 20000], ["a: b 1", 20000], ["a: b 2", 20000]]));
+}
+
+#[test]
+fn metadata_tier_shows_unknown_nulls_of_text_as_unknown() {
+    let p = profile(&["testdata/nulls.csv", "--metadata"]);
+    for c in p["columns"].as_array().unwrap() {
+        assert!(c["nulls"].is_null() && c["null_pct"].is_null(), "{c}");
+    }
+    let out = ok_args(&["profile", "testdata/nulls.csv", "--metadata", "--format", "csv"]);
+    assert!(records(&out).iter().all(|r| r["nulls"].is_empty()), "{out}");
+    let table = ok_args(&["profile", "testdata/nulls.csv", "--metadata", "--format", "table"]);
+    assert!(table.contains("unknown"), "{table}");
+    // Parquet footers do record nulls.
+    let p = profile(&["testdata/trips.parquet", "--metadata"]);
+    assert!(p["columns"][0]["nulls"].is_u64(), "{}", p["columns"][0]);
 }

@@ -299,7 +299,7 @@ impl ColumnState {
         // capacity by a partial selection (no full sort). Ties are broken
         // by the value's hash, so the same input keeps the same values
         // whatever order the hash table listed them in.
-        let cap = top_values::CAPACITY;
+        let cap = self.top.capacity();
         let mut order: Vec<usize> = (0..counts.len()).collect();
         let cut_off = if order.len() > cap {
             order.select_nth_unstable_by(cap, |a, b| counts[*b].cmp(&counts[*a]).then(hashes[*a].cmp(&hashes[*b])));
@@ -470,8 +470,9 @@ pub struct ColumnReport {
     pub dtype: DataType,
     /// Rows seen.
     pub rows: u64,
-    /// Nulls seen.
-    pub nulls: u64,
+    /// Nulls seen; `None` when unknown (the metadata tier of a text file,
+    /// whose nulls are not recorded anywhere).
+    pub nulls: Option<u64>,
     /// Distinct non-null values.
     pub distinct: DistinctCount,
     /// Smallest value, as text.
@@ -572,7 +573,7 @@ fn finish_column(c: &ColumnState) -> ColumnReport {
         name: c.name.clone(),
         dtype: c.dtype.clone(),
         rows: c.rows,
-        nulls: c.nulls,
+        nulls: Some(c.nulls),
         distinct,
         min,
         max,
@@ -614,7 +615,7 @@ mod tests {
         p.merge(q);
         let r = p.finish();
         let x = &r[0];
-        assert_eq!((x.rows, x.nulls, x.distinct.value, x.distinct.exact), (5, 1, 4, true));
+        assert_eq!((x.rows, x.nulls, x.distinct.value, x.distinct.exact), (5, Some(1), 4, true));
         assert_eq!((x.min.as_deref(), x.max.as_deref()), (Some("1"), Some("10")));
         assert!((x.mean.unwrap() - 4.25).abs() < 1e-12);
         // Sample std of 1, 2, 4, 10: mean 4.25, squares 10.5625+5.0625+0.0625+33.0625 = 48.75, /3.

@@ -1,15 +1,19 @@
 //! Most frequent values with counts, mergeable with a known error bound.
 //!
-//! Each chunk contributes its exact value counts truncated to the top
-//! `CAPACITY`; a value cut from a chunk could have had at most that chunk's
-//! cut-off count there, so the sum of cut-offs bounds how much any reported
-//! count may be short (and how large an unreported value's count can be).
-//! With few distinct values nothing is cut and the counts are exact.
+//! Counts are exact while the column has at most [`EXACT`] distinct values
+//! (as the profile's distinct count is). Beyond, each chunk contributes its
+//! value counts truncated to the top [`KEPT`]; a value cut from a chunk
+//! could have had at most that chunk's cut-off count there, so the sum of
+//! cut-offs bounds how much any reported count may be short (and how large
+//! an unreported value's count can be). Only values whose count exceeds
+//! that bound are reported then: the others may not be frequent at all.
 
 use std::collections::HashMap;
 
-/// Values kept per summary.
-pub const CAPACITY: usize = 256;
+/// Distinct values counted exactly.
+pub const EXACT: usize = super::EXACT_DISTINCT;
+/// Values kept per summary once counts are no longer exact.
+pub const KEPT: usize = 256;
 
 /// The summary.
 #[derive(Clone, Default)]
@@ -39,20 +43,32 @@ impl TopValues {
         self.prune();
     }
 
+    /// Values a chunk may contribute: all of them (up to [`EXACT`]) while
+    /// the counts are exact, the top [`KEPT`] after.
+    pub fn capacity(&self) -> usize {
+        if self.error == 0 {
+            EXACT
+        } else {
+            KEPT
+        }
+    }
+
     fn prune(&mut self) {
-        if self.counts.len() <= CAPACITY {
+        if self.counts.len() <= self.capacity() {
             return;
         }
         let mut all: Vec<(String, u64)> = self.counts.drain().collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        self.error += all[CAPACITY].1;
-        all.truncate(CAPACITY);
+        self.error += all[KEPT].1;
+        all.truncate(KEPT);
         self.counts = all.into_iter().collect();
     }
 
-    /// The `n` most frequent values, count descending (ties by value).
+    /// The `n` most frequent values, count descending (ties by value); when
+    /// counts are bounds, only values counted more often than the bound.
     pub fn top(&self, n: usize) -> Vec<(String, u64)> {
-        let mut all: Vec<(String, u64)> = self.counts.iter().map(|(v, c)| (v.clone(), *c)).collect();
+        let mut all: Vec<(String, u64)> =
+            self.counts.iter().filter(|(_, c)| **c > self.error).map(|(v, c)| (v.clone(), *c)).collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         all.truncate(n);
         all
@@ -79,11 +95,30 @@ mod tests {
         let mut t = TopValues::default();
         for chunk in 0..10u64 {
             let mut pairs = vec![("hot".to_string(), 1000)];
-            pairs.extend((0..CAPACITY as u64).map(|i| (format!("cold-{chunk}-{i}"), 1)));
+            pairs.extend((0..EXACT as u64 / 4).map(|i| (format!("cold-{chunk}-{i}"), 1)));
             t.add_chunk(pairs, 0);
         }
         let top = t.top(1);
         assert_eq!(top[0], ("hot".to_string(), 10_000));
         assert!(t.error > 0 && t.error <= 10);
+        // Nothing at or below the bound is reported.
+        assert!(t.top(KEPT).iter().all(|(_, c)| *c > t.error));
+    }
+
+    #[test]
+    fn counts_stay_exact_up_to_the_exact_limit() {
+        let mut t = TopValues::default();
+        // 1,000 chunks, each with 90 of the same 90,000 values, counts 1..
+        for chunk in 0..1000u64 {
+            t.add_chunk((0..90).map(|i| (format!("v{}", (chunk * 90 + i) % 90_000), 1 + i % 3)), 0);
+        }
+        assert_eq!(t.error, 0);
+        let want: u64 = (0..1000u64)
+            .flat_map(|c| (0..90).map(move |i| (c, i)))
+            .filter(|(c, i)| (c * 90 + i) % 90_000 == 0)
+            .map(|(_, i)| 1 + i % 3)
+            .sum();
+        let got = t.counts.get("v0").copied();
+        assert_eq!(got, Some(want));
     }
 }
