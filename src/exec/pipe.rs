@@ -111,9 +111,14 @@ impl Pipe<'_> {
         let mut kept = 0u64;
         let mut feeder = Feeder::new(input, run);
         let scan = feeder.scan();
+        // Under a row limit (`head 2`) the first window is one chunk and
+        // windows double while rows are missing: a quick look reads one
+        // chunk, not a window of them (256 MiB of a large CSV).
+        let mut window = if limit.is_some() { 1 } else { run.window };
         loop {
             check(run.config)?;
-            let (batch, in_flight) = feeder.next_batch(run)?;
+            let (batch, in_flight) = feeder.next_batch(run, window)?;
+            window = (window * 2).min(run.window);
             if batch.is_empty() {
                 break;
             }
@@ -165,11 +170,11 @@ impl<'a> Feeder<'a> {
         }
     }
 
-    /// The next window and its estimated bytes in memory: up to
-    /// `run.window` items, and (for frames) no more than the headroom holds.
-    fn next_batch(&mut self, run: &Run) -> Result<(Vec<Work>, u64), Error> {
+    /// The next window and its estimated bytes in memory: up to `window`
+    /// items, and (for frames) no more than the headroom holds.
+    fn next_batch(&mut self, run: &Run, window: usize) -> Result<(Vec<Work>, u64), Error> {
         let (mut batch, mut bytes) = (Vec::new(), 0u64);
-        while batch.len() < run.window && bytes < run.env.headroom {
+        while batch.len() < window && bytes < run.env.headroom {
             match self {
                 Feeder::Scan { jobs, .. } => match jobs.next() {
                     Some(job) => {

@@ -302,3 +302,28 @@ fn the_language_reference_ships_inside_the_binary() {
     assert!(ok_args(&["completions", "zsh"]).contains("#compdef dq"));
     assert!(ok_args(&["man"]).contains(".TH dq 1"));
 }
+
+#[test]
+fn a_quick_look_reads_one_chunk() {
+    let t = Tmp::new();
+    let mut text = String::from("a,b\n");
+    for i in 0..200_000 {
+        text.push_str(&format!("{i},{}\n", i % 7));
+    }
+    let plain = t.file("big.csv", &text);
+    let zst = t.file("big.csv.zst", zstd::encode_all(text.as_bytes(), 3).unwrap());
+    for file in [&plain, &zst] {
+        let o =
+            t.run(&["run", "-q", "--chunk-size", "64KB", "--stats=json", "-e", &format!(r#"scan "{file}" | head 2"#)]);
+        assert_eq!((o.code, o.stdout.as_str()), (0, "a,b\n0,0\n1,1\n"), "{}", o.stderr);
+        // Of about 40 chunks, one is read (the window used to be many).
+        assert_eq!(stats_json(&o.stderr)["stages"][0]["chunks"], 1, "{file}: {}", o.stderr);
+    }
+    // A limit that one chunk does not fill reads on, in growing windows.
+    let o =
+        t.run(&["run", "-q", "--chunk-size", "64KB", "-e", &format!(r#"scan "{plain}" | filter b == 3 | head 20000"#)]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rows = csv(&o.stdout);
+    assert_eq!(rows.len() - 1, 20_000);
+    assert!(rows[1..].iter().enumerate().all(|(i, r)| r[0] == (3 + 7 * i).to_string()), "rows in file order");
+}
