@@ -248,6 +248,9 @@ async fn scan(ctx: &SessionContext, scan: &Scan) -> Result<DataFrame, Error> {
     if spec.reads_stdin() {
         return Err(Error::not_on_cluster("reading standard input"));
     }
+    if spec.filename.is_some() {
+        return Err(Error::not_on_cluster("a scan with filename="));
+    }
     // A CSV file is read by position: files whose columns differ are each
     // read with their own header's order and united by name (`read_csv`).
     if !spec.same_columns && spec.format != Format::Csv {

@@ -48,6 +48,8 @@ pub struct ScanOptions {
     pub csv: CsvOptions,
     /// Whether `delimiter=` was given (so `.tsv` does not override it).
     pub delimiter_set: bool,
+    /// `filename=NAME`: a text column NAME holding each row's file path.
+    pub filename: Option<String>,
 }
 
 /// What to do with a malformed CSV record.

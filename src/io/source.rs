@@ -23,8 +23,11 @@ pub struct Source {
     pub csv: CsvOptions,
     /// The files in glob order.
     pub files: Vec<SourceFile>,
-    /// Columns of all files unified by name (first-seen order).
+    /// Columns of all files unified by name (first-seen order), then the
+    /// `filename=` column if asked for.
     pub schema: SchemaRef,
+    /// The `filename=` column: each row's file path, as the glob named it.
+    pub filename: Option<String>,
 }
 
 impl std::fmt::Debug for Source {
@@ -115,8 +118,16 @@ impl Source {
         if format == Format::Npy {
             npy::check_stackable(&files)?;
         }
-        let schema = unify::unify_schemas(files.iter().map(|f| f.schema.as_ref()));
-        Ok(Source { pattern, format, csv, files, schema: Arc::new(schema) })
+        let mut schema = unify::unify_schemas(files.iter().map(|f| f.schema.as_ref()));
+        if let Some(name) = &options.filename {
+            if schema.contains(name) {
+                return Err(Error::Unsupported {
+                    message: format!("filename={name}: the files already have a column `{name}`; pick another name"),
+                });
+            }
+            schema.with_column(name.into(), DataType::String);
+        }
+        Ok(Source { pattern, format, csv, files, schema: Arc::new(schema), filename: options.filename.clone() })
     }
 
     /// Counts the scan's jobs (after pruning with `filters`) for `explain`;
@@ -173,19 +184,43 @@ impl Source {
             .collect();
         let request = ReadRequest { columns: &present, filter, dictionaries: &dictionaries, settings };
         let df = file.reader.read(job, &request)?;
+        let df = self.conform(df, &wanted, &dictionaries).map_err(|e| Error::decode(&file.path, e))?;
+        match &self.filename {
+            Some(name) if wanted.contains(name) => self.with_filename(df, name, &file.path),
+            _ => Ok(df),
+        }
+    }
+
+    /// The file's path as a constant column `name` (in place of the null
+    /// column `conform` put there).
+    fn with_filename(&self, mut df: DataFrame, name: &str, path: &Path) -> Result<DataFrame> {
+        let value = Scalar::new(DataType::String, AnyValue::StringOwned(path.to_string_lossy().as_ref().into()));
+        let column = Column::new_scalar(name.into(), value, df.height());
+        df.with_column(column).map_err(|e| Error::decode(path, e))?;
+        Ok(df)
+    }
+
+    /// `df` conformed to the unified schema (string columns read as
+    /// dictionary ids keep their `UInt32` type).
+    fn conform(
+        &self,
+        df: DataFrame,
+        wanted: &[String],
+        dictionaries: &[(String, Arc<KeyDictionary>)],
+    ) -> PolarsResult<DataFrame> {
         let coded: Vec<&str> = dictionaries
             .iter()
             .map(|(name, _)| name.as_str())
             .filter(|name| df.column(name).is_ok_and(|c| c.dtype() == &DataType::UInt32))
             .collect();
         if coded.is_empty() {
-            return unify::conform(df, &wanted, &self.schema).map_err(|e| Error::decode(&file.path, e));
+            return unify::conform(df, wanted, &self.schema);
         }
         let mut schema = self.schema.as_ref().clone();
         for name in coded {
             schema.with_column(name.into(), DataType::UInt32);
         }
-        unify::conform(df, &wanted, &schema).map_err(|e| Error::decode(&file.path, e))
+        unify::conform(df, wanted, &schema)
     }
 
     /// Every row, in one frame: for small side inputs read while planning

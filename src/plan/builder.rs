@@ -1143,8 +1143,14 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
                     out.csv.schema_overrides.push((col.name.clone(), t.to_polars()));
                 }
             }
+            "filename" => match &o.value {
+                OptionValue::Scalar(Literal::Word(name) | Literal::Str(name)) if !name.is_empty() => {
+                    out.filename = Some(name.clone())
+                }
+                _ => return Err(bad("takes a column name, e.g. filename=file")),
+            },
             other => {
-                let known = ["format", "delimiter", "quote", "header", "null", "infer_rows", "schema"];
+                let known = ["format", "delimiter", "quote", "header", "null", "infer_rows", "schema", "filename"];
                 let c = close_matches(other, known);
                 return Err(Error::Invalid {
                     message: format!("unknown scan option `{other}`"),

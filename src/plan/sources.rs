@@ -32,6 +32,8 @@ pub struct ScanSpec {
     /// Whether every file has exactly the scan's columns and types (a
     /// glob's files may differ; dq unifies them while reading).
     pub same_columns: bool,
+    /// The `filename=` column, if asked for.
+    pub filename: Option<String>,
 }
 
 /// One file of a scan.
@@ -91,6 +93,7 @@ impl Sources {
             csv: source.csv.clone(),
             files,
             same_columns: source.files.iter().all(|f| f.schema == source.schema),
+            filename: source.filename.clone(),
         };
         self.opened.push(Arc::new(source));
         spec

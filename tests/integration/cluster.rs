@@ -294,6 +294,7 @@ const REFUSABLE: &[&str] = &[
     "the `lines` format",
     "decompress it first",
     "reading standard input",
+    "a scan with filename=",
     "`cast` from Utf8",
     "NumPy arrays (.npy)",
     "Arrow IPC files",

@@ -327,3 +327,26 @@ fn a_quick_look_reads_one_chunk() {
     assert_eq!(rows.len() - 1, 20_000);
     assert!(rows[1..].iter().enumerate().all(|(i, r)| r[0] == (3 + 7 * i).to_string()), "rows in file order");
 }
+
+#[test]
+fn filename_names_each_rows_file() {
+    // Each file's row count, from the files themselves.
+    let mut want = String::from("file,n\n");
+    for day in 1..=6 {
+        let name = format!("testdata/measurements/day-{day}.csv");
+        let text = std::fs::read_to_string(root().join(&name)).unwrap();
+        want.push_str(&format!("{name},{}\n", csv(&text).len() - 1));
+    }
+    for chunk in ["16MB", "200B"] {
+        let program = r#"scan "testdata/measurements/*.csv" (filename=file) | agg n = count() by file | sort file"#;
+        assert_eq!(ok_args(&["run", "--chunk-size", chunk, "-e", program]), want);
+    }
+    // A filter on it, and Parquet.
+    let one = ok(
+        r#"scan "testdata/measurements/*.csv" (filename=f) | filter f == "testdata/measurements/day-3.csv" | count"#,
+    );
+    assert_eq!(one, format!("count\n{}\n", want.lines().nth(3).unwrap().split(',').nth(1).unwrap()));
+    assert_eq!(ok(r#"scan "testdata/trips.parquet" (filename=f) | select f | head 1"#), "f\ntestdata/trips.parquet\n");
+    // A name the files already use is refused.
+    fails(&["run", "-e", r#"scan "testdata/sales.csv" (filename=qty) | count"#], 2, "already have a column `qty`");
+}
