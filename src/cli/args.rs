@@ -82,6 +82,29 @@ fn looks_like_program(word: &str) -> bool {
     word.contains(['|', '"', '\n']) || first == "scan" || first == "let" || crate::lang::is_verb(first)
 }
 
+/// `--options`: scan options for `schema`, `head` and `profile`.
+#[derive(clap::Args, Debug, Default)]
+pub struct ScanFlags {
+    /// Scan options, as inside a `scan`'s parentheses, e.g.
+    /// --options 'delimiter=";", header=false, null=["NA"]'.
+    #[arg(long = "options", value_name = "OPTIONS")]
+    pub options: Option<String>,
+}
+
+impl ScanFlags {
+    /// The options (defaults when none were given).
+    pub fn scan_options(&self, source: &mut Option<SourceText>) -> Result<crate::io::ScanOptions, Error> {
+        match &self.options {
+            None => Ok(crate::io::ScanOptions::default()),
+            Some(text) => {
+                *source =
+                    Some(SourceText { name: "<--options>".into(), text: crate::plan::builder::options_program(text) });
+                crate::plan::scan_options_from_text(text)
+            }
+        }
+    }
+}
+
 /// How to treat malformed CSV records.
 #[derive(ValueEnum, Clone, Copy, Debug, Default)]
 pub enum BadRows {

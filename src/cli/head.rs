@@ -1,6 +1,6 @@
 //! `dq head`: the first rows of a file, without writing a pipeline.
 
-use super::args::ExecArgs;
+use super::args::{ExecArgs, ScanFlags};
 use super::output::{self, FormatArg};
 use super::SourceText;
 use crate::{pipeline, Error};
@@ -22,13 +22,17 @@ pub struct Args {
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
     #[command(flatten)]
+    scan: ScanFlags,
+    #[command(flatten)]
     exec: ExecArgs,
 }
 
 /// Runs `dq head`.
 pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
-    let src = SourceText { name: "<dq head>".into(), text: format!("scan {:?} | head {}", args.path, args.rows) };
+    let options = args.scan.options.as_deref().map(|o| format!(" ({o})")).unwrap_or_default();
+    let text = format!("scan {:?}{options} | head {}", args.path, args.rows);
+    let src = SourceText { name: "<dq head>".into(), text };
     *source = Some(src.clone());
     let p = pipeline::compile(&src.text)?;
     let (frames, _) = pipeline::execute(&p, &pipeline::Backend::Local(config), None)?;

@@ -138,9 +138,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &cli.command {
         Command::Run(a) => run::run(a, &mut source_text),
         Command::Explain(a) => explain::run(a, &mut source_text),
-        Command::Schema(a) => schema::run(a),
+        Command::Schema(a) => schema::run(a, &mut source_text),
         Command::Head(a) => head::run(a, &mut source_text),
-        Command::Profile(a) => profile::run(a),
+        Command::Profile(a) => profile::run(a, &mut source_text),
         Command::Scheduler(a) => cluster::scheduler(a),
         Command::Worker(a) => cluster::worker(a),
         Command::Help(a) => help::help(a),

@@ -8,9 +8,11 @@ use clap::ValueEnum;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde_json::{json, Value};
 
+use super::args::ScanFlags;
 use super::args::{parse_size, ExecArgs};
 use super::usage;
-use crate::io::{type_name, ReadSettings, ScanOptions, Source};
+use super::SourceText;
+use crate::io::{type_name, ReadSettings, Source};
 use crate::ops::profile::{sparkline, ColumnReport, DistinctCount, TableProfile, QUANTILES};
 use crate::{exec, Error};
 
@@ -32,6 +34,8 @@ pub struct Args {
     /// Files or globs, profiled together.
     #[arg(required = true, value_name = "PATH_OR_GLOB")]
     paths: Vec<String>,
+    #[command(flatten)]
+    scan: ScanFlags,
     /// Only read file metadata (Parquet footers, file sizes): seconds, whatever the size.
     #[arg(long, conflicts_with = "sample")]
     metadata: bool,
@@ -92,10 +96,10 @@ fn null_pct(c: &ColumnReport) -> Option<f64> {
 }
 
 /// Runs `dq profile`.
-pub fn run(args: &Args) -> Result<(), Error> {
+pub fn run(args: &Args, text: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
     let started = Instant::now();
-    let source = Source::open_all(&args.paths, &ScanOptions::default())?;
+    let source = Source::open_all(&args.paths, &args.scan.scan_options(text)?)?;
     let files: Vec<(String, u64)> = source.files.iter().map(|f| (f.path.display().to_string(), f.size)).collect();
     let mut profile = if args.metadata {
         let (metas, cols) = source.metadata();

@@ -2,8 +2,10 @@
 
 use polars::prelude::*;
 
+use super::args::ScanFlags;
 use super::output::{self, FormatArg};
-use crate::io::{ScanOptions, Source};
+use super::SourceText;
+use crate::io::Source;
 use crate::plan::types::DType;
 use crate::Error;
 
@@ -20,11 +22,13 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
+    #[command(flatten)]
+    scan: ScanFlags,
 }
 
 /// Runs `dq schema`.
-pub fn run(args: &Args) -> Result<(), Error> {
-    let source = Source::open(&args.path, &ScanOptions::default())?;
+pub fn run(args: &Args, text: &mut Option<SourceText>) -> Result<(), Error> {
+    let source = Source::open(&args.path, &args.scan.scan_options(text)?)?;
     let names: Vec<String> = source.schema.iter_names().map(|n| n.to_string()).collect();
     let types: Vec<String> = source.schema.iter_values().map(|t| DType::from_polars(t).to_string()).collect();
     let df = df!("column" => names, "type" => types).map_err(|e| crate::internal!("{e}"))?;

@@ -251,6 +251,9 @@ async fn scan(ctx: &SessionContext, scan: &Scan) -> Result<DataFrame, Error> {
     if spec.filename.is_some() {
         return Err(Error::not_on_cluster("a scan with filename="));
     }
+    if !spec.csv.names.is_empty() {
+        return Err(Error::not_on_cluster("a scan with names="));
+    }
     // A CSV file is read by position: files whose columns differ are each
     // read with their own header's order and united by name (`read_csv`).
     if !spec.same_columns && spec.format != Format::Csv {

@@ -24,6 +24,9 @@ pub struct CsvOptions {
     pub schema_overrides: Vec<(String, DataType)>,
     /// How many records type inference looks at.
     pub infer_rows: usize,
+    /// `names=[...]`: names for the first columns, in order (a headerless
+    /// file's columns are otherwise `column_1`, `column_2`, ...).
+    pub names: Vec<String>,
 }
 
 impl Default for CsvOptions {
@@ -35,6 +38,7 @@ impl Default for CsvOptions {
             null_values: Vec::new(),
             schema_overrides: Vec::new(),
             infer_rows: 10_000,
+            names: Vec::new(),
         }
     }
 }

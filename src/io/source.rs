@@ -115,6 +115,11 @@ impl Source {
             files.push(file);
         }
         let format = format.unwrap_or(Format::Csv);
+        if !csv.names.is_empty() && format != Format::Csv {
+            return Err(Error::Unsupported {
+                message: format!("names= names CSV columns; {pattern} is read as {format:?}"),
+            });
+        }
         if format == Format::Npy {
             npy::check_stackable(&files)?;
         }

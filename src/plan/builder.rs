@@ -1066,6 +1066,26 @@ fn union(left: LogicalPlan, right: LogicalPlan, span: Span) -> Result<LogicalPla
     Ok(LogicalPlan::Union { inputs, schema })
 }
 
+/// Scan options from their text as written inside a `scan`'s parentheses
+/// (`delimiter=";", header=false`): what `dq schema`, `dq head` and `dq
+/// profile` take with `--options`, so that they read a file exactly as a
+/// `scan` with the same options would.
+///
+/// # Errors
+/// The parser's or the option's error, pointing into `scan "…" (TEXT)`.
+pub fn scan_options_from_text(text: &str) -> Result<io::ScanOptions, crate::Error> {
+    let program = crate::lang::parse(&options_program(text))?;
+    match &program.main.source {
+        ast::Source::Scan(scan) if program.main.verbs.is_empty() => Ok(scan_options(&scan.options)?),
+        _ => Err(crate::Error::Usage(format!("--options {text:?}: give only scan options, e.g. delimiter=\";\""))),
+    }
+}
+
+/// The program text `--options TEXT` is parsed in (errors point into it).
+pub fn options_program(text: &str) -> String {
+    format!("scan \"-\" ({text})")
+}
+
 fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
     let mut out = io::ScanOptions::default();
     for o in options {
@@ -1143,6 +1163,22 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
                     out.csv.schema_overrides.push((col.name.clone(), t.to_polars()));
                 }
             }
+            "names" => {
+                let OptionValue::List(items) = &o.value else {
+                    return Err(bad("takes a list of column names, e.g. names=[id, name, city]"));
+                };
+                let names: Vec<String> = items
+                    .iter()
+                    .map(|l| match l {
+                        Literal::Str(s) | Literal::Word(s) if !s.is_empty() => Ok(s.clone()),
+                        _ => Err(bad("takes column names, e.g. names=[id, name, city]")),
+                    })
+                    .collect::<Result<_, _>>()?;
+                if let Some(dup) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+                    return Err(bad(&format!("names `{}` twice", dup.1)));
+                }
+                out.csv.names = names;
+            }
             "filename" => match &o.value {
                 OptionValue::Scalar(Literal::Word(name) | Literal::Str(name)) if !name.is_empty() => {
                     out.filename = Some(name.clone())
@@ -1150,7 +1186,8 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
                 _ => return Err(bad("takes a column name, e.g. filename=file")),
             },
             other => {
-                let known = ["format", "delimiter", "quote", "header", "null", "infer_rows", "schema", "filename"];
+                let known =
+                    ["format", "delimiter", "quote", "header", "null", "infer_rows", "schema", "filename", "names"];
                 let c = close_matches(other, known);
                 return Err(Error::Invalid {
                     message: format!("unknown scan option `{other}`"),

@@ -295,6 +295,7 @@ const REFUSABLE: &[&str] = &[
     "decompress it first",
     "reading standard input",
     "a scan with filename=",
+    "a scan with names=",
     "`cast` from Utf8",
     "NumPy arrays (.npy)",
     "Arrow IPC files",

@@ -350,3 +350,33 @@ fn filename_names_each_rows_file() {
     // A name the files already use is refused.
     fails(&["run", "-e", r#"scan "testdata/sales.csv" (filename=qty) | count"#], 2, "already have a column `qty`");
 }
+
+#[test]
+fn schema_head_and_profile_take_a_scans_options() {
+    let t = Tmp::new();
+    let file = t.file("semi.txt", "1;north;NA\n2;south;4\n3;north;5\n");
+    let options = r#"format=csv, delimiter=";", header=false, null="NA", names=[id, region]"#;
+    let schema = ok_args(&["schema", &file, "--options", options, "--format", "csv"]);
+    assert_eq!(schema, "column,type\nid,int\nregion,str\ncolumn_3,int\n");
+    let head = ok_args(&["head", &file, "-n", "2", "--options", options, "--format", "csv"]);
+    assert_eq!(head, "id,region,column_3\n1,north,\n2,south,4\n");
+    let p: serde_json::Value =
+        serde_json::from_str(&ok_args(&["profile", &file, "--options", options, "--format", "json"])).unwrap();
+    let third = &p["columns"][2];
+    assert_eq!(
+        (third["name"].as_str(), third["nulls"].as_u64(), third["max"].as_str()),
+        (Some("column_3"), Some(1), Some("5"))
+    );
+    // The same options in a program give the same rows.
+    let run = ok(&format!(r#"scan "{file}" ({options}) | head 2"#));
+    assert_eq!(run, head);
+    // A mistyped option is named, with the options' text.
+    let err = fails(&["head", &file, "--options", "delimter=\";\""], 2, "unknown scan option `delimter`");
+    assert!(err.contains("did you mean `delimiter`"), "{err}");
+    fails(
+        &["schema", &file, "--options", "format=csv, header=false, names=[a, b, c, d]"],
+        2,
+        "4 names, but the file has 1 column",
+    );
+    fails(&["schema", &file, "--options", "names=[a]"], 2, "names= names CSV columns");
+}

@@ -33,11 +33,23 @@ pub(super) fn read_schema(path: &Path, bytes: &[u8], opts: &CsvOptions) -> Resul
         return Ok((Schema::default(), bytes.len()));
     }
     let first = records::parse_record(bytes, start, d);
-    let (names, data_start) = if opts.header {
+    let (mut names, data_start) = if opts.header {
         (header_names(&first.fields), first.end)
     } else {
-        ((1..=first.fields.len()).map(|i| format!("column_{i}")).collect(), start)
+        ((1..=first.fields.len()).map(|i| format!("column_{i}")).collect::<Vec<_>>(), start)
     };
+    if opts.names.len() > names.len() {
+        return Err(Error::Unsupported {
+            message: format!(
+                "{}: names= gives {} names, but the file has {} column{}",
+                path.display(),
+                opts.names.len(),
+                names.len(),
+                if names.len() == 1 { "" } else { "s" }
+            ),
+        });
+    }
+    names.splice(..opts.names.len(), opts.names.iter().cloned());
     // The sample: up to infer_rows records or 8 MiB, ending on a record boundary.
     let mut end = data_start;
     let mut n = 0;
