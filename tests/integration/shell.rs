@@ -29,24 +29,28 @@ fn a_program_that_starts_with_a_verb_reads_standard_input() {
     assert_eq!(implicit.stdout, "s\n83\n");
 }
 
-#[test]
-fn a_verb_first_program_on_a_terminal_says_what_to_do_instead_of_waiting() {
-    // A pseudo-terminal as stdin: dq must not sit waiting for typing.
+/// A pseudo-terminal: its terminal end (to give dq) and the other end
+/// (kept open until dq has run; closed when dropped).
+fn terminal() -> (std::fs::File, std::fs::File) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty writes two descriptors into the integers given.
     let rc =
         unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
     assert_eq!(rc, 0, "openpty");
-    // SAFETY: `slave` is a descriptor openpty just opened, owned here.
-    let tty: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(slave) };
+    // SAFETY: both are descriptors openpty just opened, each owned once here.
+    unsafe { (std::os::fd::FromRawFd::from_raw_fd(slave), std::os::fd::FromRawFd::from_raw_fd(master)) }
+}
+
+#[test]
+fn a_verb_first_program_on_a_terminal_says_what_to_do_instead_of_waiting() {
+    // A pseudo-terminal as stdin: dq must not sit waiting for typing.
+    let (tty, _master) = terminal();
     let out = Command::new(env!("CARGO_BIN_EXE_dq"))
         .arg("filter qty > 5")
         .current_dir(root())
         .stdin(Stdio::from(tty))
         .output()
         .expect("dq runs");
-    // SAFETY: `master` is open and closed once, here.
-    unsafe { libc::close(master) };
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("standard input, which is a terminal") && stderr.contains("scan"), "{stderr}");
@@ -263,13 +267,7 @@ fn gz_and_zst_outputs_are_written_compressed() {
 
 #[test]
 fn parquet_to_a_terminal_is_refused() {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two descriptors into the integers given.
-    let rc =
-        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
-    assert_eq!(rc, 0, "openpty");
-    // SAFETY: `slave` is a descriptor openpty just opened, owned here.
-    let tty: std::fs::File = unsafe { std::os::fd::FromRawFd::from_raw_fd(slave) };
+    let (tty, _master) = terminal();
     let out = Command::new(env!("CARGO_BIN_EXE_dq"))
         .args(["--format", "parquet", r#"scan "testdata/sales.csv""#])
         .current_dir(root())
@@ -277,8 +275,6 @@ fn parquet_to_a_terminal_is_refused() {
         .stderr(Stdio::piped())
         .output()
         .expect("dq runs");
-    // SAFETY: `master` is open and closed once, here.
-    unsafe { libc::close(master) };
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("terminal") && stderr.contains("-o out.parquet"), "{stderr}");
