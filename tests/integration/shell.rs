@@ -32,10 +32,17 @@ fn a_program_that_starts_with_a_verb_reads_standard_input() {
 /// A pseudo-terminal: its terminal end (to give dq) and the other end
 /// (kept open until dq has run; closed when dropped).
 fn terminal() -> (std::fs::File, std::fs::File) {
+    sized_terminal(None)
+}
+
+/// A pseudo-terminal that reports `cols` columns (none: no size).
+fn sized_terminal(cols: Option<u16>) -> (std::fs::File, std::fs::File) {
     let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two descriptors into the integers given.
-    let rc =
-        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let size = cols.map(|c| libc::winsize { ws_row: 50, ws_col: c, ws_xpixel: 0, ws_ypixel: 0 });
+    let size_ptr = size.as_ref().map_or(std::ptr::null(), |s| s as *const libc::winsize);
+    // SAFETY: openpty writes two descriptors into the integers given and
+    // only reads the size it is given.
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), size_ptr) };
     assert_eq!(rc, 0, "openpty");
     // SAFETY: both are descriptors openpty just opened, each owned once here.
     unsafe { (std::os::fd::FromRawFd::from_raw_fd(slave), std::os::fd::FromRawFd::from_raw_fd(master)) }
@@ -375,4 +382,38 @@ fn schema_head_and_profile_take_a_scans_options() {
         "4 names, but the file has 1 column",
     );
     fails(&["schema", &file, "--options", "names=[a]"], 2, "names= names CSV columns");
+}
+
+#[test]
+fn a_terminal_table_fits_the_terminal() {
+    let (tty, mut master) = sized_terminal(Some(80));
+    let program = r#"scan "testdata/sales.csv" | derive note = "a very long note that goes on and on and on forever", e = "", n = "null", z = null, w = 123456789.123456789 | head 3"#;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dq"))
+        .arg(program)
+        .current_dir(root())
+        .stdout(Stdio::from(tty))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dq runs");
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let mut out = vec![0u8; 1 << 16];
+    let n = std::io::Read::read(&mut master, &mut out).unwrap();
+    let text = String::from_utf8_lossy(&out[..n]).replace('\r', "");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.iter().all(|l| l.chars().count() <= 80), "{text}");
+    // The first and last columns stay, the middle ones are counted.
+    assert!(lines[1].contains("order_id") && lines[1].contains(" w ") && lines[1].contains('…'), "{text}");
+    assert!(text.contains("3 rows × 11 columns, 5 not shown"), "{text}");
+    // null, the text "null" and full floats.
+    assert!(
+        lines[4].contains("\"null\"") && lines[4].contains(" null ") && lines[4].contains("123456789.12345679"),
+        "{text}"
+    );
+    // Markdown keeps every value whole.
+    let md = ok_args(&["--format", "markdown", program]);
+    assert!(
+        md.contains("| a very long note that goes on and on and on forever |  | null |  | 123456789.12345679 |"),
+        "{md}"
+    );
 }

@@ -236,17 +236,24 @@ pub fn peak_rss(args: &[&str]) -> (i32, u64) {
         .spawn()
         .expect("dq runs");
     let status_file = format!("/proc/{}/status", child.id());
+    let comm_file = format!("/proc/{}/comm", child.id());
     let mut peak = 0u64;
     loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
+        // Until it execs, the child is (v)forked from this test process and
+        // its status shows the test's memory (a flaky 398 MiB under the
+        // parallel suite): read only once it runs dq.
+        let is_dq = std::fs::read_to_string(&comm_file).is_ok_and(|c| c.trim_end() == "dq");
+        if let Some(text) = is_dq.then(|| std::fs::read_to_string(&status_file).ok()).flatten() {
             if let Some(kb) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
                 let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
                 peak = peak.max(kb * 1024);
             }
         }
         if let Some(status) = child.try_wait().unwrap() {
+            // A run too short to be seen would pass any bar unmeasured.
+            assert!(peak > 0, "dq {args:?} ended before its memory could be read");
             return (status.code().unwrap_or(-1), peak);
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }

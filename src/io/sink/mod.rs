@@ -8,12 +8,12 @@ mod compress;
 mod csv;
 mod npy;
 mod parquet;
+mod table;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use comfy_table::{presets, ContentArrangement, Table};
 use polars::prelude::*;
 
 use super::{Compression, Error, Result};
@@ -382,7 +382,11 @@ impl ResultWriter {
                 out.write_all(close).map_err(|e| Error::write(&name, e))?;
             }
             Inner::Table { frames, rows, markdown, max_rows } => {
-                let text = render_table(&self.schema, &frames, rows, markdown, max_rows);
+                let text = if markdown {
+                    table::markdown(&self.schema, &frames, rows)
+                } else {
+                    table::boxed(&self.schema, &frames, rows, max_rows, comfy_table::Table::new().width())
+                };
                 out.write_all(text.as_bytes()).map_err(|e| Error::write(&name, e))?;
             }
         }
@@ -403,65 +407,4 @@ fn datetimes_as_text(df: &DataFrame) -> PolarsResult<DataFrame> {
         }
     }
     Ok(out)
-}
-
-fn cell(v: AnyValue) -> String {
-    match v {
-        AnyValue::Null => String::new(),
-        AnyValue::String(s) => s.to_string(),
-        AnyValue::StringOwned(s) => s.to_string(),
-        other => other.to_string(),
-    }
-}
-
-fn render_table(schema: &Schema, frames: &[DataFrame], total_rows: usize, markdown: bool, max_rows: usize) -> String {
-    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for df in frames {
-        let cols = df.get_columns();
-        for i in 0..df.height() {
-            rows.push(cols.iter().map(|c| c.get(i).map(cell).unwrap_or_default()).collect());
-        }
-    }
-    let mut text = if markdown {
-        let mut s = format!("| {} |\n|{}\n", names.join(" | "), " --- |".repeat(names.len()));
-        for r in &rows {
-            let escaped: Vec<String> = r.iter().map(|c| c.replace('|', "\\|").replace('\n', " ")).collect();
-            s.push_str(&format!("| {} |\n", escaped.join(" | ")));
-        }
-        s
-    } else {
-        let mut table = Table::new();
-        table.load_preset(presets::UTF8_FULL_CONDENSED);
-        // Wrap to the terminal only when it reports a usable width (a pty
-        // without a size says 0, which would squeeze every column to one character).
-        let arrangement = match table.width() {
-            Some(w) if w >= 40 => ContentArrangement::Dynamic,
-            _ => ContentArrangement::Disabled,
-        };
-        table.set_content_arrangement(arrangement);
-        table.set_header(schema.iter().map(|(n, dt)| format!("{n}\n{}", super::type_name(dt))));
-        for (i, dt) in schema.iter_values().enumerate() {
-            if dt.is_primitive_numeric() {
-                if let Some(c) = table.column_mut(i) {
-                    c.set_cell_alignment(comfy_table::CellAlignment::Right);
-                }
-            }
-        }
-        for r in &rows {
-            table.add_row(r.iter().map(|c| if c.is_empty() { "null".to_string() } else { c.clone() }));
-        }
-        format!("{table}\n")
-    };
-    if total_rows > rows.len() || !markdown {
-        let shown = if total_rows > max_rows {
-            format!(", showing the first {max_rows}; use --format csv or -o for all")
-        } else {
-            String::new()
-        };
-        if !markdown || total_rows > rows.len() {
-            text.push_str(&format!("{} rows × {} columns{shown}\n", total_rows, names.len()));
-        }
-    }
-    text
 }
