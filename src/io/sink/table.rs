@@ -196,6 +196,6 @@ mod tests {
         let long = "x".repeat(100);
         assert_eq!(shown(&Some(long), true).chars().count(), MAX_CELL);
         assert_eq!(float(0.1 + 0.2), "0.30000000000000004");
-        assert_eq!(float(123456789.123456789), "123456789.12345679");
+        assert_eq!(float(123_456_789.123_456_79), "123456789.12345679");
     }
 }
