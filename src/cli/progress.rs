@@ -116,6 +116,30 @@ fn emit_json(p: &Progress, interval: Duration) {
     }
 }
 
+/// The text after the bar: `eta 12s · stage 1/2 scan · 120/487 MB ·
+/// 2.4M rows/s` (MB/s is in `--progress json`).
+fn bar_line(s: &Snapshot) -> String {
+    let v: serde_json::Value = serde_json::from_str(&json_line(s)).unwrap_or_default();
+    let eta = v["eta_s"].as_f64().map_or("eta ?".to_string(), |e| format!("eta {e:.0}s"));
+    let mb = |b: u64| format!("{:.0}", b as f64 / 1e6);
+    let rows = v["rows_per_s"].as_f64().unwrap_or(0.0);
+    let rows = if rows >= 1e6 {
+        format!("{:.1}M", rows / 1e6)
+    } else if rows >= 1e3 {
+        format!("{:.0}k", rows / 1e3)
+    } else {
+        format!("{rows:.0}")
+    };
+    format!(
+        "{eta} · stage {}/{} {} · {}/{} MB · {rows} rows/s",
+        s.stage + 1,
+        s.stages.max(1),
+        s.label,
+        mb(s.bytes),
+        mb(s.total_bytes)
+    )
+}
+
 fn draw_bar(p: &Progress) {
     // Runs shorter than about a second show nothing.
     wait(p, Duration::from_millis(1000));
@@ -126,7 +150,9 @@ fn draw_bar(p: &Progress) {
         ProgressBar::with_draw_target(Some(p.total_bytes.load(Ordering::Relaxed).max(1)), ProgressDrawTarget::stderr());
     // Rates and ETA are dq's own (averaged since the start): indicatif's
     // would count the bytes read before the bar appeared as one burst.
-    let style = ProgressStyle::with_template("{spinner} {prefix} [{bar:25}] {bytes}/{total_bytes} {wide_msg}")
+    // Fits 80 columns: ETA and stage first, one unit system (MB, 10^6
+    // bytes), whole rows per second.
+    let style = ProgressStyle::with_template("{spinner} [{bar:12}] {wide_msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
     bar.set_style(style);
@@ -134,10 +160,7 @@ fn draw_bar(p: &Progress) {
         let s = p.snapshot();
         bar.set_length(s.total_bytes.max(1));
         bar.set_position(s.bytes.min(s.total_bytes.max(1)));
-        bar.set_prefix(format!("stage {}/{}", s.stage + 1, s.stages.max(1)));
-        let v: serde_json::Value = serde_json::from_str(&json_line(&s)).unwrap_or_default();
-        let eta = v["eta_s"].as_f64().map_or("?".to_string(), |e| format!("{e:.0}s"));
-        bar.set_message(format!("{} MB/s · {} rows/s · eta {eta} · {}", v["mb_per_s"], v["rows_per_s"], s.label));
+        bar.set_message(bar_line(&s));
         wait(p, Duration::from_millis(100));
     }
     bar.finish_and_clear();
@@ -146,6 +169,24 @@ fn draw_bar(p: &Progress) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bar_line_fits_80_columns_with_whole_units() {
+        let s = Snapshot {
+            elapsed: 3.0,
+            stage: 0,
+            stages: 2,
+            label: "combining".into(),
+            bytes: 1_020_000_000,
+            total_bytes: 4_870_000_000,
+            rows: 7_200_000,
+            done: false,
+        };
+        let line = bar_line(&s);
+        assert_eq!(line, "eta 11s · stage 1/2 combining · 1020/4870 MB · 2.4M rows/s");
+        // Spinner, space, the 14-column bar and a space before it.
+        assert!(line.chars().count() + 17 <= 80, "{line}");
+    }
 
     #[test]
     fn json_line_has_the_documented_fields() {
