@@ -90,6 +90,11 @@ impl Source {
         let mut csv = options.csv.clone();
         if !options.delimiter_set && paths.iter().all(|p| paths::is_tsv(p)) {
             csv.delimiter = b'\t';
+        } else if !options.delimiter_set && format == Some(Format::Csv) {
+            // No delimiter given: the first plain file's first records tell.
+            if let Some(d) = paths.iter().find_map(|p| sniff(p, &csv)) {
+                csv.delimiter = d;
+            }
         }
         // One source has one format: a file whose name says another would
         // be misread (a Parquet file parsed as CSV), so it is refused.
@@ -312,6 +317,21 @@ impl Source {
             .collect();
         (files, columns)
     }
+}
+
+/// The delimiter of a plain (not compressed, not streamed) CSV file, from
+/// its first 64 KiB; `None` for other files and when nothing is consistent.
+fn sniff(path: &Path, csv: &CsvOptions) -> Option<u8> {
+    if paths::is_stream(path) || paths::strip_compression(path).1 != Compression::None {
+        return None;
+    }
+    const HEAD: u64 = 64 << 10;
+    let mut head = Vec::with_capacity(HEAD as usize);
+    let file = std::fs::File::open(path).ok()?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, HEAD + 1), &mut head).ok()?;
+    let whole = head.len() as u64 <= HEAD;
+    head.truncate(HEAD as usize);
+    text::sniff_delimiter(&head, csv.quote, whole)
 }
 
 /// Opens one file with its format's reader (the one place that maps a

@@ -379,7 +379,8 @@ fn schema_head_and_profile_take_a_scans_options() {
     fails(
         &["schema", &file, "--options", "format=csv, header=false, names=[a, b, c, d]"],
         2,
-        "4 names, but the file has 1 column",
+        // (the delimiter, not given, is sniffed: `;`)
+        "4 names, but the file has 3 columns",
     );
     fails(&["schema", &file, "--options", "names=[a]"], 2, "names= names CSV columns");
 }
@@ -416,4 +417,16 @@ fn a_terminal_table_fits_the_terminal() {
         md.contains("| a very long note that goes on and on and on forever |  | null |  | 123456789.12345679 |"),
         "{md}"
     );
+}
+
+#[test]
+fn the_delimiter_is_sniffed_when_not_given() {
+    let t = Tmp::new();
+    let semi = t.file("eu.csv", "id;price;city\n1;2,50;Köln\n2;3,00;Wien\n");
+    assert_eq!(ok(&format!(r#"scan "{semi}" | select id, city"#)), "id,city\n1,Köln\n2,Wien\n");
+    let pipe = t.file("p.csv", "a|b\n1|x\n");
+    assert_eq!(ok(&format!(r#"scan "{pipe}""#)), "a,b\n1,x\n");
+    // A given delimiter is kept, and a plain CSV stays a CSV.
+    fails(&["run", "-e", &format!(r#"scan "{semi}" (delimiter=",") | count"#)], 3, "eu.csv:2");
+    assert_eq!(ok(r#"scan "testdata/sales.csv" | count"#), "count\n20\n");
 }

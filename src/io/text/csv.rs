@@ -443,3 +443,58 @@ fn write_nulled(out: &mut Vec<u8>, rec: &Record, dtypes: &[DataType], opts: &Csv
     }
     out.push(b'\n');
 }
+
+/// Delimiters tried when a scan names none, in order of preference.
+const SNIFFED: [u8; 4] = [b',', b'\t', b';', b'|'];
+
+/// The delimiter the first records of `head` (a file's first bytes) use:
+/// the candidate that splits every one of up to 20 records into the same
+/// number of fields, more than one; the most fields wins, a tie goes to the
+/// earlier candidate (`,` first). `None` when no candidate is consistent.
+/// `whole`: `head` is the whole file (its last record is complete).
+pub(crate) fn sniff_delimiter(head: &[u8], quote: Option<u8>, whole: bool) -> Option<u8> {
+    let mut best: Option<(u8, usize)> = None;
+    for delimiter in SNIFFED {
+        let dialect = Dialect { delimiter, quote };
+        let mut counts = Vec::new();
+        let mut at = if head.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        // Only whole records: the last one in `head` may be cut short.
+        while counts.len() < 20 {
+            let record = records::parse_record(head, at, dialect);
+            let cut = record.end > head.len() || (record.end == head.len() && !whole);
+            if cut || record.end <= at {
+                break;
+            }
+            if !record.fields.iter().all(String::is_empty) {
+                counts.push(record.fields.len());
+            }
+            at = record.end;
+        }
+        let consistent = counts.first().filter(|&&n| n > 1 && counts.iter().all(|c| c == &n));
+        if let Some(&n) = consistent {
+            if best.is_none_or(|(_, m)| n > m) {
+                best = Some((delimiter, n));
+            }
+        }
+    }
+    best.map(|(d, _)| d)
+}
+
+#[cfg(test)]
+mod sniff_tests {
+    use super::sniff_delimiter;
+
+    #[test]
+    fn the_consistent_delimiter_with_most_fields_wins() {
+        let q = Some(b'"');
+        assert_eq!(sniff_delimiter(b"a;b;c\n1;2,5;3\n4;5;6\n", q, true), Some(b';'));
+        assert_eq!(sniff_delimiter(b"a\tb\n1\t2\n", q, true), Some(b'\t'));
+        assert_eq!(sniff_delimiter(b"a|b\n1|2\n", q, true), Some(b'|'));
+        assert_eq!(sniff_delimiter(b"a,b\n1,2\n", q, true), Some(b','));
+        // A quoted comma does not count; `;` is consistent.
+        assert_eq!(sniff_delimiter(b"a;b\n\"x,y\";2\n", q, true), Some(b';'));
+        // One column: no guess; a record cut short at the end is not counted.
+        assert_eq!(sniff_delimiter(b"a\n1\n2\n", q, true), None);
+        assert_eq!(sniff_delimiter(b"a;b\n1;2\n3;", q, false), Some(b';'));
+    }
+}

@@ -17,6 +17,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+pub(crate) use csv::sniff_delimiter;
 pub(crate) use mapped::MappedText;
 pub(crate) use streamed::StreamedText;
 
