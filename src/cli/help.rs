@@ -114,19 +114,24 @@ fn heading(line: &str) -> Option<(usize, &str)> {
 /// (`` `join OTHER on KEYS` ``, `` `abs round(x[, digits]) floor` ``),
 /// rendered as `form — meaning`.
 fn rows_naming(name: &str) -> Vec<String> {
-    let mut fenced = false;
-    LANGUAGE
-        .lines()
-        .filter(|l| {
-            fenced ^= l.starts_with("```");
-            !fenced && l.starts_with("| `")
-        })
-        .filter_map(|l| {
-            let cells: Vec<&str> = l.trim_matches('|').splitn(2, " | ").map(str::trim).collect();
-            let [form, meaning] = cells[..] else { return None };
+    table_rows()
+        .filter_map(|(form, meaning)| {
             names_in(form).any(|n| n == name).then(|| format!("{form} — {}", meaning.trim_end_matches(" |").trim()))
         })
         .collect()
+}
+
+/// The reference's table rows whose first cell is code, outside code
+/// blocks, as (first cell, the rest).
+fn table_rows() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let mut fenced = false;
+    LANGUAGE
+        .lines()
+        .filter(move |l| {
+            fenced ^= l.starts_with("```");
+            !fenced && l.starts_with("| `")
+        })
+        .filter_map(|l| l.trim_matches('|').split_once(" | ").map(|(form, rest)| (form.trim(), rest.trim())))
 }
 
 /// The identifiers inside the code spans of a table cell.
@@ -140,17 +145,8 @@ fn names_in(cell: &str) -> impl Iterator<Item = &str> {
 
 /// Every verb and function named in the reference's tables, for "did you mean".
 fn known_names() -> Vec<String> {
-    let mut fenced = false;
-    let mut names: Vec<String> = LANGUAGE
-        .lines()
-        .filter(|l| {
-            fenced ^= l.starts_with("```");
-            !fenced && l.starts_with("| `")
-        })
-        .flat_map(|l| {
-            names_in(l.trim_matches('|').split(" | ").next().unwrap_or("")).map(str::to_string).collect::<Vec<_>>()
-        })
-        .collect();
+    let mut names: Vec<String> =
+        table_rows().flat_map(|(form, _)| names_in(form).map(str::to_string).collect::<Vec<_>>()).collect();
     names.extend(["language", "verbs", "functions"].map(String::from));
     names.sort();
     names.dedup();

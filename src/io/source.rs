@@ -196,18 +196,9 @@ impl Source {
         let df = file.reader.read(job, &request)?;
         let df = self.conform(df, &wanted, &dictionaries).map_err(|e| Error::decode(&file.path, e))?;
         match &self.filename {
-            Some(name) if wanted.contains(name) => self.with_filename(df, name, &file.path),
+            Some(name) if wanted.contains(name) => with_filename(df, name, &file.path),
             _ => Ok(df),
         }
-    }
-
-    /// The file's path as a constant column `name` (in place of the null
-    /// column `conform` put there).
-    fn with_filename(&self, mut df: DataFrame, name: &str, path: &Path) -> Result<DataFrame> {
-        let value = Scalar::new(DataType::String, AnyValue::StringOwned(path.to_string_lossy().as_ref().into()));
-        let column = Column::new_scalar(name.into(), value, df.height());
-        df.with_column(column).map_err(|e| Error::decode(path, e))?;
-        Ok(df)
     }
 
     /// `df` conformed to the unified schema (string columns read as
@@ -317,6 +308,15 @@ impl Source {
             .collect();
         (files, columns)
     }
+}
+
+/// The file's path as a constant column `name` (in place of the null
+/// column `conform` put there).
+fn with_filename(mut df: DataFrame, name: &str, path: &Path) -> Result<DataFrame> {
+    let value = Scalar::new(DataType::String, AnyValue::StringOwned(path.to_string_lossy().as_ref().into()));
+    let column = Column::new_scalar(name.into(), value, df.height());
+    df.with_column(column).map_err(|e| Error::decode(path, e))?;
+    Ok(df)
 }
 
 /// The delimiter of a plain (not compressed, not streamed) CSV file, from

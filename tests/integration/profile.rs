@@ -230,3 +230,9 @@ fn metadata_tier_shows_unknown_nulls_of_text_as_unknown() {
     let p = profile(&["testdata/trips.parquet", "--metadata"]);
     assert!(p["columns"][0]["nulls"].is_u64(), "{}", p["columns"][0]);
 }
+
+#[test]
+fn files_of_different_formats_in_one_source_are_refused() {
+    // Regression: the Parquet file was parsed as CSV (the first file's format).
+    fails(&["profile", "testdata/nulls.csv", "testdata/trips.parquet"], 2, "trips.parquet is Parquet but");
+}
