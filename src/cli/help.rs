@@ -115,9 +115,8 @@ fn heading(line: &str) -> Option<(usize, &str)> {
 /// rendered as `form — meaning`.
 fn rows_naming(name: &str) -> Vec<String> {
     table_rows()
-        .filter_map(|(form, meaning)| {
-            names_in(form).any(|n| n == name).then(|| format!("{form} — {}", meaning.trim_end_matches(" |").trim()))
-        })
+        .filter(|(form, _)| names_in(form).any(|n| n == name))
+        .map(|(form, meaning)| format!("{form} — {}", meaning.trim_end_matches(" |").trim()))
         .collect()
 }
 
