@@ -218,7 +218,7 @@ const HASH_WORK_FACTOR: u64 = 9;
 
 /// Splits `frames` (`bytes` in memory) into key-disjoint pieces small
 /// enough that hashing `threads` of them at a time fits in what the budget
-/// has free, and into at least `threads` pieces when there are enough rows
+/// has free, and into at least `PIECES_PER_THREAD` pieces a thread when there are enough rows
 /// to keep every thread busy; one piece (the frames as they are) when that
 /// is all it takes. Sinks that work by key give the same result piece by
 /// piece, only in another row order, and order is defined only when the
@@ -232,7 +232,9 @@ fn by_key_pieces(
 ) -> PolarsResult<Vec<Vec<DataFrame>>> {
     let free = env.budget.limit().saturating_sub(env.budget.used()).max(1 << 20);
     let rows: usize = frames.iter().map(DataFrame::height).sum();
-    let for_threads = if rows >= PARALLEL_FINISH_ROWS { threads } else { 1 };
+    // Several pieces a thread: pieces finish at different speeds, and with
+    // one each a thread sat idle for the last 0.75 s of h2o q10.
+    let for_threads = if rows >= PARALLEL_FINISH_ROWS { threads * PIECES_PER_THREAD } else { 1 };
     let needed = bytes.saturating_mul(HASH_WORK_FACTOR * threads as u64).div_ceil(free).max(for_threads as u64);
     let pieces = needed.clamp(1, PARTS as u64) as usize;
     if pieces == 1 || rows == 0 {
@@ -258,6 +260,9 @@ fn hash_work(env: &Env, bytes: u64, pieces: usize, threads: usize) -> Reservatio
     let at_once = threads.min(pieces).max(1) as u64;
     env.budget.reserve(bytes / pieces.max(1) as u64 * HASH_WORK_FACTOR * at_once)
 }
+
+/// Key-disjoint pieces per thread when there are rows enough to split.
+const PIECES_PER_THREAD: usize = 4;
 
 /// Partials with fewer rows finish as one piece (splitting costs more than
 /// a second thread saves).

@@ -62,6 +62,11 @@ impl Key {
         let series = column.as_materialized_series();
         let physical = series.to_physical_repr();
         match physical.dtype() {
+            // A column with no value (e.g. an NDJSON chunk without the
+            // field) hashes as the nulls of any other type.
+            DataType::Null => {
+                Some(Key::Int { values: vec![0i64; series.len()].into(), valid: Some(vec![false; series.len()]) })
+            }
             DataType::String => {
                 let text = series.str().ok()?.rechunk();
                 let values = text.downcast_iter().next()?.clone();
@@ -156,6 +161,19 @@ pub fn validity(series: &Series) -> Option<Vec<bool>> {
 fn mix(h: u64, v: u64) -> u64 {
     let m = u128::from(h ^ v) * 0x9E37_79B9_7F4A_7C15_u128;
     (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// A hash of each row's `keys` (columns of one frame) that depends only on
+/// the values: integers of any width, dates and booleans hash as the same
+/// integer, null as null; `None` when a key type is not one this handles.
+pub fn key_hashes(keys: &[&Column], seed: u64) -> Option<Vec<u64>> {
+    let rows = keys.first()?.len();
+    let keys: Vec<Key> = keys.iter().map(|c| Key::of(c)).collect::<Option<_>>()?;
+    let mut hashes = crate::ops::filled(seed, rows);
+    for k in &keys {
+        k.hash_into(&mut hashes);
+    }
+    Some(hashes)
 }
 
 /// Groups the rows of `keys` (columns of one frame), or `None` when a key
@@ -309,8 +327,12 @@ fn assign<F: Copy>(
 ) -> Option<Groups> {
     // Each entry keeps its hash and fingerprint beside its group, so a probe
     // compares them without touching the rows (cache misses at 100k+ groups).
-    let mut table: HashTable<(u64, u32, F)> = HashTable::new();
-    let mut first: Vec<IdxSize> = Vec::new();
+    // Sized for as many groups as this thread's previous table held (at
+    // most one a row): a table grown to millions of groups moves every
+    // entry about twice and clears twice the memory it ends with (h2o q10).
+    let hint = TABLE_GROUPS_BEFORE.get().min(hashes.len());
+    let mut table: HashTable<(u64, u32, F)> = HashTable::with_capacity(hint);
+    let mut first: Vec<IdxSize> = Vec::with_capacity(hint);
     let mut ids = Vec::with_capacity(hashes.len());
     let mut null_group = None;
     for (row, &h) in hashes.iter().enumerate() {
@@ -339,7 +361,13 @@ fn assign<F: Copy>(
         };
         ids.push(id);
     }
+    TABLE_GROUPS_BEFORE.set(first.len());
     Some(Groups { ids, first })
+}
+
+thread_local! {
+    /// Groups in the last hash table this thread built (a size hint only).
+    static TABLE_GROUPS_BEFORE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 #[cfg(test)]
