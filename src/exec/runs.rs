@@ -88,7 +88,7 @@ impl RunStore {
         // Sorting in memory takes about twice what the partials hold.
         if self.runs.is_empty() && self.env.fits(self.charge.bytes()) {
             let all = concat(std::mem::take(&mut self.mem)).map_err(kernel(OP))?;
-            return out(self.spec.sort(all).map_err(kernel(OP))?);
+            return emit_sorted(all, &self.spec, SORTED_SLICE_ROWS, out);
         }
         self.spill_run()?;
         let block = self.block_bytes();
@@ -115,6 +115,34 @@ impl RunStore {
         merge(&self.env, runs, &self.spec, out)
     }
 }
+
+/// Sorts `all` and hands it to `out`, gathered `slice_rows` rows at a time
+/// when its keys are plain columns: each slice's memory is freed (and
+/// reused for the next) once it is written, where one gather of every row
+/// faulted in and cleared a second copy of the input (16% of `sort -v3, id6
+/// | write x.parquet`).
+fn emit_sorted(
+    all: DataFrame,
+    spec: &SortSpec,
+    slice_rows: usize,
+    out: &mut dyn FnMut(DataFrame) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let Some(order) = spec.order(&all).map_err(kernel(OP))? else {
+        return out(spec.sort(all).map_err(kernel(OP))?);
+    };
+    // One chunk first (a gather from many chunks joins them anew for every
+    // slice), a column at a time.
+    let columns: Vec<Column> = all.take_columns().into_iter().map(|c| c.rechunk()).collect();
+    let all = DataFrame::new(columns).map_err(kernel(OP))?;
+    for start in (0..order.len()).step_by(slice_rows.max(1)) {
+        out(all.take(&order.slice(start as i64, slice_rows)).map_err(kernel(OP))?)?;
+    }
+    Ok(())
+}
+
+/// Rows of a sorted frame gathered at a time: a power of two, so a slice
+/// makes whole row groups of the Parquet writer's size.
+const SORTED_SLICE_ROWS: usize = 1 << 20;
 
 /// Writes a sorted frame as blocks of about `block` bytes, encoding them
 /// in parallel.
@@ -253,5 +281,41 @@ fn merge(
         let batch =
             if pieces.len() == 1 { pieces.pop().unwrap_or_default() } else { concat(pieces).map_err(kernel(OP))? };
         out(spec.sort(batch).map_err(kernel(OP))?)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Emitted slice by slice (plain keys) or whole (a key with nulls), the
+    /// rows come out as one stable sort of the whole frame orders them.
+    #[test]
+    fn sorted_slices_stack_up_to_the_whole_sort() {
+        let n = 1_000usize;
+        let k: Vec<i64> = (0..n).map(|i| ((i * 7919) % 17) as i64).collect();
+        let with_nulls: Vec<Option<i64>> = k.iter().map(|&v| (v != 4).then_some(v)).collect();
+        let t: Vec<String> = (0..n).map(|i| format!("t{}", (i * 31) % 5)).collect();
+        let row: Vec<u32> = (0..n as u32).collect();
+        let df = df!("k" => &k, "kn" => &with_nulls, "t" => &t, "row" => &row).unwrap();
+        // Many chunks, as the partials of a scan are.
+        let pieces: Vec<DataFrame> = (0..n).step_by(97).map(|s| df.slice(s as i64, 97)).collect();
+        for keys in [vec!["k", "t"], vec!["kn", "t"]] {
+            let spec = SortSpec {
+                exprs: keys.iter().map(|c| col(*c)).collect(),
+                descending: vec![true, false],
+                labels: vec![],
+            };
+            let want = spec.sort(df.clone()).unwrap();
+            let mut got: Vec<DataFrame> = Vec::new();
+            emit_sorted(concat(pieces.clone()).unwrap(), &spec, 64, &mut |d| {
+                got.push(d);
+                Ok(())
+            })
+            .unwrap();
+            let plain = keys[0] == "k";
+            assert_eq!(got.len(), if plain { n.div_ceil(64) } else { 1 }, "{keys:?}");
+            assert!(concat(got).unwrap().equals_missing(&want), "{keys:?}");
+        }
     }
 }
