@@ -28,7 +28,7 @@ pub struct Compiled {
     /// The local task graph.
     pub graph: TaskGraph,
     /// `write "path"` at the end of the program.
-    pub write: Option<String>,
+    pub write: Option<crate::plan::WriteSpec>,
 }
 
 /// Parses, plans, optimizes and lowers the program `src`.

@@ -78,7 +78,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
         stages.concat()
     );
     if let Some(w) = p.write {
-        println!("output: write {w:?}");
+        println!("output: write {w}");
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use polars::prelude::{DataFrame, Schema as PlSchema};
 
-use crate::io::sink::{AtomicFile, OutputFormat, ResultWriter, Target};
+use crate::io::sink::{AtomicFile, OutputFormat, PartitionedWriter, ResultWriter, Target};
 use crate::Error;
 
 /// Output formats for `--format`.
@@ -91,17 +91,31 @@ pub struct Destination {
     format: Option<FormatArg>,
     file: Option<AtomicFile>,
     writer: Option<ResultWriter>,
+    /// `write "dir/" (partition_by=…)`: files in key directories instead.
+    partitioned: Option<PartitionedWriter>,
 }
 
 impl Destination {
     /// Output to `path` (atomically, format from the extension unless given) or stdout.
     pub fn new(path: Option<&Path>, format: Option<FormatArg>) -> Self {
-        Destination { path: path.map(Path::to_path_buf), format, file: None, writer: None }
+        Destination { path: path.map(Path::to_path_buf), format, file: None, writer: None, partitioned: None }
+    }
+
+    /// Output split into `key=value` directories under `dir`.
+    ///
+    /// # Errors
+    /// When `dir` is a file or its parent cannot be made.
+    pub fn partitioned(dir: &Path, keys: Vec<String>, format: Option<OutputFormat>) -> Result<Self, Error> {
+        let writer = PartitionedWriter::create(dir, keys, format.unwrap_or(OutputFormat::Parquet))?;
+        Ok(Destination { partitioned: Some(writer), ..Destination::new(Some(dir), None) })
     }
 
     /// Checks, before any work is done, that the output format follows
     /// from the path's extension (a missing directory is created on write).
     pub fn validate(&self) -> Result<(), Error> {
+        if self.partitioned.is_some() {
+            return Ok(());
+        }
         if let (None, Some(format)) = (&self.path, self.format) {
             refuse_binary_on_terminal(format.to_format())?;
         }
@@ -172,6 +186,12 @@ impl Destination {
     /// Write failures; [`crate::exec::Error::Interrupted`] after Ctrl-C.
     pub fn push(&mut self, df: &DataFrame) -> Result<(), Error> {
         let cancel = super::cancel_flag();
+        if let Some(p) = &mut self.partitioned {
+            if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Error::Exec(crate::exec::Error::Interrupted));
+            }
+            return Ok(p.write(df)?);
+        }
         let w = self.start(df.schema())?;
         let mut offset = 0;
         while offset < df.height() || (offset == 0 && df.height() == 0) {
@@ -190,6 +210,9 @@ impl Destination {
     /// # Errors
     /// Write failures.
     pub fn finish(mut self, schema: &PlSchema) -> Result<u64, Error> {
+        if let Some(p) = self.partitioned.take() {
+            return Ok(p.finish()?);
+        }
         self.start(schema)?;
         let rows = match self.writer.take() {
             Some(w) => w.finish()?,

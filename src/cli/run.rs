@@ -49,14 +49,19 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let prepared = pipeline::compile_with(&src.text, &args.program.params()?)?;
     let dest_path: Option<PathBuf> = match (&prepared.write, &args.out.output) {
         (Some(_), Some(_)) => return Err(usage("the program ends in `write` and -o was given too; keep one")),
-        (Some(w), None) => Some(PathBuf::from(w)),
+        (Some(w), None) => Some(PathBuf::from(&w.path)),
         (None, o) => o.clone(),
     };
     let reporter = args.exec.reporter();
     let config = exec::ExecConfig { progress: reporter.as_ref().map(|r| r.progress()), ..config };
     // Chunks of a pipeline that ends without a blocking operator are written
     // as they are made; anything else arrives as the final partitions.
-    let mut dest = output::Destination::new(dest_path.as_deref(), args.out.format);
+    let mut dest = match &prepared.write {
+        Some(w) if !w.partition_by.is_empty() => {
+            output::Destination::partitioned(std::path::Path::new(&w.path), w.partition_by.clone(), w.format)?
+        }
+        _ => output::Destination::new(dest_path.as_deref(), args.out.format),
+    };
     dest.validate()?;
     let mut write_error = None;
     let (frames, stats) = {

@@ -251,6 +251,9 @@ async fn scan(ctx: &SessionContext, scan: &Scan) -> Result<DataFrame, Error> {
     if spec.filename.is_some() {
         return Err(Error::not_on_cluster("a scan with filename="));
     }
+    if !spec.partition_columns.is_empty() {
+        return Err(Error::not_on_cluster("a scan of key=value (hive) directories"));
+    }
     if !spec.csv.names.is_empty() {
         return Err(Error::not_on_cluster("a scan with names="));
     }

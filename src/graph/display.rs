@@ -66,6 +66,16 @@ pub fn explain_stages(graph: &TaskGraph, chunk_size: usize) -> Vec<String> {
                         summary.row_groups_pruned, summary.row_groups
                     );
                 }
+                if !scan.source.partitions.columns.is_empty() {
+                    let names: Vec<&str> = scan.source.partitions.columns.iter().map(|(n, _)| n.as_str()).collect();
+                    let _ = writeln!(
+                        out,
+                        "  partitions ({}): {} of {} files pruned by their directories",
+                        names.join(", "),
+                        summary.files_pruned,
+                        scan.source.files.len()
+                    );
+                }
                 if !scan.stats_filters.is_empty() {
                     let f: Vec<String> = scan.stats_filters.iter().map(|f| f.to_string()).collect();
                     let _ = writeln!(out, "  statistics filters: {}", f.join(", "));

@@ -71,6 +71,8 @@ pub struct ScanSummary {
     pub row_groups: usize,
     /// Row groups ruled out by statistics.
     pub row_groups_pruned: usize,
+    /// Files ruled out by their `key=value` directories.
+    pub files_pruned: usize,
     /// Bytes on disk of all files.
     pub bytes: u64,
     /// Whether `tasks` is an estimate (text files are cut while reading).
@@ -113,6 +115,10 @@ impl Iterator for Chunks<'_> {
                 }
             }
             let file = self.source.files.get(self.next_file)?;
+            if !self.source.partitions.may_match(self.next_file, &self.filters) {
+                self.next_file += 1;
+                continue;
+            }
             let reader = file.reader.as_ref();
             self.current = Some(reader.jobs(self.next_file, self.chunk_size, &self.filters, &self.disk_bytes));
             self.next_file += 1;

@@ -17,6 +17,7 @@
 
 mod chunks;
 mod error;
+pub mod hive;
 mod ipc;
 mod npy;
 mod options;

@@ -54,6 +54,8 @@ pub struct ScanOptions {
     pub delimiter_set: bool,
     /// `filename=NAME`: a text column NAME holding each row's file path.
     pub filename: Option<String>,
+    /// `hive=false`: `key=value` directories are not read as columns.
+    pub no_hive: bool,
 }
 
 /// What to do with a malformed CSV record.

@@ -10,7 +10,7 @@ use super::chunks::{ChunkJob, Chunks, ScanSummary};
 use super::paths::{self, Compression};
 use super::reader::{FileReader, ReadRequest};
 use super::sample::{ColumnMeta, FileMeta, SampleBasis};
-use super::{ipc, npy, parquet, piped, text, unify};
+use super::{hive, ipc, npy, parquet, piped, text, unify};
 use super::{CsvOptions, Error, Format, KeyDictionary, ReadSettings, Result, RowFilter, ScanOptions, StatsFilter};
 
 /// An opened source: its files and the schema they share.
@@ -28,6 +28,9 @@ pub struct Source {
     pub schema: SchemaRef,
     /// The `filename=` column: each row's file path, as the glob named it.
     pub filename: Option<String>,
+    /// Columns from `key=value` directories (see [`hive`]), after the files'
+    /// own columns, and each file's values.
+    pub partitions: hive::Partitions,
 }
 
 impl std::fmt::Debug for Source {
@@ -137,15 +140,39 @@ impl Source {
             }
             schema.with_column(name.into(), DataType::String);
         }
-        Ok(Source { pattern, format, csv, files, schema: Arc::new(schema), filename: options.filename.clone() })
+        let partitions = if options.no_hive { hive::Partitions::default() } else { hive::Partitions::detect(&paths) };
+        for (name, dtype) in &partitions.columns {
+            if schema.contains(name) {
+                return Err(Error::Unsupported {
+                    message: format!(
+                        "{pattern}: the directories hold `{name}=…` and the files a column `{name}` too; add \
+                         (hive=false) to the scan to read the files' column"
+                    ),
+                });
+            }
+            schema.with_column(name.into(), dtype.clone());
+        }
+        Ok(Source {
+            pattern,
+            format,
+            csv,
+            files,
+            schema: Arc::new(schema),
+            filename: options.filename.clone(),
+            partitions,
+        })
     }
 
     /// Counts the scan's jobs (after pruning with `filters`) for `explain`;
     /// reads no data.
     pub fn plan(&self, chunk_size: usize, filters: &[StatsFilter]) -> ScanSummary {
         let mut summary = ScanSummary::default();
-        for file in &self.files {
+        for (i, file) in self.files.iter().enumerate() {
             summary.bytes += file.size;
+            if !self.partitions.may_match(i, filters) {
+                summary.files_pruned += 1;
+                continue;
+            }
             file.reader.plan(chunk_size.max(1), filters, &mut summary);
         }
         summary
@@ -195,10 +222,18 @@ impl Source {
         let request = ReadRequest { columns: &present, filter, dictionaries: &dictionaries, settings };
         let df = file.reader.read(job, &request)?;
         let df = self.conform(df, &wanted, &dictionaries).map_err(|e| Error::decode(&file.path, e))?;
-        match &self.filename {
-            Some(name) if wanted.contains(name) => with_filename(df, name, &file.path),
-            _ => Ok(df),
+        let mut df = match &self.filename {
+            Some(name) if wanted.contains(name) => with_filename(df, name, &file.path)?,
+            _ => df,
+        };
+        for (c, (name, dtype)) in self.partitions.columns.iter().enumerate() {
+            if wanted.contains(name) {
+                let value = self.partitions.values[job.file][c].clone();
+                let column = Column::new_scalar(name.into(), Scalar::new(dtype.clone(), value), df.height());
+                df.with_column(column).map_err(|e| Error::decode(&file.path, e))?;
+            }
         }
+        Ok(df)
     }
 
     /// `df` conformed to the unified schema (string columns read as

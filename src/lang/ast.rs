@@ -187,12 +187,14 @@ pub enum VerbKind {
         /// Separator (default: a space).
         separator: Option<String>,
     },
-    /// `write "path"`.
+    /// `write "path"`, or `write "dir/" (partition_by=[k, …])`.
     Write {
         /// Destination; the format follows the extension.
         path: String,
         /// Span of the path.
         path_span: Span,
+        /// Options in the order written.
+        options: Vec<OptionArg>,
     },
 }
 

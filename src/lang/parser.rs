@@ -437,7 +437,8 @@ impl Parser {
             }
             "write" => {
                 let (path, path_span) = self.string("a quoted output path after `write`")?;
-                VerbKind::Write { path, path_span }
+                let options = if self.at_sym("(") { self.options()? } else { Vec::new() };
+                VerbKind::Write { path, path_span, options }
             }
             _ => unreachable!("VERBS and this match list the same verbs"),
         };

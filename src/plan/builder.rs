@@ -21,7 +21,29 @@ pub struct Query {
     /// The sources its scans read, opened.
     pub sources: Sources,
     /// `write "path"` at the end of the main pipeline, if any.
-    pub write: Option<String>,
+    pub write: Option<WriteSpec>,
+}
+
+/// Where `write` sends the result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteSpec {
+    /// The file, or with `partition_by` the directory.
+    pub path: String,
+    /// `partition_by=[k, …]`: one directory level per key, `k=value`.
+    pub partition_by: Vec<String>,
+    /// `format=`: the partition files' format (Parquet unless given).
+    pub format: Option<crate::io::sink::OutputFormat>,
+}
+
+impl std::fmt::Display for WriteSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.path)?;
+        if !self.partition_by.is_empty() {
+            let format = self.format.map_or("parquet".to_string(), |x| format!("{x:?}").to_lowercase());
+            write!(f, " partitioned by {} as {format}", self.partition_by.join(", "))?;
+        }
+        Ok(())
+    }
 }
 
 /// Builds the logical plan of a parsed program. `src` is the program text,
@@ -73,15 +95,15 @@ fn type_err(src: &str, span: Span, message: impl Into<String>) -> Error {
 }
 
 impl Builder<'_> {
-    fn pipeline(&mut self, p: &ast::Pipeline) -> Result<(LogicalPlan, Option<String>), Error> {
+    fn pipeline(&mut self, p: &ast::Pipeline) -> Result<(LogicalPlan, Option<WriteSpec>), Error> {
         let mut plan = self.source(&p.source)?;
         let mut write = None;
         for (i, verb) in p.verbs.iter().enumerate() {
-            if let VerbKind::Write { path, .. } = &verb.kind {
+            if let VerbKind::Write { path, options, .. } = &verb.kind {
                 if i + 1 != p.verbs.len() {
                     return Err(Error::invalid(verb.span, "`write` must be the last verb of the pipeline"));
                 }
-                write = Some(path.clone());
+                write = Some(write_spec(path, options, &plan.schema())?);
                 continue;
             }
             plan = self.verb(plan, verb)?;
@@ -1179,6 +1201,10 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
                 }
                 out.csv.names = names;
             }
+            "hive" => match scalar {
+                Some(Literal::Bool(b)) => out.no_hive = !b,
+                _ => return Err(bad("is true or false")),
+            },
             "filename" => match &o.value {
                 OptionValue::Scalar(Literal::Word(name) | Literal::Str(name)) if !name.is_empty() => {
                     out.filename = Some(name.clone())
@@ -1186,8 +1212,18 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
                 _ => return Err(bad("takes a column name, e.g. filename=file")),
             },
             other => {
-                let known =
-                    ["format", "delimiter", "quote", "header", "null", "infer_rows", "schema", "filename", "names"];
+                let known = [
+                    "format",
+                    "delimiter",
+                    "quote",
+                    "header",
+                    "null",
+                    "infer_rows",
+                    "schema",
+                    "filename",
+                    "names",
+                    "hive",
+                ];
                 let c = close_matches(other, known);
                 return Err(Error::Invalid {
                     message: format!("unknown scan option `{other}`"),
@@ -1201,6 +1237,72 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
         }
     }
     Ok(out)
+}
+
+/// The options of `write "path" (…)`: `partition_by=[keys]` (columns of
+/// the result of a type that names a directory) and `format=`.
+fn write_spec(path: &str, options: &[ast::OptionArg], schema: &Schema) -> Result<WriteSpec, Error> {
+    use crate::io::sink::OutputFormat;
+    let mut spec = WriteSpec { path: path.to_string(), partition_by: Vec::new(), format: None };
+    for o in options {
+        let bad = |what: &str| Error::invalid(o.name.span, format!("write option `{}` {what}", o.name.name));
+        match (o.name.name.as_str(), &o.value) {
+            ("partition_by", OptionValue::List(items)) => {
+                for item in items {
+                    let (Literal::Word(name) | Literal::Str(name)) = item else {
+                        return Err(bad("takes column names, e.g. partition_by=[region, year]"));
+                    };
+                    let Some(ty) = schema.get(name) else {
+                        return Err(Error::UnknownColumn {
+                            name: name.clone(),
+                            span: o.name.span,
+                            candidates: close_matches(name, schema.names()),
+                            available: schema.names(),
+                        });
+                    };
+                    if !matches!(ty, DType::Str | DType::Int | DType::Bool | DType::Date | DType::Datetime) {
+                        return Err(bad(&format!(
+                            "cannot split by `{name}` ({ty}): partition keys are text, integers, booleans or dates"
+                        )));
+                    }
+                    if spec.partition_by.contains(name) {
+                        return Err(bad(&format!("names `{name}` twice")));
+                    }
+                    spec.partition_by.push(name.clone());
+                }
+            }
+            ("partition_by", _) => return Err(bad("takes a list of columns, e.g. partition_by=[region, year]")),
+            ("format", OptionValue::Scalar(Literal::Word(f) | Literal::Str(f))) => {
+                let format = OutputFormat::from_name(f)
+                    .filter(|f| !matches!(f, OutputFormat::Table | OutputFormat::Markdown | OutputFormat::Npy))
+                    .ok_or_else(|| bad("is one of csv, tsv, json, ndjson, parquet, arrow"))?;
+                spec.format = Some(format);
+            }
+            ("format", _) => return Err(bad("is one of csv, tsv, json, ndjson, parquet, arrow")),
+            (other, _) => {
+                let c = close_matches(other, ["partition_by", "format"]);
+                return Err(Error::Invalid {
+                    message: format!("unknown write option `{other}`"),
+                    span: o.name.span,
+                    hint: Some(match c.first() {
+                        Some(m) => format!("did you mean `{m}`?"),
+                        None => "options are partition_by, format".into(),
+                    }),
+                });
+            }
+        }
+    }
+    let options_span = || options.first().map_or(Span::new(0, 0), |o| o.name.span);
+    if spec.partition_by.is_empty() && spec.format.is_some() {
+        return Err(Error::invalid(
+            options_span(),
+            "format= names the files of a partitioned write; a single file's extension names its format",
+        ));
+    }
+    if !spec.partition_by.is_empty() && spec.partition_by.len() == schema.fields.len() {
+        return Err(Error::invalid(options_span(), "every column is a partition key: the files would have no columns"));
+    }
+    Ok(spec)
 }
 
 /// `reduce STATS [axis=…]`: checks the statistics, the axis and that every

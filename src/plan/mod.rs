@@ -15,7 +15,7 @@ pub mod optimize;
 pub mod sources;
 pub mod types;
 
-pub use builder::{build, scan_options_from_text, Query};
+pub use builder::{build, scan_options_from_text, Query, WriteSpec};
 pub use error::{close_matches, Error};
 pub use logical::LogicalPlan;
 pub use sources::{ScanSpec, SourceId, Sources};

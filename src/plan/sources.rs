@@ -34,6 +34,8 @@ pub struct ScanSpec {
     pub same_columns: bool,
     /// The `filename=` column, if asked for.
     pub filename: Option<String>,
+    /// Columns read from `key=value` directories.
+    pub partition_columns: Vec<String>,
 }
 
 /// One file of a scan.
@@ -94,6 +96,7 @@ impl Sources {
             files,
             same_columns: source.files.iter().all(|f| f.schema == source.schema),
             filename: source.filename.clone(),
+            partition_columns: source.partitions.columns.iter().map(|(n, _)| n.clone()).collect(),
         };
         self.opened.push(Arc::new(source));
         spec

@@ -296,6 +296,7 @@ const REFUSABLE: &[&str] = &[
     "reading standard input",
     "a scan with filename=",
     "a scan with names=",
+    "a scan of key=value (hive) directories",
     "`cast` from Utf8",
     "NumPy arrays (.npy)",
     "Arrow IPC files",

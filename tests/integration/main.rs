@@ -13,6 +13,7 @@ mod formats;
 mod fuzz;
 mod library;
 mod memory;
+mod partitions;
 mod profile;
 mod progress;
 mod queries;

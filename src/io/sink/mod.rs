@@ -8,7 +8,10 @@ mod compress;
 mod csv;
 mod npy;
 mod parquet;
+mod partitioned;
 mod table;
+
+pub use partitioned::PartitionedWriter;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
