@@ -35,6 +35,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let src = SourceText { name: "<dq head>".into(), text };
     *source = Some(src.clone());
     let p = pipeline::compile(&src.text)?;
+    super::warn(&p.sources.warnings(), args.exec.quiet);
     let (frames, _) = pipeline::execute(&p, &pipeline::Backend::Local(config), None)?;
     output::write(&frames, &crate::graph::output_schema(&p.optimized), None, args.format)?;
     Ok(())

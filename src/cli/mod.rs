@@ -100,6 +100,15 @@ fn mistyped_subcommand(word: &str) -> Option<&'static str> {
     SUBCOMMANDS.iter().copied().filter(|s| !["help", "man"].contains(s)).find(|s| strsim::osa_distance(word, s) <= 2)
 }
 
+/// Prints warnings about how the input was read (unless `quiet`).
+fn warn(warnings: &[String], quiet: bool) {
+    if !quiet {
+        for w in warnings {
+            eprintln!("dq: warning: {w}");
+        }
+    }
+}
+
 /// Runs dq with these arguments (the first is the program name) and
 /// returns the process exit code. Errors are reported on stderr here.
 pub fn main(args: Vec<OsString>) -> i32 {

@@ -100,6 +100,7 @@ pub fn run(args: &Args, text: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
     let started = Instant::now();
     let source = Source::open_all(&args.paths, &args.scan.scan_options(text)?)?;
+    super::warn(&source.warnings(), args.exec.quiet);
     let files: Vec<(String, u64)> = source.files.iter().map(|f| (f.path.display().to_string(), f.size)).collect();
     let mut profile = if args.metadata {
         let (metas, cols) = source.metadata();

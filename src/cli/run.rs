@@ -47,6 +47,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let src = args.program.load()?;
     *source = Some(src.clone());
     let prepared = pipeline::compile_with(&src.text, &args.program.params()?)?;
+    super::warn(&prepared.sources.warnings(), args.exec.quiet);
     let dest_path: Option<PathBuf> = match (&prepared.write, &args.out.output) {
         (Some(_), Some(_)) => return Err(usage("the program ends in `write` and -o was given too; keep one")),
         (Some(w), None) => Some(PathBuf::from(&w.path)),

@@ -29,6 +29,7 @@ pub struct Args {
 /// Runs `dq schema`.
 pub fn run(args: &Args, text: &mut Option<SourceText>) -> Result<(), Error> {
     let source = Source::open(&args.path, &args.scan.scan_options(text)?)?;
+    super::warn(&source.warnings(), false);
     let names: Vec<String> = source.schema.iter_names().map(|n| n.to_string()).collect();
     let types: Vec<String> = source.schema.iter_values().map(|t| DType::from_polars(t).to_string()).collect();
     let df = df!("column" => names, "type" => types).map_err(|e| crate::internal!("{e}"))?;

@@ -163,6 +163,28 @@ impl Source {
         })
     }
 
+    /// What the user should hear about how the files were read: a CSV
+    /// that came out as one column whose name holds another likely
+    /// delimiter (a `;` file read with `,`, where the delimiter could not be
+    /// sniffed: compressed, stdin, or records that disagree).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.format != Format::Csv || self.schema.len() != 1 || self.csv.names.len() == 1 {
+            return out;
+        }
+        let Some(name) = self.schema.iter_names().next() else { return out };
+        let current = self.csv.delimiter;
+        if let Some(&d) = [b';', b'\t', b'|', b','].iter().find(|&&d| d != current && name.as_bytes().contains(&d)) {
+            let shown = if d == b'\t' { "\\t".to_string() } else { (d as char).to_string() };
+            out.push(format!(
+                "{} read as one column `{}`; if `{shown}` separates its fields, add (delimiter=\"{shown}\") to the scan",
+                self.pattern,
+                shortened(name, 40)
+            ));
+        }
+        out
+    }
+
     /// Counts the scan's jobs (after pruning with `filters`) for `explain`;
     /// reads no data.
     pub fn plan(&self, chunk_size: usize, filters: &[StatsFilter]) -> ScanSummary {
@@ -345,6 +367,14 @@ impl Source {
     }
 }
 
+/// `text` cut to `max` characters, with "…" when cut.
+fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// The file's path as a constant column `name` (in place of the null
 /// column `conform` put there).
 fn with_filename(mut df: DataFrame, name: &str, path: &Path) -> Result<DataFrame> {
@@ -354,16 +384,23 @@ fn with_filename(mut df: DataFrame, name: &str, path: &Path) -> Result<DataFrame
     Ok(df)
 }
 
-/// The delimiter of a plain (not compressed, not streamed) CSV file, from
-/// its first 64 KiB; `None` for other files and when nothing is consistent.
+/// The delimiter of a CSV file (plain or compressed, not streamed), from
+/// its first 64 KiB of text; `None` for streams and when nothing is
+/// consistent.
 fn sniff(path: &Path, csv: &CsvOptions) -> Option<u8> {
-    if paths::is_stream(path) || paths::strip_compression(path).1 != Compression::None {
+    if paths::is_stream(path) {
         return None;
     }
     const HEAD: u64 = 64 << 10;
     let mut head = Vec::with_capacity(HEAD as usize);
     let file = std::fs::File::open(path).ok()?;
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, HEAD + 1), &mut head).ok()?;
+    // A compressed file's first 64 KiB of text: decompressing them is cheap.
+    let reader: Box<dyn std::io::Read> = match paths::strip_compression(path).1 {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file))),
+        Compression::Zstd => Box::new(zstd::Decoder::new(file).ok()?),
+    };
+    std::io::Read::read_to_end(&mut std::io::Read::take(reader, HEAD + 1), &mut head).ok()?;
     let whole = head.len() as u64 <= HEAD;
     head.truncate(HEAD as usize);
     text::sniff_delimiter(&head, csv.quote, whole)

@@ -102,6 +102,11 @@ impl Sources {
         spec
     }
 
+    /// Warnings about how every source was read ([`Source::warnings`]).
+    pub fn warnings(&self) -> Vec<String> {
+        self.opened.iter().flat_map(|s| s.warnings()).collect()
+    }
+
     /// The opened source of `spec`. Specs come only from [`Sources::add`]
     /// on the table the plan was built with, so the index is always there.
     pub fn get(&self, spec: &ScanSpec) -> &Arc<Source> {

@@ -429,4 +429,34 @@ fn the_delimiter_is_sniffed_when_not_given() {
     // A given delimiter is kept, and a plain CSV stays a CSV.
     fails(&["run", "-e", &format!(r#"scan "{semi}" (delimiter=",") | count"#)], 3, "eu.csv:2");
     assert_eq!(ok(r#"scan "testdata/sales.csv" | count"#), "count\n20\n");
+    // Compressed files are sniffed on their first decompressed bytes.
+    let text = "id;price;city\n1;2,50;Köln\n2;3,00;Wien\n";
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut e, text.as_bytes()).unwrap();
+    let gz = t.file("eu.csv.gz", e.finish().unwrap());
+    let zst = t.file("eu.csv.zst", zstd::encode_all(text.as_bytes(), 3).unwrap());
+    for f in [gz, zst] {
+        assert_eq!(ok(&format!(r#"scan "{f}" | select id, city"#)), "id,city\n1,Köln\n2,Wien\n", "{f}");
+    }
+}
+
+#[test]
+fn a_csv_read_as_one_column_holding_another_delimiter_is_warned_about() {
+    // Standard input is not sniffed (it is read once): a `;` file comes
+    // out as one column, and dq says which delimiter would split it.
+    let t = Tmp::new();
+    let o = piped(&t, &["run", "-e", r#"scan "-""#], b"id;name\n1;a\n");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout, "id;name\n1;a\n");
+    assert!(
+        o.stderr
+            .contains(r#"warning: - read as one column `id;name`; if `;` separates its fields, add (delimiter=";")"#),
+        "{}",
+        o.stderr
+    );
+    let quiet = piped(&t, &["run", "-q", "-e", r#"scan "-""#], b"id;name\n1;a\n");
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+    // A one-column file with no other delimiter in its name is not warned about.
+    let plain = piped(&t, &["run", "-e", r#"scan "-""#], b"name\nx;y\n");
+    assert!(plain.stderr.is_empty(), "{}", plain.stderr);
 }
