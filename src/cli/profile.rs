@@ -32,8 +32,12 @@ use crate::{exec, Error};
 #[command(verbatim_doc_comment)]
 pub struct Args {
     /// Files or globs, profiled together.
-    #[arg(required = true, value_name = "PATH_OR_GLOB")]
+    #[arg(required_unless_present = "program", value_name = "PATH_OR_GLOB")]
     paths: Vec<String>,
+    /// Profile the result of a pipeline instead (`scan … | filter …`): one
+    /// pass over its rows.
+    #[arg(short = 'e', long = "program", value_name = "PIPELINE", conflicts_with_all = ["paths", "metadata", "sample"])]
+    program: Option<String>,
     #[command(flatten)]
     scan: ScanFlags,
     /// Only read file metadata (Parquet footers, file sizes): seconds, whatever the size.
@@ -99,6 +103,13 @@ fn null_pct(c: &ColumnReport) -> Option<f64> {
 pub fn run(args: &Args, text: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
     let started = Instant::now();
+    if let Some(program) = &args.program {
+        let src = SourceText { name: "<command line>".into(), text: program.clone() };
+        *text = Some(src.clone());
+        let mut profile = of_pipeline(&src.text, args, config)?;
+        profile.elapsed = started.elapsed().as_secs_f64();
+        return print(&profile, args.format);
+    }
     let source = Source::open_all(&args.paths, &args.scan.scan_options(text)?)?;
     super::warn(&source.warnings(), args.exec.quiet);
     let files: Vec<(String, u64)> = source.files.iter().map(|f| (f.path.display().to_string(), f.size)).collect();
@@ -214,10 +225,16 @@ pub fn run(args: &Args, text: &mut Option<SourceText>) -> Result<(), Error> {
                     per_file.push((path.clone(), *b, Some(rows), est));
                 }
                 let sampled: u64 = p.rows_per_file.values().sum();
+                // What was read, which the pieces' record boundaries (and
+                // files read whole) make more than was asked for.
+                let read: u64 = basis.sampled_bytes.iter().sum();
+                let of: u64 = basis.total_bytes.iter().sum();
+                let share = if of == 0 { fraction } else { read as f64 / of as f64 };
                 Profile {
                     tier: "sample",
                     basis: format!(
-                        "{sampled} sampled rows (about {:.1}% of the input, pieces spread over each file); row counts extrapolated by bytes (Parquet: by rows); other statistics describe the sample",
+                        "{sampled} sampled rows ({:.1}% of the input read, {:.1}% asked for; pieces spread over each file); row counts extrapolated by bytes (Parquet: by rows); nulls, distinct counts, top values and every other statistic describe the sample",
+                        share * 100.0,
                         fraction * 100.0
                     ),
                     rows: Some(total),
@@ -230,14 +247,58 @@ pub fn run(args: &Args, text: &mut Option<SourceText>) -> Result<(), Error> {
         }
     };
     profile.elapsed = started.elapsed().as_secs_f64();
+    print(&profile, args.format)
+}
+
+/// The full-tier profile of a pipeline's result rows, folded as they come.
+fn of_pipeline(program: &str, args: &Args, config: exec::ExecConfig) -> Result<Profile, Error> {
+    let compiled = crate::pipeline::compile(program)?;
+    if compiled.write.is_some() {
+        return Err(usage("a profiled pipeline ends before `write`: its rows go to the profile"));
+    }
+    super::warn(&compiled.sources.warnings(), args.exec.quiet);
+    let schema = crate::graph::output_schema(&compiled.optimized);
+    let mut profile = TableProfile::new(&schema);
+    let mut failed = None;
+    let (frames, _) = {
+        let mut emit = |df: polars::prelude::DataFrame| -> Result<(), crate::io::Error> {
+            profile.update(&df, 0).map_err(|e| {
+                let stop = crate::io::Error::Unsupported { message: e.to_string() };
+                failed = Some(e);
+                stop
+            })
+        };
+        crate::pipeline::execute(&compiled, &crate::pipeline::Backend::Local(config), Some(&mut emit))?
+    };
+    if let Some(e) = failed {
+        return Err(crate::internal!("profile: {e}"));
+    }
+    for df in &frames {
+        profile.update(df, 0).map_err(|e| crate::internal!("profile: {e}"))?;
+    }
+    let rows: u64 = profile.rows_per_file.values().sum();
+    Ok(Profile {
+        tier: "full",
+        basis: "one pass over the pipeline's result rows".into(),
+        rows: Some(rows),
+        rows_estimated: false,
+        files: Vec::new(),
+        columns: profile.finish(),
+        elapsed: 0.0,
+    })
+}
+
+/// Prints `profile` in `format` (a table on a terminal, JSON otherwise).
+fn print(profile: &Profile, format: Option<ProfileFormat>) -> Result<(), Error> {
+    let profile = &profile;
     let format =
-        args.format.unwrap_or(if std::io::stdout().is_terminal() { ProfileFormat::Table } else { ProfileFormat::Json });
+        format.unwrap_or(if std::io::stdout().is_terminal() { ProfileFormat::Table } else { ProfileFormat::Json });
     let text = match format {
         ProfileFormat::Json => {
-            serde_json::to_string_pretty(&to_json(&profile)).map_err(|e| crate::internal!("{e}"))? + "\n"
+            serde_json::to_string_pretty(&to_json(profile)).map_err(|e| crate::internal!("{e}"))? + "\n"
         }
-        ProfileFormat::Csv => to_csv(&profile),
-        ProfileFormat::Table => to_table(&profile),
+        ProfileFormat::Csv => to_csv(profile),
+        ProfileFormat::Table => to_table(profile),
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
@@ -282,9 +343,15 @@ fn to_json(p: &Profile) -> Value {
             })
         })
         .collect();
+    let describes = match p.tier {
+        "sample" => "the sampled rows",
+        "metadata" => "file metadata",
+        _ => "all rows",
+    };
     json!({
         "tier": p.tier,
         "basis": p.basis,
+        "statistics_describe": describes,
         "rows": p.rows,
         "rows_estimated": p.rows_estimated,
         "files": p.files.iter().map(|(path, bytes, rows, est)| json!({"path": path, "bytes": bytes, "rows": rows, "rows_estimated": est})).collect::<Vec<_>>(),
@@ -394,18 +461,20 @@ fn to_table(p: &Profile) -> String {
     if table.width().is_some_and(|w| w >= 40) {
         table.set_content_arrangement(ContentArrangement::Dynamic);
     }
+    // A sample's figures say so in their headers, not only in the basis line.
+    let of = if p.tier == "sample" { " (sample)" } else { "" };
     table.set_header([
-        "column",
-        "type",
-        "nulls",
-        "distinct",
-        "min",
-        "max",
-        "mean ± std",
-        "p1 / p25 / p50 / p75 / p99",
-        "histogram",
-        "top values",
-        "length",
+        "column".to_string(),
+        "type".into(),
+        format!("nulls{of}"),
+        format!("distinct{of}"),
+        format!("min{of}"),
+        format!("max{of}"),
+        format!("mean ± std{of}"),
+        format!("p1 / p25 / p50 / p75 / p99{of}"),
+        "histogram".into(),
+        format!("top values{of}"),
+        "length".into(),
     ]);
     for c in &p.columns {
         let nulls = match (c.nulls, null_pct(c)) {

@@ -167,6 +167,41 @@ fn sample_tier_extrapolates_rows_and_says_so() {
     // Parquet samples row groups; row counts stay exact.
     let pq = profile(&["testdata/trips.parquet", "--sample", "0.2"]);
     assert_eq!(pq["rows"], 3000);
+    // Every figure is labelled as the sample's, and the basis gives the
+    // share actually read: the share of rows seen, within a piece's rounding.
+    assert_eq!(p["statistics_describe"], "the sampled rows");
+    let basis = p["basis"].as_str().unwrap();
+    let read: f64 = basis.split("% of the input read").next().unwrap().rsplit('(').next().unwrap().parse().unwrap();
+    let seen = 100.0 * v["rows"].as_u64().unwrap() as f64 / 400_000.0;
+    assert!((read - seen).abs() < 0.5, "basis says {read}% read, {seen}% of the rows were seen: {basis}");
+    // A file smaller than the pieces is read whole, and the basis says so.
+    let small = profile(&["testdata/sales.csv", "--sample", "10%"]);
+    assert!(
+        small["basis"].as_str().unwrap().contains("(100.0% of the input read, 10.0% asked for"),
+        "{}",
+        small["basis"]
+    );
+    let table = ok_args(&["profile", "testdata/sales.csv", "--sample", "10%", "--format", "table"]);
+    for header in ["nulls (sample)", "distinct (sample)", "top values (sample)"] {
+        assert!(table.contains(header), "{header} in\n{table}");
+    }
+    assert_eq!(profile(&["testdata/sales.csv"])["statistics_describe"], "all rows");
+}
+
+#[test]
+fn a_pipeline_is_profiled_by_its_result_rows() {
+    // The east region of sales.csv, by hand: 5 orders, qty 1+3+4+5+7 = 20
+    // (mean 4), prices 1.5, 1.5, 2.0, 3.25, 3.25 (mean 2.3).
+    let p = profile(&["-e", r#"scan "testdata/sales.csv" | filter region == "east" | select price, qty, product"#]);
+    assert_eq!((p["tier"].as_str(), p["rows"].as_u64()), (Some("full"), Some(5)));
+    let names: Vec<&str> = p["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["price", "qty", "product"]);
+    assert_eq!(f(&col(&p, "qty")["mean"]), 4.0);
+    assert!((f(&col(&p, "price")["mean"]) - 2.3).abs() < 1e-12);
+    assert_eq!(col(&p, "product")["distinct"], 3);
+    // A file and a pipeline at once, or a pipeline that writes, are refused.
+    fails(&["profile", "testdata/sales.csv", "-e", r#"scan "testdata/sales.csv""#], 2, "cannot be used with");
+    fails(&["profile", "-e", r#"scan "testdata/sales.csv" | write "x.csv""#], 2, "ends before `write`");
 }
 
 #[test]
