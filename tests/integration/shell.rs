@@ -332,6 +332,26 @@ fn a_quick_look_reads_one_chunk() {
 }
 
 #[test]
+fn a_quick_look_touches_one_chunk_of_a_large_file() {
+    // 64 MB of CSV in 4 MB chunks: `head 2` parses one chunk, and only one
+    // chunk's pages are read to find where it ends. Record boundaries used
+    // to be found sixteen chunks ahead, 64 MB of the file resident for two
+    // rows. The bar: the runtime (about 45 MB) and a few chunks.
+    let t = Tmp::new();
+    let mut text = String::with_capacity(64 << 20);
+    text.push_str("a,b,c\n");
+    let mut i = 0u64;
+    while text.len() < 64 << 20 {
+        text.push_str(&format!("{i},{},some text {}\n", i % 7, i * 31 % 1000));
+        i += 1;
+    }
+    let file = t.file("big.csv", &text);
+    let (code, rss) = peak_rss(&["run", "-q", "--chunk-size", "4MB", "-e", &format!(r#"scan "{file}" | head 2"#)]);
+    assert_eq!(code, 0);
+    assert!(rss < 80 << 20, "peak RSS {} MiB for two rows", rss >> 20);
+}
+
+#[test]
 fn filename_names_each_rows_file() {
     // Each file's row count, from the files themselves.
     let mut want = String::from("file,n\n");

@@ -176,20 +176,25 @@ struct TextCutter {
     target: usize,
     dialect: Dialect,
     ready: VecDeque<(usize, usize)>,
+    /// Ranges the next region holds: one at first, doubling to
+    /// [`CUT_AHEAD`], so a quick look (`head 2`) reads one chunk's bytes,
+    /// not sixteen (282 MB of a 487 MB CSV were resident for two rows).
+    ahead: usize,
 }
 
-/// Ranges cut at once: the region just ahead of the scan's window, its
-/// quote parity counted in parallel.
+/// The most ranges cut at once: the region just ahead of the scan's window,
+/// its quote parity counted in parallel.
 const CUT_AHEAD: usize = 16;
 
 impl TextCutter {
     fn new(pos: usize, target: usize, dialect: Dialect) -> Self {
-        TextCutter { pos, target: target.max(1), dialect, ready: VecDeque::new() }
+        TextCutter { pos, target: target.max(1), dialect, ready: VecDeque::new(), ahead: 1 }
     }
 
     fn next_range(&mut self, bytes: &[u8]) -> Option<(usize, usize)> {
         if self.ready.is_empty() && self.pos < bytes.len() {
-            let ranges = records::split_region(bytes, self.pos, self.target, CUT_AHEAD, self.dialect);
+            let ranges = records::split_region(bytes, self.pos, self.target, self.ahead, self.dialect);
+            self.ahead = (self.ahead * 2).min(CUT_AHEAD);
             self.pos = ranges.last().map_or(bytes.len(), |r| r.1);
             self.ready.extend(ranges);
         }
