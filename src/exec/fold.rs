@@ -13,8 +13,11 @@
 use polars::prelude::DataFrame;
 use rayon::prelude::*;
 
-use super::{Error, WINDOW_PER_THREAD};
+use super::Error;
 use crate::io::{ChunkJob, ReadSettings, Source};
+
+/// Jobs handed to each lane at a time.
+const JOBS_PER_LANE: usize = 2;
 
 /// Folds every job's chunk into a `T`.
 ///
@@ -32,7 +35,10 @@ pub fn fold_chunks<T: Send>(
     let lanes = threads.max(1);
     let mut states: Vec<T> = (0..lanes).map(|_| init()).collect();
     let mut jobs = jobs.peekable();
-    let window = (threads * WINDOW_PER_THREAD).max(2);
+    // Jobs are cut (their bytes read for record boundaries) when taken:
+    // a few per lane keeps that much of a text file resident, not a
+    // pipeline's window of them.
+    let window = lanes * JOBS_PER_LANE;
     let mut seen = 0usize;
     while jobs.peek().is_some() {
         let batch: Vec<ChunkJob> = jobs.by_ref().take(window).collect::<Result<_, _>>()?;
