@@ -194,19 +194,9 @@ fn a_partitioned_write_streams_inside_the_memory_limit() {
     // peak stays near the limit's bar (1.2 x limit + 50 MB of runtime,
     // as for the other verbs), and every row arrives.
     let t = Tmp::new();
-    let rows = 1_200_000u64;
-    let mut text = String::with_capacity(rows as usize * 48);
-    text.push_str("id,name,b,v\n");
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    for i in 0..rows {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        text.push_str(&format!("{i},name-{},{},{}\n", x % 1_000_000_007, i % 50, (x % 1_000_000) as f64 / 1e6));
-    }
-    let input = t.file("wide.csv", text);
+    let input = wide_text_table(&t, 1_200_000);
     let out = t.path("out");
-    let program = format!(r#"scan "{input}" | write "{}" (partition_by=[b])"#, out.display());
+    let program = format!(r#"scan "{input}" | derive b = id % 50 | write "{}" (partition_by=[b])"#, out.display());
     let (code, rss) = peak_rss(&["run", "-e", &program, "--memory-limit", "64MiB"]);
     assert_eq!(code, 0);
     let bar = (64u64 << 20) * 12 / 10 + (50 << 20);

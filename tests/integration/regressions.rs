@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::{column, ok, peak_rss, run, Tmp};
+use crate::util::{column, ok, peak_rss, run, wide_text_table, Tmp};
 
 /// Runs dq in `dir` and fails the test if it takes longer than `limit`
 /// (a hang), killing it.
@@ -763,20 +763,6 @@ fn issue8_parquet_streams_in_chunks_under_a_small_budget_like_csv() {
 }
 
 // ---- 15. peak RSS of the process inside the limit --------------------------------
-
-/// A CSV with text columns of many distinct values, `rows` rows.
-fn wide_text_table(t: &Tmp, rows: u64) -> String {
-    let mut text = String::with_capacity(rows as usize * 48);
-    text.push_str("id,name,city,v\n");
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    for i in 0..rows {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        text.push_str(&format!("{i},name-{},city-{},{}\n", x % 1_000_000_007, i % 5000, (x % 1_000_000) as f64 / 1e6));
-    }
-    t.file("wide.csv", text)
-}
 
 /// Runs each verb over `input` under `--memory-limit {mib}MiB` and checks the
 /// process's peak RSS against the bar: 1.2 x the limit plus a fixed runtime

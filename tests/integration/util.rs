@@ -257,3 +257,17 @@ pub fn peak_rss(args: &[&str]) -> (i32, u64) {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
+
+/// A CSV with text columns of many distinct values, `rows` rows.
+pub fn wide_text_table(t: &Tmp, rows: u64) -> String {
+    let mut text = String::with_capacity(rows as usize * 48);
+    text.push_str("id,name,city,v\n");
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for i in 0..rows {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        text.push_str(&format!("{i},name-{},city-{},{}\n", x % 1_000_000_007, i % 5000, (x % 1_000_000) as f64 / 1e6));
+    }
+    t.file("wide.csv", text)
+}
