@@ -90,8 +90,12 @@ fn a_filter_on_a_partition_column_skips_the_other_files() {
     let program = r#"scan "out/**/*.parquet" | filter g >= 1 | agg n = count() by g | sort g"#;
     let plan = t.run(&["explain", "-e", program]);
     assert!(plan.stdout.contains("partitions (g): 1 of 3 files pruned"), "{}", plan.stdout);
-    let out = t.run(&["run", "-e", program]);
+    let out = t.run(&["run", "--stats=json", "-e", program]);
     assert_eq!(csv(&out.stdout), [["g", "n"], ["1", "10"], ["2", "10"]]);
+    // Two of the three files are read: one chunk each.
+    assert_eq!(stats_json(&out.stderr)["stages"][0]["chunks"], 2, "{}", out.stderr);
+    let all = t.run(&["run", "--stats=json", "-e", r#"scan "out/**/*.parquet" | agg n = count() by g"#]);
+    assert_eq!(stats_json(&all.stderr)["stages"][0]["chunks"], 3, "{}", all.stderr);
     // hive=false reads the files alone: no g column.
     let plain = t.run(&["run", "-e", r#"scan "out/**/*.parquet" (hive=false) | filter g == 1"#]);
     assert_eq!(plain.code, 2, "{}", plain.stderr);

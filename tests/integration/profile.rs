@@ -281,8 +281,12 @@ fn the_same_input_and_threads_give_the_same_profile_also_where_it_estimates() {
     // counts too.
     let t = Tmp::new();
     let mut text = String::from("k,x\n");
+    let mut truth = std::collections::HashMap::<String, u64>::new();
     for i in 0..300_000u64 {
-        text.push_str(&format!("k{},{}\n", (i * 7919) % 150_001, (i * 31) % 9973));
+        // 150,001 distinct keys (past the exact limit) and one frequent one.
+        let k = if i % 10 == 0 { "hot".to_string() } else { format!("k{}", (i * 7919) % 150_001) };
+        *truth.entry(k.clone()).or_default() += 1;
+        text.push_str(&format!("{k},{}\n", (i * 31) % 9973));
     }
     let file = t.file("many.csv", text);
     let run = |threads: &str| {
@@ -291,8 +295,17 @@ fn the_same_input_and_threads_give_the_same_profile_also_where_it_estimates() {
         p
     };
     let (a, b) = (run("2"), run("2"));
-    assert!(col(&a, "k")["top_error"].as_u64().unwrap() > 0, "the test means to reach the estimating regime");
+    let error = col(&a, "k")["top_error"].as_u64().unwrap();
+    assert!(error > 0, "the test means to reach the estimating regime");
     assert_eq!(a, b);
+    // Past the limit, only values counted more often than the error bound
+    // are listed, each at most the bound short of its true count.
+    let top = col(&a, "k")["top"].as_array().unwrap();
+    assert_eq!(top[0]["value"], "hot", "{top:?}");
+    for v in top {
+        let (got, want) = (v["count"].as_u64().unwrap(), truth[v["value"].as_str().unwrap()]);
+        assert!(got > error && got <= want && want - got <= error, "{v}: true count {want}, bound {error}");
+    }
     let one = run("1");
     for name in ["k", "x"] {
         for key in ["rows", "nulls", "min", "max"] {
