@@ -259,20 +259,13 @@ fn of_pipeline(program: &str, args: &Args, config: exec::ExecConfig) -> Result<P
     super::warn(&compiled.sources.warnings(), args.exec.quiet);
     let schema = crate::graph::output_schema(&compiled.optimized);
     let mut profile = TableProfile::new(&schema);
-    let mut failed = None;
+    // Pass-through results arrive as they are made, the rest at the end.
     let (frames, _) = {
         let mut emit = |df: polars::prelude::DataFrame| -> Result<(), crate::io::Error> {
-            profile.update(&df, 0).map_err(|e| {
-                let stop = crate::io::Error::Unsupported { message: e.to_string() };
-                failed = Some(e);
-                stop
-            })
+            profile.update(&df, 0).map_err(|e| crate::io::Error::Unsupported { message: format!("profile: {e}") })
         };
         crate::pipeline::execute(&compiled, &crate::pipeline::Backend::Local(config), Some(&mut emit))?
     };
-    if let Some(e) = failed {
-        return Err(crate::internal!("profile: {e}"));
-    }
     for df in &frames {
         profile.update(df, 0).map_err(|e| crate::internal!("profile: {e}"))?;
     }

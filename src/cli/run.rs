@@ -59,6 +59,9 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     // as they are made; anything else arrives as the final partitions.
     let mut dest = match &prepared.write {
         Some(w) if !w.partition_by.is_empty() => {
+            if args.out.format.is_some() {
+                return Err(usage("--format does not apply to a partitioned write; give format= in the `write`"));
+            }
             output::Destination::partitioned(std::path::Path::new(&w.path), w.partition_by.clone(), w.format)?
         }
         _ => output::Destination::new(dest_path.as_deref(), args.out.format),

@@ -111,14 +111,9 @@ fn typed(value: Option<&str>, dtype: &DataType) -> AnyValue<'static> {
     parsed.unwrap_or_else(|| AnyValue::StringOwned(v.into()))
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (exactly that spelling).
 fn parse_date(v: &str) -> Option<i32> {
-    if v.len() != 10 {
-        return None;
-    }
-    let date = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    i32::try_from((date - epoch).num_days()).ok()
+    (v.len() == 10).then(|| crate::temporal::parse_date(v)).flatten()
 }
 
 /// Whether a row with `value` may pass `filter` (nulls never do).

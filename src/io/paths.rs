@@ -50,6 +50,23 @@ pub(super) fn expand(pattern: &str) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
+/// The bytes of `reader` decompressed as `compression` says (the one place
+/// that maps a compression to its decoder).
+///
+/// # Errors
+/// A zstd decoder that cannot start.
+pub(super) fn decompressed(
+    reader: impl std::io::BufRead + Send + 'static,
+    compression: Compression,
+    path: &Path,
+) -> Result<Box<dyn std::io::Read + Send>> {
+    Ok(match compression {
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
+        Compression::Zstd => Box::new(zstd::Decoder::with_buffer(reader).map_err(|e| Error::read(path, e))?),
+        Compression::None => Box::new(reader),
+    })
+}
+
 pub(super) fn strip_compression(path: &Path) -> (String, Compression) {
     let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
     if let Some(stem) = name.strip_suffix(".gz") {

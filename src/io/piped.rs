@@ -7,7 +7,7 @@
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use super::{Error, Format, Result};
+use super::{Compression, Error, Format, Result};
 use crate::cleanup;
 
 /// What a stream turned out to hold.
@@ -56,12 +56,16 @@ pub(crate) fn open(path: &Path, given: Option<Format>) -> Result<Piped> {
     };
     let (head, raw) = peek(raw, path)?;
     // A compressed stream is recognised again by its decompressed bytes.
-    let (head, reader) = if head.starts_with(GZIP) {
-        peek(Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(raw))), path)?
+    let compression = if head.starts_with(GZIP) {
+        Compression::Gzip
     } else if head.starts_with(ZSTD) {
-        peek(Box::new(zstd::Decoder::new(raw).map_err(|e| Error::read(path, e))?), path)?
+        Compression::Zstd
     } else {
-        (head, raw)
+        Compression::None
+    };
+    let (head, reader) = match compression {
+        Compression::None => (head, raw),
+        c => peek(super::paths::decompressed(std::io::BufReader::new(raw), c, path)?, path)?,
     };
     let format = given.unwrap_or_else(|| recognise(&head));
     match format {

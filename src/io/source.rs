@@ -244,15 +244,15 @@ impl Source {
         let request = ReadRequest { columns: &present, filter, dictionaries: &dictionaries, settings };
         let df = file.reader.read(job, &request)?;
         let df = self.conform(df, &wanted, &dictionaries).map_err(|e| Error::decode(&file.path, e))?;
-        let mut df = match &self.filename {
-            Some(name) if wanted.contains(name) => with_filename(df, name, &file.path)?,
-            _ => df,
-        };
+        let mut df = df;
+        if let Some(name) = self.filename.as_ref().filter(|n| wanted.contains(n)) {
+            let path = AnyValue::StringOwned(file.path.to_string_lossy().as_ref().into());
+            with_constant(&mut df, name, Scalar::new(DataType::String, path), &file.path)?;
+        }
         for (c, (name, dtype)) in self.partitions.columns.iter().enumerate() {
             if wanted.contains(name) {
-                let value = self.partitions.values[job.file][c].clone();
-                let column = Column::new_scalar(name.into(), Scalar::new(dtype.clone(), value), df.height());
-                df.with_column(column).map_err(|e| Error::decode(&file.path, e))?;
+                let value = Scalar::new(dtype.clone(), self.partitions.values[job.file][c].clone());
+                with_constant(&mut df, name, value, &file.path)?;
             }
         }
         Ok(df)
@@ -375,13 +375,12 @@ fn shortened(text: &str, max: usize) -> String {
     }
 }
 
-/// The file's path as a constant column `name` (in place of the null
-/// column `conform` put there).
-fn with_filename(mut df: DataFrame, name: &str, path: &Path) -> Result<DataFrame> {
-    let value = Scalar::new(DataType::String, AnyValue::StringOwned(path.to_string_lossy().as_ref().into()));
+/// `value` in every row of column `name` (in place of the null column
+/// `conform` put there): the `filename=` column, a partition key.
+fn with_constant(df: &mut DataFrame, name: &str, value: Scalar, path: &Path) -> Result<()> {
     let column = Column::new_scalar(name.into(), value, df.height());
     df.with_column(column).map_err(|e| Error::decode(path, e))?;
-    Ok(df)
+    Ok(())
 }
 
 /// The delimiter of a CSV file (plain or compressed, not streamed), from
@@ -395,11 +394,8 @@ fn sniff(path: &Path, csv: &CsvOptions) -> Option<u8> {
     let mut head = Vec::with_capacity(HEAD as usize);
     let file = std::fs::File::open(path).ok()?;
     // A compressed file's first 64 KiB of text: decompressing them is cheap.
-    let reader: Box<dyn std::io::Read> = match paths::strip_compression(path).1 {
-        Compression::None => Box::new(file),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file))),
-        Compression::Zstd => Box::new(zstd::Decoder::new(file).ok()?),
-    };
+    let compression = paths::strip_compression(path).1;
+    let reader = paths::decompressed(std::io::BufReader::new(file), compression, path).ok()?;
     std::io::Read::read_to_end(&mut std::io::Read::take(reader, HEAD + 1), &mut head).ok()?;
     let whole = head.len() as u64 <= HEAD;
     head.truncate(HEAD as usize);

@@ -39,7 +39,7 @@ impl std::fmt::Display for WriteSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:?}", self.path)?;
         if !self.partition_by.is_empty() {
-            let format = self.format.map_or("parquet".to_string(), |x| format!("{x:?}").to_lowercase());
+            let format = self.format.map_or("parquet", |x| x.extension());
             write!(f, " partitioned by {} as {format}", self.partition_by.join(", "))?;
         }
         Ok(())

@@ -177,6 +177,11 @@ fn bad_partitioned_writes_are_refused_before_any_work() {
         assert_eq!(o.code, 2, "{program}: {}", o.stderr);
         assert!(o.stderr.contains(needle), "{program}: expected {needle:?} in {}", o.stderr);
     }
+    // --format would be silently ignored: format= belongs to the write.
+    let program = format!(r#"scan "{src}" | write "out" (partition_by=[region])"#);
+    let o = t.run(&["run", "--format", "csv", "-e", &program]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("give format= in the `write`"), "{}", o.stderr);
     assert!(t.listing().is_empty(), "{:?}", t.listing());
 }
 

@@ -67,6 +67,20 @@ impl OutputFormat {
         })
     }
 
+    /// The extension of a file in this format (`.parquet` for the
+    /// terminal-only table formats, which are never written to files).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Tsv => "tsv",
+            Self::Json => "json",
+            Self::Ndjson => "ndjson",
+            Self::Arrow => "arrow",
+            Self::Npy => "npy",
+            Self::Parquet | Self::Table | Self::Markdown => "parquet",
+        }
+    }
+
     /// The format a destination's extension implies.
     ///
     /// # Errors

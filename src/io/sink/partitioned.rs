@@ -132,7 +132,7 @@ impl PartitionedWriter {
                 }
             }
             let part = self.parts.entry(dir.clone()).or_insert(0);
-            let name = format!("part-{part}.{}", extension(self.format));
+            let name = format!("part-{part}.{}", self.format.extension());
             *part += 1;
             let folder = self.staging.path().join(&dir);
             std::fs::create_dir_all(&folder).map_err(|e| Error::write(&folder, e))?;
@@ -185,17 +185,4 @@ fn replace_dir(new: &Path, dest: &Path) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&aside);
     Ok(())
-}
-
-/// A partition file's extension.
-fn extension(format: OutputFormat) -> &'static str {
-    match format {
-        OutputFormat::Csv => "csv",
-        OutputFormat::Tsv => "tsv",
-        OutputFormat::Json => "json",
-        OutputFormat::Ndjson => "ndjson",
-        OutputFormat::Arrow => "arrow",
-        OutputFormat::Npy => "npy",
-        OutputFormat::Parquet | OutputFormat::Table | OutputFormat::Markdown => "parquet",
-    }
 }

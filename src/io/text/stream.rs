@@ -80,11 +80,7 @@ impl Chunker {
         let counter = Arc::new(AtomicU64::new(0));
         let counted = Counting { inner: file, counter: counter.clone() };
         let buffered = std::io::BufReader::with_capacity(1 << 20, counted);
-        let reader: Box<dyn Read + Send> = match compression {
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
-            Compression::Zstd => Box::new(zstd::Decoder::with_buffer(buffered).map_err(|e| Error::read(path, e))?),
-            Compression::None => Box::new(buffered),
-        };
+        let reader = crate::io::paths::decompressed(buffered, compression, path)?;
         let mut c = Chunker::new(reader, format, csv_opts, target);
         c.path = path.to_path_buf();
         c.counter = counter;

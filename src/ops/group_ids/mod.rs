@@ -169,11 +169,16 @@ fn mix(h: u64, v: u64) -> u64 {
 pub fn key_hashes(keys: &[&Column], seed: u64) -> Option<Vec<u64>> {
     let rows = keys.first()?.len();
     let keys: Vec<Key> = keys.iter().map(|c| Key::of(c)).collect::<Option<_>>()?;
+    Some(combined_hashes(&keys, rows, seed))
+}
+
+/// Each row's hash of all `keys`, starting from `seed`.
+fn combined_hashes(keys: &[Key], rows: usize, seed: u64) -> Vec<u64> {
     let mut hashes = crate::ops::filled(seed, rows);
-    for k in &keys {
+    for k in keys {
         k.hash_into(&mut hashes);
     }
-    Some(hashes)
+    hashes
 }
 
 /// Groups the rows of `keys` (columns of one frame), or `None` when a key
@@ -228,10 +233,7 @@ pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
         }
         return Some(group_one(&Key::Int { values: code.into(), valid: None }, rows));
     }
-    let mut hashes = crate::ops::filled(0u64, rows);
-    for k in &keys {
-        k.hash_into(&mut hashes);
-    }
+    let hashes = combined_hashes(&keys, rows, 0);
     // Entries without a fingerprint (16 bytes: half the memory traffic when
     // nearly every row is a new group).
     assign(&hashes, None, |_| (), |(), first, row| keys.iter().all(|k| k.rows_equal(first, row)))
