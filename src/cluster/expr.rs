@@ -53,6 +53,11 @@ pub fn expr(e: &Expr, schema: &DFSchema) -> Result<DfExpr, Error> {
                 BinOp::GtEq => binary(l, Operator::GtEq, r),
                 BinOp::And => l.and(r),
                 BinOp::Or => l.or(r),
+                // Only text with text: other types print differently here.
+                BinOp::Concat if ty(&l)? == ArrowType::Utf8 && ty(&r)? == ArrowType::Utf8 => {
+                    binary(l, Operator::StringConcat, r)
+                }
+                BinOp::Concat => return Err(Error::not_on_cluster("`||` of values that are not text")),
             }
         }
         Expr::Not(e) => x(e)?.not(),
@@ -254,7 +259,23 @@ fn call(func: Func, args: &[Expr], schema: &DFSchema) -> Result<DfExpr, Error> {
             // A null condition takes the else branch, as locally.
             when(c, t).otherwise(e)?
         }
+        Func::Case => {
+            let otherwise = x.pop().unwrap_or(lit(ScalarValue::Null));
+            let mut pairs = x.chunks_exact(2);
+            let Some([c, v]) = pairs.next() else { return Err(refuse()) };
+            let mut case = when(c.clone(), v.clone());
+            for pair in pairs {
+                case = case.when(pair[0].clone(), pair[1].clone());
+            }
+            case.otherwise(otherwise)?
+        }
         Func::Coalesce => f::coalesce(x),
+        Func::NullIf => {
+            let a = arg(&mut x);
+            f::nullif(a, arg(&mut x))
+        }
+        // Nulls skipped in both; only text, as other types print differently.
+        Func::Concat if x.iter().all(|e| e.get_type(schema).is_ok_and(|t| t == ArrowType::Utf8)) => f::concat(x),
         Func::Abs => f::abs(arg(&mut x)),
         // dq keeps an integer as it is; floats round half away from zero in both.
         Func::Round | Func::Floor | Func::Ceil if is_int(&x[0]) => arg(&mut x),
@@ -281,6 +302,7 @@ fn call(func: Func, args: &[Expr], schema: &DFSchema) -> Result<DfExpr, Error> {
         Func::Len => cast(f::character_length(arg(&mut x)), ArrowType::Int64),
         // Unicode whitespace at both ends, as polars strips it (DataFusion's
         // btrim strips spaces only).
+        Func::Trim if args.len() == 2 => return Err(refuse()),
         Func::Trim => f::regexp_replace(arg(&mut x), lit(r"^\s+|\s+$"), lit(""), Some(lit("g"))),
         Func::Contains => {
             let s = arg(&mut x);
@@ -317,6 +339,30 @@ fn call(func: Func, args: &[Expr], schema: &DFSchema) -> Result<DfExpr, Error> {
         // DataFusion's parsers fail the query on text that does not parse;
         // dq gives null.
         Func::ToDate | Func::ToDatetime => return Err(refuse()),
+        // Language v2's text and calendar functions run locally only.
+        Func::Concat
+        | Func::Format
+        | Func::Ltrim
+        | Func::Rtrim
+        | Func::RegexExtract
+        | Func::RegexReplace
+        | Func::SplitPart
+        | Func::Lpad
+        | Func::Rpad
+        | Func::Repeat
+        | Func::Reverse
+        | Func::Quarter
+        | Func::Week
+        | Func::Weekday
+        | Func::DayOfYear
+        | Func::Minute
+        | Func::Second
+        | Func::DateTrunc
+        | Func::DateDiff
+        | Func::DateAdd
+        | Func::Strftime
+        | Func::FromUnixtime
+        | Func::ToUnixtime => return Err(refuse()),
     })
 }
 

@@ -6,7 +6,8 @@
 
 use polars::prelude::*;
 
-use crate::ops::{arith, Arith};
+use crate::ops::calendar::{self, Unit};
+use crate::ops::{arith, text, Arith};
 use crate::plan::expr::{BinOp, Expr as DqExpr, Func, Value};
 
 fn null() -> Expr {
@@ -111,6 +112,8 @@ fn lower_rec(e: &DqExpr) -> Expr {
                 BinOp::GtEq => l.gt_eq(r),
                 BinOp::And => l.and(r),
                 BinOp::Or => l.or(r),
+                // polars' `+` on text concatenates, null when either side is.
+                BinOp::Concat => text(l) + text(r),
             }
         }
         DqExpr::Not(x) => lower_rec(x).not(),
@@ -143,11 +146,46 @@ fn lower_rec(e: &DqExpr) -> Expr {
     }
 }
 
+/// Any value as text, as `cast(x, str)` writes it.
+fn text(e: Expr) -> Expr {
+    crate::ops::cast(e, DataType::String)
+}
+
+fn int_arg(e: &DqExpr) -> i64 {
+    match e {
+        DqExpr::Literal(Value::Int(i)) => *i,
+        _ => 0,
+    }
+}
+
+fn unit_arg(e: &DqExpr) -> Unit {
+    Unit::from_name(&str_arg(e)).unwrap_or(Unit::Day)
+}
+
 fn call(func: Func, args: &[DqExpr]) -> Expr {
     let a = |i: usize| lower_rec(&args[i]);
     match func {
         Func::If => when(a(0)).then(a(1)).otherwise(a(2)),
+        Func::Case => {
+            // Built from the last branch back: each `when` falls through to
+            // the rest (a null condition too).
+            let n = args.len();
+            (0..n - 1).step_by(2).rev().fold(a(n - 1), |rest, i| when(a(i)).then(a(i + 1)).otherwise(rest))
+        }
         Func::Coalesce => coalesce(&args.iter().map(lower).collect::<Vec<_>>()),
+        Func::NullIf => when(a(0).eq(a(1))).then(null()).otherwise(a(0)),
+        // Nulls are skipped, as in DuckDB and PostgreSQL.
+        Func::Concat => {
+            args.iter().map(|x| coalesce(&[text(lower_rec(x)), lit("")])).reduce(|l, r| l + r).unwrap_or(lit(""))
+        }
+        Func::Format => {
+            let pieces = crate::plan::format_pieces(&str_arg(&args[0])).unwrap_or_default();
+            let mut out = lit(pieces.first().cloned().unwrap_or_default());
+            for (value, piece) in args[1..].iter().zip(&pieces[1..]) {
+                out = out + text(lower_rec(value)) + lit(piece.as_str());
+            }
+            out
+        }
         Func::Abs => a(0).abs(),
         Func::Round => {
             let digits = match args.get(1) {
@@ -165,7 +203,26 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
         Func::Lower => a(0).str().to_lowercase(),
         Func::Upper => a(0).str().to_uppercase(),
         Func::Len => a(0).str().len_chars().cast(DataType::Int64),
-        Func::Trim => a(0).str().strip_chars(null()),
+        Func::Trim | Func::Ltrim | Func::Rtrim => {
+            let chars = args.get(1).map_or_else(null, |c| lit(str_arg(c)));
+            match func {
+                Func::Trim => a(0).str().strip_chars(chars),
+                Func::Ltrim => a(0).str().strip_chars_start(chars),
+                _ => a(0).str().strip_chars_end(chars),
+            }
+        }
+        Func::RegexExtract => {
+            let group = args.get(2).map_or(0, int_arg) as usize;
+            a(0).str().extract(lit(str_arg(&args[1])), group)
+        }
+        Func::RegexReplace => a(0).str().replace_all(lit(str_arg(&args[1])), lit(str_arg(&args[2])), false),
+        Func::SplitPart => text::split_part(a(0), str_arg(&args[1]), int_arg(&args[2])),
+        Func::Lpad | Func::Rpad => {
+            let fill = args.get(2).map_or_else(|| " ".to_string(), str_arg);
+            text::pad(a(0), int_arg(&args[1]) as usize, fill, func == Func::Lpad)
+        }
+        Func::Repeat => text::repeat(a(0), int_arg(&args[1]) as usize),
+        Func::Reverse => text::reverse(a(0)),
         Func::Contains => a(0).str().contains_literal(lit(str_arg(&args[1]))),
         Func::StartsWith => a(0).str().starts_with(lit(str_arg(&args[1]))),
         Func::EndsWith => a(0).str().ends_with(lit(str_arg(&args[1]))),
@@ -186,6 +243,24 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
             a(0).str().slice(offset, length)
         }
         Func::Year => a(0).dt().year().cast(DataType::Int64),
+        Func::Quarter => a(0).dt().quarter().cast(DataType::Int64),
+        Func::Week => a(0).dt().week().cast(DataType::Int64),
+        Func::Weekday => a(0).dt().weekday().cast(DataType::Int64),
+        Func::DayOfYear => a(0).dt().ordinal_day().cast(DataType::Int64),
+        Func::Minute => a(0).dt().minute().cast(DataType::Int64),
+        Func::Second => a(0).dt().second().cast(DataType::Int64),
+        Func::DateTrunc => calendar::trunc(a(1), unit_arg(&args[0])),
+        Func::DateAdd => calendar::add(a(0), a(1), unit_arg(&args[2])),
+        Func::DateDiff => calendar::diff(a(1), a(2), unit_arg(&args[0])),
+        Func::Strftime => a(0).dt().strftime(&str_arg(&args[1])),
+        Func::FromUnixtime => {
+            let us = arith(Arith::Mul, a(0).cast(DataType::Float64), lit(1e6));
+            us.cast(DataType::Int64).cast(DataType::Datetime(TimeUnit::Microseconds, None))
+        }
+        Func::ToUnixtime => {
+            let us = a(0).cast(DataType::Datetime(TimeUnit::Microseconds, None)).cast(DataType::Int64);
+            us.cast(DataType::Float64) / lit(1e6)
+        }
         Func::Month => a(0).dt().month().cast(DataType::Int64),
         Func::Day => a(0).dt().day().cast(DataType::Int64),
         Func::Hour => a(0).dt().hour().cast(DataType::Int64),

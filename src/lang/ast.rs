@@ -348,6 +348,8 @@ pub enum BinOp {
     And,
     /// `or`
     Or,
+    /// `||`: text concatenation (null when either side is null)
+    Concat,
 }
 
 impl BinOp {
@@ -368,6 +370,7 @@ impl BinOp {
             BinOp::GtEq => ">=",
             BinOp::And => "and",
             BinOp::Or => "or",
+            BinOp::Concat => "||",
         }
     }
 }

@@ -35,7 +35,8 @@ pub struct Token {
 
 // Longest symbols first so that `==` wins over `=`.
 const SYMBOLS: &[&str] = &[
-    "==", "!=", "<=", ">=", "//", "|", ",", "(", ")", "[", "]", "=", "<", ">", "+", "-", "*", "/", "%", ":", ";", ".",
+    "==", "!=", "<=", ">=", "//", "||", "|", ",", "(", ")", "[", "]", "=", "<", ">", "+", "-", "*", "/", "%", ":", ";",
+    ".",
 ];
 
 /// Splits `src` into tokens, ending with [`Tok::Eof`]. A parameter `$name`

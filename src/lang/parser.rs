@@ -662,7 +662,7 @@ impl Parser {
     }
 
     fn cmp_expr(&mut self) -> Result<Expr, Error> {
-        let left = self.add_expr()?;
+        let left = self.concat_expr()?;
         let op = match self.peek().tok {
             Tok::Sym("==") => Some(BinOp::Eq),
             Tok::Sym("!=") => Some(BinOp::NotEq),
@@ -686,7 +686,7 @@ impl Parser {
         };
         if let Some(op) = op {
             self.next();
-            let right = self.add_expr()?;
+            let right = self.concat_expr()?;
             return Ok(Self::binary(op, left, right));
         }
         let negated = if self.at_keyword("not") {
@@ -706,7 +706,7 @@ impl Parser {
             let mut list = Vec::new();
             if !self.at_sym("]") {
                 loop {
-                    list.push(self.add_expr()?);
+                    list.push(self.concat_expr()?);
                     if !self.eat_sym(",") {
                         break;
                     }
@@ -717,11 +717,11 @@ impl Parser {
             return Ok(Expr { kind: ExprKind::In { expr: Box::new(left), list, negated }, span });
         }
         if self.eat_keyword("between") {
-            let low = self.add_expr()?;
+            let low = self.concat_expr()?;
             if !self.eat_keyword("and") {
                 return Err(self.error_here("`and` in `between low and high`"));
             }
-            let high = self.add_expr()?;
+            let high = self.concat_expr()?;
             let span = left.span.to(high.span);
             return Ok(Expr {
                 kind: ExprKind::Between { expr: Box::new(left), low: Box::new(low), high: Box::new(high), negated },
@@ -740,6 +740,20 @@ impl Parser {
             let span = left.span.to(end);
             return Ok(Expr { kind: ExprKind::IsNull { expr: Box::new(left), negated }, span });
         }
+        Ok(left)
+    }
+
+    /// `a || b`: binds looser than `+` (so `a || n + 1` concatenates the
+    /// sum, as in SQL) and tighter than comparisons.
+    fn concat_expr(&mut self) -> Result<Expr, Error> {
+        let base = self.depth;
+        let mut left = self.add_expr()?;
+        while self.eat_sym("||") {
+            self.deeper()?;
+            let right = self.add_expr()?;
+            left = Self::binary(BinOp::Concat, left, right);
+        }
+        self.depth = base;
         Ok(left)
     }
 
@@ -817,6 +831,43 @@ impl Parser {
         Ok((items, self.expect_sym(close)?))
     }
 
+    /// After the word `case`: does a `case` expression follow (rather than a
+    /// column named `case`)? A column would be followed by an operator.
+    fn starts_case(&mut self) -> bool {
+        matches!(self.peek().tok, Tok::Ident { .. } | Tok::Str(_) | Tok::Int(_) | Tok::Float(_))
+    }
+
+    /// `case [x] when c then v ... [else e] end`, read as the call
+    /// `case(c1, v1, c2, v2, ..., e)` (`e` is null when there is no `else`).
+    /// The simple form `case x when v then ...` tests `x == v`.
+    fn case(&mut self, start: Span) -> Result<Expr, Error> {
+        let operand = if self.at_keyword("when") { None } else { Some(self.expr()?) };
+        let mut args = Vec::new();
+        while self.eat_keyword("when") {
+            let test = self.expr()?;
+            let test = match &operand {
+                Some(x) => Self::binary(BinOp::Eq, x.clone(), test),
+                None => test,
+            };
+            if !self.eat_keyword("then") {
+                return Err(self.error_here("`then` after the condition of `when`"));
+            }
+            args.push(test);
+            args.push(self.expr()?);
+        }
+        if args.is_empty() {
+            return Err(self.error_here("`when` in `case when ... then ... end`"));
+        }
+        let otherwise = if self.eat_keyword("else") { Some(self.expr()?) } else { None };
+        if !self.at_keyword("end") {
+            return Err(self.error_here("`when`, `else` or `end` to close the `case`"));
+        }
+        let end = self.next().span;
+        args.push(otherwise.unwrap_or(Expr { kind: ExprKind::Literal(Literal::Null), span: end }));
+        let span = start.to(end);
+        Ok(Expr { kind: ExprKind::Call { name: Ident { name: "case".into(), span: start }, args }, span })
+    }
+
     fn primary(&mut self) -> Result<Expr, Error> {
         let t = self.peek().clone();
         let lit = |l: Literal| Ok(Expr { kind: ExprKind::Literal(l), span: t.span });
@@ -853,6 +904,9 @@ impl Parser {
                         "null" => return lit(Literal::Null),
                         _ => {}
                     }
+                }
+                if !quoted && name == "case" && self.starts_case() {
+                    return self.case(t.span);
                 }
                 if !quoted && self.at_sym("(") {
                     self.next();

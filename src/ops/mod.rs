@@ -13,6 +13,7 @@
 mod aggregate;
 mod arithmetic;
 pub mod array;
+pub mod calendar;
 mod cast;
 mod collect;
 mod count;
@@ -27,6 +28,7 @@ pub mod profile;
 mod project;
 mod sample;
 mod sort;
+pub mod text;
 mod top_candidates;
 mod top_k;
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::error::{close_matches, Error};
 use super::expr::{AggExpr, AggFunc, BinOp, Expr, Func, Value};
+use super::functions;
 use super::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount, Scan, SortKey};
 use super::sources::Sources;
 use super::types::{DType, Field, Schema};
@@ -718,7 +719,11 @@ impl Builder<'_> {
             let mut err = type_err(self.src, e.span, format!("cannot {what} {lt} and {rt}"));
             if lt == DType::Str || rt == DType::Str {
                 if let Error::Type { hint, .. } = &mut err {
-                    *hint = Some("convert text with cast(x, float) or cast(x, int)".into());
+                    *hint = Some(if op == BinOp::Add && lt == DType::Str && rt == DType::Str {
+                        "join text with `a || b` or concat(a, b)".into()
+                    } else {
+                        "convert text with cast(x, float) or cast(x, int)".into()
+                    });
                 }
             }
             err
@@ -744,6 +749,15 @@ impl Builder<'_> {
                     return Err(type_err(self.src, e.span, format!("cannot compare {lt} with {rt}")));
                 }
                 DType::Bool
+            }
+            BinOp::Concat => {
+                if matches!(lt, DType::Other(_)) || matches!(rt, DType::Other(_)) {
+                    return Err(bad("join with `||`"));
+                }
+                DType::Str
+            }
+            BinOp::Add | BinOp::Sub if lt.is_temporal() || rt.is_temporal() => {
+                return date_arithmetic(op, (l, lt), (r, rt)).map_err(|m| type_err(self.src, e.span, m));
             }
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Mod | BinOp::FloorDiv => {
                 if !lt.is_numeric() || !rt.is_numeric() {
@@ -834,151 +848,41 @@ impl Builder<'_> {
         for a in args {
             typed.push(self.expr(a, schema)?);
         }
-        let types: Vec<DType> = typed.iter().map(|(_, t)| t.clone()).collect();
-        let arity = |lo: usize, hi: usize| -> Result<(), Error> {
-            if args.len() < lo || args.len() > hi {
-                let want = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
-                return Err(Error::invalid(e.span, format!("`{n}` takes {want} argument(s), found {}", args.len())));
-            }
-            Ok(())
+        let call = functions::Call {
+            src,
+            name: n,
+            span: e.span,
+            arg_spans: args.iter().map(|a| a.span).collect(),
+            args: typed,
         };
-        let want = |i: usize, ok: bool, what: &str| -> Result<(), Error> {
-            if !ok {
-                let mut err = type_err(
-                    src,
-                    args[i].span,
-                    format!("`{n}` needs {what}, `{}` is {}", args[i].span.text(src), types[i]),
-                );
-                if types[i] == DType::Str && matches!(func, Func::Year | Func::Month | Func::Day | Func::Hour) {
-                    if let Error::Type { hint, .. } = &mut err {
-                        *hint = Some(format!("parse it first: {n}(to_date({}, \"%Y-%m-%d\"))", args[i].span.text(src)));
-                    }
-                }
-                return Err(err);
-            }
-            Ok(())
-        };
-        let is_str = |i: usize| matches!(types[i], DType::Str | DType::Null);
-        let is_lit_str = |i: usize| matches!(typed[i].0, Expr::Literal(Value::Str(_)));
-        let is_num = |i: usize| types[i].is_numeric();
-        let out = match func {
-            Func::If => {
-                arity(3, 3)?;
-                want(0, matches!(types[0], DType::Bool | DType::Null), "a true/false condition")?;
-                types[1].unify(&types[2]).ok_or_else(|| {
-                    type_err(src, e.span, format!("the branches of `if` differ: {} and {}", types[1], types[2]))
-                })?
-            }
-            Func::Coalesce => {
-                arity(1, usize::MAX)?;
-                let mut t = types[0].clone();
-                for u in &types[1..] {
-                    t = t.unify(u).ok_or_else(|| type_err(src, e.span, format!("coalesce mixes {t} and {u}")))?;
-                }
-                t
-            }
-            Func::Abs | Func::Floor | Func::Ceil => {
-                arity(1, 1)?;
-                want(0, is_num(0), "a number")?;
-                types[0].clone()
-            }
-            Func::Round => {
-                arity(1, 2)?;
-                want(0, is_num(0), "a number")?;
-                if args.len() == 2 && !matches!(typed[1].0, Expr::Literal(Value::Int(d)) if d >= 0) {
-                    return Err(Error::invalid(args[1].span, "round's digits must be a non-negative integer"));
-                }
-                types[0].clone()
-            }
-            Func::Sqrt | Func::Log | Func::Exp => {
-                arity(1, 1)?;
-                want(0, is_num(0), "a number")?;
-                DType::Float
-            }
-            Func::Pow => {
-                arity(2, 2)?;
-                want(0, is_num(0), "a number")?;
-                want(1, is_num(1), "a number")?;
-                DType::Float
-            }
-            Func::Lower | Func::Upper | Func::Trim => {
-                arity(1, 1)?;
-                want(0, is_str(0), "a string")?;
-                DType::Str
-            }
-            Func::Len => {
-                arity(1, 1)?;
-                want(0, is_str(0), "a string")?;
-                DType::Int
-            }
-            Func::Contains | Func::StartsWith | Func::EndsWith | Func::RegexMatch => {
-                arity(2, 2)?;
-                want(0, is_str(0), "a string")?;
-                want(1, is_lit_str(1), "a constant string pattern")?;
-                DType::Bool
-            }
-            Func::Replace => {
-                arity(3, 3)?;
-                want(0, is_str(0), "a string")?;
-                want(1, is_lit_str(1), "a constant string")?;
-                want(2, is_lit_str(2), "a constant string")?;
-                DType::Str
-            }
-            Func::Substr => {
-                arity(2, 3)?;
-                want(0, is_str(0), "a string")?;
-                want(1, types[1] == DType::Int, "an integer start (1-based)")?;
-                if args.len() == 3 {
-                    want(2, types[2] == DType::Int, "an integer length")?;
-                }
-                DType::Str
-            }
-            Func::Year | Func::Month | Func::Day => {
-                arity(1, 1)?;
-                want(0, matches!(types[0], DType::Date | DType::Datetime | DType::Null), "a date or datetime")?;
-                DType::Int
-            }
-            Func::Hour => {
-                arity(1, 1)?;
-                want(0, matches!(types[0], DType::Datetime | DType::Null), "a datetime")?;
-                DType::Int
-            }
-            Func::ToDate | Func::ToDatetime => {
-                arity(2, 2)?;
-                want(0, is_str(0), "a string")?;
-                want(1, is_lit_str(1), "a constant strftime format such as \"%d/%m/%Y\"")?;
-                if let Expr::Literal(Value::Str(fmt)) = &typed[1].0 {
-                    check_date_format(fmt, args[1].span)?;
-                }
-                if func == Func::ToDate {
-                    DType::Date
-                } else {
-                    DType::Datetime
-                }
-            }
-        };
+        let out = functions::check(func, &call)?;
+        let typed = call.args;
         Ok((Expr::Call { func, args: typed.into_iter().map(|(x, _)| x).collect() }, out))
     }
 }
 
-/// A `to_date` format must be a valid strftime pattern that names a date:
-/// polars panics on some invalid ones (`"%"`), so they stop here.
-fn check_date_format(fmt: &str, span: Span) -> Result<(), Error> {
-    use chrono::format::{Item, StrftimeItems};
-    let items: Vec<Item> = StrftimeItems::new(fmt).collect();
-    let bad = |message: String| Error::Invalid {
-        message,
-        span,
-        hint: Some("formats use strftime codes, e.g. \"%Y-%m-%d\" or \"%d/%m/%Y\"".into()),
-    };
-    if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(bad(format!("`{fmt}` is not a valid date format")));
+/// `date ± n` moves by n days (`datetime ± n` too); `date - date` is the
+/// number of days between. Other mixes are errors, with a hint.
+fn date_arithmetic(op: BinOp, (l, lt): (Expr, DType), (r, rt): (Expr, DType)) -> Result<(Expr, DType), String> {
+    let unit = || Expr::Literal(Value::Str("day".into()));
+    let call = |func, args| Expr::Call { func, args };
+    match (op, &lt, &rt) {
+        (BinOp::Add, DType::Date | DType::Datetime, DType::Int | DType::Null) => {
+            Ok((call(Func::DateAdd, vec![l, r, unit()]), lt))
+        }
+        (BinOp::Add, DType::Int | DType::Null, DType::Date | DType::Datetime) => {
+            Ok((call(Func::DateAdd, vec![r, l, unit()]), rt))
+        }
+        (BinOp::Sub, DType::Date | DType::Datetime, DType::Int | DType::Null) => {
+            Ok((call(Func::DateAdd, vec![l, Expr::Neg(Box::new(r)), unit()]), lt))
+        }
+        (BinOp::Sub, DType::Date, DType::Date) => Ok((call(Func::DateDiff, vec![unit(), r, l]), DType::Int)),
+        _ => Err(format!(
+            "cannot apply `{}` to {lt} and {rt}; use date_add(t, n, \"hour\") to move a date or datetime, \
+             date_diff(\"second\", a, b) for the time between two",
+            op.symbol()
+        )),
     }
-    let has = |codes: &[&str]| codes.iter().any(|c| fmt.contains(c));
-    if !has(&["%Y", "%y", "%G", "%F", "%D", "%x", "%C", "%s"]) {
-        return Err(bad(format!("date format `{fmt}` has no year (%Y)")));
-    }
-    Ok(())
 }
 
 fn type_of_literal_or(e: &Expr, t: &DType) -> DType {

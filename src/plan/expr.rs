@@ -46,7 +46,10 @@ impl Value {
 #[allow(missing_docs)]
 pub enum Func {
     If,
+    /// `case when c1 then v1 ... else e end`: arguments c1, v1, ..., e.
+    Case,
     Coalesce,
+    NullIf,
     Abs,
     Round,
     Floor,
@@ -64,11 +67,36 @@ pub enum Func {
     Replace,
     Substr,
     Trim,
+    Ltrim,
+    Rtrim,
     RegexMatch,
+    RegexExtract,
+    RegexReplace,
+    /// Text of every argument, nulls skipped.
+    Concat,
+    /// `format("{}-{}", a, b)`.
+    Format,
+    SplitPart,
+    Lpad,
+    Rpad,
+    Repeat,
+    Reverse,
     Year,
+    Quarter,
     Month,
+    Week,
+    Weekday,
+    DayOfYear,
     Day,
     Hour,
+    Minute,
+    Second,
+    DateTrunc,
+    DateDiff,
+    DateAdd,
+    Strftime,
+    FromUnixtime,
+    ToUnixtime,
     ToDate,
     ToDatetime,
 }
@@ -77,7 +105,9 @@ impl Func {
     /// All functions by name, for lookup and "did you mean".
     pub const ALL: &'static [(&'static str, Func)] = &[
         ("if", Func::If),
+        ("case", Func::Case),
         ("coalesce", Func::Coalesce),
+        ("nullif", Func::NullIf),
         ("abs", Func::Abs),
         ("round", Func::Round),
         ("floor", Func::Floor),
@@ -95,11 +125,34 @@ impl Func {
         ("replace", Func::Replace),
         ("substr", Func::Substr),
         ("trim", Func::Trim),
+        ("ltrim", Func::Ltrim),
+        ("rtrim", Func::Rtrim),
         ("regex_match", Func::RegexMatch),
+        ("regex_extract", Func::RegexExtract),
+        ("regex_replace", Func::RegexReplace),
+        ("concat", Func::Concat),
+        ("format", Func::Format),
+        ("split_part", Func::SplitPart),
+        ("lpad", Func::Lpad),
+        ("rpad", Func::Rpad),
+        ("repeat", Func::Repeat),
+        ("reverse", Func::Reverse),
         ("year", Func::Year),
+        ("quarter", Func::Quarter),
         ("month", Func::Month),
+        ("week", Func::Week),
+        ("weekday", Func::Weekday),
+        ("day_of_year", Func::DayOfYear),
         ("day", Func::Day),
         ("hour", Func::Hour),
+        ("minute", Func::Minute),
+        ("second", Func::Second),
+        ("date_trunc", Func::DateTrunc),
+        ("date_diff", Func::DateDiff),
+        ("date_add", Func::DateAdd),
+        ("strftime", Func::Strftime),
+        ("from_unixtime", Func::FromUnixtime),
+        ("to_unixtime", Func::ToUnixtime),
         ("to_date", Func::ToDate),
         ("to_datetime", Func::ToDatetime),
     ];
@@ -278,6 +331,16 @@ impl fmt::Display for Expr {
             Expr::In { expr, list, negated } => {
                 let items: Vec<String> = list.iter().map(|v| v.to_string()).collect();
                 write!(f, "{expr} {}in [{}]", if *negated { "not " } else { "" }, items.join(", "))
+            }
+            Expr::Call { func: Func::Case, args } => {
+                write!(f, "case")?;
+                for pair in args.chunks_exact(2) {
+                    write!(f, " when {} then {}", pair[0], pair[1])?;
+                }
+                match args.last() {
+                    Some(Expr::Literal(Value::Null)) | None => write!(f, " end"),
+                    Some(e) => write!(f, " else {e} end"),
+                }
             }
             Expr::Call { func, args } => {
                 let items: Vec<String> = args.iter().map(|a| a.to_string()).collect();

@@ -10,6 +10,7 @@
 pub mod builder;
 mod error;
 pub mod expr;
+mod functions;
 pub mod logical;
 pub mod optimize;
 pub mod sources;
@@ -17,5 +18,6 @@ pub mod types;
 
 pub use builder::{build, scan_options_from_text, Query, WriteSpec};
 pub use error::{close_matches, Error};
+pub use functions::format_pieces;
 pub use logical::LogicalPlan;
 pub use sources::{ScanSpec, SourceId, Sources};

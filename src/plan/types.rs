@@ -80,6 +80,11 @@ impl DType {
         matches!(self, DType::Int | DType::Float | DType::Null)
     }
 
+    /// Dates and datetimes.
+    pub fn is_temporal(&self) -> bool {
+        matches!(self, DType::Date | DType::Datetime)
+    }
+
     /// Whether values of the two types can be compared with each other.
     pub fn comparable(&self, other: &DType) -> bool {
         self == other
