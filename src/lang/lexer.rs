@@ -127,12 +127,15 @@ pub type Params = std::collections::BTreeMap<String, String>;
 fn param_name(src: &str, at: usize) -> Option<(&str, usize)> {
     let rest = &src[at + 1..];
     let ident = |s: &str| s.find(|c: char| !(c == '_' || c.is_ascii_alphanumeric())).unwrap_or(s.len());
+    // A name starts with a letter or `_`: `$1` and `${1}` stay text (a
+    // regex_replace group reference).
+    let starts_well = |s: &str| s.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic());
     if let Some(inner) = rest.strip_prefix('{') {
         let len = ident(inner);
-        return (len > 0 && inner[len..].starts_with('}')).then(|| (&inner[..len], at + 3 + len));
+        return (len > 0 && starts_well(inner) && inner[len..].starts_with('}')).then(|| (&inner[..len], at + 3 + len));
     }
     let len = ident(rest);
-    let starts_well = rest.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic());
+    let starts_well = starts_well(rest);
     (len > 0 && starts_well).then(|| (&rest[..len], at + 1 + len))
 }
 

@@ -390,18 +390,154 @@ impl Builder<'_> {
             fields.push(Field { name: name.clone(), dtype: t });
             keys.push((name, e));
         }
+        let key_fields = fields.clone();
         let mut out_aggs = Vec::new();
+        // Items that compute with aggregates (`sum(a) / count()`): their
+        // aggregates are computed under hidden names, then a projection
+        // combines them.
+        let mut hidden = Vec::new();
+        let mut combined = Vec::new();
         for a in aggs {
-            let (agg, t) = self.agg(&a.expr, schema)?;
             let name = self.assign_name(a);
-            fields.push(Field { name: name.clone(), dtype: t });
+            if is_aggregate_call(&a.expr)
+                && !matches!(&a.expr.kind, ExprKind::Call { name, .. } if is_derived_aggregate(&name.name))
+            {
+                let (agg, t) = self.agg(&a.expr, schema)?;
+                fields.push(Field { name: name.clone(), dtype: t });
+                out_aggs.push((name.clone(), agg));
+                combined.push((name.clone(), None));
+                continue;
+            }
+            let mut rewritten = a.expr.clone();
+            self.hoist_aggregates(&mut rewritten, schema, &mut hidden)?;
+            combined.push((name, Some(rewritten)));
+        }
+        if combined.iter().all(|(_, rewritten)| rewritten.is_none()) {
+            check_unique(&fields, span)?;
+            return Ok(LogicalPlan::Aggregate { input, keys, aggs: out_aggs, schema: Schema::new(fields) });
+        }
+        let mut inner_fields = fields.clone();
+        for (name, agg, t) in hidden {
+            inner_fields.push(Field { name: name.clone(), dtype: t });
             out_aggs.push((name, agg));
         }
-        check_unique(&fields, span)?;
-        Ok(LogicalPlan::Aggregate { input, keys, aggs: out_aggs, schema: Schema::new(fields) })
+        let inner_schema = Schema::new(inner_fields);
+        let inner = LogicalPlan::Aggregate { input, keys: keys.clone(), aggs: out_aggs, schema: inner_schema.clone() };
+        let mut columns: Vec<(String, Expr)> = keys.iter().map(|(k, _)| (k.clone(), Expr::Column(k.clone()))).collect();
+        let mut out_fields = key_fields;
+        for (name, rewritten) in combined {
+            let (e, t) = match rewritten {
+                None => (Expr::Column(name.clone()), inner_schema.get(&name).cloned().unwrap_or(DType::Null)),
+                Some(ast) => {
+                    self.only_keys_outside_aggregates(&ast, &inner_schema)?;
+                    self.expr(&ast, &inner_schema)?
+                }
+            };
+            out_fields.push(Field { name: name.clone(), dtype: t });
+            columns.push((name, e));
+        }
+        check_unique(&out_fields, span)?;
+        Ok(LogicalPlan::Project { input: Box::new(inner), columns, schema: Schema::new(out_fields) })
+    }
+
+    /// Replaces each aggregate call in `e` by a hidden column holding it,
+    /// recorded in `hidden` as (name, aggregate, type). `any(c)` and
+    /// `all(c)` become comparisons of a hidden count.
+    fn hoist_aggregates(
+        &self,
+        e: &mut ast::Expr,
+        schema: &Schema,
+        hidden: &mut Vec<(String, AggExpr, DType)>,
+    ) -> Result<(), Error> {
+        if is_aggregate_call(e) {
+            let ExprKind::Call { name, args } = &e.kind else { return Ok(()) };
+            let (agg, t, then) = match name.name.as_str() {
+                "any" | "all" => {
+                    let [cond] = args.as_slice() else {
+                        return Err(Error::invalid(e.span, format!("`{}` takes one condition", name.name)));
+                    };
+                    let (c, ct) = self.expr(cond, schema)?;
+                    if !matches!(ct, DType::Bool | DType::Null) {
+                        return Err(type_err(
+                            self.src,
+                            cond.span,
+                            format!("`{}` needs a true/false condition, not {ct}", name.name),
+                        ));
+                    }
+                    // any: some row is true; all: no row is false (nulls skipped).
+                    let (c, op) = if name.name == "any" { (c, BinOp::Gt) } else { (Expr::Not(Box::new(c)), BinOp::Eq) };
+                    (count_true(c), DType::Int, Some(op))
+                }
+                _ => {
+                    let (agg, t) = self.agg(e, schema)?;
+                    (agg, t, None)
+                }
+            };
+            let column = format!("__agg{}", hidden.len());
+            hidden.push((column.clone(), agg, t));
+            let at = |kind| Box::new(ast::Expr { kind, span: e.span });
+            e.kind = match then {
+                None => ExprKind::Column(column),
+                Some(op) => ExprKind::Binary {
+                    op,
+                    left: at(ExprKind::Column(column)),
+                    right: at(ExprKind::Literal(Literal::Int(0))),
+                },
+            };
+            return Ok(());
+        }
+        match &mut e.kind {
+            ExprKind::Literal(_) | ExprKind::Column(_) => Ok(()),
+            ExprKind::Binary { left, right, .. } => {
+                self.hoist_aggregates(left, schema, hidden)?;
+                self.hoist_aggregates(right, schema, hidden)
+            }
+            ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => self.hoist_aggregates(expr, schema, hidden),
+            ExprKind::Call { args: items, .. } | ExprKind::Vector(items) => {
+                items.iter_mut().try_for_each(|x| self.hoist_aggregates(x, schema, hidden))
+            }
+            ExprKind::In { expr, list, .. } => {
+                self.hoist_aggregates(expr, schema, hidden)?;
+                list.iter_mut().try_for_each(|x| self.hoist_aggregates(x, schema, hidden))
+            }
+            ExprKind::Between { expr, low, high, .. } => {
+                self.hoist_aggregates(expr, schema, hidden)?;
+                self.hoist_aggregates(low, schema, hidden)?;
+                self.hoist_aggregates(high, schema, hidden)
+            }
+        }
+    }
+
+    /// Outside its aggregates, an `agg` item may only read group keys (and
+    /// the aggregates named before it).
+    fn only_keys_outside_aggregates(&self, e: &ast::Expr, inner: &Schema) -> Result<(), Error> {
+        match unknown_column(e, inner) {
+            Some((c, span)) => Err(Error::Invalid {
+                message: format!("`{c}` is neither a group key nor inside an aggregate"),
+                span,
+                hint: Some(format!("aggregate it, e.g. `max({c})`, or add it to `by`")),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn agg(&self, e: &ast::Expr, schema: &Schema) -> Result<(AggExpr, DType), Error> {
+        if let ExprKind::Call { name, args } = &e.kind {
+            if name.name == "count_if" {
+                let [cond] = args.as_slice() else {
+                    return Err(Error::invalid(e.span, "`count_if` takes one condition"));
+                };
+                let (c, ct) = self.expr(cond, schema)?;
+                if !matches!(ct, DType::Bool | DType::Null) {
+                    return Err(type_err(
+                        self.src,
+                        cond.span,
+                        format!("`count_if` needs a true/false condition, not {ct}"),
+                    ));
+                }
+                return Ok((count_true(c), DType::Int));
+            }
+        }
         let ExprKind::Call { name, args } = &e.kind else {
             return Err(Error::Invalid {
                 message: format!("`{}` is not an aggregate", e.span.text(self.src)),
@@ -859,6 +995,42 @@ impl Builder<'_> {
         let typed = call.args;
         Ok((Expr::Call { func, args: typed.into_iter().map(|(x, _)| x).collect() }, out))
     }
+}
+
+/// Aggregates made from others (not in [`AggFunc::ALL`]).
+const DERIVED_AGGREGATES: &[&str] = &["count_if", "any", "all"];
+
+fn is_derived_aggregate(name: &str) -> bool {
+    DERIVED_AGGREGATES.contains(&name) && name != "count_if"
+}
+
+/// A call of an aggregate function (`sum(x)`, `count_if(c)`, `any(c)`).
+fn is_aggregate_call(e: &ast::Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { name, .. }
+        if AggFunc::ALL.iter().any(|(n, _)| *n == name.name) || DERIVED_AGGREGATES.contains(&name.name.as_str()))
+}
+
+/// The first column `e` reads that `schema` lacks.
+fn unknown_column(e: &ast::Expr, schema: &Schema) -> Option<(String, Span)> {
+    let any = |items: &[ast::Expr]| items.iter().find_map(|x| unknown_column(x, schema));
+    match &e.kind {
+        ExprKind::Column(c) => schema.get(c).is_none().then(|| (c.clone(), e.span)),
+        ExprKind::Literal(_) => None,
+        ExprKind::Binary { left, right, .. } => unknown_column(left, schema).or_else(|| unknown_column(right, schema)),
+        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => unknown_column(expr, schema),
+        ExprKind::Call { args: items, .. } | ExprKind::Vector(items) => any(items),
+        ExprKind::In { expr, list, .. } => unknown_column(expr, schema).or_else(|| any(list)),
+        ExprKind::Between { expr, low, high, .. } => unknown_column(expr, schema)
+            .or_else(|| unknown_column(low, schema))
+            .or_else(|| unknown_column(high, schema)),
+    }
+}
+
+/// The number of rows where `cond` is true: a count of `if(cond, 1, null)`.
+fn count_true(cond: Expr) -> AggExpr {
+    let one_if =
+        Expr::Call { func: Func::If, args: vec![cond, Expr::Literal(Value::Int(1)), Expr::Literal(Value::Null)] };
+    AggExpr { func: AggFunc::Count, arg: Some(one_if), quantile: None, arg2: None }
 }
 
 /// `date ± n` moves by n days (`datetime ± n` too); `date - date` is the

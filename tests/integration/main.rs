@@ -11,6 +11,7 @@ mod errors;
 mod expressions;
 mod formats;
 mod fuzz;
+mod language;
 mod library;
 mod memory;
 mod partitions;
