@@ -150,6 +150,16 @@ fn as_type_of(us: Int64Chunked, like: &DataType, name: PlSmallStr) -> PolarsResu
     Ok(series.with_name(name).into_column())
 }
 
+/// Rows of the result of two inputs, one of which may be a constant (one
+/// value): none when either has none.
+fn rows_of(a: usize, b: usize) -> usize {
+    if a == 0 || b == 0 {
+        0
+    } else {
+        a.max(b)
+    }
+}
+
 /// The value at row `i` of a column of length `len` or 1 (a constant).
 fn at<T: Copy>(values: &[Option<T>], i: usize) -> Option<T> {
     if values.len() == 1 {
@@ -177,7 +187,7 @@ pub fn add(t: Expr, n: Expr, unit: Unit) -> Expr {
         move |cols: &mut [Column]| {
             let us: Vec<Option<i64>> = micros_of(&cols[0])?.into_iter().collect();
             let n: Vec<Option<i64>> = cols[1].cast(&DataType::Int64)?.i64()?.into_iter().collect();
-            let len = us.len().max(n.len());
+            let len = rows_of(us.len(), n.len());
             let moved: Int64Chunked = (0..len)
                 .map(|i| match (at(&us, i), at(&n, i)) {
                     (Some(v), Some(k)) => add_micros(v, k, unit),
@@ -197,7 +207,7 @@ pub fn diff(a: Expr, b: Expr, unit: Unit) -> Expr {
         move |cols: &mut [Column]| {
             let a: Vec<Option<i64>> = micros_of(&cols[0])?.into_iter().collect();
             let b: Vec<Option<i64>> = micros_of(&cols[1])?.into_iter().collect();
-            let len = a.len().max(b.len());
+            let len = rows_of(a.len(), b.len());
             let out: Int64Chunked = (0..len)
                 .map(|i| match (at(&a, i), at(&b, i)) {
                     (Some(x), Some(y)) => diff_micros(x, y, unit),

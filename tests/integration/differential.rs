@@ -264,6 +264,12 @@ fn render(e: &E) -> String {
             let items: Vec<String> = list.iter().map(lit_text).collect();
             format!("({} {}in [{}])", render(a), if *neg { "not " } else { "" }, items.join(", "))
         }
+        E::Call("case", args) => {
+            let (last, pairs) = args.split_last().expect("case has an else");
+            let whens: String =
+                pairs.chunks(2).map(|p| format!(" when {} then {}", render(&p[0]), render(&p[1]))).collect();
+            format!("(case{whens} else {} end)", render(last))
+        }
         E::Call(f, args) => format!("{f}({})", args.iter().map(render).collect::<Vec<_>>().join(", ")),
     }
 }
@@ -371,11 +377,19 @@ fn eval(e: &E, t: &Table, row: &[V]) -> R<V> {
             if x == V::Err || y == V::Err {
                 return Ok(V::Err);
             }
-            match *op {
-                "and" => kleene_and(&x, &y),
-                "or" => kleene_or(&x, &y),
-                "==" | "!=" | "<" | "<=" | ">" | ">=" => compare(op, &x, &y),
-                _ => arith(op, &x, &y)?,
+            match (*op, &x, &y) {
+                (_, V::Date(_), _) | (_, _, V::Date(_)) if x == V::Null || y == V::Null => V::Null,
+                ("||", V::Null, _) | ("||", _, V::Null) => V::Null,
+                ("||", a, b) => V::Str(text(a) + &text(b)),
+                ("+", V::Date(d), V::Int(n)) => V::Date(d + *n as i32),
+                ("-", V::Date(d), V::Int(n)) => V::Date(d - *n as i32),
+                ("-", V::Date(a), V::Date(b)) => V::Int((a - b) as i64),
+                _ => match *op {
+                    "and" => kleene_and(&x, &y),
+                    "or" => kleene_or(&x, &y),
+                    "==" | "!=" | "<" | "<=" | ">" | ">=" => compare(op, &x, &y),
+                    _ => arith(op, &x, &y)?,
+                },
             }
         }
         E::Not(a) => match eval(a, t, row)? {
@@ -418,7 +432,55 @@ fn eval(e: &E, t: &Table, row: &[V]) -> R<V> {
                     }
                 }
                 ("coalesce", vs) => vs.iter().find(|v| **v != V::Null).cloned().unwrap_or(V::Null),
+                ("case", vs) => {
+                    let (last, pairs) = vs.split_last().ok_or(Fail::Invalid)?;
+                    pairs.chunks(2).find(|p| p[0] == V::Bool(true)).map_or(last, |p| &p[1]).clone()
+                }
+                ("concat", vs) => V::Str(vs.iter().filter(|v| **v != V::Null).map(text).collect()),
+                ("nullif", [a, b]) => {
+                    if *b != V::Null && *a != V::Null && a.cmp(b) == Ordering::Equal {
+                        V::Null
+                    } else {
+                        a.clone()
+                    }
+                }
+                ("date_diff" | "date_add" | "date_trunc", [V::Str(_), V::Null, ..]) => V::Null,
+                ("date_diff", [_, _, V::Null]) | ("date_add", [_, V::Null, _]) => V::Null,
+                ("date_diff", [V::Str(unit), V::Date(a), V::Date(b)]) => V::Int(match unit.as_str() {
+                    "day" => (b - a) as i64,
+                    _ => month_index(*b) - month_index(*a),
+                }),
                 (_, [V::Null, ..]) => V::Null,
+                ("date_add", [V::Date(d), V::Int(n), V::Str(unit)]) => V::Date(match unit.as_str() {
+                    "day" => d + *n as i32,
+                    _ => add_months(*d, *n),
+                }),
+                ("date_trunc", [V::Str(unit), V::Date(d)]) => V::Date(match unit.as_str() {
+                    "week" => d - (d + 3).rem_euclid(7),
+                    _ => {
+                        let (y, m, _) = chrono_like::from_days(*d);
+                        days_from_civil(y, m, 1)
+                    }
+                }),
+                ("quarter", [V::Date(d)]) => V::Int((chrono_like::from_days(*d).1 as i64 - 1) / 3 + 1),
+                ("weekday", [V::Date(d)]) => V::Int((d + 3).rem_euclid(7) as i64 + 1),
+                ("day_of_year", [V::Date(d)]) => {
+                    V::Int((d - days_from_civil(chrono_like::from_days(*d).0, 1, 1) + 1) as i64)
+                }
+                ("reverse", [V::Str(s)]) => V::Str(s.chars().rev().collect()),
+                ("lpad", [V::Str(s), V::Int(n), V::Str(fill)]) => {
+                    let (n, len) = (*n as usize, s.chars().count());
+                    V::Str(if len >= n {
+                        s.chars().take(n).collect()
+                    } else {
+                        fill.chars().cycle().take(n - len).chain(s.chars()).collect()
+                    })
+                }
+                ("split_part", [V::Str(s), V::Str(sep), V::Int(i)]) => {
+                    let pieces: Vec<&str> = s.split(sep.as_str()).collect();
+                    let at = if *i > 0 { *i - 1 } else { pieces.len() as i64 + *i };
+                    V::Str(usize::try_from(at).ok().and_then(|at| pieces.get(at)).unwrap_or(&"").to_string())
+                }
                 ("abs", [V::Int(i)]) => int(i.checked_abs()),
                 ("abs", [V::Float(x)]) => V::Float(x.abs()),
                 ("len", [V::Str(s)]) => V::Int(s.chars().count() as i64),
@@ -449,15 +511,19 @@ fn type_of(e: &E, t: &Table) -> Option<Ty> {
         E::Lit(_) => Ty::Bool,
         E::Bin(op, a, b) => match *op {
             "and" | "or" | "==" | "!=" | "<" | "<=" | ">" | ">=" => Ty::Bool,
+            "||" => Ty::Str,
+            "-" if type_of(a, t)? == Ty::Date && type_of(b, t)? == Ty::Date => Ty::Int,
+            "+" | "-" if type_of(a, t)? == Ty::Date => Ty::Date,
             "/" => Ty::Float,
             _ if type_of(a, t)? == Ty::Int && type_of(b, t)? == Ty::Int => Ty::Int,
             _ => Ty::Float,
         },
         E::Not(_) | E::IsNull(..) | E::In(..) => Ty::Bool,
         E::Call(f, args) => match *f {
-            "if" => type_of(&args[1], t)?,
-            "coalesce" | "abs" => type_of(&args[0], t)?,
-            "len" | "year" | "month" | "day" | "hour" => Ty::Int,
+            "if" | "case" => type_of(&args[1], t)?,
+            "coalesce" | "abs" | "nullif" | "date_add" => type_of(&args[0], t)?,
+            "date_trunc" => Ty::Date,
+            "len" | "year" | "month" | "day" | "hour" | "date_diff" | "quarter" | "weekday" | "day_of_year" => Ty::Int,
             _ => Ty::Str,
         },
     })
@@ -499,6 +565,20 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
             2 => E::Call("abs", vec![gen(rng, t, Ty::Int, d)]),
             3 => E::Call("len", vec![gen(rng, t, Ty::Str, d)]),
             4 => E::Call("coalesce", vec![gen(rng, t, Ty::Int, d), leaf(rng, t, Ty::Int)]),
+            _ if rng.chance(0.25) => E::Call("nullif", vec![gen(rng, t, Ty::Int, d), leaf(rng, t, Ty::Int)]),
+            _ if rng.chance(0.25) => case(rng, t, Ty::Int, d),
+            _ if !cols_of(t, Ty::Date).is_empty() && rng.chance(0.4) => match rng.below(3) {
+                0 => E::Call(
+                    "date_diff",
+                    vec![
+                        E::Lit(V::Str(rng.word(&["day", "month"]).into())),
+                        gen(rng, t, Ty::Date, d),
+                        leaf(rng, t, Ty::Date),
+                    ],
+                ),
+                1 => E::Bin("-", Box::new(leaf(rng, t, Ty::Date)), Box::new(gen(rng, t, Ty::Date, d))),
+                _ => E::Call(rng.word(&["quarter", "weekday", "day_of_year"]), vec![gen(rng, t, Ty::Date, d)]),
+            },
             _ if !cols_of(t, Ty::Datetime).is_empty() && rng.chance(0.3) => {
                 E::Call("hour", vec![leaf(rng, t, Ty::Datetime)])
             }
@@ -522,8 +602,30 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
                 }
             }
         }
-        Ty::Str => match rng.below(4) {
-            0 => E::Call(rng.word(&["lower", "upper"]), vec![gen(rng, t, Ty::Str, d)]),
+        Ty::Str => match rng.below(9) {
+            0 => E::Call(rng.word(&["lower", "upper", "reverse"]), vec![gen(rng, t, Ty::Str, d)]),
+            4 => {
+                let other = *rng.pick(&[Ty::Str, Ty::Int]);
+                E::Bin("||", Box::new(gen(rng, t, Ty::Str, d)), Box::new(gen(rng, t, other, d)))
+            }
+            5 => E::Call("concat", vec![gen(rng, t, Ty::Str, d), gen(rng, t, Ty::Int, d), leaf(rng, t, Ty::Str)]),
+            6 => case(rng, t, Ty::Str, d),
+            7 => E::Call(
+                "lpad",
+                vec![
+                    gen(rng, t, Ty::Str, d),
+                    E::Lit(V::Int(rng.below(4) as i64)),
+                    E::Lit(V::Str(rng.word(&["*", "ab"]).into())),
+                ],
+            ),
+            8 => E::Call(
+                "split_part",
+                vec![
+                    gen(rng, t, Ty::Str, d),
+                    E::Lit(V::Str(rng.word(&[",", "x", "b"]).into())),
+                    E::Lit(V::Int(*rng.pick(&[1, 2, -1]))),
+                ],
+            ),
             1 => E::Call("coalesce", vec![gen(rng, t, Ty::Str, d), leaf(rng, t, Ty::Str)]),
             2 => E::Call(
                 "substr",
@@ -565,9 +667,60 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
             }
             _ => leaf(rng, t, Ty::Bool),
         },
-        Ty::Date => leaf(rng, t, Ty::Date),
+        Ty::Date => match rng.below(4) {
+            0 => E::Call(
+                "date_add",
+                vec![
+                    gen(rng, t, Ty::Date, d),
+                    leaf(rng, t, Ty::Int),
+                    E::Lit(V::Str(rng.word(&["day", "month"]).into())),
+                ],
+            ),
+            1 => E::Call(
+                "date_trunc",
+                vec![E::Lit(V::Str(rng.word(&["week", "month"]).into())), gen(rng, t, Ty::Date, d)],
+            ),
+            2 => E::Bin(rng.word(&["+", "-"]), Box::new(gen(rng, t, Ty::Date, d)), Box::new(leaf(rng, t, Ty::Int))),
+            _ => leaf(rng, t, Ty::Date),
+        },
         Ty::Datetime => leaf(rng, t, Ty::Datetime),
     }
+}
+
+/// `case when c then v [when c then v] else e end` of type `ty`.
+fn case(rng: &mut Rng, t: &Table, ty: Ty, d: u32) -> E {
+    let mut args = Vec::new();
+    for _ in 0..1 + rng.below(2) {
+        args.push(gen(rng, t, Ty::Bool, d));
+        args.push(gen(rng, t, ty, d));
+    }
+    args.push(if rng.chance(0.3) { E::Lit(V::Null) } else { gen(rng, t, ty, d) });
+    E::Call("case", args)
+}
+
+/// A value as text, as dq's `cast(x, str)` writes ints and strings.
+fn text(v: &V) -> String {
+    match v {
+        V::Int(i) => i.to_string(),
+        V::Str(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Months since year 0 of a date.
+fn month_index(days: i32) -> i64 {
+    let (y, m, _) = chrono_like::from_days(days);
+    y as i64 * 12 + m as i64 - 1
+}
+
+/// A date moved by `n` calendar months, the day clamped to the month's end.
+fn add_months(days: i32, n: i64) -> i32 {
+    let (y, m, d) = chrono_like::from_days(days);
+    let index = y as i64 * 12 + m as i64 - 1 + n;
+    let (y, m) = (index.div_euclid(12) as i32, index.rem_euclid(12) as u32 + 1);
+    let next_month = if m == 12 { days_from_civil(y + 1, 1, 1) } else { days_from_civil(y, m + 1, 1) };
+    let month_len = (next_month - days_from_civil(y, m, 1)) as u32;
+    days_from_civil(y, m, d.min(month_len))
 }
 
 // ---- verbs ----------------------------------------------------------------

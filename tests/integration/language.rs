@@ -269,3 +269,15 @@ fn functions_on_generated_rows_match_a_row_at_a_time_computation() {
         assert_eq!(r["label"], format!("{}/{}", field(k.map(|x| x.to_string())), field(v.map(|x| x.to_string()))));
     }
 }
+
+#[test]
+fn a_constant_date_with_a_column_of_no_rows_gives_no_rows() {
+    // Found by the random-pipeline suite: the constant's one value was
+    // stretched to one row against an empty column, and indexing it panicked.
+    let t = Tmp::new();
+    let f = t.file("empty.csv", "id,g\n");
+    let out = ok(&format!(
+        r#"scan "{f}" (schema=(g: int)) | filter date("2024-01-27") > date_add(date("2024-01-06"), g, "day") | derive x = date_diff("day", date("2024-01-01"), date("2024-01-01") + g)"#
+    ));
+    assert_eq!(out, "id,g,x\n");
+}
