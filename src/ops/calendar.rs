@@ -180,20 +180,23 @@ pub fn trunc(t: Expr, unit: Unit) -> Expr {
     )
 }
 
-/// `date_add(t, n, unit)`, of t's type: null where the result leaves the
-/// calendar.
+/// `date_add(t, n, unit)`, of t's type: an error where the result leaves
+/// the calendar (as an integer overflow is).
 pub fn add(t: Expr, n: Expr, unit: Unit) -> Expr {
     polars::lazy::dsl::map_multiple(
         move |cols: &mut [Column]| {
             let us: Vec<Option<i64>> = micros_of(&cols[0])?.into_iter().collect();
             let n: Vec<Option<i64>> = cols[1].cast(&DataType::Int64)?.i64()?.into_iter().collect();
             let len = rows_of(us.len(), n.len());
-            let moved: Int64Chunked = (0..len)
+            let moved = (0..len)
                 .map(|i| match (at(&us, i), at(&n, i)) {
-                    (Some(v), Some(k)) => add_micros(v, k, unit),
-                    _ => None,
+                    (Some(v), Some(k)) => add_micros(v, k, unit).map(Some).ok_or_else(|| {
+                        let from = to_datetime(v).map_or(v.to_string(), |t| t.to_string());
+                        polars_err!(ComputeError: "date overflow: {from} moved by {k} {}s is outside the calendar", format!("{unit:?}").to_lowercase())
+                    }),
+                    _ => Ok(None),
                 })
-                .collect();
+                .collect::<PolarsResult<Int64Chunked>>()?;
             as_type_of(moved, cols[0].dtype(), cols[0].name().clone()).map(Some)
         },
         [t, n],

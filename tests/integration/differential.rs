@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::util::{run_in, Tmp};
+use crate::util::{run_in, Out, Tmp};
 
 // ---- values -------------------------------------------------------------
 
@@ -381,8 +381,8 @@ fn eval(e: &E, t: &Table, row: &[V]) -> R<V> {
                 (_, V::Date(_), _) | (_, _, V::Date(_)) if x == V::Null || y == V::Null => V::Null,
                 ("||", V::Null, _) | ("||", _, V::Null) => V::Null,
                 ("||", a, b) => V::Str(text(a) + &text(b)),
-                ("+", V::Date(d), V::Int(n)) => V::Date(d + *n as i32),
-                ("-", V::Date(d), V::Int(n)) => V::Date(d - *n as i32),
+                ("+", V::Date(d), V::Int(n)) => add_days(*d, *n),
+                ("-", V::Date(d), V::Int(n)) => add_days(*d, n.saturating_neg()),
                 ("-", V::Date(a), V::Date(b)) => V::Int((a - b) as i64),
                 _ => match *op {
                     "and" => kleene_and(&x, &y),
@@ -451,10 +451,10 @@ fn eval(e: &E, t: &Table, row: &[V]) -> R<V> {
                     _ => month_index(*b) - month_index(*a),
                 }),
                 (_, [V::Null, ..]) => V::Null,
-                ("date_add", [V::Date(d), V::Int(n), V::Str(unit)]) => V::Date(match unit.as_str() {
-                    "day" => d + *n as i32,
+                ("date_add", [V::Date(d), V::Int(n), V::Str(unit)]) => match unit.as_str() {
+                    "day" => add_days(*d, *n),
                     _ => add_months(*d, *n),
-                }),
+                },
                 ("date_trunc", [V::Str(unit), V::Date(d)]) => V::Date(match unit.as_str() {
                     "week" => d - (d + 3).rem_euclid(7),
                     _ => {
@@ -713,14 +713,31 @@ fn month_index(days: i32) -> i64 {
     y as i64 * 12 + m as i64 - 1
 }
 
+/// Days beyond which dq's calendar ends (about 250,000 years): moving a
+/// date past it is an error, like an integer overflow. Generated offsets
+/// are either small or far beyond it.
+const CALENDAR_DAYS: i64 = 90_000_000;
+
+fn add_days(days: i32, n: i64) -> V {
+    let moved = days as i64 + n;
+    if moved.abs() > CALENDAR_DAYS {
+        V::Err
+    } else {
+        V::Date(moved as i32)
+    }
+}
+
 /// A date moved by `n` calendar months, the day clamped to the month's end.
-fn add_months(days: i32, n: i64) -> i32 {
+fn add_months(days: i32, n: i64) -> V {
+    if n.abs() > CALENDAR_DAYS / 31 {
+        return V::Err;
+    }
     let (y, m, d) = chrono_like::from_days(days);
     let index = y as i64 * 12 + m as i64 - 1 + n;
     let (y, m) = (index.div_euclid(12) as i32, index.rem_euclid(12) as u32 + 1);
     let next_month = if m == 12 { days_from_civil(y + 1, 1, 1) } else { days_from_civil(y, m + 1, 1) };
     let month_len = (next_month - days_from_civil(y, m, 1)) as u32;
-    days_from_civil(y, m, d.min(month_len))
+    V::Date(days_from_civil(y, m, d.min(month_len)))
 }
 
 // ---- verbs ----------------------------------------------------------------
@@ -1346,7 +1363,9 @@ fn check(dir: &Tmp, prog: &str, config: &[&str], want: &R<(Table, Order)>, data:
         Ok(t) => t,
     };
     let overflowed_output = table.rows.iter().any(|r| r.contains(&V::Err));
-    if data.influenced.get() || (data.saw_err.get() && out.code == 3 && out.stderr.contains("integer overflow")) {
+    let overflowed =
+        |out: &Out| out.code == 3 && (out.stderr.contains("integer overflow") || out.stderr.contains("date overflow"));
+    if data.influenced.get() || (data.saw_err.get() && overflowed(&out)) {
         return if matches!(out.code, 0 | 3) {
             Ok(())
         } else {
@@ -1354,7 +1373,7 @@ fn check(dir: &Tmp, prog: &str, config: &[&str], want: &R<(Table, Order)>, data:
         };
     }
     if overflowed_output {
-        return if out.code == 3 && out.stderr.contains("integer overflow") {
+        return if overflowed(&out) {
             Ok(())
         } else {
             Err(format!(

@@ -281,3 +281,11 @@ fn a_constant_date_with_a_column_of_no_rows_gives_no_rows() {
     ));
     assert_eq!(out, "id,g,x\n");
 }
+
+#[test]
+fn moving_a_date_past_the_calendar_is_an_error_not_a_null() {
+    let t = Tmp::new();
+    let f = t.file("d.csv", "d,n\n2024-01-31,1000000000000\n");
+    fails(&["run", "-e", &format!(r#"scan "{f}" | select x = date_add(d, n, "month")"#)], 3, "date overflow");
+    fails(&["run", "-e", &format!(r#"scan "{f}" | select x = d + n"#)], 3, "outside the calendar");
+}
