@@ -147,6 +147,8 @@ pub enum VerbKind {
         on: Vec<(Ident, Ident)>,
         /// `inner` unless said otherwise.
         kind: Option<Ident>,
+        /// `suffix="_r"`: added to right columns whose names are taken.
+        suffix: Option<(String, Span)>,
     },
     /// `union OTHER`.
     Union(Source),

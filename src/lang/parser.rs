@@ -583,12 +583,19 @@ impl Parser {
                 break;
             }
         }
-        let mut kind = None;
-        if self.eat_keyword("kind") {
-            self.expect_sym("=")?;
-            kind = Some(self.ident("a join kind (inner, left, right, full, semi, anti)")?);
+        let (mut kind, mut suffix) = (None, None);
+        loop {
+            if kind.is_none() && self.eat_keyword("kind") {
+                self.expect_sym("=")?;
+                kind = Some(self.ident("a join kind (inner, left, right, full, semi, anti)")?);
+            } else if suffix.is_none() && self.eat_keyword("suffix") {
+                self.expect_sym("=")?;
+                suffix = Some(self.string("a suffix string, e.g. suffix=\"_r\"")?);
+            } else {
+                break;
+            }
         }
-        Ok(VerbKind::Join { other, on, kind })
+        Ok(VerbKind::Join { other, on, kind, suffix })
     }
 
     fn sample(&mut self) -> Result<VerbKind, Error> {

@@ -276,7 +276,9 @@ impl Builder<'_> {
                     LogicalPlan::Distinct { input: Box::new(project(input, columns, verb.span)?) }
                 }
             }
-            VerbKind::Join { other, on, kind } => self.join(input, &schema, other, on, kind.as_ref(), verb.span)?,
+            VerbKind::Join { other, on, kind, suffix } => {
+                self.join(input, &schema, other, on, kind.as_ref(), suffix.as_ref(), verb.span)?
+            }
             VerbKind::Union(other) => {
                 let right = self.source(other)?;
                 union(*input, right, verb.span)?
@@ -701,7 +703,7 @@ impl Builder<'_> {
             let right = keyed(self, row)?;
             let (ls, rs) = (left.schema(), right.schema());
             let on = vec![(KEY.to_string(), KEY.to_string())];
-            let columns = join_columns(&ls, &rs, &on, JoinKind::Inner);
+            let columns = join_columns(&ls, &rs, &on, JoinKind::Inner, "_right");
             let fields = columns.iter().map(|c| Field { name: c.name.clone(), dtype: c.dtype.clone() }).collect();
             LogicalPlan::Join {
                 left: Box::new(left),
@@ -733,6 +735,7 @@ impl Builder<'_> {
         other: &ast::Source,
         on: &[(ast::Ident, ast::Ident)],
         kind: Option<&ast::Ident>,
+        suffix: Option<&(String, Span)>,
         span: Span,
     ) -> Result<LogicalPlan, Error> {
         let right = self.source(other)?;
@@ -767,7 +770,12 @@ impl Builder<'_> {
             }
             pairs.push((l.name.clone(), r.name.clone()));
         }
-        let columns = join_columns(lschema, &rschema, &pairs, kind);
+        let suffix = match suffix {
+            Some((s, span)) if s.is_empty() => return Err(Error::invalid(*span, "the join suffix is empty")),
+            Some((s, _)) => s.as_str(),
+            None => "_right",
+        };
+        let columns = join_columns(lschema, &rschema, &pairs, kind, suffix);
         let fields = columns.iter().map(|c| Field { name: c.name.clone(), dtype: c.dtype.clone() }).collect();
         Ok(LogicalPlan::Join { left, right: Box::new(right), on: pairs, kind, columns, schema: Schema::new(fields) })
     }

@@ -474,7 +474,15 @@ pub struct JoinColumn {
 /// The output columns of a join: all left columns (keys keep the left
 /// names), then the right non-key columns, suffixed `_right` while their
 /// name is taken. Semi and anti joins output the left columns only.
-pub fn join_columns(left: &Schema, right: &Schema, on: &[(String, String)], kind: JoinKind) -> Vec<JoinColumn> {
+/// Columns of the right side whose names are taken get `suffix` (then a
+/// number from 2, should that be taken too).
+pub fn join_columns(
+    left: &Schema,
+    right: &Schema,
+    on: &[(String, String)],
+    kind: JoinKind,
+    suffix: &str,
+) -> Vec<JoinColumn> {
     let mut out: Vec<JoinColumn> = left
         .fields
         .iter()
@@ -495,9 +503,15 @@ pub fn join_columns(left: &Schema, right: &Schema, on: &[(String, String)], kind
         if on.iter().any(|(_, r)| *r == f.name) {
             continue;
         }
+        let taken = |name: &str| out.iter().any(|c| c.name == name) || left.contains(name);
         let mut name = f.name.clone();
-        while out.iter().any(|c| c.name == name) || left.contains(&name) {
-            name.push_str("_right");
+        if taken(&name) {
+            name = format!("{}{suffix}", f.name);
+            let mut n = 2;
+            while taken(&name) {
+                name = format!("{}{suffix}{n}", f.name);
+                n += 1;
+            }
         }
         out.push(JoinColumn { from_left: false, source: f.name.clone(), name, dtype: f.dtype.clone() });
     }

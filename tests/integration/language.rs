@@ -289,3 +289,25 @@ fn moving_a_date_past_the_calendar_is_an_error_not_a_null() {
     fails(&["run", "-e", &format!(r#"scan "{f}" | select x = date_add(d, n, "month")"#)], 3, "date overflow");
     fails(&["run", "-e", &format!(r#"scan "{f}" | select x = d + n"#)], 3, "outside the calendar");
 }
+
+#[test]
+fn join_suffix_names_taken_right_columns_once_then_numbers_them() {
+    let t = Tmp::new();
+    t.file("l.csv", "a,v\n1,x\n2,y\n");
+    t.file("r.csv", "b,v,w\n1,p,q\n2,r,s\n");
+    let run = |p: &str| {
+        let o = t.run(&["run", "-e", p]);
+        assert_eq!(o.code, 0, "{p}: {}", o.stderr);
+        o.stdout
+    };
+    assert_eq!(run(r#"scan "l.csv" | join "r.csv" on a == b suffix="_r" kind=left"#), "a,v,v_r,w\n1,x,p,q\n2,y,r,s\n");
+    // A second join of the same columns: `v_right` is taken, so `v_right2`
+    // (never `v_right_right`); `w_right` is free.
+    assert_eq!(
+        run(r#"scan "l.csv" | join "r.csv" on a = b | join "r.csv" on a = b"#),
+        "a,v,v_right,w,v_right2,w_right\n1,x,p,q,p,q\n2,y,r,s,r,s\n"
+    );
+    let o = t.run(&["run", "-e", r#"scan "l.csv" | join "r.csv" on a = b suffix="""#]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("the join suffix is empty"), "{}", o.stderr);
+}
