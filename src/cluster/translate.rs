@@ -118,6 +118,7 @@ fn node<'a>(
                 return Err(Error::not_on_cluster("`head N by`"));
             }
             LogicalPlan::Tail { .. } => return Err(Error::not_on_cluster("`tail`")),
+            LogicalPlan::Window { .. } => return Err(Error::not_on_cluster("window functions (`over`)")),
             LogicalPlan::Slice { .. } => return Err(Error::not_on_cluster("`rows A:B`")),
             LogicalPlan::Sample { .. } => return Err(Error::not_on_cluster("`sample`")),
             LogicalPlan::Explode { .. } => return Err(Error::not_on_cluster("`explode`")),

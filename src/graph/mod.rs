@@ -308,6 +308,23 @@ impl Builder<'_> {
                 self.dictionaries.clear();
                 open
             }
+            LogicalPlan::Window { input, by, order, funcs, schema } => {
+                let funcs = funcs
+                    .iter()
+                    .map(|f| ops::WindowFunc {
+                        name: f.name.clone(),
+                        kind: f.kind,
+                        arg: f.arg.as_ref().map(lower_expr::lower),
+                        offset: f.offset,
+                        default: f.default.as_ref().map(lower_expr::value),
+                        frame: f.frame,
+                        dtype: schema.get(&f.name).map_or(DataType::Null, |t| t.to_polars()),
+                    })
+                    .collect();
+                let label = plan.describe().trim_start_matches("Window ").to_string();
+                let sink = ops::Window { by: by.clone(), order: sort_spec(order), funcs, label };
+                self.after(input, Box::new(sink), schema)
+            }
             LogicalPlan::Sort { input, keys } => self.after(input, Box::new(ops::Sort(sort_spec(keys))), &schema),
             LogicalPlan::TopK { input, keys, k } => {
                 self.after(input, Box::new(ops::TopK { spec: sort_spec(keys), k: *k }), &schema)

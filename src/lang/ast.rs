@@ -300,6 +300,17 @@ pub enum ExprKind {
         /// `is not null`.
         negated: bool,
     },
+    /// `f(args) over (by k sort t rows N)`: a window function.
+    Over {
+        /// The function call.
+        call: Box<Expr>,
+        /// Partition keys.
+        by: Vec<Ident>,
+        /// Order within a partition.
+        sort: Vec<SortKey>,
+        /// `rows N`: the current row and the N - 1 before it.
+        rows: Option<(u64, Span)>,
+    },
 }
 
 /// Literal values.

@@ -838,6 +838,32 @@ impl Parser {
         Ok((items, self.expect_sym(close)?))
     }
 
+    /// `over (by a, b sort t, -u rows N)` after a call; each part optional.
+    fn over(&mut self, call: Expr) -> Result<Expr, Error> {
+        self.next();
+        self.expect_sym("(")?;
+        let by = if self.eat_keyword("by") { self.ident_list_of("a partition column")? } else { Vec::new() };
+        let sort = if self.eat_keyword("sort") { self.sort_keys()? } else { Vec::new() };
+        let rows = if self.eat_keyword("rows") {
+            let t = self.next();
+            match t.tok {
+                Tok::Int(n) if n >= 1 => Some((n as u64, t.span)),
+                _ => {
+                    return Err(Error::new(t.span, "`rows` takes a whole number of rows, at least 1")
+                        .with_hint("e.g. mean(v) over (sort t rows 7): the current row and the 6 before it"))
+                }
+            }
+        } else {
+            None
+        };
+        if !self.at_sym(")") {
+            return Err(self.error_here("`by`, `sort`, `rows` or `)` in the window"));
+        }
+        let end = self.next().span;
+        let span = call.span.to(end);
+        Ok(Expr { kind: ExprKind::Over { call: Box::new(call), by, sort, rows }, span })
+    }
+
     /// After the word `case`: does a `case` expression follow (rather than a
     /// column named `case`)? A column would be followed by an operator.
     fn starts_case(&mut self) -> bool {
@@ -922,7 +948,11 @@ impl Parser {
                     if name == "env" {
                         return env_var(&args, span);
                     }
-                    return Ok(Expr { kind: ExprKind::Call { name: Ident { name, span: t.span }, args }, span });
+                    let call = Expr { kind: ExprKind::Call { name: Ident { name, span: t.span }, args }, span };
+                    if self.at_keyword("over") {
+                        return self.over(call);
+                    }
+                    return Ok(call);
                 }
                 Ok(Expr { kind: ExprKind::Column(name), span: t.span })
             }

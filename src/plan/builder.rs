@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::error::{close_matches, Error};
 use super::expr::{AggExpr, AggFunc, BinOp, Expr, Func, Value};
 use super::functions;
-use super::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount, Scan, SortKey};
+use super::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount, Scan, SortKey, WindowExpr};
 use super::sources::Sources;
 use super::types::{DType, Field, Schema};
 use crate::io;
@@ -178,7 +178,9 @@ impl Builder<'_> {
                 let mut plan = *input;
                 for a in assigns {
                     let schema = plan.schema();
-                    let (e, t) = self.expr(&a.expr, &schema)?;
+                    let (windowed, expr) = self.windows(plan, &a.expr)?;
+                    plan = windowed;
+                    let (e, t) = self.expr(&expr, &plan.schema())?;
                     let name = a.name.name.clone();
                     let mut columns: Vec<(String, Expr, DType)> = schema
                         .fields
@@ -489,7 +491,8 @@ impl Builder<'_> {
             return Ok(());
         }
         match &mut e.kind {
-            ExprKind::Literal(_) | ExprKind::Column(_) => Ok(()),
+            // A window in `agg` is refused when the item is typed.
+            ExprKind::Literal(_) | ExprKind::Column(_) | ExprKind::Over { .. } => Ok(()),
             ExprKind::Binary { left, right, .. } => {
                 self.hoist_aggregates(left, schema, hidden)?;
                 self.hoist_aggregates(right, schema, hidden)
@@ -846,7 +849,178 @@ impl Builder<'_> {
                 Ok((if *negated { Expr::Not(Box::new(both)) } else { both }, DType::Bool))
             }
             ExprKind::Call { name, args } => self.call(e, name, args, schema),
+            ExprKind::Over { .. } => Err(Error::Invalid {
+                message: "a window function outside `derive`".into(),
+                span: e.span,
+                hint: Some("compute it in a derive first, e.g. `derive prev = lag(v) over (by k sort t)`".into()),
+            }),
         }
+    }
+
+    /// Computes the window functions of `e` (`lag(v) over (...)`) in
+    /// `Window` nodes above `plan`, one per distinct partitioning and order,
+    /// and returns `e` reading them as hidden columns.
+    fn windows(&self, plan: LogicalPlan, e: &ast::Expr) -> Result<(LogicalPlan, ast::Expr), Error> {
+        let mut e = e.clone();
+        let mut found = Vec::new();
+        collect_windows(&mut e, &mut found);
+        let mut plan = plan;
+        // Windows with the same `by` and `sort` share one node.
+        let spec_of = |w: &ast::Expr| match &w.kind {
+            ExprKind::Over { by, sort, .. } => {
+                let by: Vec<String> = by.iter().map(|b| b.name.clone()).collect();
+                let sort: Vec<(String, bool)> =
+                    sort.iter().map(|k| (k.expr.span.text(self.src).to_string(), k.descending)).collect();
+                (by, sort)
+            }
+            _ => Default::default(),
+        };
+        let mut specs: Vec<(Vec<String>, Vec<(String, bool)>)> = Vec::new();
+        for (_, w) in &found {
+            let spec = spec_of(w);
+            if !specs.contains(&spec) {
+                specs.push(spec);
+            }
+        }
+        for spec in specs {
+            let schema = plan.schema();
+            let mut funcs = Vec::new();
+            let mut fields = schema.fields.clone();
+            let mut order = Vec::new();
+            let mut by = Vec::new();
+            for (name, w) in found.iter().filter(|(_, w)| spec_of(w) == spec) {
+                let ExprKind::Over { call, by: by_idents, sort, rows } = &w.kind else { continue };
+                if by.is_empty() {
+                    for b in by_idents {
+                        self.column(&b.name, b.span, &schema)?;
+                        by.push(b.name.clone());
+                    }
+                    order = self.sort_keys(sort, &schema)?;
+                }
+                let (func, t) = self.window_call(call, name, !sort.is_empty(), *rows, &schema)?;
+                fields.push(Field { name: name.clone(), dtype: t });
+                funcs.push(func);
+            }
+            plan = LogicalPlan::Window { input: Box::new(plan), by, order, funcs, schema: Schema::new(fields) };
+        }
+        Ok((plan, e))
+    }
+
+    /// One window function call, checked, computing into `name`.
+    fn window_call(
+        &self,
+        call: &ast::Expr,
+        name: &str,
+        sorted: bool,
+        rows: Option<(u64, Span)>,
+        schema: &Schema,
+    ) -> Result<(WindowExpr, DType), Error> {
+        use crate::ops::{Frame, WindowKind as K};
+        let ExprKind::Call { name: f, args } = &call.kind else {
+            return Err(Error::invalid(call.span, "`over` follows a function call, e.g. lag(v) over (sort t)"));
+        };
+        let fname = f.name.as_str();
+        let text = call.span.text(self.src).to_string();
+        let arity = |lo: usize, hi: usize| -> Result<(), Error> {
+            if args.len() < lo || args.len() > hi {
+                return Err(Error::invalid(call.span, format!("`{fname}` takes {lo} to {hi} argument(s) in a window")));
+            }
+            Ok(())
+        };
+        let frame = match rows {
+            Some((n, _)) => Frame::Rows(usize::try_from(n).unwrap_or(usize::MAX)),
+            None if sorted => Frame::Peers,
+            None => Frame::Partition,
+        };
+        let (kind, frame) = match fname {
+            "row_number" => (K::RowNumber, frame),
+            "rank" => (K::Rank, frame),
+            "dense_rank" => (K::DenseRank, frame),
+            "lag" => (K::Lag, frame),
+            "lead" => (K::Lead, frame),
+            "cum_sum" => (K::Sum, Frame::Rows(usize::MAX)),
+            "cum_count" => (K::Count, Frame::Rows(usize::MAX)),
+            "cum_max" => (K::Max, Frame::Rows(usize::MAX)),
+            "cum_min" => (K::Min, Frame::Rows(usize::MAX)),
+            "sum" => (K::Sum, frame),
+            "mean" | "avg" => (K::Mean, frame),
+            "min" => (K::Min, frame),
+            "max" => (K::Max, frame),
+            "count" if args.is_empty() => (K::CountRows, frame),
+            "count" => (K::Count, frame),
+            "first" => (K::First, frame),
+            "last" => (K::Last, frame),
+            _ => {
+                return Err(Error::UnknownFunction {
+                    name: fname.into(),
+                    span: f.span,
+                    candidates: close_matches(fname, WINDOW_FUNCTIONS.iter().copied()),
+                })
+            }
+        };
+        if rows.is_some() && fname.starts_with("cum_") {
+            let span = rows.map_or(call.span, |(_, s)| s);
+            return Err(Error::Invalid {
+                message: format!("`{fname}` runs from the partition's start; it takes no `rows`"),
+                span,
+                hint: Some(format!("a moving total is `sum(x) over (... rows N)`; here `{fname}` needs no `rows`")),
+            });
+        }
+        if rows.is_some() && matches!(kind, K::RowNumber | K::Rank | K::DenseRank | K::Lag | K::Lead) {
+            let span = rows.map_or(call.span, |(_, s)| s);
+            return Err(Error::invalid(span, format!("`rows` frames aggregates; `{fname}` has no frame")));
+        }
+        let mut out = WindowExpr { name: name.into(), kind, arg: None, offset: 1, default: None, frame, text };
+        let t = match kind {
+            K::RowNumber | K::Rank | K::DenseRank | K::CountRows => {
+                arity(0, 0)?;
+                DType::Int
+            }
+            _ => {
+                let max_args = if matches!(kind, K::Lag | K::Lead) { 3 } else { 1 };
+                arity(1, max_args)?;
+                let (arg, t) = self.expr(&args[0], schema)?;
+                out.arg = Some(arg);
+                if let Some(n) = args.get(1) {
+                    match &n.kind {
+                        ExprKind::Literal(Literal::Int(k)) if *k >= 0 => out.offset = *k as usize,
+                        _ => {
+                            return Err(Error::invalid(
+                                n.span,
+                                format!("`{fname}`'s offset is a constant count of rows, e.g. 1"),
+                            ))
+                        }
+                    }
+                }
+                if let Some(d) = args.get(2) {
+                    let (v, dt) = self.expr(d, schema)?;
+                    let Expr::Literal(v) = v else {
+                        return Err(Error::invalid(d.span, format!("`{fname}`'s default is a constant")));
+                    };
+                    if t.unify(&dt).is_none() {
+                        return Err(type_err(self.src, d.span, format!("the default is {dt}, the values are {t}")));
+                    }
+                    out.default = Some(v);
+                }
+                let numeric = t.is_numeric();
+                match kind {
+                    K::Sum if !numeric => {
+                        return Err(type_err(self.src, args[0].span, format!("`{fname}` needs numbers, not {t}")))
+                    }
+                    K::Mean if !numeric => {
+                        return Err(type_err(self.src, args[0].span, format!("`{fname}` needs numbers, not {t}")))
+                    }
+                    K::Mean => DType::Float,
+                    K::Count => DType::Int,
+                    K::Min | K::Max if matches!(t, DType::Other(_)) => {
+                        return Err(type_err(self.src, args[0].span, format!("`{fname}` cannot order {t}")))
+                    }
+                    K::Sum if t == DType::Null => DType::Int,
+                    _ => t,
+                }
+            }
+        };
+        Ok((out, t))
     }
 
     fn binary(
@@ -1018,6 +1192,58 @@ fn is_aggregate_call(e: &ast::Expr) -> bool {
         if AggFunc::ALL.iter().any(|(n, _)| *n == name.name) || DERIVED_AGGREGATES.contains(&name.name.as_str()))
 }
 
+/// Functions that run over a window (`f(x) over (...)`).
+const WINDOW_FUNCTIONS: &[&str] = &[
+    "row_number",
+    "rank",
+    "dense_rank",
+    "lag",
+    "lead",
+    "cum_sum",
+    "cum_count",
+    "cum_max",
+    "cum_min",
+    "sum",
+    "mean",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "first",
+    "last",
+];
+
+/// Replaces each `f(..) over (..)` in `e` by a hidden column `__w{i}`,
+/// collected with the window it stands for.
+fn collect_windows(e: &mut ast::Expr, found: &mut Vec<(String, ast::Expr)>) {
+    if let ExprKind::Over { .. } = e.kind {
+        let name = format!("__w{}", found.len());
+        let window = std::mem::replace(&mut e.kind, ExprKind::Column(name.clone()));
+        found.push((name, ast::Expr { kind: window, span: e.span }));
+        return;
+    }
+    match &mut e.kind {
+        ExprKind::Literal(_) | ExprKind::Column(_) | ExprKind::Over { .. } => {}
+        ExprKind::Binary { left, right, .. } => {
+            collect_windows(left, found);
+            collect_windows(right, found);
+        }
+        ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => collect_windows(expr, found),
+        ExprKind::Call { args: items, .. } | ExprKind::Vector(items) => {
+            items.iter_mut().for_each(|x| collect_windows(x, found))
+        }
+        ExprKind::In { expr, list, .. } => {
+            collect_windows(expr, found);
+            list.iter_mut().for_each(|x| collect_windows(x, found));
+        }
+        ExprKind::Between { expr, low, high, .. } => {
+            collect_windows(expr, found);
+            collect_windows(low, found);
+            collect_windows(high, found);
+        }
+    }
+}
+
 /// The first column `e` reads that `schema` lacks.
 fn unknown_column(e: &ast::Expr, schema: &Schema) -> Option<(String, Span)> {
     let any = |items: &[ast::Expr]| items.iter().find_map(|x| unknown_column(x, schema));
@@ -1026,6 +1252,7 @@ fn unknown_column(e: &ast::Expr, schema: &Schema) -> Option<(String, Span)> {
         ExprKind::Literal(_) => None,
         ExprKind::Binary { left, right, .. } => unknown_column(left, schema).or_else(|| unknown_column(right, schema)),
         ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => unknown_column(expr, schema),
+        ExprKind::Over { call, .. } => unknown_column(call, schema),
         ExprKind::Call { args: items, .. } | ExprKind::Vector(items) => any(items),
         ExprKind::In { expr, list, .. } => unknown_column(expr, schema).or_else(|| any(list)),
         ExprKind::Between { expr, low, high, .. } => unknown_column(expr, schema)
@@ -1552,6 +1779,8 @@ fn rewrite_each(
             rewrite_each(right, each, aggs, in_agg)? || l
         }
         ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => rewrite_each(expr, each, aggs, in_agg)?,
+        // Refused when typed: windows run in `derive` only.
+        ExprKind::Over { .. } => false,
         // Every argument or item is rewritten (no short circuit).
         ExprKind::Call { args: items, .. } | ExprKind::Vector(items) => {
             let mut found = false;

@@ -4,7 +4,7 @@
 
 use std::fmt::{self, Write};
 
-use super::expr::{fmt_column, AggExpr, Expr};
+use super::expr::{fmt_column, AggExpr, Expr, Value};
 use super::sources::ScanSpec;
 use super::types::{DType, Field, Schema};
 
@@ -65,6 +65,25 @@ pub struct SortKey {
     pub expr: Expr,
     /// Descending order.
     pub descending: bool,
+}
+
+/// One window function of a [`LogicalPlan::Window`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowExpr {
+    /// Output column.
+    pub name: String,
+    /// What it computes.
+    pub kind: crate::ops::WindowKind,
+    /// Its argument.
+    pub arg: Option<Expr>,
+    /// `lag`/`lead` distance.
+    pub offset: usize,
+    /// `lag`/`lead` value past the partition's edge.
+    pub default: Option<Value>,
+    /// Rows an aggregate covers.
+    pub frame: crate::ops::Frame,
+    /// dq text of the call, for explain.
+    pub text: String,
 }
 
 /// Join kinds.
@@ -220,6 +239,21 @@ pub enum LogicalPlan {
         /// Output schema.
         schema: Schema,
     },
+    /// Window functions: the input's columns, then one column per function
+    /// computed over the rows of the same partition in `order`. Rows keep
+    /// their input order while the input fits in the memory budget.
+    Window {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Partition key columns.
+        by: Vec<String>,
+        /// Order within a partition.
+        order: Vec<SortKey>,
+        /// The functions.
+        funcs: Vec<WindowExpr>,
+        /// Output schema.
+        schema: Schema,
+    },
     /// Rows of all inputs, columns unified by name.
     Union {
         /// Inputs, each already projected to the output schema.
@@ -301,6 +335,7 @@ impl LogicalPlan {
             LogicalPlan::Project { schema, .. }
             | LogicalPlan::Aggregate { schema, .. }
             | LogicalPlan::Join { schema, .. }
+            | LogicalPlan::Window { schema, .. }
             | LogicalPlan::Union { schema, .. }
             | LogicalPlan::Reduce { schema, .. }
             | LogicalPlan::Matrix { schema, .. }
@@ -329,6 +364,7 @@ impl LogicalPlan {
             LogicalPlan::Filter { input, .. }
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }
+            | LogicalPlan::Window { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::TopK { input, .. }
             | LogicalPlan::Limit { input, .. }
@@ -399,6 +435,16 @@ impl LogicalPlan {
                         )
                         .collect();
                     write!(s, " by {}", k.join(", "))?;
+                }
+            }
+            LogicalPlan::Window { by, order, funcs, .. } => {
+                let f: Vec<String> = funcs.iter().map(|w| format!("{} = {}", w.name, w.text)).collect();
+                write!(s, "Window {}", f.join(", "))?;
+                if !by.is_empty() {
+                    write!(s, " by {}", by.join(", "))?;
+                }
+                if !order.is_empty() {
+                    write!(s, " sort {}", sort_keys(order))?;
                 }
             }
             LogicalPlan::Sort { keys, .. } => write!(s, "Sort {}", sort_keys(keys))?,

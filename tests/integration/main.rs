@@ -22,3 +22,4 @@ mod regressions;
 mod shell;
 mod util;
 mod verbs;
+mod windows;

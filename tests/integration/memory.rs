@@ -347,3 +347,45 @@ fn parquet_input_spills_like_csv() {
     let from_csv = ok(&format!(r#"scan "{f}" | agg n = count(), total = sum(v) by k, g | sort k, g"#));
     assert_eq!(from_csv, limited);
 }
+
+#[test]
+fn window_functions_spill_by_partition_and_match_a_row_at_a_time_computation() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    // `g` orders rows within a partition with many ties; `id` breaks them.
+    let program = format!(
+        r#"scan "{f}" | derive prev = lag(v) over (by k sort g, id), rn = row_number() over (by k sort g, id), run = cum_sum(v) over (by k sort g, id), share = v / sum(v) over (by k) | select id, prev, rn, run, share | sort id"#
+    );
+    let (free, limited) = both(&t, &program, true);
+    assert_same_table(&free, &limited);
+    // By hand: rows of each k in (g, id) order.
+    let mut parts: HashMap<i64, Vec<(i64, i64, i64)>> = HashMap::new();
+    for i in 0..ROWS as i64 {
+        parts.entry((i * 7919) % 50_021).or_default().push((i % 7, i, (i * 13) % 1000));
+    }
+    let mut want: HashMap<i64, (String, i64, i64, f64)> = HashMap::new();
+    for rows in parts.values_mut() {
+        rows.sort();
+        let total: i64 = rows.iter().map(|r| r.2).sum();
+        let mut run = 0;
+        for (n, &(_, id, v)) in rows.iter().enumerate() {
+            run += v;
+            let prev = if n == 0 { String::new() } else { rows[n - 1].2.to_string() };
+            let share = if total == 0 { f64::NAN } else { v as f64 / total as f64 };
+            want.insert(id, (prev, n as i64 + 1, run, share));
+        }
+    }
+    let got = records(&limited);
+    assert_eq!(got.len(), ROWS as usize);
+    for r in got {
+        let (prev, rn, run, share) = &want[&r["id"].parse::<i64>().unwrap()];
+        assert_eq!(&r["prev"], prev);
+        assert_eq!(num(&r["rn"]) as i64, *rn);
+        assert_eq!(num(&r["run"]) as i64, *run);
+        if share.is_nan() {
+            assert_eq!(r["share"], "", "a zero total divides to null");
+        } else {
+            close(num(&r["share"]), *share);
+        }
+    }
+}

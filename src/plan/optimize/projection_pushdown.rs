@@ -85,6 +85,19 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             need = union_cols(need, expr_cols(aggs.iter().flat_map(|(_, a)| a.arg.iter().chain(a.arg2.iter()))));
             LogicalPlan::Aggregate { input: Box::new(prune(*input, Some(need))), keys, aggs, schema }
         }
+        LogicalPlan::Window { input, by, order, funcs, schema } => {
+            // The input's columns the parent reads, the keys and arguments.
+            let made: HashSet<&str> = funcs.iter().map(|f| f.name.as_str()).collect();
+            let need = required.map(|r| {
+                let passed: Vec<String> = r.into_iter().filter(|c| !made.contains(c.as_str())).collect();
+                let used = expr_cols(order.iter().map(|k| &k.expr).chain(funcs.iter().flat_map(|f| f.arg.iter())));
+                union_cols(union_cols(passed, by.clone()), used)
+            });
+            let input = prune(*input, need);
+            let mut fields = input.schema().fields;
+            fields.extend(schema.fields.into_iter().filter(|f| made.contains(f.name.as_str())));
+            LogicalPlan::Window { input: Box::new(input), by, order, funcs, schema: Schema::new(fields) }
+        }
         LogicalPlan::Sort { input, keys } => {
             let need = extend(expr_cols(keys.iter().map(|k| &k.expr)));
             LogicalPlan::Sort { input: Box::new(prune(*input, need)), keys }
