@@ -285,6 +285,7 @@ const REFUSABLE: &[&str] = &[
     "`rows A:B`",
     "`sample`",
     "`explode`",
+    "window functions (`over`)",
     "the aggregate `first`",
     "the aggregate `last`",
     "the aggregate `quantile`",
