@@ -760,6 +760,14 @@ enum Verb {
     Rename(String, String),
     /// `drop a, b`.
     Drop(Vec<String>),
+    /// `derive name = func(arg) over (by key sort keys)`.
+    Window {
+        name: String,
+        func: &'static str,
+        arg: Option<String>,
+        by: Option<String>,
+        sort: Vec<String>,
+    },
 }
 
 fn render_verb(v: &Verb) -> String {
@@ -787,6 +795,12 @@ fn render_verb(v: &Verb) -> String {
         Verb::Union => "union again".into(),
         Verb::Rename(new, old) => format!("rename {new} = {old}"),
         Verb::Drop(cols) => format!("drop {}", cols.join(", ")),
+        Verb::Window { name, func, arg, by, sort } => {
+            let by = by.as_ref().map(|b| format!("by {b} ")).unwrap_or_default();
+            let sort = if sort.is_empty() { String::new() } else { format!("sort {}", sort.join(", ")) };
+            let arg = arg.clone().unwrap_or_default();
+            format!("derive {name} = {func}({arg}) over ({by}{sort})").replace(" )", ")")
+        }
     }
 }
 
@@ -867,6 +881,97 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
                     rows.iter_mut().zip(values).for_each(|(r, v)| r.push(v));
                 }
             }
+            (Table { cols, rows }, order)
+        }
+        Verb::Window { name, func, arg, by, sort } => {
+            let arg_i = arg.as_ref().map(|a| need(&cols, a)).transpose()?;
+            let by_i = by.as_ref().map(|b| need(&cols, b)).transpose()?;
+            let sort_i: Vec<usize> = sort.iter().map(|k| need(&cols, k)).collect::<R<_>>()?;
+            let ty = match (*func, arg_i) {
+                ("row_number" | "rank" | "count", _) => Ty::Int,
+                ("cum_sum" | "sum", Some(i)) if cols[i].1 == Ty::Int => Ty::Int,
+                ("lag" | "max", Some(i)) => cols[i].1,
+                _ => return Err(Fail::Invalid),
+            };
+            rows.iter().for_each(|r| by_i.iter().chain(&sort_i).for_each(|&i| data.decides(&r[i])));
+            // Partitions in order of first appearance, rows in input order.
+            let mut parts: Vec<(String, Vec<usize>)> = Vec::new();
+            for (at, r) in rows.iter().enumerate() {
+                let key = by_i.map(|i| format!("{:?}", r[i])).unwrap_or_default();
+                match parts.iter_mut().find(|p| p.0 == key) {
+                    Some(p) => p.1.push(at),
+                    None => parts.push((key, vec![at])),
+                }
+            }
+            let cmp_rows = |a: usize, b: usize| {
+                for &i in &sort_i {
+                    let o = match (&rows[a][i], &rows[b][i]) {
+                        (V::Null, V::Null) => Ordering::Equal,
+                        (V::Null, _) => Ordering::Greater,
+                        (_, V::Null) => Ordering::Less,
+                        (x, y) => x.cmp(y),
+                    };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            };
+            let mut values = vec![V::Null; rows.len()];
+            for (_, members) in &mut parts {
+                members.sort_by(|&a, &b| cmp_rows(a, b));
+                let arg_of = |at: usize| arg_i.map_or(V::Null, |i| rows[at][i].clone());
+                let mut total: Option<i64> = Some(0);
+                let mut any = false;
+                for (n, &at) in members.iter().enumerate() {
+                    values[at] = match *func {
+                        "row_number" => V::Int(n as i64 + 1),
+                        "rank" => V::Int(
+                            members.iter().take_while(|&&o| cmp_rows(o, at) == Ordering::Less).count() as i64 + 1,
+                        ),
+                        "count" => V::Int(members.len() as i64),
+                        "lag" => n.checked_sub(1).map_or(V::Null, |p| arg_of(members[p])),
+                        "cum_sum" => {
+                            if let V::Int(x) = arg_of(at) {
+                                total = total.and_then(|t| t.checked_add(x));
+                                any = true;
+                            }
+                            if !any {
+                                V::Null
+                            } else {
+                                total.map_or(V::Err, V::Int)
+                            }
+                        }
+                        "sum" => {
+                            let present: Vec<i64> = members
+                                .iter()
+                                .filter_map(|&o| match arg_of(o) {
+                                    V::Int(x) => Some(x),
+                                    _ => None,
+                                })
+                                .collect();
+                            if present.is_empty() {
+                                V::Null
+                            } else {
+                                present.iter().try_fold(0i64, |a, b| a.checked_add(*b)).map_or(V::Err, V::Int)
+                            }
+                        }
+                        _ => members
+                            .iter()
+                            .map(|&o| arg_of(o))
+                            .filter(|v| *v != V::Null && !matches!(v, V::Float(f) if f.is_nan()))
+                            .max_by(|a, b| a.cmp(b))
+                            .unwrap_or(V::Null),
+                    };
+                }
+            }
+            if values.contains(&V::Err) {
+                data.saw_err.set(true);
+            }
+            let (mut cols, mut rows) = (cols, rows);
+            cols.push((name.clone(), ty));
+            rows.iter_mut().zip(values).for_each(|(r, v)| r.push(v));
+            let order = if order == Order::Total { Order::InMemory } else { order };
             (Table { cols, rows }, order)
         }
         Verb::Select(names) => {
@@ -1182,6 +1287,26 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
         };
         let v = match rng.below(13) {
             0..=2 => Verb::Filter(gen(rng, &t, Ty::Bool, 3)),
+            // Windows over a defined order (ties among the sort keys break by it).
+            4 if order == Order::Total && rng.chance(0.5) => {
+                fresh += 1;
+                let pick_typed = |rng: &mut Rng, tys: &[Ty]| {
+                    let cols: Vec<String> = t.cols.iter().filter(|c| tys.contains(&c.1)).map(|c| c.0.clone()).collect();
+                    (!cols.is_empty()).then(|| rng.pick(&cols).clone())
+                };
+                let func = rng.word(&["row_number", "rank", "count", "lag", "cum_sum", "sum", "max"]);
+                let arg = match func {
+                    "cum_sum" | "sum" => pick_typed(rng, &[Ty::Int]),
+                    "lag" | "max" => pick_typed(rng, &[Ty::Int, Ty::Str, Ty::Date]),
+                    _ => None,
+                };
+                let by = if rng.chance(0.7) { pick_typed(rng, &[Ty::Int, Ty::Str, Ty::Bool, Ty::Date]) } else { None };
+                let sort = match func {
+                    "sum" | "count" | "max" => Vec::new(),
+                    _ => pick_typed(rng, &[Ty::Int, Ty::Str, Ty::Date]).into_iter().collect(),
+                };
+                Verb::Window { name: format!("c{fresh}"), func, arg, by, sort }
+            }
             3 | 4 => {
                 fresh += 1;
                 let ty = *rng.pick(&[Ty::Int, Ty::Float, Ty::Str, Ty::Bool]);
@@ -1246,7 +1371,12 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
                 order = o;
                 verbs.push(v);
             }
-            Err(_) => continue,
+            Err(_) => {
+                if std::env::var("DQ_DIFF_DEBUG").is_ok() {
+                    eprintln!("dropped verb: {}", render_verb(&v));
+                }
+                continue;
+            }
         }
         if matches!(verbs.last(), Some(Verb::Count)) {
             break;
@@ -1524,6 +1654,9 @@ fn random_pipelines_agree_with_the_reference_evaluator() {
             continue;
         }
         checked += 1;
+        if std::env::var("DQ_DIFF_DEBUG").is_ok() {
+            eprintln!("checking: {}", program(&verbs, main_file).replace('\n', " "));
+        }
         // The default settings, and one other setting chosen by the case.
         for config in [CONFIGS[0], CONFIGS[1 + case as usize % (CONFIGS.len() - 1)]] {
             if let Err(why) = check(&dir, &program(&verbs, main_file), config, &want, &data) {
