@@ -279,7 +279,7 @@ impl Builder<'_> {
                 }
             }
             VerbKind::Join { other, on, kind, suffix } => {
-                self.join(input, &schema, other, on, kind.as_ref(), suffix.as_ref(), verb.span)?
+                self.join(input, &schema, other, on, (kind.as_ref(), suffix.as_ref()), verb.span)?
             }
             VerbKind::Union(other) => {
                 let right = self.source(other)?;
@@ -737,8 +737,7 @@ impl Builder<'_> {
         lschema: &Schema,
         other: &ast::Source,
         on: &[(ast::Ident, ast::Ident)],
-        kind: Option<&ast::Ident>,
-        suffix: Option<&(String, Span)>,
+        (kind, suffix): (Option<&ast::Ident>, Option<&(String, Span)>),
         span: Span,
     ) -> Result<LogicalPlan, Error> {
         let right = self.source(other)?;
@@ -875,7 +874,7 @@ impl Builder<'_> {
             }
             _ => Default::default(),
         };
-        let mut specs: Vec<(Vec<String>, Vec<(String, bool)>)> = Vec::new();
+        let mut specs: Vec<WindowSpec> = Vec::new();
         for (_, w) in &found {
             let spec = spec_of(w);
             if !specs.contains(&spec) {
@@ -1191,6 +1190,9 @@ fn is_aggregate_call(e: &ast::Expr) -> bool {
     matches!(&e.kind, ExprKind::Call { name, .. }
         if AggFunc::ALL.iter().any(|(n, _)| *n == name.name) || DERIVED_AGGREGATES.contains(&name.name.as_str()))
 }
+
+/// A window's partition keys and its sort keys (as text, descending).
+type WindowSpec = (Vec<String>, Vec<(String, bool)>);
 
 /// Functions that run over a window (`f(x) over (...)`).
 const WINDOW_FUNCTIONS: &[&str] = &[

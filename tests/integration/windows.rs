@@ -57,8 +57,13 @@ fn bad_windows_are_plan_time_errors() {
     fails(&["run", "-e", &prog(r#"derive x = lag(v, 1, "a") over (sort t)"#)], 2, "default");
 }
 
-/// Generated rows: (id, key or null, sort value with ties, value or null).
-fn generated(n: i64) -> (String, Vec<(i64, Option<i64>, i64, Option<i64>)>) {
+/// A generated row: (id, key or null, sort value with ties, value or null).
+type Row = (i64, Option<i64>, i64, Option<i64>);
+
+/// A partition's rows as (sort value, id, value), sorted.
+type Part = Vec<(i64, i64, Option<i64>)>;
+
+fn generated(n: i64) -> (String, Vec<Row>) {
     let mut text = String::from("id,k,t,v\n");
     let mut rows = Vec::new();
     for id in 0..n {
@@ -82,7 +87,7 @@ fn windows_on_generated_rows_match_a_row_at_a_time_computation() {
     );
     let out = ok_args(&["run", "-e", &program, "--chunk-size", "2KB", "--threads", "2"]);
     // By hand: partitions in (t, id) order.
-    let mut parts: HashMap<Option<i64>, Vec<(i64, i64, Option<i64>)>> = HashMap::new();
+    let mut parts: HashMap<Option<i64>, Part> = HashMap::new();
     for &(id, k, t, v) in &rows {
         parts.entry(k).or_default().push((t, id, v));
     }
