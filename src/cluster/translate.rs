@@ -119,6 +119,7 @@ fn node<'a>(
             }
             LogicalPlan::Tail { .. } => return Err(Error::not_on_cluster("`tail`")),
             LogicalPlan::Window { .. } => return Err(Error::not_on_cluster("window functions (`over`)")),
+            LogicalPlan::Unpivot { .. } => return Err(Error::not_on_cluster("`unpivot`")),
             LogicalPlan::Slice { .. } => return Err(Error::not_on_cluster("`rows A:B`")),
             LogicalPlan::Sample { .. } => return Err(Error::not_on_cluster("`sample`")),
             LogicalPlan::Explode { .. } => return Err(Error::not_on_cluster("`explode`")),

@@ -230,6 +230,7 @@ impl Builder<'_> {
             LogicalPlan::Filter { .. }
             | LogicalPlan::Project { .. }
             | LogicalPlan::Explode { .. }
+            | LogicalPlan::Unpivot { .. }
             | LogicalPlan::Reduce { .. }
             | LogicalPlan::MatMul { .. }
             | LogicalPlan::Sample { .. }
@@ -378,6 +379,19 @@ impl Builder<'_> {
             LogicalPlan::Sample { input, amount: SampleAmount::Fraction(f), seed } => {
                 let mut open = self.lower(input);
                 open.ops.push(Box::new(ops::SampleFraction { fraction: *f, seed: *seed }));
+                open
+            }
+            LogicalPlan::Unpivot { input, ids, columns, schema } => {
+                let mut open = self.lower(input);
+                let names = schema.names();
+                let value = &schema.fields[names.len() - 1];
+                open.ops.push(Box::new(ops::Unpivot {
+                    ids: ids.clone(),
+                    columns: columns.clone(),
+                    name: names[names.len() - 2].clone(),
+                    value: value.name.clone(),
+                    dtype: value.dtype.to_polars(),
+                }));
                 open
             }
             LogicalPlan::Explode { input, column, separator } => {

@@ -152,6 +152,13 @@ pub enum VerbKind {
     },
     /// `union OTHER`.
     Union(Source),
+    /// `unpivot ITEMS [into NAME, VALUE]` (alias `melt`).
+    Unpivot {
+        /// The columns turned into rows (`*`, `* except (..)` or names).
+        items: Vec<SelectItem>,
+        /// Output names of the name and value columns.
+        into: Option<(Ident, Ident)>,
+    },
     /// `sample N | FRACTION [seed=S]`.
     Sample {
         /// Rows (an integer) or a fraction (a float in 0..=1).

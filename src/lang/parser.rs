@@ -25,6 +25,7 @@ use super::span::Span;
 const VERBS: &[&str] = &[
     "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "rows", "cols", "distinct",
     "join", "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
+    "unpivot", "melt",
 ];
 
 /// `env("NAME")`: the environment variable's value as a text literal,
@@ -406,6 +407,17 @@ impl Parser {
             }
             "join" => self.join()?,
             "union" => VerbKind::Union(self.join_source()?),
+            "unpivot" | "melt" => {
+                let items = self.select_items()?;
+                let into = if self.eat_keyword("into") {
+                    let name = self.ident("the name column's name")?;
+                    self.expect_sym(",")?;
+                    Some((name, self.ident("the value column's name")?))
+                } else {
+                    None
+                };
+                VerbKind::Unpivot { items, into }
+            }
             "sample" => self.sample()?,
             "count" => VerbKind::Count,
             "each" => VerbKind::Each(self.expr()?),

@@ -31,6 +31,7 @@ mod sort;
 pub mod text;
 mod top_candidates;
 mod top_k;
+mod unpivot;
 mod window;
 
 use polars::prelude::*;
@@ -51,6 +52,7 @@ pub use project::Project;
 pub use sample::{SampleFraction, SampleRows};
 pub use sort::{Sort, SortSpec};
 pub use top_k::TopK;
+pub use unpivot::Unpivot;
 pub use window::{Frame, Window, WindowFunc, WindowKind};
 
 /// What a chunk task knows besides its data.

@@ -281,6 +281,7 @@ impl Builder<'_> {
             VerbKind::Join { other, on, kind, suffix } => {
                 self.join(input, &schema, other, on, (kind.as_ref(), suffix.as_ref()), verb.span)?
             }
+            VerbKind::Unpivot { items, into } => self.unpivot(input, &schema, items, into.as_ref(), verb.span)?,
             VerbKind::Union(other) => {
                 let right = self.source(other)?;
                 union(*input, right, verb.span)?
@@ -342,6 +343,69 @@ impl Builder<'_> {
             }
             VerbKind::Write { .. } => unreachable!("handled by pipeline()"),
         })
+    }
+
+    /// `unpivot a, b [into name, value]`: the named columns (or `*` /
+    /// `* except (..)`) become rows; the others repeat. Their values share
+    /// one column, so their types must unify.
+    fn unpivot(
+        &self,
+        input: Box<LogicalPlan>,
+        schema: &Schema,
+        items: &[SelectItem],
+        into: Option<&(ast::Ident, ast::Ident)>,
+        span: Span,
+    ) -> Result<LogicalPlan, Error> {
+        let mut columns: Vec<String> = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::Star { except, .. } => {
+                    for x in except {
+                        self.column(&x.name, x.span, schema)?;
+                    }
+                    let rest = schema.names().into_iter().filter(|f| !except.iter().any(|x| x.name == *f));
+                    columns.extend(rest.filter(|f| !columns.contains(f)).collect::<Vec<_>>());
+                }
+                SelectItem::Expr(a) => match &a.expr.kind {
+                    ExprKind::Column(c) if a.name.name.is_empty() || a.name.name == *c => {
+                        self.column(c, a.expr.span, schema)?;
+                        if !columns.contains(c) {
+                            columns.push(c.clone());
+                        }
+                    }
+                    _ => {
+                        return Err(Error::Invalid {
+                            message: format!("`{}` is not a column", a.expr.span.text(self.src)),
+                            span: a.expr.span,
+                            hint: Some("unpivot takes columns: `unpivot a, b` or `unpivot * except (id)`".into()),
+                        })
+                    }
+                },
+            }
+        }
+        if columns.is_empty() {
+            return Err(Error::invalid(span, "unpivot has no columns to turn into rows"));
+        }
+        let mut dtype = DType::Null;
+        for c in &columns {
+            let t = schema.get(c).cloned().unwrap_or(DType::Null);
+            dtype = dtype.unify(&t).ok_or_else(|| Error::Invalid {
+                message: format!("unpivot mixes {dtype} and {t} (`{c}`) in one value column"),
+                span,
+                hint: Some(format!("cast them to one type first, e.g. derive {c} = cast({c}, str)")),
+            })?;
+        }
+        let (name, value) =
+            into.map_or(("name".to_string(), "value".to_string()), |(n, v)| (n.name.clone(), v.name.clone()));
+        let ids: Vec<String> = schema.names().into_iter().filter(|c| !columns.contains(c)).collect();
+        let mut fields: Vec<Field> = ids
+            .iter()
+            .map(|c| Field { name: c.clone(), dtype: schema.get(c).cloned().unwrap_or(DType::Null) })
+            .collect();
+        fields.push(Field { name, dtype: DType::Str });
+        fields.push(Field { name: value, dtype });
+        check_unique(&fields, span)?;
+        Ok(LogicalPlan::Unpivot { input, ids, columns, schema: Schema::new(fields) })
     }
 
     fn assign_name(&self, a: &ast::Assign) -> String {

@@ -254,6 +254,17 @@ pub enum LogicalPlan {
         /// Output schema.
         schema: Schema,
     },
+    /// Wide to long: one row per input row and unpivoted column.
+    Unpivot {
+        /// Input.
+        input: Box<LogicalPlan>,
+        /// Columns that repeat.
+        ids: Vec<String>,
+        /// Columns turned into rows.
+        columns: Vec<String>,
+        /// Output schema: ids, the name column, the value column.
+        schema: Schema,
+    },
     /// Rows of all inputs, columns unified by name.
     Union {
         /// Inputs, each already projected to the output schema.
@@ -336,6 +347,7 @@ impl LogicalPlan {
             | LogicalPlan::Aggregate { schema, .. }
             | LogicalPlan::Join { schema, .. }
             | LogicalPlan::Window { schema, .. }
+            | LogicalPlan::Unpivot { schema, .. }
             | LogicalPlan::Union { schema, .. }
             | LogicalPlan::Reduce { schema, .. }
             | LogicalPlan::Matrix { schema, .. }
@@ -365,6 +377,7 @@ impl LogicalPlan {
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::Aggregate { input, .. }
             | LogicalPlan::Window { input, .. }
+            | LogicalPlan::Unpivot { input, .. }
             | LogicalPlan::Sort { input, .. }
             | LogicalPlan::TopK { input, .. }
             | LogicalPlan::Limit { input, .. }
@@ -446,6 +459,11 @@ impl LogicalPlan {
                 if !order.is_empty() {
                     write!(s, " sort {}", sort_keys(order))?;
                 }
+            }
+            LogicalPlan::Unpivot { columns, schema, .. } => {
+                let names = schema.names();
+                let (name, value) = (&names[names.len() - 2], &names[names.len() - 1]);
+                write!(s, "Unpivot {} into {name}, {value}", column_list(columns))?
             }
             LogicalPlan::Sort { keys, .. } => write!(s, "Sort {}", sort_keys(keys))?,
             LogicalPlan::TopK { keys, k, .. } => write!(s, "TopK k={k} {}", sort_keys(keys))?,

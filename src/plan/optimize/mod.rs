@@ -62,6 +62,7 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
         P::Project { input, columns, schema } => P::Project { input: b(input), columns, schema },
         P::Aggregate { input, keys, aggs, schema } => P::Aggregate { input: b(input), keys, aggs, schema },
         P::Window { input, by, order, funcs, schema } => P::Window { input: b(input), by, order, funcs, schema },
+        P::Unpivot { input, ids, columns, schema } => P::Unpivot { input: b(input), ids, columns, schema },
         P::Sort { input, keys } => P::Sort { input: b(input), keys },
         P::TopK { input, keys, k } => P::TopK { input: b(input), keys, k },
         P::Limit { input, n } => P::Limit { input: b(input), n },

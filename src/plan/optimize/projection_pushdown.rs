@@ -98,6 +98,11 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             fields.extend(schema.fields.into_iter().filter(|f| made.contains(f.name.as_str())));
             LogicalPlan::Window { input: Box::new(input), by, order, funcs, schema: Schema::new(fields) }
         }
+        // Every row multiplies: all columns below are read as they are.
+        LogicalPlan::Unpivot { input, ids, columns, schema } => {
+            let need = Some(union_cols(ids.clone(), columns.clone()));
+            LogicalPlan::Unpivot { input: Box::new(prune(*input, need)), ids, columns, schema }
+        }
         LogicalPlan::Sort { input, keys } => {
             let need = extend(expr_cols(keys.iter().map(|k| &k.expr)));
             LogicalPlan::Sort { input: Box::new(prune(*input, need)), keys }
