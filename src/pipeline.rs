@@ -45,11 +45,19 @@ pub fn compile(src: &str) -> Result<Compiled, Error> {
 /// As [`compile`]; also a parameter the program uses that is not set.
 pub fn compile_with(src: &str, params: &lang::Params) -> Result<Compiled, Error> {
     let program = lang::parse_with(src, params)?;
-    let query = plan::build(&program, src)?;
+    let query = plan::build_with(&program, src, Some(&first_pass))?;
     let logical = query.plan.clone();
     let (optimized, rules) = plan::optimize::optimize(query.plan);
     let graph = graph::build(&optimized, &query.sources);
     Ok(Compiled { logical, optimized, rules, sources: query.sources, graph, write: query.write })
+}
+
+/// Runs a plan the planner needs the result of (`pivot`'s values) on this
+/// machine, with the default settings.
+fn first_pass(plan: &LogicalPlan, sources: &Sources) -> Result<Vec<DataFrame>, String> {
+    let (optimized, _) = plan::optimize::optimize(plan.clone());
+    let graph = graph::build(&optimized, sources);
+    exec::execute_streaming(&graph, &ExecConfig::default(), None).map(|(frames, _)| frames).map_err(|e| e.to_string())
 }
 
 /// Where a compiled program runs.

@@ -152,6 +152,17 @@ pub enum VerbKind {
     },
     /// `union OTHER`.
     Union(Source),
+    /// `pivot COLUMN [in [v, ...]] using AGG [by KEYS]`: long to wide.
+    Pivot {
+        /// The column whose values become columns.
+        column: Ident,
+        /// The values, when listed (else found in a first pass).
+        values: Option<Vec<Expr>>,
+        /// The aggregate computed per new column.
+        agg: Expr,
+        /// The row keys.
+        by: Vec<Ident>,
+    },
     /// `unpivot ITEMS [into NAME, VALUE]` (alias `melt`).
     Unpivot {
         /// The columns turned into rows (`*`, `* except (..)` or names).

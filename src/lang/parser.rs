@@ -25,7 +25,7 @@ use super::span::Span;
 const VERBS: &[&str] = &[
     "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "rows", "cols", "distinct",
     "join", "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
-    "unpivot", "melt",
+    "unpivot", "melt", "pivot",
 ];
 
 /// `env("NAME")`: the environment variable's value as a text literal,
@@ -407,6 +407,23 @@ impl Parser {
             }
             "join" => self.join()?,
             "union" => VerbKind::Union(self.join_source()?),
+            "pivot" => {
+                let column = self.ident("the column whose values become columns")?;
+                let values = if self.eat_keyword("in") {
+                    self.expect_sym("[")?;
+                    Some(self.exprs_until("]")?.0)
+                } else {
+                    None
+                };
+                if !self.eat_keyword("using") {
+                    return Err(
+                        self.error_here("`using` and an aggregate, e.g. pivot product using sum(qty) by region")
+                    );
+                }
+                let agg = self.expr()?;
+                let by = if self.eat_keyword("by") { self.ident_list()? } else { Vec::new() };
+                VerbKind::Pivot { column, values, agg, by }
+            }
             "unpivot" | "melt" => {
                 let items = self.select_items()?;
                 let into = if self.eat_keyword("into") {

@@ -53,7 +53,20 @@ impl std::fmt::Display for WriteSpec {
 /// # Errors
 /// Unknown names, type errors, invalid options and sources that cannot be opened.
 pub fn build(program: &ast::Program, src: &str) -> Result<Query, Error> {
-    let mut b = Builder { lets: HashMap::new(), src, stdin_at: None, sources: Sources::default() };
+    build_with(program, src, None)
+}
+
+/// Runs a plan to completion, for verbs whose output columns depend on
+/// the data (`pivot`): the rows, or why the run failed.
+pub type FirstPass = dyn Fn(&LogicalPlan, &Sources) -> Result<Vec<polars::prelude::DataFrame>, String>;
+
+/// [`build`], with a way to run a first pass over the data (without one,
+/// `pivot` needs its values listed).
+///
+/// # Errors
+/// As [`build`]; also a first pass that fails.
+pub fn build_with(program: &ast::Program, src: &str, first_pass: Option<&FirstPass>) -> Result<Query, Error> {
+    let mut b = Builder { lets: HashMap::new(), src, stdin_at: None, sources: Sources::default(), first_pass };
     for l in &program.lets {
         let (plan, write) = b.pipeline(&l.pipeline)?;
         if write.is_some() {
@@ -89,6 +102,8 @@ struct Builder<'a> {
     stdin_at: Option<Span>,
     /// Every source opened so far.
     sources: Sources,
+    /// Runs a plan for `pivot`'s values.
+    first_pass: Option<&'a FirstPass>,
 }
 
 fn type_err(src: &str, span: Span, message: impl Into<String>) -> Error {
@@ -281,6 +296,9 @@ impl Builder<'_> {
             VerbKind::Join { other, on, kind, suffix } => {
                 self.join(input, &schema, other, on, (kind.as_ref(), suffix.as_ref()), verb.span)?
             }
+            VerbKind::Pivot { column, values, agg, by } => {
+                self.pivot(input, &schema, column, values.as_deref(), agg, by, verb.span)?
+            }
             VerbKind::Unpivot { items, into } => self.unpivot(input, &schema, items, into.as_ref(), verb.span)?,
             VerbKind::Union(other) => {
                 let right = self.source(other)?;
@@ -343,6 +361,137 @@ impl Builder<'_> {
             }
             VerbKind::Write { .. } => unreachable!("handled by pipeline()"),
         })
+    }
+
+    /// `pivot k using f(x) by ids`: one row per `ids`, one column per value
+    /// of `k`, each `f(if(k == value, x, null))` (`count()` counts the rows
+    /// of the value). The values are listed (`in [..]`) or found by running
+    /// `distinct k` over the input first; they come sorted, null last.
+    #[allow(clippy::too_many_arguments)]
+    fn pivot(
+        &self,
+        input: Box<LogicalPlan>,
+        schema: &Schema,
+        column: &ast::Ident,
+        values: Option<&[ast::Expr]>,
+        agg: &ast::Expr,
+        by: &[ast::Ident],
+        span: Span,
+    ) -> Result<LogicalPlan, Error> {
+        let key_type = self.column(&column.name, column.span, schema)?;
+        if !matches!(key_type, DType::Str | DType::Int | DType::Bool | DType::Date) {
+            return Err(Error::Invalid {
+                message: format!(
+                    "pivot makes columns of text, integer, bool or date values; `{}` is {key_type}",
+                    column.name
+                ),
+                span: column.span,
+                hint: Some(format!("cast it first, e.g. derive {0} = cast({0}, str)", column.name)),
+            });
+        }
+        let ExprKind::Call { name: agg_name, args } = &agg.kind else {
+            return Err(Error::invalid(agg.span, "pivot takes one aggregate call after `using`, e.g. sum(qty)"));
+        };
+        if matches!(agg_name.name.as_str(), "first" | "last") || !is_aggregate_call(agg) {
+            return Err(Error::Invalid {
+                message: format!("`{}` cannot fill a pivot's columns", agg.span.text(self.src)),
+                span: agg.span,
+                hint: Some("use an aggregate that skips nulls: sum, mean, min, max, count, median, ...".into()),
+            });
+        }
+        let values: Vec<Value> = match values {
+            Some(items) => items
+                .iter()
+                .map(|x| match self.expr(x, schema)? {
+                    (Expr::Literal(v), _) => coerce_literal(v, &key_type, x.span),
+                    _ => Err(Error::invalid(x.span, "pivot values are constants")),
+                })
+                .collect::<Result<_, _>>()?,
+            None => self.pivot_values(&input, &column.name, span)?,
+        };
+        const MOST: usize = 10_000;
+        if values.len() > MOST {
+            return Err(Error::Invalid {
+                message: format!("pivot would make {} columns (at most {MOST})", values.len()),
+                span: column.span,
+                hint: Some("list the values wanted with `in [..]`, or filter first".into()),
+            });
+        }
+        let at = |kind| ast::Expr { kind, span: agg.span };
+        let key = || Box::new(at(ExprKind::Column(column.name.clone())));
+        let mut aggs = Vec::new();
+        for v in &values {
+            let cond = match v {
+                Value::Null => at(ExprKind::IsNull { expr: key(), negated: false }),
+                v => at(ExprKind::Binary { op: BinOp::Eq, left: key(), right: Box::new(value_ast(v, agg.span)) }),
+            };
+            let call = if args.is_empty() {
+                ExprKind::Call { name: ast::Ident { name: "count_if".into(), span: agg_name.span }, args: vec![cond] }
+            } else {
+                let mut args = args.clone();
+                let if_name = ast::Ident { name: "if".into(), span: agg.span };
+                let x = args[0].clone();
+                args[0] =
+                    at(ExprKind::Call { name: if_name, args: vec![cond, x, at(ExprKind::Literal(Literal::Null))] });
+                ExprKind::Call { name: agg_name.clone(), args }
+            };
+            let name = match v {
+                Value::Null => "null".to_string(),
+                Value::Str(s) => s.clone(),
+                Value::Date(_) => v.to_string().trim_start_matches("date(\"").trim_end_matches("\")").to_string(),
+                v => v.to_string(),
+            };
+            aggs.push(ast::Assign { name: ast::Ident { name, span: column.span }, expr: at(call) });
+        }
+        let keys: Vec<ast::Assign> = by
+            .iter()
+            .map(|b| ast::Assign {
+                name: b.clone(),
+                expr: ast::Expr { kind: ExprKind::Column(b.name.clone()), span: b.span },
+            })
+            .collect();
+        self.aggregate(input, schema, &aggs, &keys, span)
+    }
+
+    /// The distinct values of `column` below a `pivot`, sorted (null last).
+    fn pivot_values(&self, input: &LogicalPlan, column: &str, span: Span) -> Result<Vec<Value>, Error> {
+        let Some(first_pass) = self.first_pass else {
+            return Err(Error::invalid(
+                span,
+                "this pivot needs its values listed, e.g. pivot k in [\"a\", \"b\"] using sum(x)",
+            ));
+        };
+        let t = input.schema().get(column).cloned().unwrap_or(DType::Null);
+        let distinct = LogicalPlan::Distinct {
+            input: Box::new(LogicalPlan::Project {
+                input: Box::new(input.clone()),
+                columns: vec![(column.to_string(), Expr::Column(column.to_string()))],
+                schema: Schema::new(vec![Field { name: column.to_string(), dtype: t }]),
+            }),
+        };
+        let frames = first_pass(&distinct, &self.sources).map_err(|why| Error::Invalid {
+            message: format!("finding the columns of this pivot failed: {why}"),
+            span,
+            hint: Some("list the values with `in [..]` to skip the first pass".into()),
+        })?;
+        let mut values = Vec::new();
+        for df in &frames {
+            let Ok(c) = df.column(column) else { continue };
+            for i in 0..c.len() {
+                values.push(value_of(c.get(i).map_err(|e| Error::invalid(span, e.to_string()))?));
+            }
+        }
+        values.sort_by(|a, b| match (a, b) {
+            (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+            (Value::Null, _) => std::cmp::Ordering::Greater,
+            (_, Value::Null) => std::cmp::Ordering::Less,
+            (Value::Int(x), Value::Int(y)) | (Value::Datetime(x), Value::Datetime(y)) => x.cmp(y),
+            (Value::Date(x), Value::Date(y)) => x.cmp(y),
+            (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+            (x, y) => x.to_string().cmp(&y.to_string()),
+        });
+        values.dedup();
+        Ok(values)
     }
 
     /// `unpivot a, b [into name, value]`: the named columns (or `*` /
@@ -1253,6 +1402,42 @@ fn is_derived_aggregate(name: &str) -> bool {
 fn is_aggregate_call(e: &ast::Expr) -> bool {
     matches!(&e.kind, ExprKind::Call { name, .. }
         if AggFunc::ALL.iter().any(|(n, _)| *n == name.name) || DERIVED_AGGREGATES.contains(&name.name.as_str()))
+}
+
+/// A constant as the expression that writes it.
+fn value_ast(v: &Value, span: Span) -> ast::Expr {
+    let kind = match v {
+        Value::Bool(b) => ExprKind::Literal(Literal::Bool(*b)),
+        Value::Int(i) => ExprKind::Literal(Literal::Int(*i)),
+        Value::Float(f) => ExprKind::Literal(Literal::Float(*f)),
+        Value::Str(s) => ExprKind::Literal(Literal::Str(s.clone())),
+        Value::Date(_) | Value::Datetime(_) => {
+            let text = v.to_string();
+            let inner = text.split('"').nth(1).unwrap_or_default().to_string();
+            let name = if matches!(v, Value::Date(_)) { "date" } else { "datetime" };
+            ExprKind::Call {
+                name: ast::Ident { name: name.into(), span },
+                args: vec![ast::Expr { kind: ExprKind::Literal(Literal::Str(inner)), span }],
+            }
+        }
+        Value::Null => ExprKind::Literal(Literal::Null),
+    };
+    ast::Expr { kind, span }
+}
+
+/// A polars value as a dq constant.
+fn value_of(v: polars::prelude::AnyValue) -> Value {
+    use polars::prelude::AnyValue as A;
+    match v {
+        A::Null => Value::Null,
+        A::Boolean(b) => Value::Bool(b),
+        A::String(s) => Value::Str(s.to_string()),
+        A::StringOwned(s) => Value::Str(s.to_string()),
+        A::Date(d) => Value::Date(d),
+        A::Float32(f) => Value::Float(f as f64),
+        A::Float64(f) => Value::Float(f),
+        other => other.extract::<i64>().map_or_else(|| Value::Str(other.to_string()), Value::Int),
+    }
 }
 
 /// A window's partition keys and its sort keys (as text, descending).

@@ -16,7 +16,7 @@ pub mod optimize;
 pub mod sources;
 pub mod types;
 
-pub use builder::{build, scan_options_from_text, Query, WriteSpec};
+pub use builder::{build, build_with, scan_options_from_text, FirstPass, Query, WriteSpec};
 pub use error::{close_matches, Error};
 pub use functions::format_pieces;
 pub use logical::LogicalPlan;

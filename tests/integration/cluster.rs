@@ -286,6 +286,7 @@ const REFUSABLE: &[&str] = &[
     "`sample`",
     "`explode`",
     "window functions (`over`)",
+    "`unpivot`",
     "the aggregate `first`",
     "the aggregate `last`",
     "the aggregate `quantile`",

@@ -19,6 +19,7 @@ mod profile;
 mod progress;
 mod queries;
 mod regressions;
+mod reshape;
 mod shell;
 mod util;
 mod verbs;
