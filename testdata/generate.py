@@ -85,6 +85,14 @@ write("events.ndjson",
       '{"user":"u3","event":"click","ms":null,"ok":true}\n'
       '{"user":"u2","event":"click","ms":200,"ok":true}\n')
 
+# orders.ndjson: nested objects (one null, one missing a field) and lists
+# (one empty, one null).
+write("orders.ndjson",
+      '{"id":1,"customer":{"name":"Ana","city":"Lisbon"},"items":["tea","cake"]}\n'
+      '{"id":2,"customer":{"name":"Ben","city":null},"items":["coffee"]}\n'
+      '{"id":3,"customer":null,"items":[]}\n'
+      '{"id":4,"customer":{"name":"Dee"},"items":null}\n')
+
 write("words.txt",
       "the quick brown fox\n"
       "jumps over the lazy dog\n"

@@ -112,10 +112,11 @@ impl Destination {
 
     /// Checks, before any work is done, that the output format follows
     /// from the path's extension (a missing directory is created on write).
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self, schema: &crate::plan::types::Schema) -> Result<(), Error> {
         if self.partitioned.is_some() {
             return Ok(());
         }
+        self.refuse_nested_in_text(schema)?;
         if let (None, Some(format)) = (&self.path, self.format) {
             refuse_binary_on_terminal(format.to_format())?;
         }
@@ -126,6 +127,35 @@ impl Destination {
             }
         }
         Ok(())
+    }
+
+    /// The format results will be written in, when it is known before the
+    /// run (a terminal's table is decided then too).
+    fn planned_format(&self) -> Option<OutputFormat> {
+        match (&self.path, self.format) {
+            (_, Some(f)) => Some(f.to_format()),
+            (Some(path), None) => {
+                OutputFormat::from_path(path).ok().or(crate::io::is_stream(path).then_some(OutputFormat::Csv))
+            }
+            (None, None) if std::io::stdout().is_terminal() => Some(OutputFormat::Table),
+            (None, None) => Some(OutputFormat::Csv),
+        }
+    }
+
+    /// CSV and TSV hold no structs or lists: refused before the run, not
+    /// after it (the writer would fail on the first chunk).
+    fn refuse_nested_in_text(&self, schema: &crate::plan::types::Schema) -> Result<(), Error> {
+        let Some(format @ (OutputFormat::Csv | OutputFormat::Tsv)) = self.planned_format() else { return Ok(()) };
+        let Some(nested) = schema.fields.iter().find(|f| f.dtype.is_nested()) else { return Ok(()) };
+        let what = if format == OutputFormat::Csv { "CSV" } else { "TSV" };
+        let fix = match &nested.dtype {
+            crate::plan::types::DType::Struct(_) => format!("flatten it first (`| flatten {}`)", nested.name),
+            _ => format!("explode it first (`| explode {}`)", nested.name),
+        };
+        Err(Error::Usage(format!(
+            "column `{}` is {}, which {what} cannot hold: {fix}, select its parts, or write NDJSON or Parquet (--format ndjson)",
+            nested.name, nested.dtype
+        )))
     }
 
     fn start(&mut self, schema: &PlSchema) -> Result<&mut ResultWriter, Error> {

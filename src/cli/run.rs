@@ -66,7 +66,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
         }
         _ => output::Destination::new(dest_path.as_deref(), args.out.format),
     };
-    dest.validate()?;
+    dest.validate(&prepared.optimized.schema())?;
     let mut write_error = None;
     let (frames, stats) = {
         let mut emit = |df: DataFrame| -> Result<(), crate::io::Error> {

@@ -53,11 +53,12 @@ pub fn expr(e: &Expr, schema: &DFSchema) -> Result<DfExpr, Error> {
                 BinOp::GtEq => binary(l, Operator::GtEq, r),
                 BinOp::And => l.and(r),
                 BinOp::Or => l.or(r),
-                // Only text with text: other types print differently here.
-                BinOp::Concat if ty(&l)? == ArrowType::Utf8 && ty(&r)? == ArrowType::Utf8 => {
-                    binary(l, Operator::StringConcat, r)
+                // Only types both engines print alike (floats and
+                // timestamps print differently here).
+                BinOp::Concat if prints_alike(&ty(&l)?) && prints_alike(&ty(&r)?) => {
+                    binary(as_text(l), Operator::StringConcat, as_text(r))
                 }
-                BinOp::Concat => return Err(Error::not_on_cluster("`||` of values that are not text")),
+                BinOp::Concat => return Err(Error::not_on_cluster("`||` of floats or datetimes")),
             }
         }
         Expr::Not(e) => x(e)?.not(),
@@ -274,8 +275,92 @@ fn call(func: Func, args: &[Expr], schema: &DFSchema) -> Result<DfExpr, Error> {
             let a = arg(&mut x);
             f::nullif(a, arg(&mut x))
         }
-        // Nulls skipped in both; only text, as other types print differently.
-        Func::Concat if x.iter().all(|e| e.get_type(schema).is_ok_and(|t| t == ArrowType::Utf8)) => f::concat(x),
+        // Nulls skipped in both.
+        Func::Concat if all_print_alike(&x, schema) => f::concat(x.into_iter().map(as_text).collect()),
+        // Null when an argument is: `||` of the pieces.
+        Func::Format if all_print_alike(&x[1..], schema) => {
+            let pieces = crate::plan::format_pieces(constant(args, 0).unwrap_or_default()).map_err(|_| refuse())?;
+            let mut out = lit(pieces[0].clone());
+            for (value, piece) in x.into_iter().skip(1).zip(&pieces[1..]) {
+                out = binary(
+                    binary(out, Operator::StringConcat, as_text(value)),
+                    Operator::StringConcat,
+                    lit(piece.clone()),
+                );
+            }
+            out
+        }
+        Func::Reverse => f::reverse(arg(&mut x)),
+        // Both cut to n characters or fill by repeating the fill string.
+        Func::Lpad | Func::Rpad => {
+            let pad = if func == Func::Lpad { f::lpad } else { f::rpad };
+            if x.len() == 2 {
+                x.push(lit(" "));
+            }
+            pad(x)
+        }
+        Func::Repeat => {
+            let s = arg(&mut x);
+            f::repeat(s, arg(&mut x))
+        }
+        // Any of the given characters, from one or both ends.
+        Func::Trim if args.len() == 2 => f::btrim(x),
+        Func::Ltrim | Func::Rtrim if args.len() == 2 => {
+            if func == Func::Ltrim {
+                f::ltrim(x)
+            } else {
+                f::rtrim(x)
+            }
+        }
+        Func::Quarter | Func::Week | Func::DayOfYear | Func::Minute | Func::Second => {
+            let part = match func {
+                Func::Quarter => "quarter",
+                Func::Week => "week",
+                Func::DayOfYear => "doy",
+                Func::Minute => "minute",
+                _ => "second",
+            };
+            cast(f::date_part(lit(part), arg(&mut x)), ArrowType::Int64)
+        }
+        // DataFusion's dow counts from Sunday = 0; dq's from Monday = 1.
+        Func::Weekday => {
+            let dow = cast(f::date_part(lit("dow"), arg(&mut x)), ArrowType::Int64);
+            binary(binary(binary(dow, Operator::Plus, int(6)), Operator::Modulo, int(7)), Operator::Plus, int(1))
+        }
+        // Of t's type again (DataFusion gives a timestamp).
+        Func::DateTrunc => {
+            let t = x.remove(1);
+            let back = t.get_type(schema)?;
+            cast(f::date_trunc(x.remove(0), t), back)
+        }
+        // Days between two dates; calendar months, quarters and years.
+        Func::DateDiff if is_date(&x[1], schema) && is_date(&x[2], schema) && constant(args, 0) == Some("day") => {
+            let days = |e: DfExpr| cast(cast(e, ArrowType::Int32), ArrowType::Int64);
+            let (a, b) = (x.remove(1), x.remove(1));
+            days(b) - days(a)
+        }
+        Func::DateDiff if matches!(constant(args, 0), Some("month" | "quarter" | "year")) => {
+            let per = match constant(args, 0) {
+                Some("year") => 12,
+                Some("quarter") => 3,
+                _ => 1,
+            };
+            let index = |e: DfExpr| {
+                let year = cast(f::date_part(lit("year"), e.clone()), ArrowType::Int64);
+                let month = cast(f::date_part(lit("month"), e), ArrowType::Int64);
+                // Floor division of a non-negative month index (years after 0).
+                (year * int(12) + month - int(1)) / int(per)
+            };
+            let (a, b) = (x.remove(1), x.remove(1));
+            index(b) - index(a)
+        }
+        // A date moved by whole days or weeks.
+        Func::DateAdd if is_date(&x[0], schema) && matches!(constant(args, 2), Some("day" | "week")) => {
+            let per = if constant(args, 2) == Some("week") { 7 } else { 1 };
+            let (d, n) = (x.remove(0), x.remove(0));
+            let days = cast(cast(d, ArrowType::Int32), ArrowType::Int64) + n * int(per);
+            cast(cast(days, ArrowType::Int32), ArrowType::Date32)
+        }
         Func::Abs => f::abs(arg(&mut x)),
         // dq keeps an integer as it is; floats round half away from zero in both.
         Func::Round | Func::Floor | Func::Ceil if is_int(&x[0]) => arg(&mut x),
@@ -339,31 +424,41 @@ fn call(func: Func, args: &[Expr], schema: &DFSchema) -> Result<DfExpr, Error> {
         // DataFusion's parsers fail the query on text that does not parse;
         // dq gives null.
         Func::ToDate | Func::ToDatetime => return Err(refuse()),
-        // Language v2's text and calendar functions run locally only.
+        // Not translated (yet): where DataFusion's semantics differ (regex
+        // replacement syntax, out-of-range parts, time units) or nested data.
         Func::Concat
         | Func::Format
+        | Func::Field
+        | Func::Get
+        | Func::Split
         | Func::Ltrim
         | Func::Rtrim
         | Func::RegexExtract
         | Func::RegexReplace
         | Func::SplitPart
-        | Func::Lpad
-        | Func::Rpad
-        | Func::Repeat
-        | Func::Reverse
-        | Func::Quarter
-        | Func::Week
-        | Func::Weekday
-        | Func::DayOfYear
-        | Func::Minute
-        | Func::Second
-        | Func::DateTrunc
         | Func::DateDiff
         | Func::DateAdd
         | Func::Strftime
         | Func::FromUnixtime
         | Func::ToUnixtime => return Err(refuse()),
     })
+}
+
+/// Types both engines write as the same text (`cast(x, str)`).
+fn prints_alike(t: &ArrowType) -> bool {
+    matches!(t, ArrowType::Utf8 | ArrowType::Int64 | ArrowType::Date32 | ArrowType::Boolean | ArrowType::Null)
+}
+
+fn all_print_alike(x: &[DfExpr], schema: &DFSchema) -> bool {
+    x.iter().all(|e| e.get_type(schema).is_ok_and(|t| prints_alike(&t)))
+}
+
+fn as_text(e: DfExpr) -> DfExpr {
+    cast(e, ArrowType::Utf8)
+}
+
+fn is_date(e: &DfExpr, schema: &DFSchema) -> bool {
+    e.get_type(schema).is_ok_and(|t| t == ArrowType::Date32)
 }
 
 /// dq's `substr(s, start[, length])`: `start` counts from 1, a negative one

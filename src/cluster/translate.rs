@@ -38,6 +38,7 @@ pub fn arrow_type(t: &DType) -> Result<ArrowType, Error> {
         DType::Datetime => ArrowType::Timestamp(TimeUnit::Microsecond, None),
         DType::Duration => ArrowType::Duration(TimeUnit::Microsecond),
         DType::Null => ArrowType::Null,
+        DType::Struct(_) | DType::List(_) => return Err(Error::not_on_cluster(format!("a column of type {t}"))),
         DType::Other(name) => return Err(Error::not_on_cluster(format!("a column of type {name}"))),
     })
 }

@@ -7,7 +7,7 @@
 use polars::prelude::*;
 
 use crate::ops::calendar::{self, Unit};
-use crate::ops::{arith, text, Arith};
+use crate::ops::{arith, nested, text, Arith};
 use crate::plan::expr::{BinOp, Expr as DqExpr, Func, Value};
 
 fn null() -> Expr {
@@ -202,7 +202,10 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
         Func::Pow => a(0).cast(DataType::Float64).pow(a(1).cast(DataType::Float64)),
         Func::Lower => a(0).str().to_lowercase(),
         Func::Upper => a(0).str().to_uppercase(),
-        Func::Len => a(0).str().len_chars().cast(DataType::Int64),
+        Func::Len => nested::len(a(0)),
+        Func::Field => nested::field(a(0), str_arg(&args[1])),
+        Func::Get => nested::get(a(0), int_arg(&args[1])),
+        Func::Split => a(0).str().split(lit(str_arg(&args[1]))),
         Func::Trim | Func::Ltrim | Func::Rtrim => {
             let chars = args.get(1).map_or_else(null, |c| lit(str_arg(c)));
             match func {

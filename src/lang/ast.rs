@@ -163,6 +163,9 @@ pub enum VerbKind {
         /// The row keys.
         by: Vec<Ident>,
     },
+    /// `flatten a, b`: each struct column becomes one column per field,
+    /// named `a.field`, in its place.
+    Flatten(Vec<Ident>),
     /// `unpivot ITEMS [into NAME, VALUE]` (alias `melt`).
     Unpivot {
         /// The columns turned into rows (`*`, `* except (..)` or names).

@@ -25,7 +25,7 @@ use super::span::Span;
 const VERBS: &[&str] = &[
     "filter", "where", "select", "derive", "drop", "rename", "agg", "sort", "head", "tail", "rows", "cols", "distinct",
     "join", "union", "sample", "count", "write", "explode", "reduce", "gram", "cov", "corr", "matmul", "each",
-    "unpivot", "melt", "pivot",
+    "unpivot", "melt", "pivot", "flatten",
 ];
 
 /// `env("NAME")`: the environment variable's value as a text literal,
@@ -424,6 +424,7 @@ impl Parser {
                 let by = if self.eat_keyword("by") { self.ident_list()? } else { Vec::new() };
                 VerbKind::Pivot { column, values, agg, by }
             }
+            "flatten" => VerbKind::Flatten(self.ident_list_of("a struct column")?),
             "unpivot" | "melt" => {
                 let items = self.select_items()?;
                 let into = if self.eat_keyword("into") {
@@ -893,6 +894,34 @@ impl Parser {
         Ok(Expr { kind: ExprKind::Over { call: Box::new(call), by, sort, rows }, span })
     }
 
+    /// `x.field` and `x[i]` after a column, read as the calls
+    /// `field(x, "field")` and `get(x, i)`.
+    fn postfix(&mut self, mut e: Expr) -> Result<Expr, Error> {
+        loop {
+            if matches!(self.peek_raw().tok, Tok::Sym(".")) {
+                self.next();
+                let field = self.ident("a field name after `.`")?;
+                let span = e.span.to(field.span);
+                let name = Expr { kind: ExprKind::Literal(Literal::Str(field.name)), span: field.span };
+                e = Expr {
+                    kind: ExprKind::Call { name: Ident { name: "field".into(), span }, args: vec![e, name] },
+                    span,
+                };
+            } else if matches!(self.peek_raw().tok, Tok::Sym("[")) {
+                self.next();
+                let index = self.expr()?;
+                let end = self.expect_sym("]")?;
+                let span = e.span.to(end);
+                e = Expr {
+                    kind: ExprKind::Call { name: Ident { name: "get".into(), span }, args: vec![e, index] },
+                    span,
+                };
+            } else {
+                return Ok(e);
+            }
+        }
+    }
+
     /// After the word `case`: does a `case` expression follow (rather than a
     /// column named `case`)? A column would be followed by an operator.
     fn starts_case(&mut self) -> bool {
@@ -983,7 +1012,7 @@ impl Parser {
                     }
                     return Ok(call);
                 }
-                Ok(Expr { kind: ExprKind::Column(name), span: t.span })
+                self.postfix(Expr { kind: ExprKind::Column(name), span: t.span })
             }
             _ => Err(self.error_here("an expression")),
         }

@@ -24,6 +24,7 @@ mod group_ids;
 mod head_per_group;
 mod join;
 mod limit;
+pub mod nested;
 pub mod profile;
 mod project;
 mod sample;

@@ -299,6 +299,32 @@ impl Builder<'_> {
             VerbKind::Pivot { column, values, agg, by } => {
                 self.pivot(input, &schema, column, values.as_deref(), agg, by, verb.span)?
             }
+            VerbKind::Flatten(cols) => {
+                let mut columns = Vec::new();
+                for c in cols {
+                    if !matches!(self.column(&c.name, c.span, &schema)?, DType::Struct(_)) {
+                        return Err(Error::invalid(
+                            c.span,
+                            format!("`{}` is not a struct; flatten splits structs", c.name),
+                        ));
+                    }
+                }
+                for f in &schema.fields {
+                    match &f.dtype {
+                        DType::Struct(fields) if cols.iter().any(|c| c.name == f.name) => {
+                            for x in fields {
+                                let get = Expr::Call {
+                                    func: Func::Field,
+                                    args: vec![Expr::Column(f.name.clone()), Expr::Literal(Value::Str(x.name.clone()))],
+                                };
+                                columns.push((format!("{}.{}", f.name, x.name), get, x.dtype.clone()));
+                            }
+                        }
+                        _ => columns.push((f.name.clone(), Expr::Column(f.name.clone()), f.dtype.clone())),
+                    }
+                }
+                project(input, columns, verb.span)?
+            }
             VerbKind::Unpivot { items, into } => self.unpivot(input, &schema, items, into.as_ref(), verb.span)?,
             VerbKind::Union(other) => {
                 let right = self.source(other)?;
@@ -345,19 +371,25 @@ impl Builder<'_> {
             }
             VerbKind::Explode { column, separator } => {
                 let t = self.column(&column.name, column.span, &schema)?;
-                if !matches!(t, DType::Str | DType::Null) {
-                    return Err(Error::Type {
-                        expr: column.name.clone(),
-                        message: format!("explode splits strings, `{}` is {t}", column.name),
-                        span: column.span,
-                        hint: None,
-                    });
-                }
-                LogicalPlan::Explode {
-                    input,
-                    column: column.name.clone(),
-                    separator: separator.clone().unwrap_or_else(|| " ".into()),
-                }
+                let separator = match (&t, separator) {
+                    (DType::List(_), None) => None,
+                    (DType::List(_), Some(_)) => {
+                        return Err(Error::invalid(
+                            column.span,
+                            format!("`{}` is a list: explode it without `on`", column.name),
+                        ))
+                    }
+                    (DType::Str | DType::Null, sep) => Some(sep.clone().unwrap_or_else(|| " ".into())),
+                    _ => {
+                        return Err(Error::Type {
+                            expr: column.name.clone(),
+                            message: format!("explode splits strings or lists, `{}` is {t}", column.name),
+                            span: column.span,
+                            hint: None,
+                        })
+                    }
+                };
+                LogicalPlan::Explode { input, column: column.name.clone(), separator }
             }
             VerbKind::Write { .. } => unreachable!("handled by pipeline()"),
         })
@@ -1340,6 +1372,17 @@ impl Builder<'_> {
                 }
                 _ => Err(Error::invalid(e.span, "datetime() takes one string, e.g. datetime(\"2024-01-31 12:00:00\")")),
             };
+        }
+        if n == "field" {
+            // After `flatten`, `a.b` is the column named "a.b".
+            if let [ast::Expr { kind: ExprKind::Column(c), .. }, ast::Expr { kind: ExprKind::Literal(Literal::Str(f)), .. }] =
+                args
+            {
+                let dotted = format!("{c}.{f}");
+                if schema.get(c).is_none() && schema.get(&dotted).is_some() {
+                    return Ok((Expr::Column(dotted.clone()), schema.get(&dotted).cloned().unwrap_or(DType::Null)));
+                }
+            }
         }
         if n == "cast" {
             let [x, ty] = args else {

@@ -76,6 +76,12 @@ pub enum Func {
     Concat,
     /// `format("{}-{}", a, b)`.
     Format,
+    /// `x.name`: a struct's field.
+    Field,
+    /// `x[i]`: a list's item, from 0 (negative from the end).
+    Get,
+    /// `split(s, sep)`: a list of the pieces.
+    Split,
     SplitPart,
     Lpad,
     Rpad,
@@ -132,6 +138,9 @@ impl Func {
         ("regex_replace", Func::RegexReplace),
         ("concat", Func::Concat),
         ("format", Func::Format),
+        ("field", Func::Field),
+        ("get", Func::Get),
+        ("split", Func::Split),
         ("split_part", Func::SplitPart),
         ("lpad", Func::Lpad),
         ("rpad", Func::Rpad),
@@ -342,6 +351,14 @@ impl fmt::Display for Expr {
                     Some(e) => write!(f, " else {e} end"),
                 }
             }
+            Expr::Call { func: Func::Field, args } if args.len() == 2 => match &args[1] {
+                Expr::Literal(Value::Str(name)) => {
+                    write!(f, "{}.", args[0])?;
+                    fmt_column(f, name)
+                }
+                other => write!(f, "field({}, {other})", args[0]),
+            },
+            Expr::Call { func: Func::Get, args } if args.len() == 2 => write!(f, "{}[{}]", args[0], args[1]),
             Expr::Call { func, args } => {
                 let items: Vec<String> = args.iter().map(|a| a.to_string()).collect();
                 write!(f, "{}({})", func.name(), items.join(", "))

@@ -204,8 +204,51 @@ pub(super) fn check(func: Func, c: &Call) -> Result<DType, Error> {
         }
         Func::Len => {
             c.arity(1, 1)?;
-            c.want_str(0)?;
+            c.want(0, c.is_str(0) || matches!(c.ty(0), DType::List(_)), "a string or a list")?;
             DType::Int
+        }
+        Func::Field => {
+            c.arity(2, 2)?;
+            let name = c.want_constant_str(1, "a field name")?;
+            match c.ty(0) {
+                DType::Null => DType::Null,
+                DType::Struct(fields) => match fields.iter().find(|f| f.name == name) {
+                    Some(f) => f.dtype.clone(),
+                    None => {
+                        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+                        return Err(Error::Invalid {
+                            message: format!("`{}` has no field `{name}`", c.arg_spans[0].text(c.src)),
+                            span: c.span,
+                            hint: Some(format!("its fields are: {}", names.join(", "))),
+                        });
+                    }
+                },
+                t => {
+                    return Err(c.type_err(
+                        c.span,
+                        format!("`.{name}` needs a struct, `{}` is {t}", c.arg_spans[0].text(c.src)),
+                    ))
+                }
+            }
+        }
+        Func::Get => {
+            c.arity(2, 2)?;
+            c.want(1, matches!(c.constant(1), Some(Value::Int(_))), "a constant index (0 is the first item)")?;
+            match c.ty(0) {
+                DType::List(inner) => inner.as_ref().clone(),
+                DType::Null => DType::Null,
+                t => {
+                    return Err(
+                        c.type_err(c.span, format!("`[..]` needs a list, `{}` is {t}", c.arg_spans[0].text(c.src)))
+                    )
+                }
+            }
+        }
+        Func::Split => {
+            c.arity(2, 2)?;
+            c.want_str(0)?;
+            c.want_constant_str(1, "a constant separator")?;
+            DType::List(Box::new(DType::Str))
         }
         Func::Contains | Func::StartsWith | Func::EndsWith => {
             c.arity(2, 2)?;

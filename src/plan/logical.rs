@@ -281,14 +281,15 @@ pub enum LogicalPlan {
         /// Seed.
         seed: u64,
     },
-    /// One row per piece of a string column split on a separator.
+    /// One row per piece of a string column split on a separator, or per
+    /// item of a list column (`separator` is `None`).
     Explode {
         /// Input.
         input: Box<LogicalPlan>,
         /// The string column.
         column: String,
         /// The separator.
-        separator: String,
+        separator: Option<String>,
     },
     /// One row, one column `count`.
     Count {
@@ -362,7 +363,19 @@ impl LogicalPlan {
             | LogicalPlan::Slice { input, .. }
             | LogicalPlan::Distinct { input }
             | LogicalPlan::Sample { input, .. }
-            | LogicalPlan::Explode { input, .. } => input.schema(),
+            | LogicalPlan::Explode { input, separator: Some(_), .. } => input.schema(),
+            // A list's items take its place.
+            LogicalPlan::Explode { input, column, separator: None } => {
+                let mut schema = input.schema();
+                for f in &mut schema.fields {
+                    if f.name == *column {
+                        if let DType::List(inner) = &f.dtype {
+                            f.dtype = inner.as_ref().clone();
+                        }
+                    }
+                }
+                schema
+            }
             LogicalPlan::Count { .. } => Schema::new(vec![Field { name: "count".into(), dtype: DType::Int }]),
         }
     }
@@ -496,7 +509,10 @@ impl LogicalPlan {
                 let stats: Vec<String> = stats.iter().map(|s| s.name()).collect();
                 write!(s, "Reduce {} axis={axis:?} columns=[{}]", stats.join(", "), column_list(columns))?
             }
-            LogicalPlan::Explode { column, separator, .. } => write!(s, "Explode {column} on {separator:?}")?,
+            LogicalPlan::Explode { column, separator: Some(separator), .. } => {
+                write!(s, "Explode {column} on {separator:?}")?
+            }
+            LogicalPlan::Explode { column, separator: None, .. } => write!(s, "Explode {column}")?,
         }
         Ok(())
     }

@@ -27,7 +27,11 @@ pub enum DType {
     Duration,
     /// The type of a bare `null`: fits anywhere.
     Null,
-    /// Anything else polars can hold (lists, structs, ...), by polars' name.
+    /// A record of named fields (a nested NDJSON object).
+    Struct(Vec<Field>),
+    /// A list of values of one type (an NDJSON array, `split`).
+    List(Box<DType>),
+    /// Anything else polars can hold, by polars' name.
     Other(String),
 }
 
@@ -43,8 +47,20 @@ impl DType {
             DataType::Datetime(_, _) => DType::Datetime,
             DataType::Duration(_) => DType::Duration,
             DataType::Null => DType::Null,
+            DataType::Struct(fields) => DType::Struct(
+                fields
+                    .iter()
+                    .map(|f| Field { name: f.name().to_string(), dtype: DType::from_polars(f.dtype()) })
+                    .collect(),
+            ),
+            DataType::List(inner) => DType::List(Box::new(DType::from_polars(inner))),
             other => DType::Other(other.to_string()),
         }
+    }
+
+    /// Structs and lists, which text formats cannot hold.
+    pub fn is_nested(&self) -> bool {
+        matches!(self, DType::Struct(_) | DType::List(_))
     }
 
     /// The polars type a cast to this type produces.
@@ -58,6 +74,13 @@ impl DType {
             DType::Datetime => DataType::Datetime(polars::prelude::TimeUnit::Microseconds, None),
             DType::Duration => DataType::Duration(polars::prelude::TimeUnit::Microseconds),
             DType::Null => DataType::Null,
+            DType::Struct(fields) => DataType::Struct(
+                fields
+                    .iter()
+                    .map(|f| polars::prelude::Field::new(f.name.as_str().into(), f.dtype.to_polars()))
+                    .collect(),
+            ),
+            DType::List(inner) => DataType::List(Box::new(inner.to_polars())),
             DType::Other(_) => DataType::String,
         }
     }
@@ -117,6 +140,11 @@ impl fmt::Display for DType {
             DType::Datetime => write!(f, "datetime"),
             DType::Duration => write!(f, "duration"),
             DType::Null => write!(f, "null"),
+            DType::Struct(fields) => {
+                let items: Vec<String> = fields.iter().map(|x| format!("{}: {}", x.name, x.dtype)).collect();
+                write!(f, "struct{{{}}}", items.join(", "))
+            }
+            DType::List(inner) => write!(f, "list[{inner}]"),
             DType::Other(s) => write!(f, "{s}"),
         }
     }

@@ -287,13 +287,17 @@ const REFUSABLE: &[&str] = &[
     "`explode`",
     "window functions (`over`)",
     "`unpivot`",
+    "the function `field`",
+    "the function `get`",
+    "the function `split`",
+    "a column of type",
     "the aggregate `first`",
     "the aggregate `last`",
     "the aggregate `quantile`",
     "the aggregate `approx_n_unique`",
     "the function `to_date`",
     "the function `to_datetime`",
-    "`||` of values that are not text",
+    "`||` of floats or datetimes",
     "the function `concat`",
     "the function `format`",
     "the function `ltrim`",
@@ -367,6 +371,13 @@ fn documented_examples_give_the_local_result_on_a_cluster_or_a_documented_refusa
                 "refused for a reason the README does not give:\n{program}\n{}",
                 on_cluster.stderr
             );
+            if std::env::var("DQ_CLUSTER_DEBUG").is_ok() {
+                eprintln!(
+                    "refused: {} :: {}",
+                    program.replace('\n', " "),
+                    on_cluster.stderr.lines().next().unwrap_or("")
+                );
+            }
             refused += 1;
             continue;
         }

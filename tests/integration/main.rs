@@ -14,6 +14,7 @@ mod fuzz;
 mod language;
 mod library;
 mod memory;
+mod nested;
 mod partitions;
 mod profile;
 mod progress;
