@@ -26,7 +26,7 @@ use crate::ops::array::Axis;
 use crate::ops::{self, AggKind, AggSpec, ChunkOp, Sink, SortSpec};
 use crate::plan::expr::{AggExpr, AggFunc};
 use crate::plan::expr::{BinOp, Expr, Value};
-use crate::plan::logical::{JoinColumn, JoinKind, LogicalPlan, SampleAmount};
+use crate::plan::logical::{JoinColumn, JoinKind, LogicalPlan, SampleAmount, WindowFn, WindowFrame};
 use crate::plan::types::{DType, Schema};
 use crate::plan::Sources;
 
@@ -173,6 +173,25 @@ fn agg_kind(f: AggFunc) -> AggKind {
     }
 }
 
+fn window_kind(f: WindowFn) -> ops::WindowKind {
+    use ops::WindowKind as K;
+    match f {
+        WindowFn::RowNumber => K::RowNumber,
+        WindowFn::Rank => K::Rank,
+        WindowFn::DenseRank => K::DenseRank,
+        WindowFn::Lag => K::Lag,
+        WindowFn::Lead => K::Lead,
+        WindowFn::Sum => K::Sum,
+        WindowFn::Mean => K::Mean,
+        WindowFn::Min => K::Min,
+        WindowFn::Max => K::Max,
+        WindowFn::Count => K::Count,
+        WindowFn::CountRows => K::CountRows,
+        WindowFn::First => K::First,
+        WindowFn::Last => K::Last,
+    }
+}
+
 fn sort_spec(keys: &[crate::plan::logical::SortKey]) -> SortSpec {
     SortSpec {
         exprs: keys.iter().map(|k| lower_expr::lower(&k.expr)).collect(),
@@ -314,11 +333,15 @@ impl Builder<'_> {
                     .iter()
                     .map(|f| ops::WindowFunc {
                         name: f.name.clone(),
-                        kind: f.kind,
+                        kind: window_kind(f.kind),
                         arg: f.arg.as_ref().map(lower_expr::lower),
                         offset: f.offset,
                         default: f.default.as_ref().map(lower_expr::value),
-                        frame: f.frame,
+                        frame: match f.frame {
+                            WindowFrame::Partition => ops::Frame::Partition,
+                            WindowFrame::Peers => ops::Frame::Peers,
+                            WindowFrame::Rows(n) => ops::Frame::Rows(n),
+                        },
                         dtype: schema.get(&f.name).map_or(DataType::Null, |t| t.to_polars()),
                     })
                     .collect();

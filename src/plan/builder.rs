@@ -1159,7 +1159,7 @@ impl Builder<'_> {
         rows: Option<(u64, Span)>,
         schema: &Schema,
     ) -> Result<(WindowExpr, DType), Error> {
-        use crate::ops::{Frame, WindowKind as K};
+        use super::logical::{WindowFn as K, WindowFrame as Frame};
         let ExprKind::Call { name: f, args } = &call.kind else {
             return Err(Error::invalid(call.span, "`over` follows a function call, e.g. lag(v) over (sort t)"));
         };

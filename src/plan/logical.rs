@@ -67,13 +67,49 @@ pub struct SortKey {
     pub descending: bool,
 }
 
+/// Window functions (the plan's own vocabulary, as [`AggFunc`] is for
+/// aggregates: `graph` maps them to the kernel's).
+///
+/// [`AggFunc`]: super::expr::AggFunc
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum WindowFn {
+    RowNumber,
+    Rank,
+    DenseRank,
+    Lag,
+    Lead,
+    Sum,
+    Mean,
+    Min,
+    Max,
+    /// Non-null values.
+    Count,
+    /// Rows.
+    CountRows,
+    First,
+    Last,
+}
+
+/// The rows a window aggregate covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowFrame {
+    /// The whole partition.
+    Partition,
+    /// The partition's start to the current row's last peer.
+    Peers,
+    /// The current row and the n - 1 before it (`usize::MAX`: from the
+    /// partition's start).
+    Rows(usize),
+}
+
 /// One window function of a [`LogicalPlan::Window`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowExpr {
     /// Output column.
     pub name: String,
     /// What it computes.
-    pub kind: crate::ops::WindowKind,
+    pub kind: WindowFn,
     /// Its argument.
     pub arg: Option<Expr>,
     /// `lag`/`lead` distance.
@@ -81,7 +117,7 @@ pub struct WindowExpr {
     /// `lag`/`lead` value past the partition's edge.
     pub default: Option<Value>,
     /// Rows an aggregate covers.
-    pub frame: crate::ops::Frame,
+    pub frame: WindowFrame,
     /// dq text of the call, for explain.
     pub text: String,
 }
