@@ -388,9 +388,10 @@ impl Sink for Window {
         Ok(vec![self.compute(df)?])
     }
 
-    fn finishes_on_one_thread(&self) -> bool {
-        !self.by.is_empty()
-    }
+    // Not `finishes_on_one_thread`: the executor would then finish
+    // key-disjoint pieces side by side, and the rows would come out grouped
+    // by piece instead of in input order. (polars' sort in `finish` uses
+    // every thread already.)
 
     fn spill(&self) -> Spill {
         if self.by.is_empty() {

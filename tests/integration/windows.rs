@@ -135,3 +135,33 @@ fn windows_on_generated_rows_match_a_row_at_a_time_computation() {
         assert_eq!(got, want[id], "row {id}");
     }
 }
+
+#[test]
+fn many_rows_in_memory_keep_their_input_order() {
+    // Past 200,000 rows the executor may finish a sink in key-disjoint
+    // pieces on several threads; a window must not, or its rows would come
+    // out grouped by piece (found in review).
+    let t = Tmp::new();
+    let rows = 250_000u64;
+    let mut text = String::from("id,k\n");
+    for i in 0..rows {
+        text += &format!("{i},{}\n", (i * 7919) % 1009);
+    }
+    let f = t.file("many.csv", text);
+    let out = ok_args(&[
+        "run",
+        "-e",
+        &format!(r#"scan "{f}" | derive rn = row_number() over (by k sort id) | select id, rn"#),
+        "--threads",
+        "2",
+    ]);
+    let got = records(&out);
+    assert_eq!(got.len(), rows as usize);
+    let mut seen_per_key = std::collections::HashMap::new();
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(r["id"], i.to_string(), "row {i} out of input order");
+        let n = seen_per_key.entry((i as u64 * 7919) % 1009).or_insert(0u64);
+        *n += 1;
+        assert_eq!(r["rn"], n.to_string());
+    }
+}
