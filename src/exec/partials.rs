@@ -233,8 +233,10 @@ fn by_key_pieces(
     let free = env.budget.limit().saturating_sub(env.budget.used()).max(1 << 20);
     let rows: usize = frames.iter().map(DataFrame::height).sum();
     // Several pieces a thread: pieces finish at different speeds, and with
-    // one each a thread sat idle for the last 0.75 s of h2o q10.
-    let for_threads = if rows >= PARALLEL_FINISH_ROWS { threads * PIECES_PER_THREAD } else { 1 };
+    // one each a thread sat idle for the last 0.75 s of h2o q10. Pieces
+    // finished one at a time gain nothing, and would give up the arrival
+    // order a window keeps when its input fits.
+    let for_threads = if rows >= PARALLEL_FINISH_ROWS && threads > 1 { threads * PIECES_PER_THREAD } else { 1 };
     let needed = bytes.saturating_mul(HASH_WORK_FACTOR * threads as u64).div_ceil(free).max(for_threads as u64);
     let pieces = needed.clamp(1, PARTS as u64) as usize;
     if pieces == 1 || rows == 0 {
