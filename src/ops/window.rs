@@ -113,9 +113,11 @@ impl Window {
     }
 
     fn compute(&self, df: DataFrame) -> PolarsResult<DataFrame> {
-        let input_columns: Vec<Column> = df.get_columns().to_vec();
-        // Arguments and sort keys as columns, then everything sorted.
-        let mut exprs: Vec<Expr> = input_columns.iter().map(|c| col(c.name().clone())).collect();
+        let height = df.height();
+        // Only what the windows read is sorted (the arguments, sort keys and
+        // partition ids); the input's columns stay where they are and the
+        // results are gathered back to them once.
+        let mut exprs: Vec<Expr> = Vec::new();
         for (i, f) in self.funcs.iter().enumerate() {
             if let Some(a) = &f.arg {
                 exprs.push(a.clone().alias(format!("{ARG}{i}")));
@@ -125,7 +127,7 @@ impl Window {
         for (e, name) in self.order.exprs.iter().zip(&order_names) {
             exprs.push(e.clone().alias(name.as_str()));
         }
-        let mut df = select_rows(df, exprs)?;
+        let mut work = if exprs.is_empty() { crate::ops::height_only(height) } else { select_rows(df.clone(), exprs)? };
         // Partitions only need to be together, not in key order: sorting by
         // a group id (numbered by first appearance) instead of the keys
         // themselves avoids comparing text (a third of the time over h2o's
@@ -133,11 +135,15 @@ impl Window {
         let key_cols: Vec<&Column> = self.by.iter().map(|k| df.column(k)).collect::<PolarsResult<_>>()?;
         let partition: Vec<String> = match group_rows(&key_cols) {
             Some(groups) if !self.by.is_empty() => {
-                let ids = UInt32Chunked::from_vec(GROUP.into(), groups.ids);
-                df.with_column(ids.into_column())?;
+                work.with_column(UInt32Chunked::from_vec(GROUP.into(), groups.ids).into_column())?;
                 vec![GROUP.to_string()]
             }
-            _ => self.by.clone(),
+            _ => {
+                for k in &key_cols {
+                    work.with_column((*k).clone().with_name(format!("{GROUP}{}", k.name()).into()))?;
+                }
+                key_cols.iter().map(|k| format!("{GROUP}{}", k.name())).collect()
+            }
         };
         let mut sort_names: Vec<String> = partition.clone();
         sort_names.extend(order_names.iter().cloned());
@@ -146,27 +152,25 @@ impl Window {
             descending: partition.iter().map(|_| false).chain(self.order.descending.iter().copied()).collect(),
             labels: sort_names.clone(),
         };
-        // Where each sorted row came from, to put the rows back in input order.
-        let height = df.height();
-        let df = df.with_row_index(ROW.into(), None)?;
-        let sorted = spec.sort(df)?;
+        // Where each sorted row came from, to put the results back in input order.
+        let sorted = spec.sort(work.with_row_index(ROW.into(), None)?)?;
         let (group, peer) = Self::boundaries(&sorted, &partition, &order_names)?;
         let rows = Rows::new(&group, &peer);
-        let mut out: Vec<Column> =
-            input_columns.iter().map(|c| sorted.column(c.name()).cloned()).collect::<PolarsResult<_>>()?;
+        let mut back = vec![0 as IdxSize; height];
+        for (at, from) in sorted.column(ROW)?.idx()?.into_no_null_iter().enumerate() {
+            back[from as usize] = at as IdxSize;
+        }
+        let back = IdxCa::from_vec("".into(), back);
+        let mut out = df;
         for (i, f) in self.funcs.iter().enumerate() {
             let arg = match f.arg {
                 Some(_) => Some(sorted.column(&format!("{ARG}{i}"))?.as_materialized_series().clone()),
                 None => None,
             };
-            let values = Self::function(f, arg.as_ref(), &rows)?;
-            out.push(values.cast(&f.dtype)?.with_name(f.name.as_str().into()).into_column());
+            let values = Self::function(f, arg.as_ref(), &rows)?.take(&back)?;
+            out.with_column(values.cast(&f.dtype)?.with_name(f.name.as_str().into()).into_column())?;
         }
-        let mut back = vec![0 as IdxSize; height];
-        for (at, from) in sorted.column(ROW)?.idx()?.into_no_null_iter().enumerate() {
-            back[from as usize] = at as IdxSize;
-        }
-        DataFrame::new(out)?.take(&IdxCa::from_vec("".into(), back))
+        Ok(out)
     }
 
     fn function(f: &WindowFunc, arg: Option<&Series>, rows: &Rows) -> PolarsResult<Series> {
