@@ -106,7 +106,7 @@ struct Builder<'a> {
     first_pass: Option<&'a FirstPass>,
 }
 
-fn type_err(src: &str, span: Span, message: impl Into<String>) -> Error {
+pub(super) fn type_err(src: &str, span: Span, message: impl Into<String>) -> Error {
     Error::Type { expr: span.text(src).to_string(), message: message.into(), span, hint: None }
 }
 
@@ -470,8 +470,7 @@ impl Builder<'_> {
             let name = match v {
                 Value::Null => "null".to_string(),
                 Value::Str(s) => s.clone(),
-                Value::Date(_) => v.to_string().trim_start_matches("date(\"").trim_end_matches("\")").to_string(),
-                v => v.to_string(),
+                v => v.iso_text(),
             };
             aggs.push(ast::Assign { name: ast::Ident { name, span: column.span }, expr: at(call) });
         }
@@ -649,7 +648,7 @@ impl Builder<'_> {
         for a in aggs {
             let name = self.assign_name(a);
             if is_aggregate_call(&a.expr)
-                && !matches!(&a.expr.kind, ExprKind::Call { name, .. } if is_derived_aggregate(&name.name))
+                && !matches!(&a.expr.kind, ExprKind::Call { name, .. } if is_any_or_all(&name.name))
             {
                 let (agg, t) = self.agg(&a.expr, schema)?;
                 fields.push(Field { name: name.clone(), dtype: t });
@@ -702,17 +701,7 @@ impl Builder<'_> {
             let ExprKind::Call { name, args } = &e.kind else { return Ok(()) };
             let (agg, t, then) = match name.name.as_str() {
                 "any" | "all" => {
-                    let [cond] = args.as_slice() else {
-                        return Err(Error::invalid(e.span, format!("`{}` takes one condition", name.name)));
-                    };
-                    let (c, ct) = self.expr(cond, schema)?;
-                    if !matches!(ct, DType::Bool | DType::Null) {
-                        return Err(type_err(
-                            self.src,
-                            cond.span,
-                            format!("`{}` needs a true/false condition, not {ct}", name.name),
-                        ));
-                    }
+                    let c = self.condition(e, &name.name, args, schema)?;
                     // any: some row is true; all: no row is false (nulls skipped).
                     let (c, op) = if name.name == "any" { (c, BinOp::Gt) } else { (Expr::Not(Box::new(c)), BinOp::Eq) };
                     (count_true(c), DType::Int, Some(op))
@@ -771,20 +760,22 @@ impl Builder<'_> {
         }
     }
 
+    /// The one true/false argument of `count_if`, `any` or `all`.
+    fn condition(&self, call: &ast::Expr, name: &str, args: &[ast::Expr], schema: &Schema) -> Result<Expr, Error> {
+        let [cond] = args else {
+            return Err(Error::invalid(call.span, format!("`{name}` takes one condition")));
+        };
+        let (c, ct) = self.expr(cond, schema)?;
+        if !matches!(ct, DType::Bool | DType::Null) {
+            return Err(type_err(self.src, cond.span, format!("`{name}` needs a true/false condition, not {ct}")));
+        }
+        Ok(c)
+    }
+
     fn agg(&self, e: &ast::Expr, schema: &Schema) -> Result<(AggExpr, DType), Error> {
         if let ExprKind::Call { name, args } = &e.kind {
             if name.name == "count_if" {
-                let [cond] = args.as_slice() else {
-                    return Err(Error::invalid(e.span, "`count_if` takes one condition"));
-                };
-                let (c, ct) = self.expr(cond, schema)?;
-                if !matches!(ct, DType::Bool | DType::Null) {
-                    return Err(type_err(
-                        self.src,
-                        cond.span,
-                        format!("`count_if` needs a true/false condition, not {ct}"),
-                    ));
-                }
+                let c = self.condition(e, "count_if", args, schema)?;
                 return Ok((count_true(c), DType::Int));
             }
         }
@@ -1248,15 +1239,12 @@ impl Builder<'_> {
                 }
                 let numeric = t.is_numeric();
                 match kind {
-                    K::Sum if !numeric => {
-                        return Err(type_err(self.src, args[0].span, format!("`{fname}` needs numbers, not {t}")))
-                    }
-                    K::Mean if !numeric => {
+                    K::Sum | K::Mean if !numeric => {
                         return Err(type_err(self.src, args[0].span, format!("`{fname}` needs numbers, not {t}")))
                     }
                     K::Mean => DType::Float,
                     K::Count => DType::Int,
-                    K::Min | K::Max if matches!(t, DType::Other(_)) => {
+                    K::Min | K::Max if t.is_nested() || matches!(t, DType::Other(_)) => {
                         return Err(type_err(self.src, args[0].span, format!("`{fname}` cannot order {t}")))
                     }
                     K::Sum if t == DType::Null => DType::Int,
@@ -1437,8 +1425,9 @@ impl Builder<'_> {
 /// Aggregates made from others (not in [`AggFunc::ALL`]).
 const DERIVED_AGGREGATES: &[&str] = &["count_if", "any", "all"];
 
-fn is_derived_aggregate(name: &str) -> bool {
-    DERIVED_AGGREGATES.contains(&name) && name != "count_if"
+/// `any` and `all`: comparisons of a hidden count, so never a plain aggregate.
+fn is_any_or_all(name: &str) -> bool {
+    matches!(name, "any" | "all")
 }
 
 /// A call of an aggregate function (`sum(x)`, `count_if(c)`, `any(c)`).
@@ -1455,8 +1444,7 @@ fn value_ast(v: &Value, span: Span) -> ast::Expr {
         Value::Float(f) => ExprKind::Literal(Literal::Float(*f)),
         Value::Str(s) => ExprKind::Literal(Literal::Str(s.clone())),
         Value::Date(_) | Value::Datetime(_) => {
-            let text = v.to_string();
-            let inner = text.split('"').nth(1).unwrap_or_default().to_string();
+            let inner = v.iso_text();
             let name = if matches!(v, Value::Date(_)) { "date" } else { "datetime" };
             ExprKind::Call {
                 name: ast::Ident { name: name.into(), span },

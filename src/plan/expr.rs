@@ -27,6 +27,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// A date or datetime as ISO text (`2024-01-31`, `2024-01-31 12:00:00`);
+    /// other values as they print.
+    pub fn iso_text(&self) -> String {
+        match self {
+            Value::Date(d) => chrono::NaiveDate::from_num_days_from_ce_opt(*d + 719_163)
+                .map_or_else(|| d.to_string(), |date| date.to_string()),
+            Value::Datetime(us) => crate::temporal::format_datetime(*us),
+            other => other.to_string(),
+        }
+    }
+
     /// The value's type.
     pub fn dtype(&self) -> DType {
         match self {
@@ -301,14 +312,8 @@ impl fmt::Display for Value {
             Value::Int(i) => write!(f, "{i}"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{s:?}"),
-            Value::Date(d) => {
-                let date = chrono::NaiveDate::from_num_days_from_ce_opt(*d + 719_163);
-                match date {
-                    Some(d) => write!(f, "date(\"{d}\")"),
-                    None => write!(f, "date({d})"),
-                }
-            }
-            Value::Datetime(us) => write!(f, "datetime(\"{}\")", crate::temporal::format_datetime(*us)),
+            Value::Date(_) => write!(f, "date(\"{}\")", self.iso_text()),
+            Value::Datetime(_) => write!(f, "datetime(\"{}\")", self.iso_text()),
         }
     }
 }

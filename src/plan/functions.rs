@@ -50,7 +50,7 @@ impl Call<'_> {
     }
 
     fn type_err(&self, span: Span, message: String) -> Error {
-        Error::Type { expr: span.text(self.src).to_string(), message, span, hint: None }
+        super::builder::type_err(self.src, span, message)
     }
 
     fn arity(&self, lo: usize, hi: usize) -> Result<(), Error> {

@@ -57,6 +57,11 @@ fn pivot_with_listed_values_counts_and_fills_missing_cells() {
         ok(r#"scan "testdata/sales.csv" | pivot region in ["east", "mars"] using count() by product | sort product"#),
         "product,east,mars\napple,2,0\npear,1,0\nplum,2,0\n"
     );
+    // Date values name their columns in ISO form (qty of orders 1-3 by hand).
+    assert_eq!(
+        ok(r#"scan "testdata/sales.csv" | filter order_id <= 3 | pivot date using sum(qty)"#),
+        "2024-01-01,2024-01-02,2024-01-03\n2,3,4\n"
+    );
     // A null key has a column of its own; a cell with no values is null.
     assert_eq!(ok(r#"scan "testdata/nulls.csv" | pivot k using sum(v)"#), "a,b,null\n1,,8\n");
     fails(&["run", "-e", r#"scan "testdata/sales.csv" | pivot price using sum(qty)"#], 2, "is float");
