@@ -505,7 +505,13 @@ pub fn agg(ag: &AggExpr, schema: &DFSchema) -> Result<DfExpr, Error> {
                 a::covar_samp(x, y)
             }
         }
-        AggFunc::Quantile | AggFunc::ApproxNUnique | AggFunc::First | AggFunc::Last => {
+        AggFunc::Quantile
+        | AggFunc::ApproxNUnique
+        | AggFunc::First
+        | AggFunc::Last
+        | AggFunc::StringAgg
+        | AggFunc::List
+        | AggFunc::Mode => {
             return Err(Error::not_on_cluster(format!("the aggregate `{}`", ag.func.name())))
         }
     })

@@ -170,6 +170,9 @@ fn agg_kind(f: AggFunc) -> AggKind {
         AggFunc::Last => AggKind::Last,
         AggFunc::Corr => AggKind::Corr,
         AggFunc::Cov => AggKind::Cov,
+        AggFunc::StringAgg => AggKind::StringAgg,
+        AggFunc::List => AggKind::List,
+        AggFunc::Mode => AggKind::Mode,
     }
 }
 
@@ -313,6 +316,7 @@ impl Builder<'_> {
                         arg: a.arg.as_ref().map(lower_expr::lower),
                         arg2: a.arg2.as_ref().map(lower_expr::lower),
                         quantile: a.quantile.unwrap_or(0.5),
+                        separator: a.separator.clone().unwrap_or_default(),
                         dtype: schema.get(name).map_or(DataType::Float64, |t| t.to_polars()),
                         label: a.to_string(),
                     })

@@ -894,7 +894,7 @@ impl Parser {
         Ok(Expr { kind: ExprKind::Over { call: Box::new(call), by, sort, rows }, span })
     }
 
-    /// `x.field` and `x[i]` after a column, read as the calls
+    /// `x.field` and `x[i]` after a column, a call or a parenthesis, read as the calls
     /// `field(x, "field")` and `get(x, i)`.
     fn postfix(&mut self, mut e: Expr) -> Result<Expr, Error> {
         loop {
@@ -979,7 +979,7 @@ impl Parser {
                 self.next();
                 let inner = self.expr()?;
                 let end = self.expect_sym(")")?;
-                Ok(Expr { kind: inner.kind, span: t.span.to(end) })
+                self.postfix(Expr { kind: inner.kind, span: t.span.to(end) })
             }
             Tok::Sym("[") => {
                 self.next();
@@ -1010,7 +1010,7 @@ impl Parser {
                     if self.at_keyword("over") {
                         return self.over(call);
                     }
-                    return Ok(call);
+                    return self.postfix(call);
                 }
                 self.postfix(Expr { kind: ExprKind::Column(name), span: t.span })
             }

@@ -817,11 +817,18 @@ impl Builder<'_> {
             Ok(())
         };
         if func == AggFunc::Count && args.is_empty() {
-            return Ok((AggExpr { func: AggFunc::CountRows, arg: None, quantile: None, arg2: None }, DType::Int));
+            return Ok((AggExpr { func: AggFunc::CountRows, arg: None, quantile: None, arg2: None, separator: None }, DType::Int));
         }
         let mut quantile = None;
         let mut arg2 = None;
-        if matches!(func, AggFunc::Corr | AggFunc::Cov) {
+        let mut separator = None;
+        if func == AggFunc::StringAgg {
+            arity(2)?;
+            separator = Some(match &args[1].kind {
+                ExprKind::Literal(Literal::Str(sep)) => sep.clone(),
+                _ => return Err(Error::invalid(args[1].span, "the separator of `string_agg` must be a quoted string")),
+            });
+        } else if matches!(func, AggFunc::Corr | AggFunc::Cov) {
             arity(2)?;
             let (y, yt) = self.expr(&args[1], schema)?;
             if !yt.is_numeric() {
@@ -843,7 +850,20 @@ impl Builder<'_> {
         } else {
             arity(1)?;
         }
-        let (arg, t) = self.expr(&args[0], schema)?;
+        let (mut arg, t) = self.expr(&args[0], schema)?;
+        let collects = matches!(func, AggFunc::StringAgg | AggFunc::List | AggFunc::Mode);
+        if collects && t.is_nested() {
+            return Err(Error::Type {
+                expr: e.span.text(self.src).into(),
+                message: format!("`{}` takes plain values, `{}` is {t}", name.name, args[0].span.text(self.src)),
+                span: e.span,
+                hint: Some("explode or flatten it first".into()),
+            });
+        }
+        if func == AggFunc::StringAgg && t != DType::Str {
+            // Written as `cast(x, str)` writes it, as `||` and `format` do.
+            arg = Expr::Cast { expr: Box::new(arg), to: DType::Str };
+        }
         let need_numeric = matches!(
             func,
             AggFunc::Sum
@@ -884,9 +904,11 @@ impl Builder<'_> {
             | AggFunc::Quantile
             | AggFunc::Corr
             | AggFunc::Cov => DType::Float,
-            AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last => t,
+            AggFunc::Min | AggFunc::Max | AggFunc::First | AggFunc::Last | AggFunc::Mode => t,
+            AggFunc::StringAgg => DType::Str,
+            AggFunc::List => DType::List(Box::new(t)),
         };
-        Ok((AggExpr { func, arg: Some(arg), quantile, arg2 }, out))
+        Ok((AggExpr { func, arg: Some(arg), quantile, arg2, separator }, out))
     }
 
     /// `each EXPR`: every numeric column `c` becomes `EXPR` with `_` read as
@@ -1547,7 +1569,7 @@ fn unknown_column(e: &ast::Expr, schema: &Schema) -> Option<(String, Span)> {
 fn count_true(cond: Expr) -> AggExpr {
     let one_if =
         Expr::Call { func: Func::If, args: vec![cond, Expr::Literal(Value::Int(1)), Expr::Literal(Value::Null)] };
-    AggExpr { func: AggFunc::Count, arg: Some(one_if), quantile: None, arg2: None }
+    AggExpr { func: AggFunc::Count, arg: Some(one_if), quantile: None, arg2: None, separator: None }
 }
 
 /// `date ± n` moves by n days (`datetime ± n` too); `date - date` is the

@@ -402,12 +402,27 @@ pub enum AggFunc {
     Corr,
     /// `cov(x, y)`: sample covariance of the pairs where both are non-null.
     Cov,
+    /// `string_agg(s, sep)`: the non-null values joined, in input order.
+    StringAgg,
+    /// `list(x)`: every value of the group (nulls too), in input order.
+    List,
+    /// `mode(x)`: the most frequent non-null value (the smallest on a tie).
+    Mode,
 }
 
 impl AggFunc {
     /// Aggregates that need every value of a group at once (no partial form).
     pub fn is_holistic(self) -> bool {
-        matches!(self, AggFunc::Median | AggFunc::Quantile | AggFunc::NUnique | AggFunc::ApproxNUnique)
+        matches!(
+            self,
+            AggFunc::Median
+                | AggFunc::Quantile
+                | AggFunc::NUnique
+                | AggFunc::ApproxNUnique
+                | AggFunc::StringAgg
+                | AggFunc::List
+                | AggFunc::Mode
+        )
     }
 
     /// All aggregates by name.
@@ -430,6 +445,9 @@ impl AggFunc {
         ("cov", AggFunc::Cov),
         ("first", AggFunc::First),
         ("last", AggFunc::Last),
+        ("string_agg", AggFunc::StringAgg),
+        ("list", AggFunc::List),
+        ("mode", AggFunc::Mode),
     ];
 
     /// The aggregate's name in dq.
@@ -452,10 +470,15 @@ pub struct AggExpr {
     pub quantile: Option<f64>,
     /// The second argument of `corr(x, y)` and `cov(x, y)`.
     pub arg2: Option<Expr>,
+    /// The separator of `string_agg(s, sep)`.
+    pub separator: Option<String>,
 }
 
 impl fmt::Display for AggExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (Some(a), Some(sep)) = (&self.arg, &self.separator) {
+            return write!(f, "{}({a}, {})", self.func.name(), Value::Str(sep.clone()));
+        }
         match (&self.arg, &self.arg2, self.quantile) {
             (None, _, _) => write!(f, "{}()", self.func.name()),
             (Some(a), Some(b), _) => write!(f, "{}({a}, {b})", self.func.name()),

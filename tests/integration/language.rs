@@ -141,6 +141,11 @@ fn bad_calls_are_located_plan_time_errors() {
         2,
         "neither a group key nor inside an aggregate",
     );
+    let agg = |items: &str| format!(r#"scan "{f}" | agg {items}"#);
+    fails(&["run", "-e", &agg("a = string_agg(s, d)")], 2, "separator of `string_agg` must be a quoted string");
+    fails(&["run", "-e", &agg("a = mode(split(s, \"b\"))")], 2, "`mode` takes plain values");
+    // A list written as CSV is refused before the run, as any nested value.
+    fails(&["run", "-e", &agg("a = list(s)")], 2, "column `a` is list[str], which CSV cannot hold");
 }
 
 /// Generated rows: key `k` (some null), integer `v` (some null), text `s`,
@@ -230,6 +235,49 @@ fn aggregates_in_expressions_match_a_row_at_a_time_fold() {
         let tag = key.map(|k| format!("{k}:{}", g.n)).unwrap_or_default();
         assert_eq!(r["tag"], tag);
     }
+}
+
+#[test]
+fn collection_aggregates_match_a_row_at_a_time_fold() {
+    let t = Tmp::new();
+    let (text, rows) = generated(6000);
+    let f = t.file("g.csv", text);
+    let program = format!(
+        r#"scan "{f}" | agg joined = string_agg(v, ","), common = mode(v), n = len(list(v)), third = list(s)[2], days = mode(d) by k"#
+    );
+    let out = ok_args(&["run", "-e", &program, "--chunk-size", "4KB", "--memory-limit", "16MiB"]);
+    let mut groups: HashMap<Option<i64>, Vec<&Row>> = HashMap::new();
+    for r in &rows {
+        groups.entry(r.0).or_default().push(r);
+    }
+    /// The commonest value, the smallest of those tied; None without values.
+    fn mode<T: Ord + Copy + std::hash::Hash>(values: impl Iterator<Item = T>) -> Option<T> {
+        let mut counts: HashMap<T, usize> = HashMap::new();
+        values.for_each(|v| *counts.entry(v).or_default() += 1);
+        counts.into_iter().max_by(|(a, n), (b, m)| n.cmp(m).then(b.cmp(a))).map(|(v, _)| v)
+    }
+    let got = records(&out);
+    assert_eq!(got.len(), groups.len());
+    for r in got {
+        let key = (!r["k"].is_empty()).then(|| r["k"].parse::<i64>().unwrap());
+        let g = &groups[&key];
+        let values: Vec<String> = g.iter().filter_map(|r| r.1).map(|v| v.to_string()).collect();
+        assert_eq!(r["joined"], values.join(","), "group {key:?}");
+        assert_eq!(r["common"], mode(g.iter().filter_map(|r| r.1)).map(|v| v.to_string()).unwrap_or_default());
+        assert_eq!(r["n"], g.len().to_string(), "list keeps nulls");
+        assert_eq!(r["third"], g.get(2).map(|r| r.2.clone()).unwrap_or_default());
+        assert_eq!(r["days"], mode(g.iter().filter_map(|r| r.3)).map(|d| d.to_string()).unwrap_or_default());
+    }
+}
+
+#[test]
+fn collection_aggregates_of_no_rows_are_null() {
+    let t = Tmp::new();
+    let f = t.file("e.csv", "k,v\n1,2\n");
+    let out = ok(&format!(
+        r#"scan "{f}" | filter v > 5 | agg s = string_agg(k, "-"), m = mode(v), l = len(list(v)), n = count()"#
+    ));
+    assert_eq!(out, "s,m,l,n\n,,,0\n");
 }
 
 #[test]

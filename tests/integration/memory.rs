@@ -115,6 +115,35 @@ fn median_and_n_unique_spill_by_group_and_match() {
 }
 
 #[test]
+fn collection_aggregates_spill_by_group_and_keep_input_order() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let program =
+        format!(r#"scan "{f}" | agg ids = string_agg(id, " "), common = mode(g), vs = len(list(v)) by k | sort k"#);
+    let (free, limited) = both(&t, &program, true);
+    assert_eq!(free, limited);
+    // Every group by hand: its ids in file order, its commonest g (the
+    // smallest of those tied), its row count.
+    let mut groups: HashMap<i64, Vec<i64>> = HashMap::new();
+    for i in 0..ROWS as i64 {
+        groups.entry((i * 7919) % 50_021).or_default().push(i);
+    }
+    let rows = records(&limited);
+    assert_eq!(rows.len(), groups.len());
+    for r in rows {
+        let ids = &groups[&r["k"].parse::<i64>().unwrap()];
+        let text: Vec<String> = ids.iter().map(i64::to_string).collect();
+        assert_eq!(r["ids"], text.join(" "));
+        let mut counts = [0usize; 7];
+        ids.iter().for_each(|i| counts[(i % 7) as usize] += 1);
+        let most = counts.iter().max().unwrap();
+        let common = counts.iter().position(|c| c == most).unwrap();
+        assert_eq!(r["common"], common.to_string());
+        assert_eq!(r["vs"], ids.len().to_string());
+    }
+}
+
+#[test]
 fn full_sort_spills_runs_and_merges_stably() {
     let t = Tmp::new();
     let f = big_table(&t);

@@ -26,8 +26,8 @@ use crate::ops::group_ids::group_rows;
 /// `None` when a key or argument type is one this kernel does not handle
 /// (the caller then groups with polars).
 pub fn aggregate(df: &mut DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<PolarsResult<DataFrame>> {
-    // n_unique is polars' alone: refuse before any work.
-    if aggs.iter().any(|a| matches!(a.kind, AggKind::NUnique | AggKind::ApproxNUnique)) {
+    // n_unique and the collections are polars' alone: refuse before any work.
+    if aggs.iter().any(|a| a.kind.collects() || matches!(a.kind, AggKind::NUnique | AggKind::ApproxNUnique)) {
         return None;
     }
     // One buffer per column first, on all threads: every kernel below reads

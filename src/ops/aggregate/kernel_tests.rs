@@ -60,6 +60,7 @@ fn spec(name: &str, kind: AggKind, arg: Option<&str>, arg2: Option<&str>, dtype:
         arg: arg.map(col),
         arg2: arg2.map(col),
         quantile: 0.25,
+        separator: String::new(),
         dtype,
         label: name.into(),
     }

@@ -30,6 +30,7 @@
 //! null keys form their own group.
 
 mod accumulate;
+mod collection;
 mod holistic;
 #[cfg(test)]
 mod kernel_tests;
@@ -70,12 +71,24 @@ pub enum AggKind {
     Corr,
     /// `cov(x, y)`: sample covariance of the pairs where both are non-null.
     Cov,
+    /// `string_agg(s, sep)`: the non-null values joined, in input order.
+    StringAgg,
+    /// `list(x)`: every value (nulls too), in input order.
+    List,
+    /// `mode(x)`: the most frequent non-null value, the smallest on a tie.
+    Mode,
 }
 
 impl AggKind {
     /// Aggregates that need every value of a group at once (no partial form).
     pub fn is_holistic(self) -> bool {
-        matches!(self, AggKind::Median | AggKind::Quantile | AggKind::NUnique | AggKind::ApproxNUnique)
+        self.collects()
+            || matches!(self, AggKind::Median | AggKind::Quantile | AggKind::NUnique | AggKind::ApproxNUnique)
+    }
+
+    /// Aggregates finished from the list of each group's values ([`collection`]).
+    pub fn collects(self) -> bool {
+        matches!(self, AggKind::StringAgg | AggKind::List | AggKind::Mode)
     }
 }
 
@@ -92,6 +105,8 @@ pub struct AggSpec {
     pub arg2: Option<Expr>,
     /// Quantile for [`AggKind::Quantile`].
     pub quantile: f64,
+    /// Separator for [`AggKind::StringAgg`].
+    pub separator: String,
     /// The output type.
     pub dtype: DataType,
     /// dq text for explain.
@@ -219,6 +234,7 @@ fn final_expr(i: usize, a: &AggSpec) -> Vec<Expr> {
         // Computed whole by the holistic kernel, under the output's name.
         AggKind::Median | AggKind::Quantile => col(a.name.as_str()),
         AggKind::NUnique | AggKind::ApproxNUnique => unreachable!("n_unique is aggregated by polars"),
+        AggKind::StringAgg | AggKind::List | AggKind::Mode => unreachable!("collections are aggregated by polars"),
     };
     let mut out = vec![e.cast(a.dtype.clone()).alias(a.name.as_str())];
     if a.is_int_sum() {
@@ -486,6 +502,11 @@ impl HashAggregate {
                     AggKind::NUnique => x().drop_nulls().n_unique(),
                     // On the physical values: polars has no HyperLogLog for dates.
                     AggKind::ApproxNUnique => x().to_physical().drop_nulls().approx_n_unique(),
+                    // Each group's values as a list, finished by [`collection::finish`].
+                    AggKind::StringAgg | AggKind::List | AggKind::Mode if self.keys.is_empty() => {
+                        return x().implode().alias(a.name.as_str())
+                    }
+                    AggKind::StringAgg | AggKind::List | AggKind::Mode => return x().alias(a.name.as_str()),
                     AggKind::Corr | AggKind::Cov => {
                         let (xm, ym, both) = pair(x(), col(arg2_name(i).as_str()));
                         let n = both.cast(DataType::Float64).sum();
@@ -634,7 +655,7 @@ impl Sink for HashAggregate {
                 exprs.push(col(arg_name(i).as_str()).cast(DataType::Float64).sum().alias(check_name(i)));
             }
         }
-        let out = self.group(all, exprs)?;
+        let out = collection::finish(self.group(all, exprs)?, &self.aggs)?;
         Ok(vec![self.check_overflow(out)?])
     }
 }

@@ -207,7 +207,7 @@ mod tests {
             keys: vec![("b".into(), Expr::Column("b".into()))],
             aggs: vec![(
                 "s".into(),
-                AggExpr { func: AggFunc::Sum, arg: Some(Expr::Column("c".into())), quantile: None, arg2: None },
+                AggExpr { func: AggFunc::Sum, arg: Some(Expr::Column("c".into())), quantile: None, arg2: None, separator: None },
             )],
             schema: Schema::new(vec![
                 Field { name: "b".into(), dtype: DType::Str },
