@@ -785,8 +785,13 @@ fn render_verb(v: &Verb) -> String {
         Verb::HeadBy(n, by) => format!("head {n} by {}", by.join(", ")),
         Verb::Distinct(cols) => format!("distinct {}", cols.join(", ")).trim_end().to_string(),
         Verb::Agg(aggs, by) => {
-            let aggs: Vec<String> =
-                aggs.iter().map(|(n, f, a)| format!("{n} = {f}({})", a.clone().unwrap_or_default())).collect();
+            let aggs: Vec<String> = aggs
+                .iter()
+                .map(|(n, f, a)| {
+                    let sep = if *f == "string_agg" { r#", "|""# } else { "" };
+                    format!("{n} = {f}({}{sep})", a.clone().unwrap_or_default())
+                })
+                .collect();
             let by = if by.is_empty() { String::new() } else { format!(" by {}", by.join(", ")) };
             format!("agg {}{by}", aggs.join(", "))
         }
@@ -1073,6 +1078,7 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
                     ("count", _) => Ty::Int,
                     ("mean" | "median" | "std", _) => Ty::Float,
                     ("n_unique", _) => Ty::Int,
+                    ("string_agg", _) => Ty::Str,
                     (_, Some(t)) => t,
                     _ => return Err(Fail::Invalid),
                 };
@@ -1093,6 +1099,20 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
                     row.push(match *f {
                         "first" => all.first().cloned().unwrap_or(V::Null),
                         "last" => all.last().cloned().unwrap_or(V::Null),
+                        "string_agg" => {
+                            let text: Vec<&str> = all
+                                .iter()
+                                .filter_map(|v| match v {
+                                    V::Str(s) => Some(s.as_str()),
+                                    _ => None,
+                                })
+                                .collect();
+                            if text.is_empty() {
+                                V::Null
+                            } else {
+                                V::Str(text.join("|"))
+                            }
+                        }
                         _ => aggregate(f, &all.into_iter().filter(|v| *v != V::Null).collect::<Vec<_>>())?,
                     });
                 }
@@ -1259,6 +1279,21 @@ fn aggregate(f: &str, values: &[V]) -> R<V> {
             V::Int(seen.len() as i64)
         }
         "min" => values.iter().min_by(|a, b| a.cmp(b)).cloned().unwrap_or(V::Null),
+        // The commonest value, the smallest of those tied.
+        "mode" => {
+            let mut sorted = values.to_vec();
+            sorted.sort_by(V::cmp);
+            let mut best = (0, &V::Null);
+            let mut i = 0;
+            while i < sorted.len() {
+                let run = sorted[i..].iter().take_while(|v| v.cmp(&sorted[i]) == Ordering::Equal).count();
+                if run > best.0 {
+                    best = (run, &sorted[i]);
+                }
+                i += run;
+            }
+            best.1.clone()
+        }
         "max" => values.iter().max_by(|a, b| a.cmp(b)).cloned().unwrap_or(V::Null),
         _ => return Err(Fail::Invalid),
     })
@@ -1338,15 +1373,19 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
                 for i in 0..1 + rng.below(3) {
                     let f = rng.word(&[
                         "count", "count", "sum", "min", "max", "mean", "median", "std", "n_unique", "first", "last",
+                        "mode", "string_agg",
                     ]);
-                    // first/last follow the input order: only where it is defined.
-                    if matches!(f, "first" | "last") && order != Order::Total {
+                    // first/last/string_agg follow the input order: only where it is defined.
+                    if matches!(f, "first" | "last" | "string_agg") && order != Order::Total {
                         continue;
                     }
                     let numeric: Vec<String> =
                         t.cols.iter().filter(|c| matches!(c.1, Ty::Int | Ty::Float)).map(|c| c.0.clone()).collect();
+                    let text: Vec<String> = t.cols.iter().filter(|c| c.1 == Ty::Str).map(|c| c.0.clone()).collect();
                     let arg = match f {
                         "count" if rng.chance(0.5) => None,
+                        "string_agg" if text.is_empty() => continue,
+                        "string_agg" => Some(rng.pick(&text).clone()),
                         "sum" | "mean" | "median" | "std" if numeric.is_empty() => continue,
                         "sum" | "mean" | "median" | "std" => Some(rng.pick(&numeric).clone()),
                         _ => Some(rng.pick(&names).clone()),
