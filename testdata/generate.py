@@ -45,6 +45,17 @@ write("people/part-2.csv",
       "Berlin,DE,9,2800,Ilse,19,40\n")
 write("depts.csv", "dept_id,dept_name\n10,Engineering\n20,Sales\n30,Support\n")
 
+# prices.csv: list prices per product since a date, for as-of joins with sales.csv.
+write("prices.csv",
+      "product,since,list_price\n"
+      "apple,2024-01-01,1.4\n"
+      "apple,2024-01-10,1.5\n"
+      "pear,2024-01-05,1.9\n"
+      "pear,2024-01-15,2.1\n"
+      "plum,2023-12-01,3.0\n"
+      "plum,2024-01-12,3.25\n"
+      "plum,2024-01-18,3.5\n")
+
 # quoted.csv: quoted newlines, doubled quotes, delimiters in quotes, CRLF.
 write("quoted.csv",
       'id,comment,amount\r\n'

@@ -511,8 +511,6 @@ pub fn agg(ag: &AggExpr, schema: &DFSchema) -> Result<DfExpr, Error> {
         | AggFunc::Last
         | AggFunc::StringAgg
         | AggFunc::List
-        | AggFunc::Mode => {
-            return Err(Error::not_on_cluster(format!("the aggregate `{}`", ag.func.name())))
-        }
+        | AggFunc::Mode => return Err(Error::not_on_cluster(format!("the aggregate `{}`", ag.func.name()))),
     })
 }

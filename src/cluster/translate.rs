@@ -95,7 +95,10 @@ fn node<'a>(
                 let count = datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("count");
                 node(ctx, input).await?.aggregate(vec![], vec![count])?
             }
-            LogicalPlan::Join { left, right, on, kind, columns, schema } => {
+            LogicalPlan::Join { asof: Some(_), .. } => {
+                return Err(Error::not_on_cluster("an as-of join (`join … asof`)"))
+            }
+            LogicalPlan::Join { left, right, on, kind, asof: None, columns, schema } => {
                 let (left, right) = (node(ctx, left).await?, node(ctx, right).await?);
                 join(left, right, on, *kind, columns, schema)?
             }

@@ -306,11 +306,20 @@ fn run_stage(
     let mut sides = Vec::new();
     let mut big: Vec<Option<FrameStore>> = Vec::new();
     let mut _charges = Vec::new();
-    for id in &stage.side_inputs {
+    // An as-of join without keys has nothing to partition by: its right
+    // side is always held whole.
+    let unpartitioned: Vec<usize> = stage
+        .ops
+        .iter()
+        .filter_map(|op| op.as_join())
+        .filter(|spec| spec.keys.is_empty())
+        .map(|spec| spec.side)
+        .collect();
+    for (k, id) in stage.side_inputs.iter().enumerate() {
         let store = outputs[*id].take().unwrap_or_else(|| FrameStore::new(env));
         // A broadcast build side is probed by every thread at once: it may
         // take a quarter of the budget (hash tables included).
-        if store.bytes().saturating_mul(JOIN_BUILD_FACTOR) > env.budget.limit() / 4 {
+        if store.bytes().saturating_mul(JOIN_BUILD_FACTOR) > env.budget.limit() / 4 && !unpartitioned.contains(&k) {
             sides.push(store.schema().cloned().unwrap_or_default());
             big.push(Some(store));
         } else {

@@ -331,7 +331,9 @@ fn finish_parts(
                 finish_parts(pipe, run, keys, depth + 1, sub_parts, sub_side, schema, out)?;
                 continue;
             }
-            if let (Some(spec), Some(s)) = (pipe.sink.as_join(), &side_part) {
+            // An as-of join's left row needs all right rows of its key at once.
+            let pieces = pipe.sink.as_join().filter(|spec| spec.asof.is_none());
+            if let (Some(spec), Some(s)) = (pieces, &side_part) {
                 env.skewed_parts.fetch_add(1, Ordering::Relaxed);
                 super::skew::join_in_pieces(env, spec, &part, s, schema, &side_schema, out)?;
                 continue;

@@ -26,7 +26,9 @@ use crate::ops::array::Axis;
 use crate::ops::{self, AggKind, AggSpec, ChunkOp, Sink, SortSpec};
 use crate::plan::expr::{AggExpr, AggFunc};
 use crate::plan::expr::{BinOp, Expr, Value};
-use crate::plan::logical::{JoinColumn, JoinKind, LogicalPlan, SampleAmount, WindowFn, WindowFrame};
+use crate::plan::logical::{
+    Asof, AsofDirection, JoinColumn, JoinKind, LogicalPlan, SampleAmount, WindowFn, WindowFrame,
+};
 use crate::plan::types::{DType, Schema};
 use crate::plan::Sources;
 
@@ -174,6 +176,20 @@ fn agg_kind(f: AggFunc) -> AggKind {
         AggFunc::List => AggKind::List,
         AggFunc::Mode => AggKind::Mode,
     }
+}
+
+/// The kernel's as-of settings: the right column under its output name
+/// (the right side is renamed before the join), both compared as one type.
+fn asof_spec(a: &Asof, ls: &Schema, rs: &Schema, cols: &[JoinColumn]) -> ops::AsofSpec {
+    let lt = ls.get(&a.left).cloned().unwrap_or(DType::Null);
+    let rt = rs.get(&a.right).cloned().unwrap_or(DType::Null);
+    let right = cols.iter().find(|c| !c.from_left && c.source == a.right).map_or(a.right.clone(), |c| c.name.clone());
+    let direction = match a.direction {
+        AsofDirection::Backward => ops::AsofDirection::Backward,
+        AsofDirection::Forward => ops::AsofDirection::Forward,
+        AsofDirection::Nearest => ops::AsofDirection::Nearest,
+    };
+    ops::AsofSpec { left: a.left.clone(), right, dtype: lt.unify(&rt).unwrap_or(lt).to_polars(), direction }
 }
 
 fn window_kind(f: WindowFn) -> ops::WindowKind {
@@ -435,8 +451,8 @@ impl Builder<'_> {
                     input_schema: polars_schema(&schema),
                 }
             }
-            LogicalPlan::Join { left, right, on, kind, columns, schema } => {
-                self.join(left, right, on, *kind, columns, schema)
+            LogicalPlan::Join { left, right, on, kind, asof, columns, schema } => {
+                self.join(left, right, on, (*kind, asof.as_ref()), columns, schema)
             }
         }
     }
@@ -446,7 +462,7 @@ impl Builder<'_> {
         left: &LogicalPlan,
         right: &LogicalPlan,
         on: &[(String, String)],
-        kind: JoinKind,
+        (kind, asof): (JoinKind, Option<&Asof>),
         cols: &[JoinColumn],
         schema: &Schema,
     ) -> Open {
@@ -475,6 +491,7 @@ impl Builder<'_> {
         // smaller (known sizes only), and stream the other.
         // That gives the order of the right side, so only where order is free.
         let swap = kind == JoinKind::Inner
+            && asof.is_none()
             && self.order_free
             && matches!((estimated_bytes(left), estimated_bytes(right)), (Some(l), Some(r)) if l.saturating_mul(4) < r);
         if swap {
@@ -489,9 +506,10 @@ impl Builder<'_> {
                 how: JoinType::Inner,
                 output: schema.names(),
                 label: "inner (left side is smaller: built once, right side streamed)".to_string(),
+                asof: None,
             };
             open.side_inputs.push(build_id);
-            open.ops.push(Box::new(ops::BroadcastJoin(spec)));
+            open.ops.push(Box::new(ops::BroadcastJoin::new(spec)));
             return open;
         }
         let mut build = self.lower(right);
@@ -512,7 +530,8 @@ impl Builder<'_> {
             key_types,
             how,
             output: schema.names(),
-            label: kind.name().to_string(),
+            label: if asof.is_some() { format!("{} as-of", kind.name()) } else { kind.name().to_string() },
+            asof: asof.map(|a| asof_spec(a, &ls, &rs, cols)),
         };
         open.side_inputs.push(build_id);
         match kind {
@@ -526,7 +545,7 @@ impl Builder<'_> {
                 }
             }
             _ => {
-                open.ops.push(Box::new(ops::BroadcastJoin(spec)));
+                open.ops.push(Box::new(ops::BroadcastJoin::new(spec)));
                 open
             }
         }

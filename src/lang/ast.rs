@@ -149,6 +149,9 @@ pub enum VerbKind {
         kind: Option<Ident>,
         /// `suffix="_r"`: added to right columns whose names are taken.
         suffix: Option<(String, Span)>,
+        /// `asof t [= t2] [direction=...]`: each left row takes the right
+        /// row of the same keys nearest in `t` (an as-of join).
+        asof: Option<AsofOn>,
     },
     /// `union OTHER`.
     Union(Source),
@@ -416,4 +419,15 @@ pub enum UnaryOp {
     Not,
     /// `-`
     Neg,
+}
+
+/// The as-of part of a join: `asof t [= t2] [direction=backward|forward|nearest]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsofOn {
+    /// The left column.
+    pub left: Ident,
+    /// The right column (the left's name unless given).
+    pub right: Ident,
+    /// `backward` unless said otherwise.
+    pub direction: Option<Ident>,
 }

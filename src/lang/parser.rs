@@ -600,18 +600,23 @@ impl Parser {
 
     fn join(&mut self) -> Result<VerbKind, Error> {
         let other = self.join_source()?;
-        if !self.eat_keyword("on") {
-            return Err(self.error_here("`on` and the join keys, e.g. join depts on dept_id"));
-        }
         let mut on = Vec::new();
-        loop {
-            let left = self.ident("a key column")?;
-            let right =
-                if self.eat_sym("=") || self.eat_sym("==") { self.ident("a key column")? } else { left.clone() };
-            on.push((left, right));
-            if !self.eat_sym(",") {
-                break;
+        if self.eat_keyword("on") {
+            loop {
+                on.push(self.key_pair()?);
+                if !self.eat_sym(",") {
+                    break;
+                }
             }
+        }
+        let mut asof = if self.eat_keyword("asof") {
+            let (left, right) = self.key_pair()?;
+            Some(AsofOn { left, right, direction: None })
+        } else {
+            None
+        };
+        if on.is_empty() && asof.is_none() {
+            return Err(self.error_here("`on` and the join keys, e.g. join depts on dept_id"));
         }
         let (mut kind, mut suffix) = (None, None);
         loop {
@@ -621,11 +626,24 @@ impl Parser {
             } else if suffix.is_none() && self.eat_keyword("suffix") {
                 self.expect_sym("=")?;
                 suffix = Some(self.string("a suffix string, e.g. suffix=\"_r\"")?);
+            } else if let Some(a) = asof.as_mut().filter(|a| a.direction.is_none()) {
+                if !self.eat_keyword("direction") {
+                    break;
+                }
+                self.expect_sym("=")?;
+                a.direction = Some(self.ident("a direction (backward, forward, nearest)")?);
             } else {
                 break;
             }
         }
-        Ok(VerbKind::Join { other, on, kind, suffix })
+        Ok(VerbKind::Join { other, on, kind, suffix, asof })
+    }
+
+    /// `a` or `a = b` (also `a == b`): a left column and its right partner.
+    fn key_pair(&mut self) -> Result<(Ident, Ident), Error> {
+        let left = self.ident("a key column")?;
+        let right = if self.eat_sym("=") || self.eat_sym("==") { self.ident("a key column")? } else { left.clone() };
+        Ok((left, right))
     }
 
     fn sample(&mut self) -> Result<VerbKind, Error> {

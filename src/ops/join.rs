@@ -7,10 +7,14 @@
 //! * [`GatherJoin`] (right, full): unmatched right rows must appear once,
 //!   so the left side is gathered and joined in one go.
 //!
-//! Null keys never match (SQL semantics).
+//! Null keys never match (SQL semantics). An as-of join takes the same
+//! two paths, matching with [`super::asof_join`] instead of polars.
+
+use std::sync::OnceLock;
 
 use polars::prelude::*;
 
+use super::asof_join::{self, AsofIndex, AsofSpec};
 use super::{concat, run_lazy, ChunkCtx, ChunkOp, Sink, Spill};
 
 /// What both join operators need.
@@ -28,6 +32,8 @@ pub struct JoinSpec {
     pub output: Vec<String>,
     /// Kind name for explain.
     pub label: String,
+    /// An as-of join (`how` is then inner or left).
+    pub asof: Option<AsofSpec>,
 }
 
 impl JoinSpec {
@@ -69,6 +75,10 @@ impl JoinSpec {
 
     /// Joins `left` with `right` (the right side already renamed).
     pub fn join(&self, left: DataFrame, right: &DataFrame) -> PolarsResult<DataFrame> {
+        if let Some(asof) = &self.asof {
+            let index = AsofIndex::build(self, asof, right)?;
+            return asof_join::join(self, asof, &index, left, right);
+        }
         let output: Vec<Expr> = self.output.iter().map(|c| col(c.as_str())).collect();
         let how = self.how.clone();
         // Left rows in their order (polars may otherwise pick either side to
@@ -99,7 +109,18 @@ impl JoinSpec {
 }
 
 /// Joins each left chunk with the whole right side.
-pub struct BroadcastJoin(pub JoinSpec);
+pub struct BroadcastJoin {
+    spec: JoinSpec,
+    /// An as-of join's index of the right side, built by the first chunk.
+    asof_index: OnceLock<AsofIndex>,
+}
+
+impl BroadcastJoin {
+    /// Joins every chunk with side input `spec.side`.
+    pub fn new(spec: JoinSpec) -> Self {
+        BroadcastJoin { spec, asof_index: OnceLock::new() }
+    }
+}
 
 impl ChunkOp for BroadcastJoin {
     fn name(&self) -> &'static str {
@@ -107,19 +128,36 @@ impl ChunkOp for BroadcastJoin {
     }
 
     fn describe(&self) -> String {
+        let asof = match &self.spec.asof {
+            Some(a) => format!(" asof {} = {} {:?}", a.left, a.right, a.direction).to_lowercase(),
+            None => String::new(),
+        };
         format!(
-            "broadcast_join {} on {} (right side built once, probed per chunk)",
-            self.0.label,
-            self.0.keys.join(", ")
+            "broadcast_join {} on {}{asof} (right side built once, probed per chunk)",
+            self.spec.label,
+            self.spec.keys.join(", ")
         )
     }
 
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
-        self.0.join(df, &ctx.side[self.0.side])
+        let right = &ctx.side[self.spec.side];
+        let Some(asof) = &self.spec.asof else {
+            return self.spec.join(df, right);
+        };
+        // Every chunk probes the same right side: indexed once (two
+        // threads may both build it at the start; one index is kept).
+        let index = match self.asof_index.get() {
+            Some(index) => index,
+            None => {
+                let built = AsofIndex::build(&self.spec, asof, right)?;
+                self.asof_index.get_or_init(|| built)
+            }
+        };
+        asof_join::join(&self.spec, asof, index, df, right)
     }
 
     fn as_join(&self) -> Option<&JoinSpec> {
-        Some(&self.0)
+        Some(&self.spec)
     }
 }
 

@@ -13,6 +13,7 @@
 mod aggregate;
 mod arithmetic;
 pub mod array;
+mod asof_join;
 pub mod calendar;
 mod cast;
 mod collect;
@@ -39,6 +40,7 @@ use polars::prelude::*;
 
 pub use aggregate::{AggKind, AggSpec, HashAggregate};
 pub use arithmetic::{arith, Arith};
+pub use asof_join::{AsofSpec, Direction as AsofDirection};
 pub use cast::{cast, parse_datetime_with};
 pub use collect::Collect;
 pub use count::Count;

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use super::error::{close_matches, Error};
 use super::expr::{AggExpr, AggFunc, BinOp, Expr, Func, Value};
 use super::functions;
-use super::logical::{join_columns, JoinKind, LogicalPlan, SampleAmount, Scan, SortKey, WindowExpr};
+use super::logical::{
+    join_columns, Asof, AsofDirection, JoinKind, LogicalPlan, SampleAmount, Scan, SortKey, WindowExpr,
+};
 use super::sources::Sources;
 use super::types::{DType, Field, Schema};
 use crate::io;
@@ -293,8 +295,9 @@ impl Builder<'_> {
                     LogicalPlan::Distinct { input: Box::new(project(input, columns, verb.span)?) }
                 }
             }
-            VerbKind::Join { other, on, kind, suffix } => {
-                self.join(input, &schema, other, on, (kind.as_ref(), suffix.as_ref()), verb.span)?
+            VerbKind::Join { other, on, kind, suffix, asof } => {
+                let options = JoinOptions { kind: kind.as_ref(), suffix: suffix.as_ref(), asof: asof.as_ref() };
+                self.join(input, &schema, other, on, options, verb.span)?
             }
             VerbKind::Pivot { column, values, agg, by } => {
                 self.pivot(input, &schema, column, values.as_deref(), agg, by, verb.span)?
@@ -817,7 +820,10 @@ impl Builder<'_> {
             Ok(())
         };
         if func == AggFunc::Count && args.is_empty() {
-            return Ok((AggExpr { func: AggFunc::CountRows, arg: None, quantile: None, arg2: None, separator: None }, DType::Int));
+            return Ok((
+                AggExpr { func: AggFunc::CountRows, arg: None, quantile: None, arg2: None, separator: None },
+                DType::Int,
+            ));
         }
         let mut quantile = None;
         let mut arg2 = None;
@@ -971,6 +977,7 @@ impl Builder<'_> {
                 right: Box::new(right),
                 on,
                 kind: JoinKind::Inner,
+                asof: None,
                 columns,
                 schema: Schema::new(fields),
             }
@@ -995,7 +1002,7 @@ impl Builder<'_> {
         lschema: &Schema,
         other: &ast::Source,
         on: &[(ast::Ident, ast::Ident)],
-        (kind, suffix): (Option<&ast::Ident>, Option<&(String, Span)>),
+        JoinOptions { kind, suffix, asof }: JoinOptions,
         span: Span,
     ) -> Result<LogicalPlan, Error> {
         let right = self.source(other)?;
@@ -1035,9 +1042,57 @@ impl Builder<'_> {
             Some((s, _)) => s.as_str(),
             None => "_right",
         };
+        let asof = match asof {
+            Some(a) => Some(self.asof(a, kind, lschema, &rschema, span)?),
+            None => None,
+        };
         let columns = join_columns(lschema, &rschema, &pairs, kind, suffix);
         let fields = columns.iter().map(|c| Field { name: c.name.clone(), dtype: c.dtype.clone() }).collect();
-        Ok(LogicalPlan::Join { left, right: Box::new(right), on: pairs, kind, columns, schema: Schema::new(fields) })
+        let schema = Schema::new(fields);
+        Ok(LogicalPlan::Join { left, right: Box::new(right), on: pairs, kind, asof, columns, schema })
+    }
+
+    /// The as-of part of a join: an inner or left join, on two ordered
+    /// columns of comparable types.
+    fn asof(
+        &self,
+        a: &ast::AsofOn,
+        kind: JoinKind,
+        lschema: &Schema,
+        rschema: &Schema,
+        span: Span,
+    ) -> Result<Asof, Error> {
+        if !matches!(kind, JoinKind::Inner | JoinKind::Left) {
+            return Err(Error::Invalid {
+                message: format!("an as-of join is inner or left, not {}", kind.name()),
+                span,
+                hint: Some("drop `kind=` (inner) or write kind=left to keep left rows without a match".into()),
+            });
+        }
+        let lt = self.column(&a.left.name, a.left.span, lschema)?;
+        let rt = self.column(&a.right.name, a.right.span, rschema)?;
+        let ordered = |t: &DType| matches!(t, DType::Int | DType::Float | DType::Date | DType::Datetime | DType::Null);
+        if !ordered(&lt) || !ordered(&rt) || !lt.comparable(&rt) {
+            return Err(Error::Type {
+                expr: format!("asof {} = {}", a.left.name, a.right.name),
+                message: format!("an as-of join needs two numbers, dates or datetimes, left is {lt}, right is {rt}"),
+                span: a.left.span.to(a.right.span),
+                hint: None,
+            });
+        }
+        let direction = match a.direction.as_ref().map(|d| d.name.as_str()) {
+            None | Some("backward") => AsofDirection::Backward,
+            Some("forward") => AsofDirection::Forward,
+            Some("nearest") => AsofDirection::Nearest,
+            Some(other) => {
+                return Err(Error::Invalid {
+                    message: format!("unknown as-of direction `{other}`"),
+                    span: a.direction.as_ref().map_or(span, |d| d.span),
+                    hint: Some("directions are backward (the default), forward, nearest".into()),
+                })
+            }
+        };
+        Ok(Asof { left: a.left.name.clone(), right: a.right.name.clone(), direction })
     }
 
     // ---- expressions ----------------------------------------------------
@@ -1563,6 +1618,13 @@ fn unknown_column(e: &ast::Expr, schema: &Schema) -> Option<(String, Span)> {
             .or_else(|| unknown_column(low, schema))
             .or_else(|| unknown_column(high, schema)),
     }
+}
+
+/// A join's options after its keys.
+struct JoinOptions<'a> {
+    kind: Option<&'a ast::Ident>,
+    suffix: Option<&'a (String, Span)>,
+    asof: Option<&'a ast::AsofOn>,
 }
 
 /// The number of rows where `cond` is true: a count of `if(cond, 1, null)`.

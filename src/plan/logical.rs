@@ -153,6 +153,41 @@ impl JoinKind {
     }
 }
 
+/// The as-of part of a join (inner or left): each left row takes, among
+/// the right rows of its keys, the one whose `right` column is nearest its
+/// `left` column in `direction`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asof {
+    /// The left column.
+    pub left: String,
+    /// The right column.
+    pub right: String,
+    /// Which right rows may match.
+    pub direction: AsofDirection,
+}
+
+/// Which right rows an as-of join may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsofDirection {
+    /// The last one at or before the left value.
+    Backward,
+    /// The first one at or after it.
+    Forward,
+    /// The nearest either way (the earlier on a tie).
+    Nearest,
+}
+
+impl AsofDirection {
+    /// The direction's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AsofDirection::Backward => "backward",
+            AsofDirection::Forward => "forward",
+            AsofDirection::Nearest => "nearest",
+        }
+    }
+}
+
 /// How many rows `sample` keeps.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SampleAmount {
@@ -269,6 +304,8 @@ pub enum LogicalPlan {
         on: Vec<(String, String)>,
         /// Kind.
         kind: JoinKind,
+        /// An as-of join: which right row of the same keys each left row takes.
+        asof: Option<Asof>,
         /// Where each output column comes from. Names are decided once, when
         /// the join is built: pruning inputs later must not rename anything.
         columns: Vec<JoinColumn>,
@@ -524,10 +561,13 @@ impl LogicalPlan {
             }
             LogicalPlan::Tail { n, .. } => write!(s, "Tail {n}")?,
             LogicalPlan::Distinct { .. } => write!(s, "Distinct")?,
-            LogicalPlan::Join { on, kind, .. } => {
+            LogicalPlan::Join { on, kind, asof, .. } => {
                 let k: Vec<String> =
                     on.iter().map(|(l, r)| if l == r { l.clone() } else { format!("{l} = {r}") }).collect();
-                write!(s, "Join {} on {}", kind.name(), k.join(", "))?
+                write!(s, "Join {} on {}", kind.name(), k.join(", "))?;
+                if let Some(a) = asof {
+                    write!(s, " asof {} = {} {}", a.left, a.right, a.direction.name())?
+                }
             }
             LogicalPlan::Union { inputs, .. } => write!(s, "Union of {}", inputs.len())?,
             LogicalPlan::Sample { amount, seed, .. } => match amount {

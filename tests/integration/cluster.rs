@@ -286,6 +286,7 @@ const REFUSABLE: &[&str] = &[
     "`sample`",
     "`explode`",
     "window functions (`over`)",
+    "an as-of join (`join … asof`)",
     "`unpivot`",
     "the function `field`",
     "the function `get`",

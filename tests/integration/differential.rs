@@ -755,6 +755,12 @@ enum Verb {
     Agg(Vec<(String, &'static str, Option<String>)>, Vec<String>),
     Count,
     Join(&'static str),
+    /// `join side on g asof COLUMN = w kind=KIND direction=DIRECTION`.
+    Asof {
+        column: String,
+        kind: &'static str,
+        direction: &'static str,
+    },
     Union,
     /// `rename new = old`.
     Rename(String, String),
@@ -797,6 +803,9 @@ fn render_verb(v: &Verb) -> String {
         }
         Verb::Count => "count".into(),
         Verb::Join(kind) => format!("join side on g kind={kind}"),
+        Verb::Asof { column, kind, direction } => {
+            format!("join side on g asof {column} = w kind={kind} direction={direction}")
+        }
         Verb::Union => "union again".into(),
         Verb::Rename(new, old) => format!("rename {new} = {old}"),
         Verb::Drop(cols) => format!("drop {}", cols.join(", ")),
@@ -1190,6 +1199,68 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
             let order = if order == Order::Total && unique_keys { Order::InMemory } else { Order::None };
             (Table { cols, rows: out }, order)
         }
+        Verb::Asof { column, kind, direction } => {
+            let (gi, ti) = (need(&cols, "g")?, need(&cols, column)?);
+            if cols[gi].1 != Ty::Int || cols[ti].1 != Ty::Int {
+                return Err(Fail::Invalid);
+            }
+            let side = data.side;
+            let extra: Vec<(String, Ty)> = side.cols[1..]
+                .iter()
+                .map(|(n, t)| (if cols.iter().any(|(c, _)| c == n) { format!("{n}_right") } else { n.clone() }, *t))
+                .collect();
+            if extra.iter().any(|(n, _)| cols.iter().any(|(c, _)| c == n)) {
+                return Err(Fail::Invalid);
+            }
+            let mut out = Vec::new();
+            for row in rows {
+                let (V::Int(_), V::Int(t)) = (&row[gi], &row[ti]) else {
+                    if *kind == "left" {
+                        let mut r = row;
+                        r.extend(extra.iter().map(|_| V::Null));
+                        out.push(r);
+                    }
+                    continue;
+                };
+                // (w, index) of the right rows of this key.
+                let same: Vec<(i64, usize)> = side
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s[0] == row[gi])
+                    .filter_map(|(j, s)| match s[1] {
+                        V::Int(w) => Some((w, j)),
+                        _ => None,
+                    })
+                    .collect();
+                let back = same.iter().filter(|(w, _)| w <= t).max().copied();
+                let fwd = same.iter().filter(|(w, _)| w >= t).min().copied();
+                let pick = match *direction {
+                    "backward" => back,
+                    "forward" => fwd,
+                    _ => match (back, fwd) {
+                        (Some(b), Some(f)) => Some(if f.0 - t < t - b.0 { f } else { b }),
+                        (b, f) => b.or(f),
+                    },
+                };
+                match pick {
+                    Some((_, j)) => {
+                        let mut r = row;
+                        r.extend(side.rows[j][1..].iter().cloned());
+                        out.push(r);
+                    }
+                    None if *kind == "left" => {
+                        let mut r = row;
+                        r.extend(extra.iter().map(|_| V::Null));
+                        out.push(r);
+                    }
+                    None => {}
+                }
+            }
+            cols.extend(extra);
+            let order = if order == Order::Total { Order::InMemory } else { Order::None };
+            (Table { cols, rows: out }, order)
+        }
         Verb::Rename(new, old) => {
             let i = need(&cols, old)?;
             if cols.iter().any(|(c, _)| c == new) {
@@ -1372,8 +1443,19 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
                 let mut aggs = Vec::new();
                 for i in 0..1 + rng.below(3) {
                     let f = rng.word(&[
-                        "count", "count", "sum", "min", "max", "mean", "median", "std", "n_unique", "first", "last",
-                        "mode", "string_agg",
+                        "count",
+                        "count",
+                        "sum",
+                        "min",
+                        "max",
+                        "mean",
+                        "median",
+                        "std",
+                        "n_unique",
+                        "first",
+                        "last",
+                        "mode",
+                        "string_agg",
                     ]);
                     // first/last/string_agg follow the input order: only where it is defined.
                     if matches!(f, "first" | "last" | "string_agg") && order != Order::Total {
@@ -1398,6 +1480,17 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
                 let by = if rng.chance(0.3) { Vec::new() } else { some(rng, 2) };
                 let by: Vec<String> = by.into_iter().filter(|b| !aggs.iter().any(|a| a.0 == *b)).collect();
                 Verb::Agg(aggs, by)
+            }
+            11 if rng.chance(0.25) => {
+                let ints: Vec<String> = t.cols.iter().filter(|c| c.1 == Ty::Int).map(|c| c.0.clone()).collect();
+                if ints.is_empty() {
+                    continue;
+                }
+                Verb::Asof {
+                    column: rng.pick(&ints).clone(),
+                    kind: rng.word(&["inner", "left"]),
+                    direction: rng.word(&["backward", "forward", "nearest"]),
+                }
             }
             11 => Verb::Join(rng.word(&["inner", "left", "semi", "anti", "right", "full"])),
             12 if verbs.is_empty() => Verb::Union,

@@ -3,6 +3,7 @@
 //! computation in the test itself.
 
 mod arrays;
+mod asof;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod differential;

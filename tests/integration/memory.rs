@@ -144,6 +144,40 @@ fn collection_aggregates_spill_by_group_and_keep_input_order() {
 }
 
 #[test]
+fn as_of_join_with_a_right_side_over_the_budget_partitions_by_key_and_matches() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    // Row j of the right side has time 2j + 1: row i takes the last row
+    // j of its key with 2j + 1 <= i.
+    let program = format!(
+        r#"let q = scan "{f}" | select k, t2 = id * 2 + 1, s2 = s
+scan "{f}" | join q on k asof id = t2 kind=left | select id, t2, s2 | sort id"#
+    );
+    let (free, limited) = both(&t, &program, true);
+    assert_eq!(free, limited);
+    let mut last: HashMap<u64, u64> = HashMap::new();
+    let mut want: Vec<Option<u64>> = vec![None; ROWS as usize];
+    let key = |i: u64| (i * 7919) % 50_021;
+    // Walking i upwards, right row j becomes visible once 2j + 1 <= i.
+    for i in 0..ROWS {
+        if i >= 1 {
+            let j = (i - 1) / 2;
+            if 2 * j + 1 == i {
+                last.insert(key(j), j);
+            }
+        }
+        want[i as usize] = last.get(&key(i)).copied();
+    }
+    let rows = records(&limited);
+    assert_eq!(rows.len(), ROWS as usize);
+    for (i, r) in rows.iter().enumerate() {
+        let t2 = want[i].map(|j| (2 * j + 1).to_string()).unwrap_or_default();
+        assert_eq!(r["t2"], t2, "row {i}");
+    }
+    assert!(rows.iter().any(|r| !r["s2"].is_empty()), "some rows match");
+}
+
+#[test]
 fn full_sort_spills_runs_and_merges_stably() {
     let t = Tmp::new();
     let f = big_table(&t);

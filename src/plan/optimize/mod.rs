@@ -71,8 +71,8 @@ pub(crate) fn map_inputs(plan: LogicalPlan, f: &mut dyn FnMut(LogicalPlan) -> Lo
         P::Tail { input, n } => P::Tail { input: b(input), n },
         P::Slice { input, offset, n } => P::Slice { input: b(input), offset, n },
         P::Distinct { input } => P::Distinct { input: b(input) },
-        P::Join { left, right, on, kind, columns, schema } => {
-            P::Join { left: b(left), right: b(right), on, kind, columns, schema }
+        P::Join { left, right, on, kind, asof, columns, schema } => {
+            P::Join { left: b(left), right: b(right), on, kind, asof, columns, schema }
         }
         P::Union { inputs, schema } => P::Union { inputs: inputs.into_iter().map(f).collect(), schema },
         P::Sample { input, amount, seed } => P::Sample { input: b(input), amount, seed },

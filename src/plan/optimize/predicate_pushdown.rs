@@ -84,9 +84,11 @@ fn place(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             let agg = LogicalPlan::Aggregate { input: Box::new(place(*input, down)), keys, aggs, schema };
             wrap(agg, keep)
         }
-        LogicalPlan::Join { left, right, on, kind, columns: cols, schema } => {
+        LogicalPlan::Join { left, right, on, kind, asof, columns: cols, schema } => {
             let left_ok = matches!(kind, JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti);
-            let right_ok = matches!(kind, JoinKind::Inner | JoinKind::Right);
+            // An as-of join's right rows compete for each left row: filtering
+            // them first would change which one wins.
+            let right_ok = matches!(kind, JoinKind::Inner | JoinKind::Right) && asof.is_none();
             let (mut to_left, mut to_right, mut keep) = (Vec::new(), Vec::new(), Vec::new());
             for p in preds {
                 let used = p.columns();
@@ -108,6 +110,7 @@ fn place(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
                 right: Box::new(place(*right, to_right)),
                 on,
                 kind,
+                asof,
                 columns: cols,
                 schema,
             };

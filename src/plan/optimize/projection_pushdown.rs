@@ -158,7 +158,7 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
             let inputs = inputs.into_iter().map(|i| prune(i, required.clone())).collect();
             LogicalPlan::Union { inputs, schema }
         }
-        LogicalPlan::Join { left, right, on, kind, columns: cols, schema } => {
+        LogicalPlan::Join { left, right, on, kind, asof, columns: cols, schema } => {
             let wanted = |from_left: bool| -> Option<Vec<String>> {
                 let req = set(required.as_ref()?);
                 let mut v: Vec<String> = cols
@@ -166,8 +166,8 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
                     .filter(|c| c.from_left == from_left && req.contains(c.name.as_str()))
                     .map(|c| c.source.clone())
                     .collect();
-                let keys = on.iter().map(|(l, r)| if from_left { l.clone() } else { r.clone() });
-                v = union_cols(v, keys);
+                let keys = on.iter().map(|(l, r)| (l, r)).chain(asof.as_ref().map(|a| (&a.left, &a.right)));
+                v = union_cols(v, keys.map(|(l, r)| if from_left { l.clone() } else { r.clone() }));
                 Some(v)
             };
             let left = prune(*left, wanted(true));
@@ -188,7 +188,7 @@ fn prune(plan: LogicalPlan, required: Option<Vec<String>>) -> LogicalPlan {
                 }
                 None => (cols, schema),
             };
-            LogicalPlan::Join { left: Box::new(left), right: Box::new(right), on, kind, columns: cols, schema }
+            LogicalPlan::Join { left: Box::new(left), right: Box::new(right), on, kind, asof, columns: cols, schema }
         }
     }
 }
@@ -207,7 +207,13 @@ mod tests {
             keys: vec![("b".into(), Expr::Column("b".into()))],
             aggs: vec![(
                 "s".into(),
-                AggExpr { func: AggFunc::Sum, arg: Some(Expr::Column("c".into())), quantile: None, arg2: None, separator: None },
+                AggExpr {
+                    func: AggFunc::Sum,
+                    arg: Some(Expr::Column("c".into())),
+                    quantile: None,
+                    arg2: None,
+                    separator: None,
+                },
             )],
             schema: Schema::new(vec![
                 Field { name: "b".into(), dtype: DType::Str },
