@@ -171,3 +171,104 @@ mod tests {
         assert_eq!(parse_date("2024-02-30"), None);
     }
 }
+
+/// A time zone for `in_tz` / `from_tz`: a fixed offset (`UTC`, `Z`,
+/// `+02:00`, `-0530`, `+02`) or an IANA name (`Europe/Berlin`), whose
+/// offset follows its daylight-saving rules.
+#[derive(Debug, Clone, Copy)]
+pub enum Zone {
+    /// Seconds east of UTC.
+    Fixed(chrono::FixedOffset),
+    /// A zone of the tz database.
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// The zone `name` spells, if any.
+    pub fn parse(name: &str) -> Option<Zone> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("utc") || name == "Z" {
+            return chrono::FixedOffset::east_opt(0).map(Zone::Fixed);
+        }
+        if let Some(sign) = name.strip_prefix('+').map(|r| (1, r)).or_else(|| name.strip_prefix('-').map(|r| (-1, r))) {
+            let (sign, rest) = sign;
+            let digits: String = rest.chars().filter(|c| *c != ':').collect();
+            if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) || rest.len() > 5 {
+                return None;
+            }
+            let hours: i32 = digits[..2].parse().ok()?;
+            let minutes: i32 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            return chrono::FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60)).map(Zone::Fixed);
+        }
+        name.parse::<chrono_tz::Tz>().ok().map(Zone::Named)
+    }
+
+    /// Every IANA zone name (for suggestions).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
+
+    /// The wall-clock time in this zone of the UTC instant `us`
+    /// (microseconds since 1970-01-01), as microseconds.
+    pub fn to_local(self, us: i64) -> Option<i64> {
+        use chrono::{Offset, TimeZone};
+        let utc = chrono::DateTime::from_timestamp_micros(us)?.naive_utc();
+        let offset = match self {
+            Zone::Fixed(f) => f.fix(),
+            Zone::Named(tz) => tz.offset_from_utc_datetime(&utc).fix(),
+        };
+        us.checked_add(i64::from(offset.local_minus_utc()) * 1_000_000)
+    }
+
+    /// The UTC instant of the wall-clock time `us` in this zone. A time
+    /// that occurs twice (clocks turned back) is the earlier instant; a
+    /// time that never occurs (clocks turned forward) is read with the
+    /// offset before the change, so 02:30 in a one-hour gap is 03:30 after
+    /// it (as PostgreSQL does).
+    pub fn from_local(self, us: i64) -> Option<i64> {
+        use chrono::{LocalResult, Offset, TimeZone};
+        let local = chrono::DateTime::from_timestamp_micros(us)?.naive_utc();
+        let offset = match self {
+            Zone::Fixed(f) => f.fix(),
+            Zone::Named(tz) => match tz.offset_from_local_datetime(&local) {
+                LocalResult::Single(o) | LocalResult::Ambiguous(o, _) => o.fix(),
+                LocalResult::None => {
+                    let before = local - chrono::Duration::hours(3);
+                    tz.offset_from_local_datetime(&before).earliest()?.fix()
+                }
+            },
+        };
+        us.checked_sub(i64::from(offset.local_minus_utc()) * 1_000_000)
+    }
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::{parse_datetime, Zone};
+
+    fn us(s: &str) -> i64 {
+        parse_datetime(s).unwrap()
+    }
+
+    #[test]
+    fn zones_follow_daylight_saving_and_fixed_offsets() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        assert_eq!(berlin.to_local(us("2024-01-15 12:00:00")), Some(us("2024-01-15 13:00:00")));
+        assert_eq!(berlin.to_local(us("2024-07-15 12:00:00")), Some(us("2024-07-15 14:00:00")));
+        assert_eq!(berlin.from_local(us("2024-07-15 14:00:00")), Some(us("2024-07-15 12:00:00")));
+        // 2024-03-31 02:30 never happens in Berlin: read as 01:30 UTC (03:30 CEST).
+        assert_eq!(berlin.from_local(us("2024-03-31 02:30:00")), Some(us("2024-03-31 01:30:00")));
+        // 2024-10-27 02:30 happens twice: the earlier (CEST, 00:30 UTC).
+        assert_eq!(berlin.from_local(us("2024-10-27 02:30:00")), Some(us("2024-10-27 00:30:00")));
+        let india = Zone::parse("+05:30").unwrap();
+        assert_eq!(india.to_local(us("2024-01-01 00:00:00")), Some(us("2024-01-01 05:30:00")));
+        assert_eq!(Zone::parse("-0800").unwrap().to_local(us("2024-01-01 08:00:00")), Some(us("2024-01-01 00:00:00")));
+        assert!(Zone::parse("utc").is_some() && Zone::parse("+02").is_some());
+        for bad in ["Europe/Nowhere", "+25:00", "+2:0", "", "+02:00:00"] {
+            assert!(Zone::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

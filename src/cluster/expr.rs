@@ -440,7 +440,9 @@ fn call(func: Func, args: &[Expr], schema: &DFSchema) -> Result<DfExpr, Error> {
         | Func::DateAdd
         | Func::Strftime
         | Func::FromUnixtime
-        | Func::ToUnixtime => return Err(refuse()),
+        | Func::ToUnixtime
+        | Func::InTz
+        | Func::FromTz => return Err(refuse()),
     })
 }
 

@@ -9,6 +9,7 @@ use polars::prelude::*;
 use crate::ops::calendar::{self, Unit};
 use crate::ops::{arith, nested, text, Arith};
 use crate::plan::expr::{BinOp, Expr as DqExpr, Func, Value};
+use crate::temporal::Zone;
 
 fn null() -> Expr {
     lit(Null {})
@@ -162,6 +163,11 @@ fn unit_arg(e: &DqExpr) -> Unit {
     Unit::from_name(&str_arg(e)).unwrap_or(Unit::Day)
 }
 
+/// A zone the plan checked (UTC should it not parse after all).
+fn zone_arg(e: &DqExpr) -> Zone {
+    Zone::parse(&str_arg(e)).unwrap_or(Zone::Named(chrono_tz::Tz::UTC))
+}
+
 fn call(func: Func, args: &[DqExpr]) -> Expr {
     let a = |i: usize| lower_rec(&args[i]);
     match func {
@@ -256,6 +262,8 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
         Func::DateAdd => calendar::add(a(0), a(1), unit_arg(&args[2])),
         Func::DateDiff => calendar::diff(a(1), a(2), unit_arg(&args[0])),
         Func::Strftime => a(0).dt().strftime(&str_arg(&args[1])),
+        Func::InTz => calendar::in_zone(a(0), zone_arg(&args[1]), true),
+        Func::FromTz => calendar::in_zone(a(0), zone_arg(&args[1]), false),
         Func::FromUnixtime => {
             let us = arith(Arith::Mul, a(0).cast(DataType::Float64), lit(1e6));
             us.cast(DataType::Int64).cast(DataType::Datetime(TimeUnit::Microseconds, None))

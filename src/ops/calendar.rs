@@ -7,6 +7,8 @@
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime};
 use polars::prelude::*;
 
+use crate::temporal::Zone;
+
 const US_PER_DAY: i64 = 86_400_000_000;
 
 /// A unit of time (`date_trunc`, `date_diff`, `date_add`).
@@ -177,6 +179,22 @@ pub fn trunc(t: Expr, unit: Unit) -> Expr {
             as_type_of(us, c.dtype(), c.name().clone()).map(Some)
         },
         GetOutput::same_type(),
+    )
+}
+
+/// `in_tz(t, zone)` (`to_local`) or `from_tz(t, zone)`: a datetime moved
+/// between UTC and the wall clock of `zone` ([`Zone`]).
+pub fn in_zone(t: Expr, zone: Zone, to_local: bool) -> Expr {
+    t.map(
+        move |c| {
+            let us: Int64Chunked = micros_of(&c)?
+                .into_iter()
+                .map(|v| v.and_then(|v| if to_local { zone.to_local(v) } else { zone.from_local(v) }))
+                .collect();
+            let out = us.into_datetime(TimeUnit::Microseconds, None).into_series();
+            Ok(Some(out.with_name(c.name().clone()).into_column()))
+        },
+        GetOutput::from_type(DataType::Datetime(TimeUnit::Microseconds, None)),
     )
 }
 

@@ -116,6 +116,10 @@ pub enum Func {
     ToUnixtime,
     ToDate,
     ToDatetime,
+    /// `in_tz(t, zone)`: the wall-clock time in `zone` of the UTC datetime t.
+    InTz,
+    /// `from_tz(t, zone)`: the UTC datetime of the wall-clock time t in `zone`.
+    FromTz,
 }
 
 impl Func {
@@ -175,6 +179,8 @@ impl Func {
         ("to_unixtime", Func::ToUnixtime),
         ("to_date", Func::ToDate),
         ("to_datetime", Func::ToDatetime),
+        ("in_tz", Func::InTz),
+        ("from_tz", Func::FromTz),
     ];
 
     /// The function's name in dq.

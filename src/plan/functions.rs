@@ -3,10 +3,11 @@
 //! and regular expressions). `builder` resolves the arguments; this decides
 //! whether the call is valid and what type it returns.
 
-use super::error::Error;
+use super::error::{close_matches, Error};
 use super::expr::{Expr, Func, Value};
 use super::types::DType;
 use crate::lang::Span;
+use crate::temporal::Zone;
 
 /// A call whose arguments are resolved.
 pub(super) struct Call<'a> {
@@ -397,6 +398,26 @@ pub(super) fn check(func: Func, c: &Call) -> Result<DType, Error> {
         Func::FromUnixtime => {
             c.arity(1, 1)?;
             c.want(0, c.ty(0).is_numeric(), "a number of seconds since 1970-01-01 UTC")?;
+            DType::Datetime
+        }
+        Func::InTz | Func::FromTz => {
+            c.arity(2, 2)?;
+            c.want(0, matches!(c.ty(0), DType::Datetime | DType::Null), "a datetime")?;
+            let zone = c.want_constant_str(1, "a constant time zone such as \"Europe/Berlin\" or \"+02:00\"")?;
+            if Zone::parse(zone).is_none() {
+                let near = close_matches(zone, Zone::names());
+                let hint = match near.first() {
+                    Some(n) => format!("did you mean \"{n}\"? Zones are IANA names or offsets such as \"+02:00\""),
+                    None => {
+                        "zones are IANA names such as \"Europe/Berlin\", \"UTC\", or offsets such as \"+02:00\"".into()
+                    }
+                };
+                return Err(Error::Invalid {
+                    message: format!("unknown time zone \"{zone}\""),
+                    span: c.arg_spans[1],
+                    hint: Some(hint),
+                });
+            }
             DType::Datetime
         }
         Func::ToUnixtime => {

@@ -326,6 +326,8 @@ const REFUSABLE: &[&str] = &[
     "the function `strftime`",
     "the function `from_unixtime`",
     "the function `to_unixtime`",
+    "the function `in_tz`",
+    "the function `from_tz`",
     "the `lines` format",
     "decompress it first",
     "reading standard input",

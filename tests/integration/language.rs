@@ -331,6 +331,47 @@ fn a_constant_date_with_a_column_of_no_rows_gives_no_rows() {
 }
 
 #[test]
+fn time_zones_follow_daylight_saving_both_ways() {
+    let t = Tmp::new();
+    // Hourly across Berlin's spring change (2024-03-31 01:00 UTC: +1 -> +2)
+    // and its autumn one (2024-10-27 01:00 UTC: +2 -> +1).
+    let f = t.file(
+        "utc.csv",
+        "t\n2024-03-30 23:00:00\n2024-03-31 00:00:00\n2024-03-31T01:00:00Z\n2024-03-31 02:00:00\n\
+         2024-10-27 00:00:00\n2024-10-27 01:00:00\n2024-10-27 02:00:00\n",
+    );
+    let out = ok(&format!(
+        r#"scan "{f}" | select local = in_tz(t, "Europe/Berlin"), back = from_tz(in_tz(t, "Europe/Berlin"), "Europe/Berlin"), fixed = in_tz(t, "-03:30")"#
+    ));
+    assert_eq!(
+        out,
+        "local,back,fixed\n\
+         2024-03-31 00:00:00,2024-03-30 23:00:00,2024-03-30 19:30:00\n\
+         2024-03-31 01:00:00,2024-03-31 00:00:00,2024-03-30 20:30:00\n\
+         2024-03-31 03:00:00,2024-03-31 01:00:00,2024-03-30 21:30:00\n\
+         2024-03-31 04:00:00,2024-03-31 02:00:00,2024-03-30 22:30:00\n\
+         2024-10-27 02:00:00,2024-10-27 00:00:00,2024-10-26 20:30:00\n\
+         2024-10-27 02:00:00,2024-10-27 00:00:00,2024-10-26 21:30:00\n\
+         2024-10-27 03:00:00,2024-10-27 02:00:00,2024-10-26 22:30:00\n"
+    );
+    // 02:30 on the spring day never happens in Berlin: read with the offset
+    // before the change (+1), as PostgreSQL does.
+    let gap =
+        ok(&format!(r#"scan "{f}" | head 1 | select t = from_tz(datetime("2024-03-31 02:30:00"), "Europe/Berlin")"#));
+    assert_eq!(gap, "t\n2024-03-31 01:30:00\n");
+    fails(
+        &["run", "-e", &format!(r#"scan "{f}" | select x = in_tz(t, "Europe/Berln")"#)],
+        2,
+        "did you mean \"Europe/Berlin\"",
+    );
+    fails(
+        &["run", "-e", &format!(r#"scan "{f}" | select x = in_tz(date("2024-01-01"), "UTC")"#)],
+        2,
+        "needs a datetime",
+    );
+}
+
+#[test]
 fn moving_a_date_past_the_calendar_is_an_error_not_a_null() {
     let t = Tmp::new();
     let f = t.file("d.csv", "d,n\n2024-01-31,1000000000000\n");
