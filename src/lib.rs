@@ -35,6 +35,7 @@ pub mod cleanup;
 pub mod cli;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod duration;
 mod error;
 pub mod exec;
 pub mod graph;

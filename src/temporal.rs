@@ -192,8 +192,13 @@ impl Zone {
         }
         if let Some(sign) = name.strip_prefix('+').map(|r| (1, r)).or_else(|| name.strip_prefix('-').map(|r| (-1, r))) {
             let (sign, rest) = sign;
-            let digits: String = rest.chars().filter(|c| *c != ':').collect();
-            if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) || rest.len() > 5 {
+            // HH, HHMM or HH:MM.
+            let digits: String = match rest.len() {
+                2 | 4 => rest.to_string(),
+                5 if rest.as_bytes()[2] == b':' => rest.replacen(':', "", 1),
+                _ => return None,
+            };
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
             let hours: i32 = digits[..2].parse().ok()?;

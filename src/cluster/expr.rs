@@ -38,6 +38,12 @@ pub fn expr(e: &Expr, schema: &DFSchema) -> Result<DfExpr, Error> {
         Expr::Binary { op, left, right } => {
             let (l, r) = (x(left)?, x(right)?);
             let ints = ty(&l)? == ArrowType::Int64 && ty(&r)? == ArrowType::Int64;
+            // Durations (datetime − datetime, interval arithmetic) are dq's own.
+            let timed = |t: ArrowType| matches!(t, ArrowType::Timestamp(..) | ArrowType::Duration(_));
+            let arithmetic = matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div);
+            if arithmetic && (timed(ty(&l)?) || timed(ty(&r)?)) {
+                return Err(Error::not_on_cluster("arithmetic on datetimes and durations"));
+            }
             match op {
                 BinOp::Add | BinOp::Sub | BinOp::Mul if ints => checked(*op, l, r)?,
                 BinOp::Add => l + r,
@@ -442,7 +448,9 @@ fn call(func: Func, args: &[Expr], schema: &DFSchema) -> Result<DfExpr, Error> {
         | Func::FromUnixtime
         | Func::ToUnixtime
         | Func::InTz
-        | Func::FromTz => return Err(refuse()),
+        | Func::FromTz
+        | Func::Interval
+        | Func::TotalSeconds => return Err(refuse()),
     })
 }
 

@@ -263,6 +263,14 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
         Func::DateDiff => calendar::diff(a(1), a(2), unit_arg(&args[0])),
         Func::Strftime => a(0).dt().strftime(&str_arg(&args[1])),
         Func::InTz => calendar::in_zone(a(0), zone_arg(&args[1]), true),
+        Func::Interval => {
+            let us = crate::duration::parse_interval(&str_arg(&args[0])).unwrap_or_default();
+            lit(us).cast(DataType::Duration(TimeUnit::Microseconds))
+        }
+        Func::TotalSeconds => {
+            let us = a(0).cast(DataType::Duration(TimeUnit::Microseconds)).to_physical();
+            us.cast(DataType::Float64) / lit(1e6)
+        }
         Func::FromTz => calendar::in_zone(a(0), zone_arg(&args[1]), false),
         Func::FromUnixtime => {
             let us = arith(Arith::Mul, a(0).cast(DataType::Float64), lit(1e6));

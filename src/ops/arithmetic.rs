@@ -7,6 +7,10 @@
 //! * `//` floors and `%` is floored (its sign follows the divisor), for
 //!   integers and floats alike; a zero divisor gives null for `/`, `//`, `%`.
 //!
+//! * datetimes and durations (microseconds) move exactly, an overflow an
+//!   error too: datetime − datetime is a duration, datetime ± duration a
+//!   datetime, durations add and scale by numbers (rounded to a microsecond).
+//!
 //! Each operator is an element-wise polars function over two columns, either
 //! of which may be a one-value literal; float `+ - *` use polars' kernels.
 
@@ -42,6 +46,7 @@ impl Arith {
 pub fn arith(op: Arith, left: Expr, right: Expr) -> Expr {
     let output = GetOutput::map_dtypes(move |dts: &[&DataType]| {
         Ok(match result_kind(op, dts[0], dts[1]) {
+            Kind::Time(t) => t,
             Kind::Int => DataType::Int64,
             Kind::Float => DataType::Float64,
             Kind::Null => null_result(op, dts[0], dts[1]),
@@ -51,12 +56,14 @@ pub fn arith(op: Arith, left: Expr, right: Expr) -> Expr {
     left.map_many(move |cols| apply(op, &cols[0], &cols[1]).map(Some), &[right], output)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
     Int,
     Float,
     /// One side is the null type: the result is all null.
     Null,
+    /// Datetimes and durations, giving this type.
+    Time(DataType),
     /// Dates and other types: polars' own operator.
     Other,
 }
@@ -77,6 +84,9 @@ fn result_kind(op: Arith, a: &DataType, b: &DataType) -> Kind {
     if a.is_null() || b.is_null() {
         return Kind::Null;
     }
+    if let Some(t) = time_result(op, a, b) {
+        return Kind::Time(t);
+    }
     match (a.is_integer(), b.is_integer(), a.is_float() || a.is_integer(), b.is_float() || b.is_integer()) {
         (true, true, _, _) if op != Arith::Div => Kind::Int,
         (_, _, true, true) => Kind::Float,
@@ -92,6 +102,7 @@ fn apply(op: Arith, a: &Column, b: &Column) -> PolarsResult<Column> {
     }
     match result_kind(op, a.dtype(), b.dtype()) {
         Kind::Null => Ok(Column::full_null(name, len, &null_result(op, a.dtype(), b.dtype()))),
+        Kind::Time(t) => time_op(op, a, b, len, &t).map(|c| c.with_name(name)),
         Kind::Int => {
             let (xa, xb) = (a.cast(&DataType::Int64)?, b.cast(&DataType::Int64)?);
             let mut out: Vec<Option<i64>> = Vec::with_capacity(len);
@@ -133,6 +144,69 @@ fn apply(op: Arith, a: &Column, b: &Column) -> PolarsResult<Column> {
             Ok(out.into_column())
         }
     }
+}
+
+const DATETIME: DataType = DataType::Datetime(TimeUnit::Microseconds, None);
+const DURATION: DataType = DataType::Duration(TimeUnit::Microseconds);
+
+/// The type of `a op b` for datetimes and durations, `None` for others.
+fn time_result(op: Arith, a: &DataType, b: &DataType) -> Option<DataType> {
+    let number = |t: &DataType| t.is_integer() || t.is_float();
+    match (op, a, b) {
+        (Arith::Sub, DataType::Datetime(..), DataType::Datetime(..)) => Some(DURATION),
+        (Arith::Add | Arith::Sub, DataType::Datetime(..), DataType::Duration(_))
+        | (Arith::Add, DataType::Duration(_), DataType::Datetime(..)) => Some(DATETIME),
+        (Arith::Add | Arith::Sub, DataType::Duration(_), DataType::Duration(_)) => Some(DURATION),
+        (Arith::Mul | Arith::Div, DataType::Duration(_), n) if number(n) => Some(DURATION),
+        (Arith::Mul, n, DataType::Duration(_)) if number(n) => Some(DURATION),
+        _ => None,
+    }
+}
+
+/// `a op b` on datetimes and durations as microseconds, giving `out`.
+fn time_op(op: Arith, a: &Column, b: &Column, len: usize, out: &DataType) -> PolarsResult<Column> {
+    let micros = |c: &Column| -> PolarsResult<Option<Int64Chunked>> {
+        Ok(match c.dtype() {
+            DataType::Datetime(..) => Some(c.cast(&DATETIME)?.to_physical_repr().i64()?.clone()),
+            DataType::Duration(_) => Some(c.cast(&DURATION)?.to_physical_repr().i64()?.clone()),
+            _ => None,
+        })
+    };
+    let result: Int64Chunked = match (micros(a)?, micros(b)?) {
+        (Some(x), Some(y)) => {
+            let mut us = Vec::with_capacity(len);
+            for (x, y) in values(&x, len).zip(values(&y, len)) {
+                us.push(match (x, y) {
+                    (Some(x), Some(y)) => int_op(if op == Arith::Add { Arith::Add } else { Arith::Sub }, x, y)?,
+                    _ => None,
+                });
+            }
+            Int64Chunked::from_iter_options(PlSmallStr::EMPTY, us.into_iter())
+        }
+        // A duration scaled by a number, rounded to a microsecond.
+        (Some(d), None) | (None, Some(d)) => {
+            let n = if matches!(a.dtype(), DataType::Duration(_)) { b } else { a }.cast(&DataType::Float64)?;
+            let mut us = Vec::with_capacity(len);
+            for (d, n) in values(&d, len).zip(values(n.f64()?, len)) {
+                let (Some(d), Some(n)) = (d, n) else {
+                    us.push(None);
+                    continue;
+                };
+                let v = if op == Arith::Div { d as f64 / n } else { d as f64 * n };
+                if !v.is_finite() {
+                    us.push(None);
+                    continue;
+                }
+                if v.abs() >= i64::MAX as f64 {
+                    polars_bail!(ComputeError: "integer overflow: a duration of {} {} {n} is too long", crate::duration::format_duration(d), op.symbol());
+                }
+                us.push(Some(v.round() as i64));
+            }
+            Int64Chunked::from_iter_options(PlSmallStr::EMPTY, us.into_iter())
+        }
+        (None, None) => polars_bail!(InvalidOperation: "`{}` of {} and {}", op.symbol(), a.dtype(), b.dtype()),
+    };
+    result.into_series().cast(out).map(Column::from)
 }
 
 /// The values of `ca`, a one-value literal repeated to `len`.

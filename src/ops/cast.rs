@@ -71,6 +71,14 @@ fn cast_column(c: &Column, to: &DataType) -> PolarsResult<Column> {
             let days: Int32Chunked = c.str()?.into_iter().map(|v| v.and_then(crate::temporal::parse_date)).collect();
             Ok(days.into_date().into_series().with_name(name).into_column())
         }
+        (DataType::String, DataType::Duration(_)) => {
+            let us: Int64Chunked =
+                c.str()?.into_iter().map(|v| v.and_then(|s| crate::duration::parse_interval(s).ok())).collect();
+            Ok(us.into_duration(TimeUnit::Microseconds).into_series().with_name(name).into_column())
+        }
+        (DataType::Duration(_), DataType::String) => {
+            Ok(crate::duration::durations_to_text(c)?.with_name(name).into_column())
+        }
         (DataType::Datetime(..), DataType::String) => {
             Ok(crate::temporal::datetimes_to_text(c)?.with_name(name).into_column())
         }

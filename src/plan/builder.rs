@@ -888,8 +888,15 @@ impl Builder<'_> {
                 expr: e.span.text(self.src).into(),
                 message: format!("`{}` needs numbers, `{}` is {t}", name.name, args[0].span.text(self.src)),
                 span: e.span,
-                hint: (t == DType::Str)
-                    .then(|| format!("convert it first: {}(cast({}, float))", name.name, args[0].span.text(self.src))),
+                hint: match t {
+                    DType::Str => {
+                        Some(format!("convert it first: {}(cast({}, float))", name.name, args[0].span.text(self.src)))
+                    }
+                    DType::Duration => {
+                        Some(format!("in seconds: {}(total_seconds({}))", name.name, args[0].span.text(self.src)))
+                    }
+                    _ => None,
+                },
             });
         }
         let out = match func {
@@ -1115,7 +1122,7 @@ impl Builder<'_> {
             }
             ExprKind::Unary { op: UnaryOp::Neg, expr } => {
                 let (x, t) = self.expr(expr, schema)?;
-                if !t.is_numeric() {
+                if !t.is_numeric() && t != DType::Duration {
                     return Err(type_err(src, e.span, format!("cannot negate {t}")));
                 }
                 Ok((Expr::Neg(Box::new(x)), t))
@@ -1383,8 +1390,29 @@ impl Builder<'_> {
                 }
                 DType::Str
             }
-            BinOp::Add | BinOp::Sub if lt.is_temporal() || rt.is_temporal() => {
+            BinOp::Add | BinOp::Sub
+                if lt.is_temporal() || rt.is_temporal() || lt == DType::Duration || rt == DType::Duration =>
+            {
                 return date_arithmetic(op, (l, lt), (r, rt)).map_err(|m| type_err(self.src, e.span, m));
+            }
+            BinOp::Mul | BinOp::Div if lt == DType::Duration || rt == DType::Duration => {
+                let scales = match op {
+                    BinOp::Mul => {
+                        (lt == DType::Duration && rt.is_numeric()) || (lt.is_numeric() && rt == DType::Duration)
+                    }
+                    _ => lt == DType::Duration && rt.is_numeric(),
+                };
+                if !scales {
+                    return Err(type_err(
+                        self.src,
+                        e.span,
+                        format!(
+                            "cannot apply `{}` to {lt} and {rt}; a duration scales by a number (for a ratio of two, divide their total_seconds)",
+                            op.symbol()
+                        ),
+                    ));
+                }
+                DType::Duration
             }
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Mod | BinOp::FloorDiv => {
                 if !lt.is_numeric() || !rt.is_numeric() {
@@ -1460,7 +1488,7 @@ impl Builder<'_> {
             .ok_or_else(|| Error::Invalid {
                 message: format!("`{}` is not a type", ty.span.text(src)),
                 span: ty.span,
-                hint: Some("types are int, float, str, bool, date, datetime".into()),
+                hint: Some("types are int, float, str, bool, date, datetime, duration".into()),
             })?;
             let (x, _) = self.expr(x, schema)?;
             // A constant string read as a date or datetime is checked here: a
@@ -1650,11 +1678,36 @@ fn date_arithmetic(op: BinOp, (l, lt): (Expr, DType), (r, rt): (Expr, DType)) ->
             Ok((call(Func::DateAdd, vec![l, Expr::Neg(Box::new(r)), unit()]), lt))
         }
         (BinOp::Sub, DType::Date, DType::Date) => Ok((call(Func::DateDiff, vec![unit(), r, l]), DType::Int)),
+        // The time between two instants; a date is its midnight.
+        (BinOp::Sub, DType::Date | DType::Datetime, DType::Date | DType::Datetime) => {
+            Ok((binary(op, as_datetime(l, &lt), as_datetime(r, &rt)), DType::Duration))
+        }
+        (BinOp::Add | BinOp::Sub, DType::Date | DType::Datetime, DType::Duration) => {
+            Ok((binary(op, as_datetime(l, &lt), r), DType::Datetime))
+        }
+        (BinOp::Add, DType::Duration, DType::Date | DType::Datetime) => {
+            Ok((binary(op, as_datetime(r, &rt), l), DType::Datetime))
+        }
+        (BinOp::Add | BinOp::Sub, DType::Duration | DType::Null, DType::Duration | DType::Null) => {
+            Ok((binary(op, l, r), DType::Duration))
+        }
         _ => Err(format!(
-            "cannot apply `{}` to {lt} and {rt}; use date_add(t, n, \"hour\") to move a date or datetime, \
-             date_diff(\"second\", a, b) for the time between two",
+            "cannot apply `{}` to {lt} and {rt}; move a date or datetime by a duration (t + interval(\"3 hours\")) \
+             or by calendar units (date_add(t, 1, \"month\"))",
             op.symbol()
         )),
+    }
+}
+
+fn binary(op: BinOp, l: Expr, r: Expr) -> Expr {
+    Expr::Binary { op, left: Box::new(l), right: Box::new(r) }
+}
+
+/// `e` of type `t` as a datetime (a date is its midnight).
+fn as_datetime(e: Expr, t: &DType) -> Expr {
+    match t {
+        DType::Date => Expr::Cast { expr: Box::new(e), to: DType::Datetime },
+        _ => e,
     }
 }
 
@@ -1854,10 +1907,17 @@ fn scan_options(options: &[ast::OptionArg]) -> Result<io::ScanOptions, Error> {
                     return Err(bad("takes column types, e.g. schema=(id: str, price: float)"));
                 };
                 for (col, ty) in cols {
-                    let t = DType::from_name(&ty.name).ok_or_else(|| Error::Invalid {
-                        message: format!("`{}` is not a type", ty.name),
-                        span: ty.span,
-                        hint: Some("types are int, float, str, bool, date, datetime".into()),
+                    let t = DType::from_name(&ty.name).filter(|t| *t != DType::Duration).ok_or_else(|| {
+                        let duration = DType::from_name(&ty.name) == Some(DType::Duration);
+                        Error::Invalid {
+                            message: format!("`{}` is not a type a file is read as", ty.name),
+                            span: ty.span,
+                            hint: Some(if duration {
+                                "read it as str, then cast(x, duration)".into()
+                            } else {
+                                "types are int, float, str, bool, date, datetime".into()
+                            }),
+                        }
                     })?;
                     out.csv.schema_overrides.push((col.name.clone(), t.to_polars()));
                 }

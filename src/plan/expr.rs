@@ -120,6 +120,10 @@ pub enum Func {
     InTz,
     /// `from_tz(t, zone)`: the UTC datetime of the wall-clock time t in `zone`.
     FromTz,
+    /// `interval("3 days")`: a constant duration.
+    Interval,
+    /// `total_seconds(d)`: a duration in seconds (a float).
+    TotalSeconds,
 }
 
 impl Func {
@@ -181,6 +185,8 @@ impl Func {
         ("to_datetime", Func::ToDatetime),
         ("in_tz", Func::InTz),
         ("from_tz", Func::FromTz),
+        ("interval", Func::Interval),
+        ("total_seconds", Func::TotalSeconds),
     ];
 
     /// The function's name in dq.

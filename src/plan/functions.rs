@@ -420,6 +420,25 @@ pub(super) fn check(func: Func, c: &Call) -> Result<DType, Error> {
             }
             DType::Datetime
         }
+        Func::Interval => {
+            c.arity(1, 1)?;
+            let text = c.want_constant_str(0, "a constant interval such as \"3 days\" or \"01:30:00\"")?;
+            if let Err(message) = crate::duration::parse_interval(text) {
+                return Err(Error::Invalid {
+                    message: format!("invalid interval \"{text}\": {message}"),
+                    span: c.arg_spans[0],
+                    hint: Some(
+                        "e.g. interval(\"3 days 4 hours\"), interval(\"90 minutes\"), interval(\"01:30:00\")".into(),
+                    ),
+                });
+            }
+            DType::Duration
+        }
+        Func::TotalSeconds => {
+            c.arity(1, 1)?;
+            c.want(0, matches!(c.ty(0), DType::Duration | DType::Null), "a duration")?;
+            DType::Float
+        }
         Func::ToUnixtime => {
             c.arity(1, 1)?;
             c.want(0, c.is_temporal(0), "a date or datetime")?;

@@ -94,6 +94,7 @@ impl DType {
             "bool" | "boolean" => DType::Bool,
             "date" => DType::Date,
             "datetime" | "timestamp" => DType::Datetime,
+            "duration" | "interval" => DType::Duration,
             _ => return None,
         })
     }

@@ -413,15 +413,18 @@ impl ResultWriter {
     }
 }
 
-/// `df` with its datetime columns spelled the one way dq writes them
-/// ([`crate::temporal::format_datetime`]).
+/// `df` with its datetime and duration columns spelled the one way dq
+/// writes them ([`crate::temporal::format_datetime`],
+/// [`crate::duration::format_duration`]).
 fn datetimes_as_text(df: &DataFrame) -> PolarsResult<DataFrame> {
     let mut out = df.clone();
     for col in df.get_columns() {
-        if let DataType::Datetime(..) = col.dtype() {
-            let text = crate::temporal::datetimes_to_text(col)?;
-            out.replace(col.name(), text.into_series().with_name(col.name().clone()))?;
-        }
+        let text = match col.dtype() {
+            DataType::Datetime(..) => crate::temporal::datetimes_to_text(col)?,
+            DataType::Duration(_) => crate::duration::durations_to_text(col)?,
+            _ => continue,
+        };
+        out.replace(col.name(), text.into_series().with_name(col.name().clone()))?;
     }
     Ok(out)
 }
