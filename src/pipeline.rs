@@ -5,6 +5,7 @@
 //! beside it, reading the same backend-neutral plan (see
 //! [`crate::plan::sources`]).
 
+use std::cell::RefCell;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -44,20 +45,37 @@ pub fn compile(src: &str) -> Result<Compiled, Error> {
 /// # Errors
 /// As [`compile`]; also a parameter the program uses that is not set.
 pub fn compile_with(src: &str, params: &lang::Params) -> Result<Compiled, Error> {
+    compile_for(src, params, &ExecConfig::default())
+}
+
+/// [`compile_with`] for a run with `config`: a first pass the planner
+/// needs (`pivot`'s values) runs on this machine under the same memory
+/// limit, threads and temporary directory as the run itself.
+///
+/// # Errors
+/// As [`compile_with`]; a first pass that fails gives its own error (and
+/// exit code), not a planning one.
+pub fn compile_for(src: &str, params: &lang::Params, config: &ExecConfig) -> Result<Compiled, Error> {
     let program = lang::parse_with(src, params)?;
-    let query = plan::build_with(&program, src, Some(&first_pass))?;
+    let failed: RefCell<Option<exec::Error>> = RefCell::new(None);
+    let first_pass = |plan: &LogicalPlan, sources: &Sources| -> Result<Vec<DataFrame>, String> {
+        let (optimized, _) = plan::optimize::optimize(plan.clone());
+        let graph = graph::build(&optimized, sources);
+        let quiet = ExecConfig { progress: None, ..config.clone() };
+        exec::execute_streaming(&graph, &quiet, None).map(|(frames, _)| frames).map_err(|e| {
+            let why = e.to_string();
+            *failed.borrow_mut() = Some(e);
+            why
+        })
+    };
+    let query = match plan::build_with(&program, src, Some(&first_pass)) {
+        Ok(query) => query,
+        Err(e) => return Err(failed.take().map_or_else(|| e.into(), Error::from)),
+    };
     let logical = query.plan.clone();
     let (optimized, rules) = plan::optimize::optimize(query.plan);
     let graph = graph::build(&optimized, &query.sources);
     Ok(Compiled { logical, optimized, rules, sources: query.sources, graph, write: query.write })
-}
-
-/// Runs a plan the planner needs the result of (`pivot`'s values) on this
-/// machine, with the default settings.
-fn first_pass(plan: &LogicalPlan, sources: &Sources) -> Result<Vec<DataFrame>, String> {
-    let (optimized, _) = plan::optimize::optimize(plan.clone());
-    let graph = graph::build(&optimized, sources);
-    exec::execute_streaming(&graph, &ExecConfig::default(), None).map(|(frames, _)| frames).map_err(|e| e.to_string())
 }
 
 /// Where a compiled program runs.

@@ -32,7 +32,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
     let src = args.program.load()?;
     *source = Some(src.clone());
-    let p = pipeline::compile_with(&src.text, &args.program.params()?)?;
+    let p = pipeline::compile_for(&src.text, &args.program.params()?, &config)?;
     if args.exec.workers.is_some() {
         return explain_on_cluster(&p);
     }

@@ -252,7 +252,7 @@ pub fn run(args: &Args, text: &mut Option<SourceText>) -> Result<(), Error> {
 
 /// The full-tier profile of a pipeline's result rows, folded as they come.
 fn of_pipeline(program: &str, args: &Args, config: exec::ExecConfig) -> Result<Profile, Error> {
-    let compiled = crate::pipeline::compile(program)?;
+    let compiled = crate::pipeline::compile_for(program, &crate::lang::Params::new(), &config)?;
     if compiled.write.is_some() {
         return Err(usage("a profiled pipeline ends before `write`: its rows go to the profile"));
     }

@@ -46,7 +46,7 @@ pub fn run(args: &Args, source: &mut Option<SourceText>) -> Result<(), Error> {
     let config = args.exec.config()?;
     let src = args.program.load()?;
     *source = Some(src.clone());
-    let prepared = pipeline::compile_with(&src.text, &args.program.params()?)?;
+    let prepared = pipeline::compile_for(&src.text, &args.program.params()?, &config)?;
     super::warn(&prepared.sources.warnings(), args.exec.quiet);
     let dest_path: Option<PathBuf> = match (&prepared.write, &args.out.output) {
         (Some(_), Some(_)) => return Err(usage("the program ends in `write` and -o was given too; keep one")),

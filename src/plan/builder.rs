@@ -60,14 +60,18 @@ pub fn build(program: &ast::Program, src: &str) -> Result<Query, Error> {
 
 /// Runs a plan to completion, for verbs whose output columns depend on
 /// the data (`pivot`): the rows, or why the run failed.
-pub type FirstPass = dyn Fn(&LogicalPlan, &Sources) -> Result<Vec<polars::prelude::DataFrame>, String>;
+pub type FirstPass<'a> = dyn Fn(&LogicalPlan, &Sources) -> Result<Vec<polars::prelude::DataFrame>, String> + 'a;
 
 /// [`build`], with a way to run a first pass over the data (without one,
 /// `pivot` needs its values listed).
 ///
 /// # Errors
 /// As [`build`]; also a first pass that fails.
-pub fn build_with(program: &ast::Program, src: &str, first_pass: Option<&FirstPass>) -> Result<Query, Error> {
+pub fn build_with<'a>(
+    program: &ast::Program,
+    src: &'a str,
+    first_pass: Option<&'a FirstPass<'a>>,
+) -> Result<Query, Error> {
     let mut b = Builder { lets: HashMap::new(), src, stdin_at: None, sources: Sources::default(), first_pass };
     for l in &program.lets {
         let (plan, write) = b.pipeline(&l.pipeline)?;
@@ -105,7 +109,7 @@ struct Builder<'a> {
     /// Every source opened so far.
     sources: Sources,
     /// Runs a plan for `pivot`'s values.
-    first_pass: Option<&'a FirstPass>,
+    first_pass: Option<&'a FirstPass<'a>>,
 }
 
 pub(super) fn type_err(src: &str, span: Span, message: impl Into<String>) -> Error {

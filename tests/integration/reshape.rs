@@ -52,6 +52,16 @@ fn pivot_finds_its_columns_in_a_first_pass_and_sums_each_cell() {
 }
 
 #[test]
+fn pivot_first_pass_runs_with_the_run_s_settings_and_keeps_its_exit_code() {
+    // Regression: the first pass ran with default settings, so it ignored
+    // --on-bad-rows and reported a bad record as a planning error (exit 2).
+    let program = r#"scan "testdata/bad_rows.csv" | pivot b using count() by a"#;
+    fails(&["run", "-e", program], 3, "bad_rows.csv:4: expected 3 fields, found 2");
+    let out = ok_args(&["run", "-e", program, "--on-bad-rows", "skip"]);
+    assert_eq!(out, "a,2,5,10,17\n1,1,0,0,0\n4,0,1,0,0\n9,0,0,1,0\n16,0,0,0,1\n");
+}
+
+#[test]
 fn pivot_with_listed_values_counts_and_fills_missing_cells() {
     assert_eq!(
         ok(r#"scan "testdata/sales.csv" | pivot region in ["east", "mars"] using count() by product | sort product"#),
