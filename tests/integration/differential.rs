@@ -755,6 +755,16 @@ enum Verb {
     Agg(Vec<(String, &'static str, Option<String>)>, Vec<String>),
     Count,
     Join(&'static str),
+    /// `unpivot COLUMNS into uname, uvalue`.
+    Unpivot(Vec<String>),
+    /// `pivot g [in [..]] using AGG(ARG) [by KEY]`: always the last verb
+    /// (its columns, named by values, are not names later verbs can write).
+    Pivot {
+        values: Option<Vec<i64>>,
+        agg: &'static str,
+        arg: Option<String>,
+        by: Option<String>,
+    },
     /// `join side on g asof COLUMN = w kind=KIND direction=DIRECTION`.
     Asof {
         column: String,
@@ -805,6 +815,15 @@ fn render_verb(v: &Verb) -> String {
         Verb::Join(kind) => format!("join side on g kind={kind}"),
         Verb::Asof { column, kind, direction } => {
             format!("join side on g asof {column} = w kind={kind} direction={direction}")
+        }
+        Verb::Unpivot(cols) => format!("unpivot {} into uname, uvalue", cols.join(", ")),
+        Verb::Pivot { values, agg, arg, by } => {
+            let listed = values.as_ref().map(|v| {
+                let v: Vec<String> = v.iter().map(i64::to_string).collect();
+                format!(" in [{}]", v.join(", "))
+            });
+            let by = by.as_ref().map(|b| format!(" by {b}")).unwrap_or_default();
+            format!("pivot g{} using {agg}({}){by}", listed.unwrap_or_default(), arg.clone().unwrap_or_default())
         }
         Verb::Union => "union again".into(),
         Verb::Rename(new, old) => format!("rename {new} = {old}"),
@@ -1261,6 +1280,99 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
             let order = if order == Order::Total { Order::InMemory } else { Order::None };
             (Table { cols, rows: out }, order)
         }
+        Verb::Unpivot(listed) => {
+            let idx: Vec<usize> = listed.iter().map(|c| need(&cols, c)).collect::<R<_>>()?;
+            let ty = cols[idx[0]].1;
+            if idx.iter().any(|&i| cols[i].1 != ty) || cols.iter().any(|(c, _)| c == "uname" || c == "uvalue") {
+                return Err(Fail::Invalid);
+            }
+            let keep: Vec<usize> = (0..cols.len()).filter(|i| !idx.contains(i)).collect();
+            let mut out = Vec::new();
+            for row in &rows {
+                for &i in &idx {
+                    let mut r: Vec<V> = keep.iter().map(|&k| row[k].clone()).collect();
+                    r.push(V::Str(cols[i].0.clone()));
+                    r.push(row[i].clone());
+                    out.push(r);
+                }
+            }
+            let mut out_cols: Vec<(String, Ty)> = keep.iter().map(|&k| cols[k].clone()).collect();
+            out_cols.push(("uname".into(), Ty::Str));
+            out_cols.push(("uvalue".into(), ty));
+            (Table { cols: out_cols, rows: out }, order)
+        }
+        Verb::Pivot { values, agg, arg, by } => {
+            let gi = need(&cols, "g")?;
+            let bi = by.as_ref().map(|b| need(&cols, b)).transpose()?;
+            let ai = arg.as_ref().map(|a| need(&cols, a)).transpose()?;
+            if cols[gi].1 != Ty::Int || bi == Some(gi) || (*agg == "sum" && ai.is_none_or(|a| cols[a].1 != Ty::Int)) {
+                return Err(Fail::Invalid);
+            }
+            // The columns: the listed values, or those found (sorted, null last).
+            let mut found: Vec<V> = match values {
+                Some(v) => v.iter().map(|&x| V::Int(x)).collect(),
+                None => {
+                    let mut seen: Vec<V> = Vec::new();
+                    for r in &rows {
+                        if !seen.contains(&r[gi]) {
+                            seen.push(r[gi].clone());
+                        }
+                    }
+                    seen.sort_by(|a, b| match (a, b) {
+                        (V::Null, V::Null) => Ordering::Equal,
+                        (V::Null, _) => Ordering::Greater,
+                        (_, V::Null) => Ordering::Less,
+                        _ => a.cmp(b),
+                    });
+                    seen
+                }
+            };
+            found.dedup();
+            // No rows and no keys: one row of no columns, which CSV cannot show.
+            if (found.is_empty() && bi.is_none()) || found.contains(&V::Err) {
+                return Err(Fail::Invalid);
+            }
+            let mut groups: Vec<(V, Vec<&Vec<V>>)> = Vec::new();
+            for r in &rows {
+                let key = bi.map_or(V::Null, |b| r[b].clone());
+                data.decides(&key);
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, members)) => members.push(r),
+                    None => groups.push((key, vec![r])),
+                }
+            }
+            if bi.is_none() && groups.is_empty() {
+                groups.push((V::Null, Vec::new()));
+            }
+            let mut out_cols: Vec<(String, Ty)> = bi.map(|b| cols[b].clone()).into_iter().collect();
+            let cell_ty = if *agg == "count" { Ty::Int } else { ai.map_or(Ty::Int, |a| cols[a].1) };
+            for v in &found {
+                let name = match v {
+                    V::Int(i) => i.to_string(),
+                    _ => "null".into(),
+                };
+                if out_cols.iter().any(|(c, _)| *c == name) {
+                    return Err(Fail::Invalid);
+                }
+                out_cols.push((name, cell_ty));
+            }
+            let mut out = Vec::new();
+            for (key, members) in groups {
+                let mut row: Vec<V> = bi.map(|_| key).into_iter().collect();
+                for v in &found {
+                    let cell: Vec<V> = members
+                        .iter()
+                        .filter(|r| r[gi] == *v)
+                        .map(|r| ai.map_or(V::Int(1), |a| r[a].clone()))
+                        .filter(|x| *x != V::Null)
+                        .collect();
+                    row.push(aggregate(agg, &cell)?);
+                }
+                out.push(row);
+            }
+            let order = if bi.is_none() { Order::Total } else { Order::None };
+            (Table { cols: out_cols, rows: out }, order)
+        }
         Verb::Rename(new, old) => {
             let i = need(&cols, old)?;
             if cols.iter().any(|(c, _)| c == new) {
@@ -1494,6 +1606,39 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
             }
             11 => Verb::Join(rng.word(&["inner", "left", "semi", "anti", "right", "full"])),
             12 if verbs.is_empty() => Verb::Union,
+            12 if rng.chance(0.5) => {
+                // Columns of one type.
+                let ty = rng.pick(&t.cols).1;
+                let same: Vec<String> = t.cols.iter().filter(|c| c.1 == ty).map(|c| c.0.clone()).collect();
+                let n = 1 + rng.below(same.len().min(3));
+                let mut listed: Vec<String> = Vec::new();
+                for _ in 0..n {
+                    let c = rng.pick(&same).clone();
+                    if !listed.contains(&c) {
+                        listed.push(c);
+                    }
+                }
+                Verb::Unpivot(listed)
+            }
+            12 => {
+                let agg = rng.word(&["count", "count", "sum", "max"]);
+                let ints: Vec<String> = t.cols.iter().filter(|c| c.1 == Ty::Int).map(|c| c.0.clone()).collect();
+                let arg = match agg {
+                    "count" if rng.chance(0.5) => None,
+                    "sum" if ints.is_empty() => continue,
+                    "sum" => Some(rng.pick(&ints).clone()),
+                    _ => Some(rng.pick(&names).clone()),
+                };
+                let values = rng.chance(0.4).then(|| {
+                    let mut v: Vec<i64> = (0..4).filter(|_| rng.chance(0.5)).collect();
+                    if v.is_empty() {
+                        v.push(1);
+                    }
+                    v
+                });
+                let by = rng.chance(0.7).then(|| rng.pick(&names).clone());
+                Verb::Pivot { values, agg, arg, by }
+            }
             _ => Verb::Count,
         };
         // Track the schema (and order) with the reference on no rows.
@@ -1510,7 +1655,7 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
                 continue;
             }
         }
-        if matches!(verbs.last(), Some(Verb::Count)) {
+        if matches!(verbs.last(), Some(Verb::Count | Verb::Pivot { .. })) {
             break;
         }
     }
