@@ -183,6 +183,8 @@ impl Func {
         ("to_unixtime", Func::ToUnixtime),
         ("to_date", Func::ToDate),
         ("to_datetime", Func::ToDatetime),
+        // The C and Python name; `name()` finds `to_datetime` first.
+        ("strptime", Func::ToDatetime),
         ("in_tz", Func::InTz),
         ("from_tz", Func::FromTz),
         ("interval", Func::Interval),

@@ -400,6 +400,9 @@ fn durations_between_moved_by_and_scaled() {
     fails(&["run", "-e", &prog("x = (a - b) * (a - b)")], 2, "a duration scales by a number");
     fails(&["run", "-e", &format!(r#"scan "{f}" | agg s = sum(a - b)"#)], 2, "sum(total_seconds(a - b))");
     fails(&["run", "-e", &format!(r#"scan "{f}" (schema=(a: duration))"#)], 2, "cast(x, duration)");
+    // strptime is to_datetime under its C name.
+    let parsed = ok(&format!(r#"scan "{f}" | head 1 | select p = strptime("01/03/2024 10:00", "%d/%m/%Y %H:%M") - a"#));
+    assert_eq!(parsed, "p\n00:00:00\n");
 }
 
 #[test]
