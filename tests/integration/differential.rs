@@ -1159,13 +1159,7 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
                 return Err(Fail::Invalid);
             }
             let side = data.side;
-            let extra: Vec<(String, Ty)> = side.cols[1..]
-                .iter()
-                .map(|(n, t)| (if cols.iter().any(|(c, _)| c == n) { format!("{n}_right") } else { n.clone() }, *t))
-                .collect();
-            if extra.iter().any(|(n, _)| cols.iter().any(|(c, _)| c == n)) {
-                return Err(Fail::Invalid);
-            }
+            let extra = side_columns(&cols, side)?;
             let mut out = Vec::new();
             let mut right_matched = vec![false; side.rows.len()];
             for row in rows {
@@ -1224,13 +1218,7 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
                 return Err(Fail::Invalid);
             }
             let side = data.side;
-            let extra: Vec<(String, Ty)> = side.cols[1..]
-                .iter()
-                .map(|(n, t)| (if cols.iter().any(|(c, _)| c == n) { format!("{n}_right") } else { n.clone() }, *t))
-                .collect();
-            if extra.iter().any(|(n, _)| cols.iter().any(|(c, _)| c == n)) {
-                return Err(Fail::Invalid);
-            }
+            let extra = side_columns(&cols, side)?;
             let mut out = Vec::new();
             for row in rows {
                 let (V::Int(_), V::Int(t)) = (&row[gi], &row[ti]) else {
@@ -1414,6 +1402,19 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
             (Table { cols, rows: out }, Order::None)
         }
     })
+}
+
+/// The side table's non-key columns as a join adds them (`_right` on a
+/// taken name); a second collision is not generated.
+fn side_columns(cols: &[(String, Ty)], side: &Table) -> R<Vec<(String, Ty)>> {
+    let extra: Vec<(String, Ty)> = side.cols[1..]
+        .iter()
+        .map(|(n, t)| (if cols.iter().any(|(c, _)| c == n) { format!("{n}_right") } else { n.clone() }, *t))
+        .collect();
+    if extra.iter().any(|(n, _)| cols.iter().any(|(c, _)| c == n)) {
+        return Err(Fail::Invalid);
+    }
+    Ok(extra)
 }
 
 fn aggregate(f: &str, values: &[V]) -> R<V> {
