@@ -105,16 +105,21 @@ fn generated_rows_match_a_row_at_a_time_search() {
     let (left, right) = (rows(0x9e37_79b9_7f4a_7c15, 3000), rows(0x2545_f491_4f6c_dd1d, 2000));
     let lf = t.file("left.csv", text("id,k,t", &left));
     let rf = t.file("right.csv", text("rid,k,rt", &right));
-    for direction in ["backward", "forward", "nearest"] {
-        let program =
-            format!(r#"scan "{lf}" | join "{rf}" on k asof t = rt kind=left direction={direction} | select id, rid"#);
+    // Integers, and the same times as floats (another search type).
+    let float = r#"let right = scan "RF" | derive rt = cast(rt, float) / 4
+scan "LF" | derive t = cast(t, float) / 4 | join right"#;
+    let cases = [("backward", false), ("forward", false), ("nearest", false), ("backward", true), ("nearest", true)];
+    for (direction, floats) in cases {
+        let from =
+            if floats { float.replace("RF", &rf).replace("LF", &lf) } else { format!(r#"scan "{lf}" | join "{rf}""#) };
+        let program = format!(r#"{from} on k asof t = rt kind=left direction={direction} | select id, rid"#);
         let out = ok_args(&["run", "-e", &program, "--chunk-size", "4KB", "--memory-limit", "16MiB"]);
         let got: HashMap<usize, String> =
             records(&out).into_iter().map(|r| (r["id"].parse().unwrap(), r["rid"].clone())).collect();
         assert_eq!(got.len(), left.len(), "a left join keeps every left row");
         for (i, l) in left.iter().enumerate() {
             let want = expected(*l, &right, direction).map(|j| j.to_string()).unwrap_or_default();
-            assert_eq!(got[&i], want, "{direction}: left row {i} {l:?}");
+            assert_eq!(got[&i], want, "{direction} (floats: {floats}): left row {i} {l:?}");
         }
     }
 }
