@@ -229,17 +229,17 @@ impl Zone {
     }
 
     /// The UTC instant of the wall-clock time `us` in this zone. A time
-    /// that occurs twice (clocks turned back) is the earlier instant; a
-    /// time that never occurs (clocks turned forward) is read with the
-    /// offset before the change, so 02:30 in a one-hour gap is 03:30 after
-    /// it (as PostgreSQL does).
+    /// that occurs twice (clocks turned back) is the later instant, in the
+    /// offset after the change; a time that never occurs (clocks turned
+    /// forward) is read with the offset before the change, so 02:30 in a
+    /// one-hour gap is 03:30 after it. Both as DuckDB (ICU) does.
     pub fn from_local(self, us: i64) -> Option<i64> {
         use chrono::{LocalResult, Offset, TimeZone};
         let local = chrono::DateTime::from_timestamp_micros(us)?.naive_utc();
         let offset = match self {
             Zone::Fixed(f) => f.fix(),
             Zone::Named(tz) => match tz.offset_from_local_datetime(&local) {
-                LocalResult::Single(o) | LocalResult::Ambiguous(o, _) => o.fix(),
+                LocalResult::Single(o) | LocalResult::Ambiguous(_, o) => o.fix(),
                 LocalResult::None => {
                     let before = local - chrono::Duration::hours(3);
                     tz.offset_from_local_datetime(&before).earliest()?.fix()
@@ -266,8 +266,8 @@ mod zone_tests {
         assert_eq!(berlin.from_local(us("2024-07-15 14:00:00")), Some(us("2024-07-15 12:00:00")));
         // 2024-03-31 02:30 never happens in Berlin: read as 01:30 UTC (03:30 CEST).
         assert_eq!(berlin.from_local(us("2024-03-31 02:30:00")), Some(us("2024-03-31 01:30:00")));
-        // 2024-10-27 02:30 happens twice: the earlier (CEST, 00:30 UTC).
-        assert_eq!(berlin.from_local(us("2024-10-27 02:30:00")), Some(us("2024-10-27 00:30:00")));
+        // 2024-10-27 02:30 happens twice: the later (CET, 01:30 UTC), as DuckDB.
+        assert_eq!(berlin.from_local(us("2024-10-27 02:30:00")), Some(us("2024-10-27 01:30:00")));
         let india = Zone::parse("+05:30").unwrap();
         assert_eq!(india.to_local(us("2024-01-01 00:00:00")), Some(us("2024-01-01 05:30:00")));
         assert_eq!(Zone::parse("-0800").unwrap().to_local(us("2024-01-01 08:00:00")), Some(us("2024-01-01 00:00:00")));

@@ -334,7 +334,9 @@ fn a_constant_date_with_a_column_of_no_rows_gives_no_rows() {
 fn time_zones_follow_daylight_saving_both_ways() {
     let t = Tmp::new();
     // Hourly across Berlin's spring change (2024-03-31 01:00 UTC: +1 -> +2)
-    // and its autumn one (2024-10-27 01:00 UTC: +2 -> +1).
+    // and its autumn one (2024-10-27 01:00 UTC: +2 -> +1). Back from the
+    // wall clock, the autumn day's 02:00 happens twice: the later (+1), as
+    // DuckDB.
     let f = t.file(
         "utc.csv",
         "t\n2024-03-30 23:00:00\n2024-03-31 00:00:00\n2024-03-31T01:00:00Z\n2024-03-31 02:00:00\n\
@@ -350,12 +352,12 @@ fn time_zones_follow_daylight_saving_both_ways() {
          2024-03-31 01:00:00,2024-03-31 00:00:00,2024-03-30 20:30:00\n\
          2024-03-31 03:00:00,2024-03-31 01:00:00,2024-03-30 21:30:00\n\
          2024-03-31 04:00:00,2024-03-31 02:00:00,2024-03-30 22:30:00\n\
-         2024-10-27 02:00:00,2024-10-27 00:00:00,2024-10-26 20:30:00\n\
-         2024-10-27 02:00:00,2024-10-27 00:00:00,2024-10-26 21:30:00\n\
+         2024-10-27 02:00:00,2024-10-27 01:00:00,2024-10-26 20:30:00\n\
+         2024-10-27 02:00:00,2024-10-27 01:00:00,2024-10-26 21:30:00\n\
          2024-10-27 03:00:00,2024-10-27 02:00:00,2024-10-26 22:30:00\n"
     );
     // 02:30 on the spring day never happens in Berlin: read with the offset
-    // before the change (+1), as PostgreSQL does.
+    // before the change (+1), as DuckDB does.
     let gap =
         ok(&format!(r#"scan "{f}" | head 1 | select t = from_tz(datetime("2024-03-31 02:30:00"), "Europe/Berlin")"#));
     assert_eq!(gap, "t\n2024-03-31 01:30:00\n");
