@@ -178,6 +178,16 @@ scan "{f}" | join q on k asof id = t2 kind=left | select id, t2, s2 | sort id"#
 }
 
 #[test]
+fn a_window_without_by_over_the_budget_is_a_clear_out_of_resources_error() {
+    // One partition cannot be split: documented as held whole, so past the
+    // budget it stops before any output (exit 6), naming what it needs.
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let program = format!(r#"scan "{f}" | derive r = row_number() over (sort v) | filter r < 0"#);
+    fails(&["run", "-e", &program, "--memory-limit", LIMIT], 6, "window keeps its partial results in memory");
+}
+
+#[test]
 fn full_sort_spills_runs_and_merges_stably() {
     let t = Tmp::new();
     let f = big_table(&t);
