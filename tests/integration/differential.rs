@@ -755,6 +755,12 @@ enum Verb {
     Agg(Vec<(String, &'static str, Option<String>)>, Vec<String>),
     Count,
     Join(&'static str),
+    /// `derive NAME = split(COLUMN, ",") | explode NAME`: a list made and
+    /// exploded.
+    SplitExplode {
+        name: String,
+        column: String,
+    },
     /// `unpivot COLUMNS into uname, uvalue`.
     Unpivot(Vec<String>),
     /// `pivot g [in [..]] using AGG(ARG) [by KEY]`: always the last verb
@@ -817,6 +823,7 @@ fn render_verb(v: &Verb) -> String {
             format!("join side on g asof {column} = w kind={kind} direction={direction}")
         }
         Verb::Unpivot(cols) => format!("unpivot {} into uname, uvalue", cols.join(", ")),
+        Verb::SplitExplode { name, column } => format!("derive {name} = split({column}, \",\") | explode {name}"),
         Verb::Pivot { values, agg, arg, by } => {
             let listed = values.as_ref().map(|v| {
                 let v: Vec<String> = v.iter().map(i64::to_string).collect();
@@ -1268,6 +1275,27 @@ fn apply(v: &Verb, t: Table, order: Order, data: &Data) -> R<(Table, Order)> {
             let order = if order == Order::Total { Order::InMemory } else { Order::None };
             (Table { cols, rows: out }, order)
         }
+        Verb::SplitExplode { name, column } => {
+            let i = need(&cols, column)?;
+            if cols[i].1 != Ty::Str || cols.iter().any(|(c, _)| c == name) {
+                return Err(Fail::Invalid);
+            }
+            // A null list gives one row holding null; text splits as Rust's `split`.
+            let mut out = Vec::new();
+            for row in rows {
+                let items: Vec<V> = match &row[i] {
+                    V::Str(text) => text.split(',').map(|p| V::Str(p.to_string())).collect(),
+                    _ => vec![V::Null],
+                };
+                for item in items {
+                    let mut r = row.clone();
+                    r.push(item);
+                    out.push(r);
+                }
+            }
+            cols.push((name.clone(), Ty::Str));
+            (Table { cols, rows: out }, order)
+        }
         Verb::Unpivot(listed) => {
             let idx: Vec<usize> = listed.iter().map(|c| need(&cols, c)).collect::<R<_>>()?;
             let ty = cols[idx[0]].1;
@@ -1607,6 +1635,14 @@ fn gen_pipeline(rng: &mut Rng, main: &Table) -> Vec<Verb> {
             }
             11 => Verb::Join(rng.word(&["inner", "left", "semi", "anti", "right", "full"])),
             12 if verbs.is_empty() => Verb::Union,
+            12 if rng.chance(0.3) => {
+                let text: Vec<String> = t.cols.iter().filter(|c| c.1 == Ty::Str).map(|c| c.0.clone()).collect();
+                if text.is_empty() {
+                    continue;
+                }
+                fresh += 1;
+                Verb::SplitExplode { name: format!("c{fresh}"), column: rng.pick(&text).clone() }
+            }
             12 if rng.chance(0.5) => {
                 // Columns of one type.
                 let ty = rng.pick(&t.cols).1;
