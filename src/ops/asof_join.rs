@@ -7,9 +7,11 @@
 //! numbered, and each key's rows sorted by the ordering column. Each left
 //! chunk then finds its keys' numbers (a polars join with the distinct
 //! keys, so every key type polars joins on works) and searches its key's
-//! values, galloping from where that key's previous row landed: left rows
-//! in time order (the usual time series) find their match in a step or
-//! two, others in a binary search's time. Left rows keep their order; a
+//! values, galloping from where that key's previous row landed. Left rows
+//! in time order (the usual time series) are probed as they come and find
+//! their match in a step or two; unsorted ones are probed in (key, time)
+//! order, so the searches walk the right side forward instead of missing
+//! the cache at every step. Left rows keep their order in the output; a
 //! left row matches at most one right row. Null keys and null (or NaN)
 //! ordering values never match.
 
