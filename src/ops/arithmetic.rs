@@ -177,7 +177,8 @@ fn time_op(op: Arith, a: &Column, b: &Column, len: usize, out: &DataType) -> Pol
             let mut us = Vec::with_capacity(len);
             for (x, y) in values(&x, len).zip(values(&y, len)) {
                 us.push(match (x, y) {
-                    (Some(x), Some(y)) => int_op(if op == Arith::Add { Arith::Add } else { Arith::Sub }, x, y)?,
+                    // `time_result` allows only + and - here.
+                    (Some(x), Some(y)) => int_op(op, x, y)?,
                     _ => None,
                 });
             }

@@ -43,6 +43,17 @@ pub enum Direction {
     Nearest,
 }
 
+impl Direction {
+    /// The direction as written in a program.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Backward => "backward",
+            Direction::Forward => "forward",
+            Direction::Nearest => "nearest",
+        }
+    }
+}
+
 /// The group number of a key in [`AsofIndex::keys`].
 const GROUP: &str = "__dq_asof_group";
 
@@ -90,7 +101,7 @@ impl AsofIndex {
         let (keys, groups) = if spec.keys.is_empty() {
             (DataFrame::empty(), vec![Some(0); right.height()])
         } else {
-            let (casts, names) = key_columns(spec);
+            let (casts, names) = spec.join_keys();
             let distinct = run_lazy(right.clone(), |lf| {
                 lf.select(casts).drop_nulls(None).unique_stable(None, UniqueKeepStrategy::First)
             })?
@@ -128,18 +139,10 @@ impl AsofIndex {
     }
 }
 
-/// The join's keys cast to their common types under temporary names, and
-/// those names.
-fn key_columns(spec: &JoinSpec) -> (Vec<Expr>, Vec<Expr>) {
-    let names: Vec<String> = (0..spec.keys.len()).map(|i| format!("__dq_jk{i}")).collect();
-    let casts = spec.key_exprs().into_iter().zip(&names).map(|(e, n)| e.alias(n.as_str())).collect();
-    (casts, names.iter().map(|n| col(n.as_str())).collect())
-}
-
 /// The group number of each row of `df` among `distinct` keys (null for a
 /// key the right side does not have, or a null key).
 fn group_of(spec: &JoinSpec, df: DataFrame, distinct: &DataFrame, on: &[Expr]) -> PolarsResult<Vec<Option<u32>>> {
-    let (casts, _) = key_columns(spec);
+    let (casts, _) = spec.join_keys();
     let on = on.to_vec();
     let distinct = distinct.clone().lazy();
     let joined = run_lazy(df, move |lf| {
@@ -170,7 +173,7 @@ pub fn join(
     let groups = if spec.keys.is_empty() {
         vec![Some(0); left.height()]
     } else {
-        let (_, on) = key_columns(spec);
+        let (_, on) = spec.join_keys();
         group_of(spec, left.clone(), &index.keys, &on)?
     };
     let times = Times::of(left.column(&asof.left)?, &asof.dtype)?;
@@ -219,7 +222,7 @@ fn matches_of<T: Copy>(
     // Where each group's previous search landed.
     let mut hints = vec![0usize; count];
     let mut out = vec![None; groups.len()];
-    for row in probe_order(groups, times, count, &cmp, ordered) {
+    for row in probe_order(groups, times, count, ordered) {
         let (Some(g), Some(t)) = (groups[row], times[row]) else { continue };
         let g = g as usize;
         let (lo, hi) = (index.start[g], index.start[g + 1]);
@@ -238,16 +241,15 @@ fn probe_order<T: Copy>(
     groups: &[Option<u32>],
     times: &[Option<T>],
     count: usize,
-    cmp: &impl Fn(T, T) -> Ordering,
     ordered: impl Fn(T) -> i64,
 ) -> Vec<usize> {
-    let mut last: Vec<Option<T>> = vec![None; count];
+    let mut last: Vec<Option<i64>> = vec![None; count];
     let mut descents = 0usize;
     for (g, t) in groups.iter().zip(times) {
         if let (Some(g), Some(t)) = (g, t) {
-            let prev = &mut last[*g as usize];
-            descents += usize::from(prev.is_some_and(|p| cmp(*t, p) == Ordering::Less));
-            *prev = Some(*t);
+            let (prev, t) = (&mut last[*g as usize], ordered(*t));
+            descents += usize::from(prev.is_some_and(|p| t < p));
+            *prev = Some(t);
         }
     }
     if descents * 8 <= groups.len() {

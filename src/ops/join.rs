@@ -56,7 +56,7 @@ impl JoinSpec {
     /// The keys cast to their common type under temporary names, so that
     /// the key columns themselves keep their own types (an int key joined
     /// with a float one stays an int).
-    fn join_keys(&self) -> (Vec<Expr>, Vec<Expr>) {
+    pub(super) fn join_keys(&self) -> (Vec<Expr>, Vec<Expr>) {
         let names: Vec<String> = (0..self.keys.len()).map(|i| format!("__dq_jk{i}")).collect();
         let casts = self.key_exprs().into_iter().zip(&names).map(|(e, n)| e.alias(n.as_str())).collect();
         (casts, names.iter().map(|n| col(n.as_str())).collect())
@@ -129,7 +129,7 @@ impl ChunkOp for BroadcastJoin {
 
     fn describe(&self) -> String {
         let asof = match &self.spec.asof {
-            Some(a) => format!(" asof {} = {} {:?}", a.left, a.right, a.direction).to_lowercase(),
+            Some(a) => format!(" asof {} = {} {}", a.left, a.right, a.direction.name()),
             None => String::new(),
         };
         format!(

@@ -49,6 +49,14 @@ fn a_filter_on_the_matched_columns_runs_after_the_match() {
 }
 
 #[test]
+fn explain_names_the_as_of_columns_as_written() {
+    // Regression: the task graph's line was lowercased whole, so `Day` read `day`.
+    let program = r#"scan "testdata/sales.csv" | rename Day = date | join "testdata/prices.csv" on product asof Day = since direction=nearest"#;
+    let out = ok_args(&["explain", "-e", program]);
+    assert!(out.contains("broadcast_join inner as-of on product asof Day = since nearest"), "{out}");
+}
+
+#[test]
 fn bad_as_of_joins_are_plan_time_errors() {
     let program = |rest: &str| format!(r#"scan "testdata/sales.csv" | join "testdata/prices.csv" {rest}"#);
     fails(&["run", "-e", &program("on product asof date = since kind=full")], 2, "an as-of join is inner or left");
