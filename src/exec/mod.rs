@@ -377,13 +377,13 @@ fn run_stage(
                     empty.get_or_insert(df);
                     return Ok(());
                 }
-                let partial = rest.chunk(df, fed)?;
+                let partial = rest.chunk(df, fed, None)?;
                 fed += 1;
                 partials.push(&rest, partial, &mut *out)
             })?;
             if fed == 0 {
                 // Nothing joined: one empty chunk, so that `count` says 0.
-                let partial = rest.chunk(empty.unwrap_or_default(), 0)?;
+                let partial = rest.chunk(empty.unwrap_or_default(), 0, None)?;
                 partials.push(&rest, partial, &mut *out)?;
             }
             check(run.config)?;

@@ -114,7 +114,7 @@ impl Partials {
                 let b = size(&df);
                 if *compact && !frames.is_empty() && !env.room_for(b) {
                     // Fold what is held into one partial, in memory.
-                    let ctx = ChunkCtx { index: 0, side: pipe.sides };
+                    let ctx = ChunkCtx { index: 0, side: pipe.sides, lane: None };
                     let held = std::mem::take(frames);
                     *frames = pipe.sink.finish(held, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))?;
                     charge.resize(frames.iter().map(size).sum());
@@ -135,7 +135,7 @@ impl Partials {
         match self {
             Partials::InOrder { .. } => Ok(()),
             Partials::Memory { frames, charge: _charge, .. } => {
-                let ctx = ChunkCtx { index: 0, side: pipe.sides };
+                let ctx = ChunkCtx { index: 0, side: pipe.sides, lane: None };
                 for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
                     out(df)?;
                 }
@@ -177,7 +177,7 @@ impl Partials {
                             let sides = pipe.sides;
                             let outputs: Vec<PolarsResult<Vec<DataFrame>>> = batch
                                 .into_par_iter()
-                                .map(|(index, piece)| sink.finish(piece, &ChunkCtx { index, side: sides }))
+                                .map(|(index, piece)| sink.finish(piece, &ChunkCtx { index, side: sides, lane: None }))
                                 .collect();
                             for output in outputs {
                                 for df in output.map_err(|e| pipe.compute(pipe.sink.name(), e))? {
@@ -361,7 +361,7 @@ fn finish_parts(
                 concat(blocks).map_err(|e| pipe.compute("join", e))?
             };
         }
-        let ctx = ChunkCtx { index: p, side: &sides };
+        let ctx = ChunkCtx { index: p, side: &sides, lane: None };
         for df in pipe.sink.finish(frames, &ctx).map_err(|e| pipe.compute(pipe.sink.name(), e))? {
             out(df)?;
         }

@@ -79,9 +79,10 @@ impl Pipe<'_> {
         Error::Compute { stage: self.stage, op: op.to_string(), message: e.to_string() }
     }
 
-    /// Runs one chunk through the ops and the sink's `partial`.
-    pub(super) fn chunk(&self, mut df: DataFrame, index: usize) -> Result<DataFrame, Error> {
-        let ctx = ChunkCtx { index, side: self.sides };
+    /// Runs one chunk through the ops and the sink's `partial` (folding it
+    /// into `lane` when the sink holds lanes).
+    pub(super) fn chunk(&self, mut df: DataFrame, index: usize, lane: Option<usize>) -> Result<DataFrame, Error> {
+        let ctx = ChunkCtx { index, side: self.sides, lane };
         for op in self.ops {
             df = op.apply(df, &ctx).map_err(|e| self.compute(op.name(), e))?;
         }
@@ -95,7 +96,7 @@ impl Pipe<'_> {
         if counts.chunks == 0 {
             // No input at all: one empty chunk, so `count` says 0 and a
             // global aggregate still yields its row.
-            let df = self.chunk(DataFrame::empty_with_schema(self.input_schema), 0)?;
+            let df = self.chunk(DataFrame::empty_with_schema(self.input_schema), 0, None)?;
             partials.push(&self, df, out)?;
         }
         check(run.config)?;
@@ -115,6 +116,12 @@ impl Pipe<'_> {
         // windows double while rows are missing: a quick look reads one
         // chunk, not a window of them (256 MiB of a large CSV).
         let mut window = if limit.is_some() { 1 } else { run.window };
+        // A sink that holds state per lane (a hash aggregate's per-thread
+        // groups) gets each lane's chunks in order on one thread; what the
+        // lanes hold is charged after each window and given out as
+        // partials when the budget runs short and at the end.
+        let lanes = if self.sink.holds_lanes() { rayon::current_num_threads().max(1) } else { 0 };
+        let mut held = run.env.budget.reserve(0);
         loop {
             check(run.config)?;
             let (batch, in_flight) = feeder.next_batch(run, window)?;
@@ -125,26 +132,65 @@ impl Pipe<'_> {
             let first = counts.chunks;
             counts.chunks += batch.len();
             let _in_flight = run.env.budget.reserve(in_flight);
-            let results: Vec<Result<(DataFrame, u64), Error>> = batch
-                .into_par_iter()
-                .enumerate()
-                .map(|(i, work)| {
-                    let df = load(scan, work, run)?;
-                    let read = df.height() as u64;
-                    Ok((self.chunk(df, first + i)?, read))
-                })
-                .collect();
+            let one = |i: usize, work: Work, lane: Option<usize>| {
+                let df = load(scan, work, run)?;
+                let read = df.height() as u64;
+                Ok((self.chunk(df, first + i, lane)?, read))
+            };
+            let results: Vec<Result<(DataFrame, u64), Error>> = if lanes == 0 {
+                batch.into_par_iter().enumerate().map(|(i, work)| one(i, work, None)).collect()
+            } else {
+                // Each lane takes a contiguous share of the window, so which
+                // chunks a lane folds (and its float sums' order) does not
+                // depend on scheduling.
+                let share = batch.len().div_ceil(lanes);
+                let mut shares: Vec<Vec<(usize, Work)>> = Vec::new();
+                for (i, work) in batch.into_iter().enumerate() {
+                    if i % share == 0 {
+                        shares.push(Vec::new());
+                    }
+                    shares.last_mut().expect("pushed above").push((i, work));
+                }
+                let done: Vec<Vec<Result<(DataFrame, u64), Error>>> = shares
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(lane, share)| share.into_iter().map(|(i, work)| one(i, work, Some(lane))).collect())
+                    .collect();
+                done.into_iter().flatten().collect()
+            };
             for r in results {
                 let (df, read) = r?;
                 counts.rows_in += read;
+                if lanes > 0 && df.width() == 0 {
+                    // Folded into a lane.
+                    continue;
+                }
                 kept += df.height() as u64;
                 partials.push(self, df, out)?;
+            }
+            if lanes > 0 {
+                held.resize(self.sink.held_bytes());
+                if !run.env.room_for(0) {
+                    self.give_out_held(partials, out)?;
+                    held.resize(0);
+                }
             }
             if limit.is_some_and(|n| kept >= n) {
                 break;
             }
         }
+        if lanes > 0 {
+            self.give_out_held(partials, out)?;
+        }
         Ok(counts)
+    }
+
+    /// Pushes what the sink's lanes hold as partials, emptying the lanes.
+    fn give_out_held(&self, partials: &mut Partials, out: Out) -> Result<(), Error> {
+        for df in self.sink.take_held().map_err(|e| self.compute(self.sink.name(), e))? {
+            partials.push(self, df, out)?;
+        }
+        Ok(())
     }
 }
 

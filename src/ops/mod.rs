@@ -64,6 +64,9 @@ pub struct ChunkCtx<'a> {
     pub index: usize,
     /// Side inputs of the stage (join build sides), already materialized.
     pub side: &'a [DataFrame],
+    /// The lane (one per thread) whose state this chunk may fold into,
+    /// for a sink that [`Sink::holds_lanes`]; its lane's chunks come in order.
+    pub lane: Option<usize>,
 }
 
 /// A streaming operator: one chunk in, one chunk out.
@@ -159,6 +162,24 @@ pub trait Sink: Send + Sync {
     /// What may happen to partials when memory runs short.
     fn spill(&self) -> Spill {
         Spill::InMemory
+    }
+    /// Whether `partial` may fold chunks (given a [`ChunkCtx::lane`]) into
+    /// state it holds across chunks, one per lane, returning a frame
+    /// without columns for them; [`Sink::take_held`] then gives that state
+    /// out as partials. A hash aggregate's per-thread tables.
+    fn holds_lanes(&self) -> bool {
+        false
+    }
+    /// Bytes the lanes hold.
+    fn held_bytes(&self) -> u64 {
+        0
+    }
+    /// The lanes' state as partials, the lanes emptied.
+    ///
+    /// # Errors
+    /// polars errors.
+    fn take_held(&self) -> PolarsResult<Vec<DataFrame>> {
+        Ok(Vec::new())
     }
     /// The join this sink computes, if it is one (a part of a partitioned
     /// join too large even after re-partitioning is joined piece by piece).

@@ -61,7 +61,7 @@ mod tests {
             value: "value".into(),
             dtype: DataType::Int64,
         };
-        let out = op.apply(df, &ChunkCtx { index: 0, side: &[] }).unwrap();
+        let out = op.apply(df, &ChunkCtx { index: 0, side: &[], lane: None }).unwrap();
         let ids: Vec<Option<i64>> = out.column("id").unwrap().i64().unwrap().into_iter().collect();
         let names: Vec<Option<&str>> = out.column("name").unwrap().str().unwrap().into_iter().collect();
         let values: Vec<Option<i64>> = out.column("value").unwrap().i64().unwrap().into_iter().collect();

@@ -18,13 +18,13 @@ use crate::ops::group_ids::{group_rows, validity, Groups};
 
 /// A numeric argument column: values and which are valid.
 pub(super) struct Values {
-    data: Data,
-    valid: Option<Vec<bool>>,
+    pub(super) data: Data,
+    pub(super) valid: Option<Vec<bool>>,
 }
 
 /// The values as polars holds them (no copy for a one-chunk column; the
 /// slots of nulls hold anything).
-enum Data {
+pub(super) enum Data {
     Int(Buffer<i64>),
     Float(Buffer<f64>),
 }
@@ -64,10 +64,20 @@ fn values_of<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Buffer<T::Native> {
 /// Count of valid rows per group (every row without `valid`).
 fn counts(ids: &[u32], groups: usize, valid: Option<&[bool]>) -> Vec<i64> {
     let mut n = filled(0i64, groups);
-    for (row, &g) in ids.iter().enumerate() {
-        n[g as usize] += i64::from(valid.is_none_or(|v| v[row]));
-    }
+    count_into(&mut n, ids, valid);
     n
+}
+
+/// Adds each valid row to its group's count.
+pub(super) fn count_into(n: &mut [i64], ids: &[u32], valid: Option<&[bool]>) {
+    match valid {
+        None => ids.iter().for_each(|&g| n[g as usize] += 1),
+        Some(valid) => {
+            for (&g, &ok) in ids.iter().zip(valid) {
+                n[g as usize] += i64::from(ok);
+            }
+        }
+    }
 }
 
 /// Sums of valid values per group: wrapping for Int64 (as polars sums; a
@@ -91,6 +101,17 @@ fn sums(ids: &[u32], groups: usize, x: &Values) -> Column {
 /// the float twin of the valid values per group.
 fn int_sums(ids: &[u32], groups: usize, v: &[i64], valid: Option<&[bool]>) -> (Vec<i64>, Vec<i64>, Vec<f64>) {
     let (mut sum, mut count, mut float_sum) = (filled(0i64, groups), filled(0i64, groups), filled(0.0f64, groups));
+    int_sums_into((&mut sum, &mut count, &mut float_sum), ids, v, valid);
+    (sum, count, float_sum)
+}
+
+/// [`int_sums`] added to running sums, counts and float twins.
+pub(super) fn int_sums_into(
+    (sum, count, float_sum): (&mut [i64], &mut [i64], &mut [f64]),
+    ids: &[u32],
+    v: &[i64],
+    valid: Option<&[bool]>,
+) {
     let mut add = |g: u32, x: i64| {
         let g = g as usize;
         sum[g] = sum[g].wrapping_add(x);
@@ -106,24 +127,37 @@ fn int_sums(ids: &[u32], groups: usize, v: &[i64], valid: Option<&[bool]>) -> (V
             }
         }
     }
-    (sum, count, float_sum)
 }
 
 /// Float sum of valid values per group.
 fn float_sums(ids: &[u32], groups: usize, x: &Values) -> Vec<f64> {
     let mut s = filled(0.0f64, groups);
+    float_sums_into(&mut s, ids, x);
+    s
+}
+
+/// Adds each valid value to its group's float sum.
+pub(super) fn float_sums_into(s: &mut [f64], ids: &[u32], x: &Values) {
     for (row, &g) in ids.iter().enumerate() {
         if x.is_valid(row) {
             s[g as usize] += x.f(row);
         }
     }
-    s
 }
 
 /// Per group: count, mean and sum of squared deviations (Welford), as
 /// `(n, mean, m2)` with mean 0 for an empty group.
 fn moments(ids: &[u32], groups: usize, x: &Values) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let (mut n, mut mean, mut m2) = (filled(0.0f64, groups), filled(0.0f64, groups), filled(0.0f64, groups));
+    let [n, mean, m2] = {
+        let mut m: [Vec<f64>; 3] = std::array::from_fn(|_| filled(0.0f64, groups));
+        moments_into(&mut m, ids, x);
+        m
+    };
+    (n, mean, m2)
+}
+
+/// [`moments`] carried on from running `[n, mean, m2]`.
+pub(super) fn moments_into([n, mean, m2]: &mut [Vec<f64>; 3], ids: &[u32], x: &Values) {
     for (row, &g) in ids.iter().enumerate() {
         if !x.is_valid(row) {
             continue;
@@ -135,14 +169,19 @@ fn moments(ids: &[u32], groups: usize, x: &Values) -> (Vec<f64>, Vec<f64>, Vec<f
         mean[g] += d / n[g];
         m2[g] += d * (v - mean[g]);
     }
-    (n, mean, m2)
 }
 
 /// The six co-moments of the pairs where both are valid (Welford for two
 /// variables): n, mean x, mean y, M2 x, M2 y, co-moment.
 fn co_moments(ids: &[u32], groups: usize, x: &Values, y: &Values) -> [Vec<f64>; 6] {
     let mut out: [Vec<f64>; 6] = std::array::from_fn(|_| filled(0.0f64, groups));
-    let [n, mx, my, m2x, m2y, c] = &mut out;
+    co_moments_into(&mut out, ids, x, y);
+    out
+}
+
+/// [`co_moments`] carried on from running ones.
+pub(super) fn co_moments_into(out: &mut [Vec<f64>; 6], ids: &[u32], x: &Values, y: &Values) {
+    let [n, mx, my, m2x, m2y, c] = out;
     for (row, &g) in ids.iter().enumerate() {
         if !(x.is_valid(row) && y.is_valid(row)) {
             continue;
@@ -158,13 +197,10 @@ fn co_moments(ids: &[u32], groups: usize, x: &Values, y: &Values) -> [Vec<f64>; 
         m2y[g] += dy * (vy - my[g]);
         c[g] += dx * (vy - my[g]);
     }
-    out
 }
 
 /// Smallest (or largest) valid value per group, null for none.
 fn extremes(ids: &[u32], groups: usize, x: &Values, max: bool) -> Column {
-    let name = PlSmallStr::EMPTY;
-    let better_i = |a: i64, b: i64| if max { a > b } else { a < b };
     match &x.data {
         Data::Int(v) if x.valid.is_none() => {
             // No nulls: every group (made from these rows) has a value, so
@@ -176,46 +212,93 @@ fn extremes(ids: &[u32], groups: usize, x: &Values, max: bool) -> Column {
             }
             int_col(best)
         }
-        Data::Int(v) => {
-            let mut best: Vec<Option<i64>> = filled(None, groups);
-            for (row, &g) in ids.iter().enumerate() {
-                if x.is_valid(row) {
-                    let slot = &mut best[g as usize];
-                    if slot.is_none_or(|b| better_i(v[row], b)) {
-                        *slot = Some(v[row]);
-                    }
-                }
-            }
-            Int64Chunked::from_iter_options(name, best.into_iter()).into_column()
-        }
-        Data::Float(v) => {
-            // NaN is neither smaller nor larger than anything: it is kept only
-            // for a group with nothing else (as polars' kernels do).
-            let mut best: Vec<Option<f64>> = filled(None, groups);
-            for (row, &g) in ids.iter().enumerate() {
-                if x.is_valid(row) {
-                    let slot = &mut best[g as usize];
-                    let new = v[row];
-                    let take = match *slot {
-                        None => true,
-                        Some(b) if b.is_nan() => !new.is_nan(),
-                        Some(b) => (max && new > b) || (!max && new < b),
-                    };
-                    if take {
-                        *slot = Some(new);
-                    }
-                }
-            }
-            Float64Chunked::from_iter_options(name, best.into_iter()).into_column()
+        _ => {
+            let mut best = Extremes::for_values(x);
+            best.resize(groups);
+            best.fold(ids, x, max);
+            best.into_column()
         }
     }
 }
 
-fn int_col(v: Vec<i64>) -> Column {
+/// The smallest (or largest) value of each group so far, `None` before
+/// its first valid value.
+pub(super) enum Extremes {
+    Int(Vec<Option<i64>>),
+    Float(Vec<Option<f64>>),
+}
+
+impl Extremes {
+    /// Folds each valid value of `x` (of this kind) into its group's extreme.
+    pub(super) fn fold(&mut self, ids: &[u32], x: &Values, max: bool) {
+        let better_i = |a: i64, b: i64| if max { a > b } else { a < b };
+        match (self, &x.data) {
+            (Extremes::Int(best), Data::Int(v)) => {
+                for (row, &g) in ids.iter().enumerate() {
+                    if x.is_valid(row) {
+                        let slot = &mut best[g as usize];
+                        if slot.is_none_or(|b| better_i(v[row], b)) {
+                            *slot = Some(v[row]);
+                        }
+                    }
+                }
+            }
+            (Extremes::Float(best), Data::Float(v)) => {
+                // NaN is neither smaller nor larger than anything: it is kept only
+                // for a group with nothing else (as polars' kernels do).
+                for (row, &g) in ids.iter().enumerate() {
+                    if x.is_valid(row) {
+                        let slot = &mut best[g as usize];
+                        let new = v[row];
+                        let take = match *slot {
+                            None => true,
+                            Some(b) if b.is_nan() => !new.is_nan(),
+                            Some(b) => (max && new > b) || (!max && new < b),
+                        };
+                        if take {
+                            *slot = Some(new);
+                        }
+                    }
+                }
+            }
+            _ => unreachable!("extremes fold values of their own kind"),
+        }
+    }
+
+    /// An extreme per group for `x`'s kind of values.
+    pub(super) fn for_values(x: &Values) -> Extremes {
+        match x.data {
+            Data::Int(_) => Extremes::Int(Vec::new()),
+            Data::Float(_) => Extremes::Float(Vec::new()),
+        }
+    }
+
+    /// Whether `x` holds this kind of values.
+    pub(super) fn takes(&self, x: &Values) -> bool {
+        matches!((self, &x.data), (Extremes::Int(_), Data::Int(_)) | (Extremes::Float(_), Data::Float(_)))
+    }
+
+    /// Room for `groups` groups (the new ones with no value yet).
+    pub(super) fn resize(&mut self, groups: usize) {
+        match self {
+            Extremes::Int(v) => v.resize(groups, None),
+            Extremes::Float(v) => v.resize(groups, None),
+        }
+    }
+
+    pub(super) fn into_column(self) -> Column {
+        match self {
+            Extremes::Int(v) => Int64Chunked::from_iter_options(PlSmallStr::EMPTY, v.into_iter()).into_column(),
+            Extremes::Float(v) => Float64Chunked::from_iter_options(PlSmallStr::EMPTY, v.into_iter()).into_column(),
+        }
+    }
+}
+
+pub(super) fn int_col(v: Vec<i64>) -> Column {
     Int64Chunked::from_vec(PlSmallStr::EMPTY, v).into_column()
 }
 
-fn float_col(v: Vec<f64>) -> Column {
+pub(super) fn float_col(v: Vec<f64>) -> Column {
     Float64Chunked::from_vec(PlSmallStr::EMPTY, v).into_column()
 }
 

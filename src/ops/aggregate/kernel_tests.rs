@@ -173,7 +173,7 @@ fn values(column: &Column) -> Vec<Option<f64>> {
 
 fn run(keys: &[&str], d: &Data, rng: &mut Rng, holistic: bool) -> DataFrame {
     let sink = HashAggregate::new(keys.iter().map(|k| (k.to_string(), col(*k))).collect(), specs(holistic));
-    let ctx = ChunkCtx { index: 0, side: &[] };
+    let ctx = ChunkCtx { index: 0, side: &[], lane: None };
     let rows = d.k1.len();
     let mut partials = Vec::new();
     let mut at = 0;

@@ -34,14 +34,16 @@ mod collection;
 mod holistic;
 #[cfg(test)]
 mod kernel_tests;
+mod lane;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
 use super::{concat, run_lazy, select_rows, ChunkCtx, Sink, Spill};
 use crate::io::KeyDictionary;
+use lane::Lane;
 
 /// Which aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +150,11 @@ pub struct HashAggregate {
     /// [`KeyDictionary`]): grouped as ids, turned back into strings in the
     /// partial's groups (or in every row where rows are not grouped).
     dictionaries: Vec<(String, Arc<KeyDictionary>)>,
+    /// Whether chunks may be folded into per-thread lanes ([`lane`]):
+    /// two-phase, with keys, no `first`/`last`.
+    folds_in_lanes: bool,
+    /// The lanes' state, by lane (taken out while a chunk folds in).
+    lanes: Mutex<Vec<Option<Lane>>>,
 }
 
 /// Chunks smaller than this never switch the aggregate to row-wise partials.
@@ -259,7 +266,17 @@ impl HashAggregate {
                 a.arg2 = Some(col(const_name(i, 'b')));
             }
         }
-        HashAggregate { keys, aggs, computed, two_phase, rowwise: AtomicBool::new(false), dictionaries: vec![] }
+        let folds_in_lanes = two_phase && !keys.is_empty() && Lane::folds(&aggs);
+        HashAggregate {
+            keys,
+            aggs,
+            computed,
+            two_phase,
+            rowwise: AtomicBool::new(false),
+            dictionaries: vec![],
+            folds_in_lanes,
+            lanes: Mutex::new(Vec::new()),
+        }
     }
 
     /// Key columns that may arrive as ids of these dictionaries.
@@ -293,10 +310,46 @@ impl HashAggregate {
         }
     }
 
+    fn key_names(&self) -> Vec<&str> {
+        self.keys.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// The lanes, locked (a lane is taken out while it folds a chunk, so no
+    /// lock is held during the work).
+    fn lanes(&self) -> std::sync::MutexGuard<'_, Vec<Option<Lane>>> {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Folds a keyed chunk into lane `at`; `false` when the lane does not
+    /// take its types (the chunk is then aggregated on its own).
+    fn fold_into_lane(&self, keyed: &DataFrame, at: usize) -> PolarsResult<bool> {
+        let keys = self.key_names();
+        let taken = self.lanes().get_mut(at).and_then(Option::take);
+        let mut lane = match taken.or_else(|| Lane::new(keyed, &keys, &self.aggs)) {
+            Some(lane) => lane,
+            None => return Ok(false),
+        };
+        let folded = lane.fold(keyed, &keys, &self.aggs);
+        // Groups nearly as many as the rows: grouping per chunk does not
+        // reduce, later chunks go row-wise (see `rowwise`).
+        if lane.rows >= ADAPT_MIN_ROWS && lane.groups() * 2 > lane.rows {
+            self.rowwise.store(true, Ordering::Relaxed);
+        }
+        let mut lanes = self.lanes();
+        if lanes.len() <= at {
+            lanes.resize_with(at + 1, || None);
+        }
+        lanes[at] = Some(lane);
+        match folded {
+            Some(result) => result.map(|()| true),
+            None => Ok(false),
+        }
+    }
+
     /// The partial aggregate of one keyed chunk: dq's own kernel where it
     /// handles the key and argument types, else polars.
     fn grouped_partial(&self, keyed: DataFrame) -> PolarsResult<DataFrame> {
-        let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
+        let keys = self.key_names();
         match accumulate::partial(&keyed, &keys, &self.aggs) {
             Some(out) => out,
             None => self.group(keyed, self.partial_exprs()),
@@ -306,7 +359,7 @@ impl HashAggregate {
     /// Partials merged to one row per group, in the partial form: dq's
     /// kernel where it handles the types, else polars.
     fn merged(&self, partials: DataFrame) -> PolarsResult<DataFrame> {
-        let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
+        let keys = self.key_names();
         match accumulate::merge(&partials, &keys, &self.aggs) {
             Some(out) => out,
             None => self.group(partials, self.merge_exprs()),
@@ -591,7 +644,7 @@ impl Sink for HashAggregate {
         format!("hash_aggregate {}{by} ({how})", aggs.join(", "))
     }
 
-    fn partial(&self, df: DataFrame, _ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
+    fn partial(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let keyed = self.with_keys(df)?;
         if !self.two_phase {
             return self.decoded(keyed);
@@ -603,6 +656,12 @@ impl Sink for HashAggregate {
             let exprs = self.rowwise_exprs();
             return run_lazy(self.decoded(keyed)?, |lf| lf.select(exprs));
         }
+        if let Some(at) = ctx.lane.filter(|_| self.folds_in_lanes) {
+            if self.fold_into_lane(&keyed, at)? {
+                // Held in the lane until `take_held`.
+                return Ok(DataFrame::empty());
+            }
+        }
         let rows = keyed.height();
         let out = self.decoded(self.grouped_partial(keyed)?)?;
         if rows >= ADAPT_MIN_ROWS && out.height() * 2 > rows {
@@ -613,6 +672,20 @@ impl Sink for HashAggregate {
 
     fn can_compact(&self) -> bool {
         self.two_phase && !self.keys.is_empty()
+    }
+
+    fn holds_lanes(&self) -> bool {
+        self.folds_in_lanes
+    }
+
+    fn held_bytes(&self) -> u64 {
+        self.lanes().iter().flatten().map(|lane| lane.bytes() as u64).sum()
+    }
+
+    fn take_held(&self) -> PolarsResult<Vec<DataFrame>> {
+        let held: Vec<Lane> = self.lanes().iter_mut().filter_map(Option::take).collect();
+        let keys = self.key_names();
+        held.into_iter().map(|lane| self.decoded(lane.into_frame(&keys, &self.aggs)?)).collect()
     }
 
     fn finishes_on_one_thread(&self) -> bool {

@@ -85,7 +85,7 @@ pub(super) fn group_by_ranges(keys: &[(&[i64], Option<&[bool]>)], rows: usize) -
 }
 
 /// The smallest and largest valid value; with no valid row, any range.
-fn min_max(values: &[i64], valid: Option<&[bool]>) -> (i64, i64) {
+pub(super) fn min_max(values: &[i64], valid: Option<&[bool]>) -> (i64, i64) {
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     match valid {
         None => {

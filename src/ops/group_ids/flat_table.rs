@@ -16,64 +16,137 @@ pub(super) fn group_by_bits<K: Copy + Eq + Default>(
     key: impl Fn(usize) -> K,
     hash: impl Fn(K) -> u64,
 ) -> Option<Groups> {
-    const EMPTY: u32 = u32::MAX;
     // Sized for as many groups as this thread's previous table held: the
     // chunks of one scan hold alike keys, and a table grown from 1,024
     // slots to 100k groups rehashes every entry about twice on the way.
-    let mut bits = 10u32;
-    while too_full(GROUPS_BEFORE.get(), 1 << bits) && bits < 26 {
-        bits += 1;
-    }
-    let mut slots: Vec<(K, u32)> = vec![(K::default(), EMPTY); 1 << bits];
+    let mut table = FlatTable::for_groups(GROUPS_BEFORE.get());
     let mut first: Vec<IdxSize> = Vec::new();
+    let mut null_group = None;
+    let mut new_group = |row: usize| {
+        let g = u32::try_from(first.len()).ok()?;
+        first.push(row as IdxSize);
+        Some(g)
+    };
     let mut ids = Vec::with_capacity(rows);
-    let mut null_group = EMPTY;
-    let mut hashes = [0u64; AHEAD];
-    for block in (0..rows).step_by(AHEAD) {
-        let end = (block + AHEAD).min(rows);
-        // Hash a few rows ahead and ask for their slots before probing: a
-        // table larger than the core's cache (100k groups) misses on most
-        // probes, and the misses of a block then overlap.
-        for (h, row) in hashes.iter_mut().zip(block..end) {
-            *h = hash(key(row));
-            if slots.len() > 1 << 14 {
-                prefetch(&slots, (*h >> (64 - bits)) as usize);
-            }
-        }
-        for (row, &h) in (block..end).zip(&hashes) {
-            if valid.is_some_and(|m| !m[row]) {
-                if null_group == EMPTY {
-                    null_group = u32::try_from(first.len()).ok()?;
-                    first.push(row as IdxSize);
-                }
-                ids.push(null_group);
-                continue;
-            }
-            let k = key(row);
-            let mask = slots.len() - 1;
-            let mut at = (h >> (64 - bits)) as usize;
-            let id = loop {
-                let (sk, sg) = slots[at];
-                if sg == EMPTY {
-                    let g = u32::try_from(first.len()).ok()?;
-                    first.push(row as IdxSize);
-                    slots[at] = (k, g);
-                    if too_full(first.len(), slots.len()) {
-                        bits += 1;
-                        slots = grown(&slots, bits, &hash);
-                    }
-                    break g;
-                }
-                if sk == k {
-                    break sg;
-                }
-                at = (at + 1) & mask;
-            };
-            ids.push(id);
-        }
-    }
+    table.lookup_rows(0..rows, &key, &hash, |row, found| {
+        let id = match found {
+            _ if valid.is_some_and(|m| !m[row]) => match null_group {
+                Some(g) => g,
+                None => *null_group.insert(new_group(row)?),
+            },
+            Lookup::Found(g) => g,
+            Lookup::Vacant(slot) => slot.insert(new_group(row)?, &hash),
+        };
+        ids.push(id);
+        Some(())
+    })?;
     GROUPS_BEFORE.set(first.len());
     Some(Groups { ids, first })
+}
+
+/// An open-addressing table from keys to group ids, kept as long as its
+/// owner likes: one chunk's grouping ([`group_by_bits`]) or a thread's
+/// groups across all its chunks ([`super::across_chunks`]).
+pub(super) struct FlatTable<K> {
+    slots: Vec<(K, u32)>,
+    bits: u32,
+    len: usize,
+}
+
+/// A free slot's group.
+const EMPTY: u32 = u32::MAX;
+
+/// What a key's lookup found.
+pub(super) enum Lookup<'t, K> {
+    /// The key's group.
+    Found(u32),
+    /// The key is not in the table: [`Vacant::insert`] adds it.
+    Vacant(Vacant<'t, K>),
+}
+
+/// Where a missing key goes.
+pub(super) struct Vacant<'t, K> {
+    table: &'t mut FlatTable<K>,
+    at: usize,
+    key: K,
+}
+
+impl<K: Copy + Default> Vacant<'_, K> {
+    /// Puts the key in with group `g` (growing the table when it gets full)
+    /// and gives `g` back.
+    pub(super) fn insert<H: Fn(K) -> u64>(self, g: u32, hash: &H) -> u32 {
+        let t = self.table;
+        t.slots[self.at] = (self.key, g);
+        t.len += 1;
+        if too_full(t.len, t.slots.len()) {
+            t.bits += 1;
+            t.slots = grown(&t.slots, t.bits, hash);
+        }
+        g
+    }
+}
+
+impl<K: Copy + Eq + Default> FlatTable<K> {
+    /// An empty table with room for about `groups` keys.
+    pub(super) fn for_groups(groups: usize) -> Self {
+        let mut bits = 10u32;
+        while too_full(groups, 1 << bits) && bits < 26 {
+            bits += 1;
+        }
+        FlatTable { slots: vec![(K::default(), EMPTY); 1 << bits], bits, len: 0 }
+    }
+
+    /// Bytes the table holds.
+    pub(super) fn bytes(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<(K, u32)>()
+    }
+
+    /// Looks up `key(row)` for every row of `rows` in order and hands each
+    /// row and what its lookup found to `visit` (which inserts the missing
+    /// ones); stops at the first `None` from `visit`.
+    pub(super) fn lookup_rows<H: Fn(K) -> u64>(
+        &mut self,
+        rows: std::ops::Range<usize>,
+        key: &impl Fn(usize) -> K,
+        hash: &H,
+        mut visit: impl FnMut(usize, Lookup<'_, K>) -> Option<()>,
+    ) -> Option<()> {
+        let mut hashes = [0u64; AHEAD];
+        for block in rows.clone().step_by(AHEAD) {
+            let end = (block + AHEAD).min(rows.end);
+            // Hash a few rows ahead and ask for their slots before probing: a
+            // table larger than the core's cache (100k groups) misses on most
+            // probes, and the misses of a block then overlap.
+            for (h, row) in hashes.iter_mut().zip(block..end) {
+                *h = hash(key(row));
+                if self.slots.len() > 1 << 14 {
+                    prefetch(&self.slots, (*h >> (64 - self.bits)) as usize);
+                }
+            }
+            for (row, &h) in (block..end).zip(&hashes) {
+                let found = self.find(key(row), h);
+                visit(row, found)?;
+            }
+        }
+        Some(())
+    }
+
+    /// The group of `k` (whose hash is `h`), or where it goes.
+    #[inline]
+    fn find(&mut self, k: K, h: u64) -> Lookup<'_, K> {
+        let mask = self.slots.len() - 1;
+        let mut at = (h >> (64 - self.bits)) as usize;
+        loop {
+            let (sk, sg) = self.slots[at];
+            if sg == EMPTY {
+                return Lookup::Vacant(Vacant { table: self, at, key: k });
+            }
+            if sk == k {
+                return Lookup::Found(sg);
+            }
+            at = (at + 1) & mask;
+        }
+    }
 }
 
 thread_local! {
@@ -106,11 +179,11 @@ fn too_full(groups: usize, slots: usize) -> bool {
 
 /// The same entries in a table of `1 << bits` slots.
 fn grown<K: Copy + Default>(old: &[(K, u32)], bits: u32, hash: &impl Fn(K) -> u64) -> Vec<(K, u32)> {
-    let mut slots = vec![(K::default(), u32::MAX); 1 << bits];
+    let mut slots = vec![(K::default(), EMPTY); 1 << bits];
     let mask = slots.len() - 1;
-    for &(k, g) in old.iter().filter(|e| e.1 != u32::MAX) {
+    for &(k, g) in old.iter().filter(|e| e.1 != EMPTY) {
         let mut at = (hash(k) >> (64 - bits)) as usize;
-        while slots[at].1 != u32::MAX {
+        while slots[at].1 != EMPTY {
             at = (at + 1) & mask;
         }
         slots[at] = (k, g);

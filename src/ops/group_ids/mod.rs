@@ -16,8 +16,11 @@
 //! table that compares rows. Several keys are combined into one integer
 //! code when their combinations are few.
 
+mod across_chunks;
 mod by_range;
 mod flat_table;
+
+pub use across_chunks::LaneGroups;
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;

@@ -1,0 +1,463 @@
+//! Group ids that last across chunks: the groups of every chunk one thread
+//! aggregates (a lane of [`crate::ops::aggregate`]). After the first chunks
+//! a row is looked up in a table that already holds its group; a table per
+//! chunk inserts every group again, and its partial rows are grouped once
+//! more when the partials are merged (h2o q3: 100k groups in each of 31
+//! chunks). This is the per-thread table of DuckDB's and DataFusion's hash
+//! aggregates.
+//!
+//! Each key column numbers its distinct values: integers in
+//! `0..DIRECT_RANGE` (dictionary ids, codes) index an array, other integers
+//! and short text (held whole in its view) go to a [`FlatTable`], long text
+//! to a hash map of its bytes. Several keys' numbers are combined pair by
+//! pair in further flat tables. The distinct values themselves are kept as
+//! small columns gathered from the chunks where they first appeared, so the
+//! groups' keys come out in the chunks' own types.
+
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
+use polars::prelude::*;
+use polars_arrow::array::View;
+
+use super::flat_table::{FlatTable, Lookup};
+use super::{mix, short_text, Key};
+
+/// Integers from 0 up to this index an array of ids (4 MB at most).
+const DIRECT_RANGE: i64 = 1 << 20;
+
+/// An id not handed out yet.
+const UNSEEN: u32 = u32::MAX;
+
+/// The groups of one lane's chunks.
+pub struct LaneGroups {
+    keys: Vec<KeyIds>,
+    /// For each key after the first: the numbering of (the group of the
+    /// keys before it, this key's id) pairs.
+    pairs: Vec<PairIds>,
+}
+
+/// Numbers pairs of ids; each number's pair, in number order.
+struct PairIds {
+    /// Pairs of ids both below `1 << PAIR_BITS` (few values per key, as
+    /// in most group-bys by several keys) index an array, as
+    /// [`super::by_range`] does for a chunk; other pairs go to the table.
+    direct: Vec<u32>,
+    table: FlatTable<u64>,
+    pairs: Vec<(u32, u32)>,
+}
+
+/// Bits of each id in a pair that indexes [`PairIds::direct`] (256 KB).
+const PAIR_BITS: u32 = 8;
+
+/// One key column's distinct values, numbered in order of first sight.
+struct KeyIds {
+    /// The type of the column (a chunk of another type is not taken).
+    dtype: DataType,
+    ids: Ids,
+    null: Option<u32>,
+    count: u32,
+    /// The distinct values in id order, in pieces gathered from chunks.
+    values: Vec<Column>,
+    /// Bytes of `values`.
+    held: usize,
+}
+
+enum Ids {
+    Int {
+        direct: Vec<u32>,
+        table: FlatTable<i64>,
+    },
+    /// `long_bytes`: what the long texts' map holds.
+    Text {
+        short: FlatTable<[u64; 2]>,
+        long: HashMap<Box<[u8]>, u32, FixedState>,
+        long_bytes: usize,
+    },
+}
+
+fn int_hash(v: i64) -> u64 {
+    mix(0x9E37_79B9_7F4A_7C15, v as u64)
+}
+
+fn text_hash([lo, hi]: [u64; 2]) -> u64 {
+    mix(lo, hi)
+}
+
+fn pair_hash(v: u64) -> u64 {
+    mix(0x2545_F491_4F6C_DD1D, v)
+}
+
+impl LaneGroups {
+    /// Empty groups for key columns like `keys`, or `None` when a key's
+    /// type is not one these tables hold.
+    pub fn new(keys: &[&Column]) -> Option<LaneGroups> {
+        let keys: Vec<KeyIds> = keys.iter().map(|c| KeyIds::new(c)).collect::<Option<_>>()?;
+        let pairs = (1..keys.len())
+            .map(|_| PairIds { direct: Vec::new(), table: FlatTable::for_groups(0), pairs: Vec::new() })
+            .collect();
+        Some(LaneGroups { keys, pairs })
+    }
+
+    /// Whether `keys` (a chunk's key columns) have the types of the first.
+    pub fn takes(&self, keys: &[&Column]) -> bool {
+        keys.len() == self.keys.len() && self.keys.iter().zip(keys).all(|(k, c)| &k.dtype == c.dtype())
+    }
+
+    /// How many groups so far.
+    pub fn groups(&self) -> usize {
+        match self.pairs.last() {
+            Some(p) => p.pairs.len(),
+            None => self.keys.first().map_or(0, |k| k.count as usize),
+        }
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        let keys: usize = self.keys.iter().map(KeyIds::bytes).sum();
+        let pairs: usize = self.pairs.iter().map(PairIds::bytes).sum();
+        keys + pairs
+    }
+
+    /// The group of each row of `keys` (which [`Self::takes`]), new groups
+    /// numbered on from the ones before; `None` past `u32::MAX` groups.
+    pub fn ids(&mut self, keys: &[&Column]) -> Option<PolarsResult<Vec<u32>>> {
+        let mut each = self.keys.iter_mut().zip(keys).map(|(k, c)| k.ids(c));
+        let mut code = match each.next()? {
+            Some(Ok(ids)) => ids,
+            other => return other,
+        };
+        for (ids, pair) in each.zip(&mut self.pairs) {
+            let ids = match ids? {
+                Ok(ids) => ids,
+                Err(e) => return Some(Err(e)),
+            };
+            code = match pair.ids(&code, &ids) {
+                Some(code) => code,
+                None => return None,
+            };
+        }
+        Some(Ok(code))
+    }
+
+    /// Each group's key values, one column per key (groups in id order).
+    pub fn key_columns(&self) -> PolarsResult<Vec<Column>> {
+        let values: Vec<Column> = self.keys.iter().map(KeyIds::distinct).collect::<PolarsResult<_>>()?;
+        let Some(last) = self.pairs.last() else {
+            return Ok(values);
+        };
+        // Walk each group's pairs back to the ids of every key.
+        let mut parts: Vec<Vec<IdxSize>> = vec![Vec::with_capacity(last.pairs.len()); self.keys.len()];
+        for g in 0..last.pairs.len() {
+            let mut at = g as u32;
+            for (k, pair) in self.pairs.iter().enumerate().rev() {
+                let (left, id) = pair.pairs[at as usize];
+                parts[k + 1].push(id as IdxSize);
+                at = left;
+            }
+            parts[0].push(at as IdxSize);
+        }
+        values.iter().zip(parts).map(|(v, ids)| v.take(&IdxCa::from_vec(PlSmallStr::EMPTY, ids))).collect()
+    }
+}
+
+impl PairIds {
+    /// The number of each row's pair (`left[row]`, `right[row]`), new pairs
+    /// numbered on; `None` past `u32::MAX` pairs.
+    fn ids(&mut self, left: &[u32], right: &[u32]) -> Option<Vec<u32>> {
+        let PairIds { direct, table, pairs } = self;
+        let mut new_pair = |l: u32, r: u32| {
+            let g = u32::try_from(pairs.len()).ok().filter(|&g| g != UNSEEN)?;
+            pairs.push((l, r));
+            Some(g)
+        };
+        let small = |v: u32| v >> PAIR_BITS == 0;
+        if direct.is_empty() {
+            direct.resize(1 << (2 * PAIR_BITS), UNSEEN);
+        }
+        if left.iter().chain(right).all(|&v| small(v)) {
+            let mut out = Vec::with_capacity(left.len());
+            for (&l, &r) in left.iter().zip(right) {
+                let slot = &mut direct[((l << PAIR_BITS) | r) as usize];
+                if *slot == UNSEEN {
+                    *slot = new_pair(l, r)?;
+                }
+                out.push(*slot);
+            }
+            return Some(out);
+        }
+        let combined = |row: usize| (u64::from(left[row]) << 32) | u64::from(right[row]);
+        let mut out = Vec::with_capacity(left.len());
+        for row in 0..left.len() {
+            let (l, r) = (left[row], right[row]);
+            if small(l) && small(r) {
+                let slot = &mut direct[((l << PAIR_BITS) | r) as usize];
+                if *slot == UNSEEN {
+                    *slot = new_pair(l, r)?;
+                }
+                out.push(*slot);
+                continue;
+            }
+            table.lookup_rows(row..row + 1, &combined, &pair_hash, |_, found| {
+                out.push(match found {
+                    Lookup::Found(g) => g,
+                    Lookup::Vacant(slot) => slot.insert(new_pair(l, r)?, &pair_hash),
+                });
+                Some(())
+            })?;
+        }
+        Some(out)
+    }
+
+    fn bytes(&self) -> usize {
+        self.direct.capacity() * 4 + self.table.bytes() + self.pairs.capacity() * 8
+    }
+}
+
+impl KeyIds {
+    fn new(column: &Column) -> Option<KeyIds> {
+        let ids = match Key::of(column)? {
+            Key::Int { .. } => Ids::Int { direct: Vec::new(), table: FlatTable::for_groups(0) },
+            Key::Text { .. } => Ids::Text { short: FlatTable::for_groups(0), long: HashMap::default(), long_bytes: 0 },
+        };
+        Some(KeyIds { dtype: column.dtype().clone(), ids, null: None, count: 0, values: Vec::new(), held: 0 })
+    }
+
+    fn bytes(&self) -> usize {
+        let table = match &self.ids {
+            Ids::Int { direct, table } => direct.capacity() * 4 + table.bytes(),
+            Ids::Text { short, long_bytes, .. } => short.bytes() + long_bytes,
+        };
+        table + self.held
+    }
+
+    /// The id of each row's value, new values numbered on.
+    fn ids(&mut self, column: &Column) -> Option<PolarsResult<Vec<u32>>> {
+        let key = Key::of(column)?;
+        let rows = column.len();
+        let KeyIds { ids, null, count, .. } = self;
+        let mut new_rows: Vec<IdxSize> = Vec::new();
+        let mut next = |row: usize| {
+            let id = *count;
+            *count = count.checked_add(1).filter(|&c| c != UNSEEN)?;
+            new_rows.push(row as IdxSize);
+            Some(id)
+        };
+        let mut out = Vec::with_capacity(rows);
+        // The largest value, when every row holds one in `0..DIRECT_RANGE`.
+        let all_direct = match &key {
+            Key::Int { values, valid: None } => {
+                let (lo, hi) = super::by_range::min_max(values, None);
+                (lo >= 0 && hi < DIRECT_RANGE).then_some(hi)
+            }
+            _ => None,
+        };
+        match (ids, &key) {
+            (Ids::Int { direct, .. }, Key::Int { values, .. }) if all_direct.is_some() => {
+                // Every value indexes the array (dictionary ids, codes): no
+                // test per row but the new-value one.
+                let hi = all_direct.unwrap_or(0) as usize;
+                if hi >= direct.len() {
+                    direct.resize((hi + 1).max(direct.len() * 2).min(DIRECT_RANGE as usize), UNSEEN);
+                }
+                for (row, &v) in values.iter().enumerate() {
+                    let slot = &mut direct[v as usize];
+                    if *slot == UNSEEN {
+                        *slot = next(row)?;
+                    }
+                    out.push(*slot);
+                }
+            }
+            (Ids::Int { direct, table }, Key::Int { values, valid }) => {
+                for (row, &v) in values.iter().enumerate() {
+                    let id = if valid.as_ref().is_some_and(|m| !m[row]) {
+                        match *null {
+                            Some(id) => id,
+                            None => *null.insert(next(row)?),
+                        }
+                    } else if (0..DIRECT_RANGE).contains(&v) {
+                        let v = v as usize;
+                        if v >= direct.len() {
+                            // Grown to the largest value seen, doubling.
+                            let len = (v + 1).max(direct.len() * 2).min(DIRECT_RANGE as usize);
+                            direct.resize(len, UNSEEN);
+                        }
+                        if direct[v] == UNSEEN {
+                            direct[v] = next(row)?;
+                        }
+                        direct[v]
+                    } else {
+                        let mut id = None;
+                        table.lookup_rows(row..row + 1, &|_| v, &int_hash, |_, found| {
+                            id = Some(match found {
+                                Lookup::Found(g) => g,
+                                Lookup::Vacant(slot) => slot.insert(next(row)?, &int_hash),
+                            });
+                            Some(())
+                        })?;
+                        id?
+                    };
+                    out.push(id);
+                }
+            }
+            (Ids::Text { short, long, long_bytes }, Key::Text { values, valid }) => {
+                let views = values.views();
+                let is_null = |row: usize| valid.as_ref().is_some_and(|m| !m[row]);
+                let all_short = views.iter().all(|v| v.length <= View::MAX_INLINE_SIZE);
+                let key = |row: usize| short_text(&views[row]);
+                // Rows visited in order; a long text's lookup goes to `long`.
+                let mut visit = |row: usize, found: Option<Lookup<'_, [u64; 2]>>| -> Option<()> {
+                    let id = if is_null(row) {
+                        match *null {
+                            Some(id) => id,
+                            None => *null.insert(next(row)?),
+                        }
+                    } else {
+                        match found {
+                            Some(Lookup::Found(g)) => g,
+                            Some(Lookup::Vacant(slot)) => slot.insert(next(row)?, &text_hash),
+                            None => {
+                                let bytes = values.value(row).as_bytes();
+                                match long.get(bytes) {
+                                    Some(&g) => g,
+                                    None => {
+                                        let g = next(row)?;
+                                        // The entry, its box and the bytes.
+                                        *long_bytes += 40 + bytes.len();
+                                        long.insert(bytes.into(), g);
+                                        g
+                                    }
+                                }
+                            }
+                        }
+                    };
+                    out.push(id);
+                    Some(())
+                };
+                if all_short {
+                    short.lookup_rows(0..rows, &key, &text_hash, |row, found| visit(row, Some(found)))?;
+                } else {
+                    for (row, view) in views.iter().enumerate() {
+                        if view.length <= View::MAX_INLINE_SIZE && !is_null(row) {
+                            short.lookup_rows(row..row + 1, &key, &text_hash, |row, found| visit(row, Some(found)))?;
+                        } else {
+                            visit(row, None)?;
+                        }
+                    }
+                }
+            }
+            _ => return None,
+        }
+        if !new_rows.is_empty() {
+            let piece = match column.take(&IdxCa::from_vec(PlSmallStr::EMPTY, new_rows)) {
+                Ok(piece) => piece,
+                Err(e) => return Some(Err(e)),
+            };
+            // Its own text, not views pinning the whole chunk's buffers.
+            let piece = crate::ops::detach_text(piece.into_frame()).take_columns().remove(0);
+            self.held += piece.as_materialized_series().estimated_size();
+            self.values.push(piece);
+        }
+        Some(Ok(out))
+    }
+
+    /// The distinct values in id order.
+    fn distinct(&self) -> PolarsResult<Column> {
+        let mut pieces = self.values.iter();
+        let Some(first) = pieces.next() else {
+            return Ok(Column::new_empty(PlSmallStr::EMPTY, &self.dtype));
+        };
+        let mut all = first.clone();
+        for piece in pieces {
+            all.append(piece)?;
+        }
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap as StdMap;
+
+    /// Rows of several chunks grouped in one lane: equal key values (nulls
+    /// included) share a group across chunks and only they do, and the
+    /// groups' key columns give back each group's values.
+    fn check_chunks(chunks: &[Vec<Column>]) {
+        let first: Vec<&Column> = chunks[0].iter().collect();
+        let mut lane = LaneGroups::new(&first).unwrap();
+        let mut seen: StdMap<Vec<String>, u32> = StdMap::new();
+        let mut rows_of: Vec<(usize, usize)> = Vec::new();
+        for (c, chunk) in chunks.iter().enumerate() {
+            let refs: Vec<&Column> = chunk.iter().collect();
+            assert!(lane.takes(&refs));
+            let ids = lane.ids(&refs).unwrap().unwrap();
+            for (row, &g) in ids.iter().enumerate() {
+                let key: Vec<String> = chunk.iter().map(|k| format!("{:?}", k.get(row).unwrap())).collect();
+                let expected = *seen.entry(key).or_insert(g);
+                assert_eq!(g, expected, "chunk {c} row {row}");
+                if g as usize == rows_of.len() {
+                    rows_of.push((c, row));
+                }
+            }
+        }
+        assert_eq!(lane.groups(), seen.len());
+        let keys = lane.key_columns().unwrap();
+        for (g, &(c, row)) in rows_of.iter().enumerate() {
+            for (k, column) in keys.iter().enumerate() {
+                assert_eq!(column.get(g).unwrap(), chunks[c][k].get(row).unwrap(), "group {g} key {k}");
+            }
+        }
+    }
+
+    /// Keys of every shape the lane tables take, over chunks that share
+    /// values: integers in and out of the direct range (negative, huge),
+    /// short and long text, nulls in each, one key and three.
+    #[test]
+    fn equal_keys_share_a_group_across_chunks() {
+        let mut rng = crate::test_rng::Rng(0x6A09_E667_F3BC_C908);
+        // `wide`: some integers among 600 more values, so that pairs of ids
+        // past the direct array's range mix with small ones.
+        let mut chunk = |rows: usize, wide: bool| -> Vec<Column> {
+            let mut ints = Vec::new();
+            let mut texts = Vec::new();
+            let mut small = Vec::new();
+            for _ in 0..rows {
+                let r = rng.next();
+                ints.push((r % 7 != 0).then(|| match r % 4 {
+                    0 => (r % 50) as i64,
+                    1 => -((r % 40) as i64),
+                    2 if wide => 1000 + (r % 600) as i64,
+                    _ => i64::MAX - (r % 30) as i64,
+                }));
+                texts.push((r % 11 != 0).then(|| {
+                    if r % 2 == 0 {
+                        format!("k{}", r % 90)
+                    } else {
+                        format!("a much longer text {}", r % 60)
+                    }
+                }));
+                small.push((r % 5) as i32);
+            }
+            vec![Column::new("i".into(), ints), Column::new("t".into(), texts), Column::new("s".into(), small)]
+        };
+        let chunks: Vec<Vec<Column>> = [(500, false), (0, false), (1, true), (3000, true), (300, false), (2000, true)]
+            .iter()
+            .map(|&(n, wide)| chunk(n, wide))
+            .collect();
+        check_chunks(&chunks);
+        for k in 0..3 {
+            let one: Vec<Vec<Column>> = chunks.iter().map(|c| vec![c[k].clone()]).collect();
+            check_chunks(&one);
+        }
+    }
+
+    #[test]
+    fn a_chunk_of_another_type_is_not_taken() {
+        let a = Column::new("k".into(), [1i64, 2]);
+        let b = Column::new("k".into(), ["x", "y"]);
+        let lane = LaneGroups::new(&[&a]).unwrap();
+        assert!(lane.takes(&[&a]));
+        assert!(!lane.takes(&[&b]));
+        assert!(LaneGroups::new(&[&Column::new("f".into(), [1.0f64])]).is_none());
+    }
+}
