@@ -169,10 +169,15 @@ impl Pipe<'_> {
                 partials.push(self, df, out)?;
             }
             if lanes > 0 {
-                held.resize(self.sink.held_bytes());
-                if !run.env.room_for(0) {
-                    self.give_out_held(partials, out)?;
+                // What the lanes grew by this window is charged if it fits
+                // beside the headroom; else they are taken out (and their
+                // partials spill as the store sees fit).
+                let bytes = self.sink.held_bytes();
+                if run.env.room_for(bytes.saturating_sub(held.bytes())) {
+                    held.resize(bytes);
+                } else {
                     held.resize(0);
+                    self.give_out_held(partials, out)?;
                 }
             }
             if limit.is_some_and(|n| kept >= n) {

@@ -12,6 +12,7 @@ mod errors;
 mod expressions;
 mod formats;
 mod fuzz;
+mod group_by;
 mod language;
 mod library;
 mod memory;

@@ -98,6 +98,33 @@ fn aggregation_with_many_groups_spills_and_matches() {
     }
 }
 
+/// Aggregates that each thread's lane folds across chunks (count, sum,
+/// mean, max, std by a text key of ~100k groups): the lanes outgrow the
+/// budget, are taken out as partials part way and spilled; every group's
+/// count and sum match a fold here.
+#[test]
+fn lane_aggregation_taken_out_under_the_budget_spills_and_matches() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    let program = format!(
+        r#"scan "{f}" | agg n = count(), total = sum(v), avg = mean(f), hi = max(v), sd = std(v) by s | sort s"#
+    );
+    let (free, limited) = both(&t, &program, true);
+    assert_same_table(&free, &limited);
+    let mut sums: HashMap<String, (i64, i64)> = HashMap::new();
+    for i in 0..ROWS as i64 {
+        let s = if i % 100_000 == 0 { "hot".to_string() } else { format!("s{}", (i * 31) % 100_003) };
+        let e = sums.entry(s).or_default();
+        e.0 += 1;
+        e.1 += (i * 13) % 1000;
+    }
+    let keys = column(&limited, "s");
+    assert_eq!(keys.len(), sums.len());
+    for ((k, n), total) in keys.iter().zip(ints(&limited, "n")).zip(ints(&limited, "total")) {
+        assert_eq!(sums[k], (n, total), "group {k}");
+    }
+}
+
 #[test]
 fn median_and_n_unique_spill_by_group_and_match() {
     let t = Tmp::new();

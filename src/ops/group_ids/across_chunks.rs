@@ -131,10 +131,7 @@ impl LaneGroups {
                 Ok(ids) => ids,
                 Err(e) => return Some(Err(e)),
             };
-            code = match pair.ids(&code, &ids) {
-                Some(code) => code,
-                None => return None,
-            };
+            code = pair.ids(&code, &ids)?;
         }
         Some(Ok(code))
     }
@@ -423,14 +420,14 @@ mod tests {
             let mut small = Vec::new();
             for _ in 0..rows {
                 let r = rng.next();
-                ints.push((r % 7 != 0).then(|| match r % 4 {
+                ints.push((!r.is_multiple_of(7)).then(|| match r % 4 {
                     0 => (r % 50) as i64,
                     1 => -((r % 40) as i64),
                     2 if wide => 1000 + (r % 600) as i64,
                     _ => i64::MAX - (r % 30) as i64,
                 }));
-                texts.push((r % 11 != 0).then(|| {
-                    if r % 2 == 0 {
+                texts.push((!r.is_multiple_of(11)).then(|| {
+                    if r.is_multiple_of(2) {
                         format!("k{}", r % 90)
                     } else {
                         format!("a much longer text {}", r % 60)
