@@ -106,29 +106,44 @@ impl<K: Copy + Eq + Default> FlatTable<K> {
     /// ones); stops at the first `None` from `visit`.
     pub(super) fn lookup_rows<H: Fn(K) -> u64>(
         &mut self,
-        rows: std::ops::Range<usize>,
+        rows: impl Iterator<Item = usize>,
         key: &impl Fn(usize) -> K,
         hash: &H,
         mut visit: impl FnMut(usize, Lookup<'_, K>) -> Option<()>,
     ) -> Option<()> {
-        let mut hashes = [0u64; AHEAD];
-        for block in rows.clone().step_by(AHEAD) {
-            let end = (block + AHEAD).min(rows.end);
+        let mut rows = rows.peekable();
+        let mut block = [(0usize, 0u64); AHEAD];
+        while rows.peek().is_some() {
             // Hash a few rows ahead and ask for their slots before probing: a
             // table larger than the core's cache (100k groups) misses on most
             // probes, and the misses of a block then overlap.
-            for (h, row) in hashes.iter_mut().zip(block..end) {
-                *h = hash(key(row));
+            let mut n = 0;
+            for (slot, row) in block.iter_mut().zip(rows.by_ref()) {
+                let h = hash(key(row));
                 if self.slots.len() > 1 << 14 {
-                    prefetch(&self.slots, (*h >> (64 - self.bits)) as usize);
+                    prefetch(&self.slots, (h >> (64 - self.bits)) as usize);
                 }
+                *slot = (row, h);
+                n += 1;
             }
-            for (row, &h) in (block..end).zip(&hashes) {
+            for &(row, h) in &block[..n] {
                 let found = self.find(key(row), h);
                 visit(row, found)?;
             }
         }
         Some(())
+    }
+
+    /// Every key and its group.
+    pub(super) fn entries(&self) -> impl Iterator<Item = (K, u32)> + '_ {
+        self.slots.iter().copied().filter(|e| e.1 != EMPTY)
+    }
+
+    /// Puts `k` in with group `g` unless it is there.
+    pub(super) fn insert<H: Fn(K) -> u64>(&mut self, k: K, g: u32, hash: &H) {
+        if let Lookup::Vacant(slot) = self.find(k, hash(k)) {
+            slot.insert(g, hash);
+        }
     }
 
     /// The group of `k` (whose hash is `h`), or where it goes.
