@@ -21,10 +21,17 @@
 //! runs once over the gathered columns ([`holistic`]: medians and
 //! quantiles quick-selected per group, the rest folded by group ids).
 //!
-//! Adaptive: when a chunk's partial aggregate keeps more than half of its
-//! rows (keys nearly unique, e.g. h2o q10), grouping per chunk only costs
-//! time, so later chunks skip it and emit each row in partial form
-//! (count 1, sum x, ...) for the merge to aggregate once.
+//! Lanes: where dq's kernel handles the types (and no `first`/`last`
+//! needs the chunks' order), each thread keeps one partial aggregate across
+//! all the chunks it folds ([`lane`]), so a row is grouped once in a table
+//! that already holds its group, and the merge sees one partial per thread
+//! instead of one per chunk. The executor charges what the lanes hold and
+//! takes them out as partials when the budget runs short and at the end.
+//!
+//! Adaptive: when a chunk's rows nearly all make new groups (keys nearly
+//! unique, e.g. h2o q10), grouping per chunk only costs time, so later
+//! chunks skip it and emit each row in partial form (count 1, sum x, ...)
+//! for the merge to aggregate once.
 //!
 //! SQL semantics: aggregates skip nulls; `sum`/`mean` of no values is null;
 //! null keys form their own group.
@@ -330,9 +337,13 @@ impl HashAggregate {
             None => return Ok(false),
         };
         let folded = lane.fold(keyed, &keys, &self.aggs);
-        // Groups nearly as many as the rows: grouping per chunk does not
-        // reduce, later chunks go row-wise (see `rowwise`).
-        if lane.rows >= ADAPT_MIN_ROWS && lane.groups() * 2 > lane.rows {
+        // Nearly every row a new group: the keys are nearly unique (h2o
+        // q10), a lane would hold every row, and later chunks go row-wise
+        // (see `rowwise`). A lower share only says that the groups are many
+        // beside the rows seen so far (1M groups of 100M rows: 85% of a
+        // first chunk's rows are new): the lane reduces over the chunks
+        // that follow, where a chunk's own partial would not.
+        if lane.rows >= ADAPT_MIN_ROWS && lane.groups() * 10 > lane.rows * 9 {
             self.rowwise.store(true, Ordering::Relaxed);
         }
         let mut lanes = self.lanes();

@@ -8,18 +8,16 @@
 //!
 //! Each key column numbers its distinct values: integers in
 //! `0..DIRECT_RANGE` (dictionary ids, codes) index an array, other integers
-//! and short text (held whole in its view) go to a [`FlatTable`], long text
-//! to a hash map of its bytes. Several keys' numbers are combined pair by
-//! pair in further flat tables. A short-text table that outgrows a core's
-//! cache (h2o q3: 100k keys, 6 MB) is split into [`PARTS`] tables by hash,
-//! and each chunk's rows are looked up part by part, so that every lookup
-//! hits a table in the cache (DuckDB's radix-partitioned aggregate does the
-//! same). The distinct values themselves are kept as
-//! small columns gathered from the chunks where they first appeared, so the
-//! groups' keys come out in the chunks' own types.
+//! and short text (held whole in its view) go to a [`FlatTable`]; a chunk
+//! with longer text is left to the per-chunk tables. Several keys' numbers
+//! are combined pair by pair in further flat tables. A short-text table
+//! that outgrows a core's cache (h2o q3: 100k keys, 6 MB) is split into
+//! [`PARTS`] tables by hash, and each chunk's rows are looked up part by
+//! part, so that every lookup hits a table in the cache (DuckDB's
+//! radix-partitioned aggregate does the same). The distinct values
+//! themselves are kept as small columns gathered from the chunks where they
+//! first appeared, so the groups' keys come out in the chunks' own types.
 
-use foldhash::fast::FixedState;
-use hashbrown::HashMap;
 use polars::prelude::*;
 use polars_arrow::array::View;
 
@@ -71,11 +69,9 @@ enum Ids {
         direct: Vec<u32>,
         table: FlatTable<i64>,
     },
-    /// `long_bytes`: what the long texts' map holds.
+    /// Short text only (see [`LaneGroups::takes`]).
     Text {
         short: ShortTable,
-        long: HashMap<Box<[u8]>, u32, FixedState>,
-        long_bytes: usize,
     },
 }
 
@@ -105,14 +101,6 @@ impl ShortTable {
         (text_hash(k) & (PARTS as u64 - 1)) as usize
     }
 
-    /// The table that holds `k`.
-    fn table_for(&mut self, k: [u64; 2]) -> &mut FlatTable<[u64; 2]> {
-        match self {
-            ShortTable::One(t) => t,
-            ShortTable::Parts(parts) => &mut parts[Self::part(k)],
-        }
-    }
-
     /// Splits one table larger than the cache into parts.
     fn split_if_large(&mut self) {
         let ShortTable::One(one) = self else {
@@ -128,6 +116,18 @@ impl ShortTable {
         }
         *self = ShortTable::Parts(parts);
     }
+}
+
+/// Whether every valid value of a text column (other types: true) is
+/// short enough to be held whole in its view.
+fn all_short(column: &Column) -> bool {
+    let Ok(text) = column.str() else {
+        return true;
+    };
+    text.downcast_iter().all(|a| {
+        let valid = |i: usize| polars_arrow::array::Array::is_valid(a, i);
+        a.views().iter().enumerate().all(|(i, v)| v.length <= View::MAX_INLINE_SIZE || !valid(i))
+    })
 }
 
 fn int_hash(v: i64) -> u64 {
@@ -146,6 +146,9 @@ impl LaneGroups {
     /// Empty groups for key columns like `keys`, or `None` when a key's
     /// type is not one these tables hold.
     pub fn new(keys: &[&Column]) -> Option<LaneGroups> {
+        if !keys.iter().all(|c| all_short(c)) {
+            return None;
+        }
         let keys: Vec<KeyIds> = keys.iter().map(|c| KeyIds::new(c)).collect::<Option<_>>()?;
         let pairs = (1..keys.len())
             .map(|_| PairIds { direct: Vec::new(), table: FlatTable::for_groups(0), pairs: Vec::new() })
@@ -153,9 +156,12 @@ impl LaneGroups {
         Some(LaneGroups { keys, pairs })
     }
 
-    /// Whether `keys` (a chunk's key columns) have the types of the first.
+    /// Whether `keys` (a chunk's key columns) have the types of the first,
+    /// and their text is all short. Long texts are left to the per-chunk
+    /// tables: held across chunks (in boxes or one buffer) they took several
+    /// times their accounted size (317-432 MB of RSS under a 64 MiB limit).
     pub fn takes(&self, keys: &[&Column]) -> bool {
-        keys.len() == self.keys.len() && self.keys.iter().zip(keys).all(|(k, c)| &k.dtype == c.dtype())
+        keys.len() == self.keys.len() && self.keys.iter().zip(keys).all(|(k, c)| &k.dtype == c.dtype() && all_short(c))
     }
 
     /// How many groups so far.
@@ -269,9 +275,7 @@ impl KeyIds {
     fn new(column: &Column) -> Option<KeyIds> {
         let ids = match Key::of(column)? {
             Key::Int { .. } => Ids::Int { direct: Vec::new(), table: FlatTable::for_groups(0) },
-            Key::Text { .. } => {
-                Ids::Text { short: ShortTable::One(FlatTable::for_groups(0)), long: HashMap::default(), long_bytes: 0 }
-            }
+            Key::Text { .. } => Ids::Text { short: ShortTable::One(FlatTable::for_groups(0)) },
         };
         Some(KeyIds { dtype: column.dtype().clone(), ids, null: None, count: 0, values: Vec::new(), held: 0 })
     }
@@ -279,7 +283,7 @@ impl KeyIds {
     fn bytes(&self) -> usize {
         let table = match &self.ids {
             Ids::Int { direct, table } => direct.capacity() * 4 + table.bytes(),
-            Ids::Text { short, long_bytes, .. } => short.bytes() + long_bytes,
+            Ids::Text { short } => short.bytes(),
         };
         table + self.held
     }
@@ -353,47 +357,30 @@ impl KeyIds {
                     out.push(id);
                 }
             }
-            (Ids::Text { short, long, long_bytes }, Key::Text { values, valid }) => {
+            (Ids::Text { short }, Key::Text { values, valid }) => {
                 let views = values.views();
                 let is_null = |row: usize| valid.as_ref().is_some_and(|m| !m[row]);
-                let all_short = views.iter().all(|v| v.length <= View::MAX_INLINE_SIZE);
                 let key = |row: usize| short_text(&views[row]);
                 // Rows are visited in order, or part by part (ids are
-                // handed out in visit order); a long text goes to `long`.
+                // handed out in visit order).
                 out.resize(rows, 0);
-                let mut visit = |row: usize, found: Option<Lookup<'_, [u64; 2]>>| -> Option<()> {
-                    let id = if is_null(row) {
+                let mut visit = |row: usize, found: Lookup<'_, [u64; 2]>| -> Option<()> {
+                    out[row] = if is_null(row) {
                         match *null {
                             Some(id) => id,
                             None => *null.insert(next(row)?),
                         }
                     } else {
                         match found {
-                            Some(Lookup::Found(g)) => g,
-                            Some(Lookup::Vacant(slot)) => slot.insert(next(row)?, &text_hash),
-                            None => {
-                                let bytes = values.value(row).as_bytes();
-                                match long.get(bytes) {
-                                    Some(&g) => g,
-                                    None => {
-                                        let g = next(row)?;
-                                        // The entry, its box and the bytes.
-                                        *long_bytes += 40 + bytes.len();
-                                        long.insert(bytes.into(), g);
-                                        g
-                                    }
-                                }
-                            }
+                            Lookup::Found(g) => g,
+                            Lookup::Vacant(slot) => slot.insert(next(row)?, &text_hash),
                         }
                     };
-                    out[row] = id;
                     Some(())
                 };
                 match short {
-                    ShortTable::One(table) if all_short => {
-                        table.lookup_rows(0..rows, &key, &text_hash, |row, found| visit(row, Some(found)))?;
-                    }
-                    ShortTable::Parts(parts) if all_short => {
+                    ShortTable::One(table) => table.lookup_rows(0..rows, &key, &text_hash, &mut visit)?,
+                    ShortTable::Parts(parts) => {
                         // Each part's keys copied out in one pass, then read
                         // in order (reading the views part by part missed
                         // the cache on nearly every row).
@@ -406,20 +393,8 @@ impl KeyIds {
                         for (table, list) in parts.iter_mut().zip(&lists) {
                             let key = |i: usize| list[i].1;
                             table.lookup_rows(0..list.len(), &key, &text_hash, |i, found| {
-                                visit(list[i].0 as usize, Some(found))
+                                visit(list[i].0 as usize, found)
                             })?;
-                        }
-                    }
-                    _ => {
-                        for (row, view) in views.iter().enumerate() {
-                            if view.length <= View::MAX_INLINE_SIZE && !is_null(row) {
-                                let table = short.table_for(key(row));
-                                table.lookup_rows(row..row + 1, &key, &text_hash, |row, found| {
-                                    visit(row, Some(found))
-                                })?;
-                            } else {
-                                visit(row, None)?;
-                            }
                         }
                     }
                 }
@@ -492,7 +467,7 @@ mod tests {
 
     /// Keys of every shape the lane tables take, over chunks that share
     /// values: integers in and out of the direct range (negative, huge),
-    /// short and long text, nulls in each, one key and three.
+    /// short text of every length, nulls in each, one key and three.
     #[test]
     fn equal_keys_share_a_group_across_chunks() {
         let mut rng = crate::test_rng::Rng(0x6A09_E667_F3BC_C908);
@@ -514,7 +489,7 @@ mod tests {
                     if r.is_multiple_of(2) {
                         format!("k{}", r % 90)
                     } else {
-                        format!("a much longer text {}", r % 60)
+                        format!("twelve_{}", r % 60)
                     }
                 }));
                 small.push((r % 5) as i32);
@@ -533,8 +508,7 @@ mod tests {
     }
 
     /// Short texts past the cache-sized table (split into parts and looked
-    /// up part by part), then a chunk with long texts and nulls among them
-    /// (looked up row by row in the parts).
+    /// up part by part), then a chunk with nulls and the empty text.
     #[test]
     fn short_texts_split_into_parts_keep_their_groups() {
         let mut rng = crate::test_rng::Rng(0xBB67_AE85_84CA_A73B);
@@ -544,7 +518,7 @@ mod tests {
                     let r = rng.next();
                     match r % 10 {
                         0 if mixed => None,
-                        1 if mixed => Some(format!("a long text past the view {}", r % 100)),
+                        1 if mixed => Some(String::new()),
                         _ => Some(format!("k{}", r % 40_000)),
                     }
                 })
@@ -567,5 +541,12 @@ mod tests {
         assert!(lane.takes(&[&a]));
         assert!(!lane.takes(&[&b]));
         assert!(LaneGroups::new(&[&Column::new("f".into(), [1.0f64])]).is_none());
+        // Text longer than a view holds is left to the per-chunk tables.
+        let short = Column::new("t".into(), [Some("twelve bytes"), None]);
+        let long = Column::new("t".into(), [Some("thirteen byte"), None]);
+        let lane = LaneGroups::new(&[&short]).unwrap();
+        assert!(lane.takes(&[&short]));
+        assert!(!lane.takes(&[&long]));
+        assert!(LaneGroups::new(&[&long]).is_none());
     }
 }
