@@ -327,14 +327,16 @@ impl HashAggregate {
         self.lanes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Folds a keyed chunk into lane `at`; `false` when the lane does not
-    /// take its types (the chunk is then aggregated on its own).
-    fn fold_into_lane(&self, keyed: &DataFrame, at: usize) -> PolarsResult<bool> {
+    /// Folds a keyed chunk into lane `at`: a frame without columns when the
+    /// lane holds it, the lane's partial when it is given out (see below),
+    /// `None` when the lane does not take the chunk's types (the chunk is
+    /// then aggregated on its own).
+    fn fold_into_lane(&self, keyed: &DataFrame, at: usize) -> PolarsResult<Option<DataFrame>> {
         let keys = self.key_names();
         let taken = self.lanes().get_mut(at).and_then(Option::take);
         let mut lane = match taken.or_else(|| Lane::new(keyed, &keys, &self.aggs)) {
             Some(lane) => lane,
-            None => return Ok(false),
+            None => return Ok(None),
         };
         let folded = lane.fold(keyed, &keys, &self.aggs);
         // Nearly every row a new group: the keys are nearly unique (h2o
@@ -343,8 +345,12 @@ impl HashAggregate {
         // beside the rows seen so far (1M groups of 100M rows: 85% of a
         // first chunk's rows are new): the lane reduces over the chunks
         // that follow, where a chunk's own partial would not.
-        if lane.rows >= ADAPT_MIN_ROWS && lane.groups() * 10 > lane.rows * 9 {
+        if folded.is_some() && lane.rows >= ADAPT_MIN_ROWS && lane.groups() * 10 > lane.rows * 9 {
             self.rowwise.store(true, Ordering::Relaxed);
+            // Nothing more folds into it: given out now, its tables (100 MB
+            // for h2o q10's first chunk) not held to the end of the pass.
+            folded.unwrap_or(Ok(()))?;
+            return Ok(Some(self.decoded(lane.into_frame(&keys, &self.aggs)?)?));
         }
         let mut lanes = self.lanes();
         if lanes.len() <= at {
@@ -352,8 +358,8 @@ impl HashAggregate {
         }
         lanes[at] = Some(lane);
         match folded {
-            Some(result) => result.map(|()| true),
-            None => Ok(false),
+            Some(result) => result.map(|()| Some(DataFrame::empty())),
+            None => Ok(None),
         }
     }
 
@@ -668,9 +674,8 @@ impl Sink for HashAggregate {
             return run_lazy(self.decoded(keyed)?, |lf| lf.select(exprs));
         }
         if let Some(at) = ctx.lane.filter(|_| self.folds_in_lanes) {
-            if self.fold_into_lane(&keyed, at)? {
-                // Held in the lane until `take_held`.
-                return Ok(DataFrame::empty());
+            if let Some(out) = self.fold_into_lane(&keyed, at)? {
+                return Ok(out);
             }
         }
         let rows = keyed.height();
