@@ -214,3 +214,14 @@ fn after_a_filter_that_empties_chunks_matches_a_hashmap_fold() {
     let keep = |r: &Row| r.id % 7 != 3 && (r.id < 2000 || r.id >= 6000);
     check(&["t", "s"], Some("id % 7 != 3 and (id < 2000 or id >= 6000)"), keep);
 }
+
+/// `explain` says how each aggregate runs: lanes where they fold it,
+/// partials per chunk for `first`/`last`, gathered values for a median.
+#[test]
+fn explain_says_where_an_aggregate_folds_per_thread() {
+    let plan =
+        |aggs: &str| ok_args(&["explain", "-e", &format!(r#"scan "testdata/sales.csv" | agg {aggs} by region"#)]);
+    assert!(plan("n = count(), q = sum(qty)").contains("partial aggregate per thread across its chunks, then combine"));
+    assert!(plan("f = first(qty)").contains("partial aggregate per chunk, then combine"));
+    assert!(plan("m = median(qty)").contains("gather keys and arguments, then aggregate once"));
+}

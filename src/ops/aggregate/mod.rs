@@ -653,7 +653,9 @@ impl Sink for HashAggregate {
         let aggs: Vec<String> = self.aggs.iter().map(|a| format!("{} = {}", a.name, a.label)).collect();
         let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
         let by = if keys.is_empty() { String::new() } else { format!(" by {}", keys.join(", ")) };
-        let how = if self.two_phase {
+        let how = if self.folds_in_lanes {
+            "partial aggregate per thread across its chunks, then combine"
+        } else if self.two_phase {
             "partial aggregate per chunk, then combine"
         } else {
             "gather keys and arguments, then aggregate once (holistic aggregates)"
