@@ -144,12 +144,10 @@ impl Pipe<'_> {
                 // chunks a lane folds (and its float sums' order) does not
                 // depend on scheduling.
                 let share = batch.len().div_ceil(lanes);
+                let mut items = batch.into_iter().enumerate().peekable();
                 let mut shares: Vec<Vec<(usize, Work)>> = Vec::new();
-                for (i, work) in batch.into_iter().enumerate() {
-                    if i % share == 0 {
-                        shares.push(Vec::new());
-                    }
-                    shares.last_mut().expect("pushed above").push((i, work));
+                while items.peek().is_some() {
+                    shares.push(items.by_ref().take(share).collect());
                 }
                 let done: Vec<Vec<Result<(DataFrame, u64), Error>>> = shares
                     .into_par_iter()

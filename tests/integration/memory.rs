@@ -16,11 +16,37 @@ const ROWS: u64 = 400_000;
 fn big_table(t: &Tmp) -> String {
     let mut text = String::from("id,k,g,s,v,f\n");
     for i in 0..ROWS {
-        let s = if i % 100_000 == 0 { "hot".to_string() } else { format!("s{}", (i * 31) % 100_003) };
+        let s = s_of(i);
         let f = if i % 17 == 0 { String::new() } else { format!("{:.3}", (i % 101) as f64 / 7.0) };
         text.push_str(&format!("{i},{},{},{s},{},{f}\n", (i * 7919) % 50_021, i % 7, (i * 13) % 1000));
     }
     t.file("big.csv", text)
+}
+
+/// Row `i`'s `s` in [`big_table`].
+fn s_of(i: u64) -> String {
+    if i.is_multiple_of(100_000) {
+        "hot".to_string()
+    } else {
+        format!("s{}", (i * 31) % 100_003)
+    }
+}
+
+/// Independent truth for a group-by of [`big_table`] by `key` (`key_of`
+/// gives row `i`'s value): every group's `n` and `total` (of `v`) in `out`
+/// match a count and a sum computed here, and no group is missing.
+fn assert_counts_and_sums(out: &str, key: &str, key_of: impl Fn(u64) -> String) {
+    let mut sums: HashMap<String, (i64, i64)> = HashMap::new();
+    for i in 0..ROWS {
+        let e = sums.entry(key_of(i)).or_default();
+        e.0 += 1;
+        e.1 += ((i * 13) % 1000) as i64;
+    }
+    let keys = column(out, key);
+    assert_eq!(keys.len(), sums.len());
+    for ((k, n), total) in keys.iter().zip(ints(out, "n")).zip(ints(out, "total")) {
+        assert_eq!(sums[k], (n, total), "group {k}");
+    }
 }
 
 /// Runs `program` without a limit and under [`LIMIT`], with spill files
@@ -84,18 +110,7 @@ fn aggregation_with_many_groups_spills_and_matches() {
     );
     let (free, limited) = both(&t, &program, true);
     assert_same_table(&free, &limited);
-    // Independent truth: group count and per-group sums computed here.
-    let mut sums: HashMap<i64, (i64, i64)> = HashMap::new();
-    for i in 0..ROWS as i64 {
-        let e = sums.entry((i * 7919) % 50_021).or_default();
-        e.0 += 1;
-        e.1 += (i * 13) % 1000;
-    }
-    let keys = ints(&limited, "k");
-    assert_eq!(keys.len(), sums.len());
-    for ((k, n), total) in keys.iter().zip(ints(&limited, "n")).zip(ints(&limited, "total")) {
-        assert_eq!(sums[k], (n, total), "group {k}");
-    }
+    assert_counts_and_sums(&limited, "k", |i| ((i * 7919) % 50_021).to_string());
 }
 
 /// Aggregates that each thread's lane folds across chunks (count, sum,
@@ -111,18 +126,7 @@ fn lane_aggregation_taken_out_under_the_budget_spills_and_matches() {
     );
     let (free, limited) = both(&t, &program, true);
     assert_same_table(&free, &limited);
-    let mut sums: HashMap<String, (i64, i64)> = HashMap::new();
-    for i in 0..ROWS as i64 {
-        let s = if i % 100_000 == 0 { "hot".to_string() } else { format!("s{}", (i * 31) % 100_003) };
-        let e = sums.entry(s).or_default();
-        e.0 += 1;
-        e.1 += (i * 13) % 1000;
-    }
-    let keys = column(&limited, "s");
-    assert_eq!(keys.len(), sums.len());
-    for ((k, n), total) in keys.iter().zip(ints(&limited, "n")).zip(ints(&limited, "total")) {
-        assert_eq!(sums[k], (n, total), "group {k}");
-    }
+    assert_counts_and_sums(&limited, "s", s_of);
 }
 
 #[test]
@@ -241,12 +245,8 @@ a | union a | select k, s, v, g | distinct | sort k, s, v, g"#
     );
     let (free, limited) = both(&t, &program, true);
     assert_eq!(free, limited);
-    let expected: HashSet<(i64, String, i64)> = (0..ROWS as i64)
-        .map(|i| {
-            let s = if i % 100_000 == 0 { "hot".to_string() } else { format!("s{}", (i * 31) % 100_003) };
-            ((i * 7919) % 50_021, s, (i * 13) % 1000)
-        })
-        .collect();
+    let expected: HashSet<(i64, String, i64)> =
+        (0..ROWS).map(|i| (((i * 7919) % 50_021) as i64, s_of(i), ((i * 13) % 1000) as i64)).collect();
     assert_eq!(csv(&limited).len() - 1, expected.len());
 }
 

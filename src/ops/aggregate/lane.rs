@@ -214,10 +214,10 @@ impl Lane {
         Some(Lane { groups, accs, rows: 0 })
     }
 
-    /// Whether a lane can fold these aggregates at all (`first` and `last`
-    /// depend on the order of chunks, which a lane's do not keep).
+    /// Whether a lane can fold these two-phase aggregates at all (`first`
+    /// and `last` depend on the order of chunks, which a lane's do not keep).
     pub(super) fn folds(aggs: &[AggSpec]) -> bool {
-        aggs.iter().all(|a| !matches!(a.kind, AggKind::First | AggKind::Last) && !parts(a).is_empty())
+        aggs.iter().all(|a| !matches!(a.kind, AggKind::First | AggKind::Last))
     }
 
     /// Folds `df` in; `None` (nothing changed) when its types are not the

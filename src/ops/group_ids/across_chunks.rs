@@ -112,9 +112,16 @@ impl ShortTable {
         let each = one.entries().count() / PARTS;
         let mut parts: Vec<FlatTable<[u64; 2]>> = (0..PARTS).map(|_| FlatTable::for_groups(each)).collect();
         for (k, g) in one.entries() {
-            parts[Self::part(k)].insert(k, g, &text_hash);
+            parts[Self::part(k)].get_or_insert(k, &text_hash, || Some(g));
         }
         *self = ShortTable::Parts(parts);
+    }
+}
+
+/// `direct` grown (doubling, up to [`DIRECT_RANGE`]) to index `v`.
+fn grow_to_hold(direct: &mut Vec<u32>, v: usize) {
+    if v >= direct.len() {
+        direct.resize((v + 1).max(direct.len() * 2).min(DIRECT_RANGE as usize), UNSEEN);
     }
 }
 
@@ -228,40 +235,22 @@ impl PairIds {
             pairs.push((l, r));
             Some(g)
         };
-        let small = |v: u32| v >> PAIR_BITS == 0;
         if direct.is_empty() {
             direct.resize(1 << (2 * PAIR_BITS), UNSEEN);
         }
-        if left.iter().chain(right).all(|&v| small(v)) {
-            let mut out = Vec::with_capacity(left.len());
-            for (&l, &r) in left.iter().zip(right) {
-                let slot = &mut direct[((l << PAIR_BITS) | r) as usize];
-                if *slot == UNSEEN {
-                    *slot = new_pair(l, r)?;
-                }
-                out.push(*slot);
-            }
-            return Some(out);
-        }
-        let combined = |row: usize| (u64::from(left[row]) << 32) | u64::from(right[row]);
         let mut out = Vec::with_capacity(left.len());
-        for row in 0..left.len() {
-            let (l, r) = (left[row], right[row]);
-            if small(l) && small(r) {
+        for (&l, &r) in left.iter().zip(right) {
+            let id = if (l | r) >> PAIR_BITS == 0 {
                 let slot = &mut direct[((l << PAIR_BITS) | r) as usize];
                 if *slot == UNSEEN {
                     *slot = new_pair(l, r)?;
                 }
-                out.push(*slot);
-                continue;
-            }
-            table.lookup_rows(row..row + 1, &combined, &pair_hash, |_, found| {
-                out.push(match found {
-                    Lookup::Found(g) => g,
-                    Lookup::Vacant(slot) => slot.insert(new_pair(l, r)?, &pair_hash),
-                });
-                Some(())
-            })?;
+                *slot
+            } else {
+                let pair = (u64::from(l) << 32) | u64::from(r);
+                table.get_or_insert(pair, &pair_hash, || new_pair(l, r))?
+            };
+            out.push(id);
         }
         Some(out)
     }
@@ -301,60 +290,39 @@ impl KeyIds {
             Some(id)
         };
         let mut out = Vec::with_capacity(rows);
-        // The largest value, when every row holds one in `0..DIRECT_RANGE`.
-        let all_direct = match &key {
-            Key::Int { values, valid: None } => {
-                let (lo, hi) = super::by_range::min_max(values, None);
-                (lo >= 0 && hi < DIRECT_RANGE).then_some(hi)
-            }
-            _ => None,
-        };
         match (ids, &key) {
-            (Ids::Int { direct, .. }, Key::Int { values, .. }) if all_direct.is_some() => {
-                // Every value indexes the array (dictionary ids, codes): no
-                // test per row but the new-value one.
-                let hi = all_direct.unwrap_or(0) as usize;
-                if hi >= direct.len() {
-                    direct.resize((hi + 1).max(direct.len() * 2).min(DIRECT_RANGE as usize), UNSEEN);
-                }
-                for (row, &v) in values.iter().enumerate() {
-                    let slot = &mut direct[v as usize];
-                    if *slot == UNSEEN {
-                        *slot = next(row)?;
-                    }
-                    out.push(*slot);
-                }
-            }
             (Ids::Int { direct, table }, Key::Int { values, valid }) => {
-                for (row, &v) in values.iter().enumerate() {
-                    let id = if valid.as_ref().is_some_and(|m| !m[row]) {
-                        match *null {
-                            Some(id) => id,
-                            None => *null.insert(next(row)?),
+                let (lo, hi) = super::by_range::min_max(values, valid.as_deref());
+                if valid.is_none() && lo >= 0 && hi < DIRECT_RANGE {
+                    // Every value indexes the array (dictionary ids, codes):
+                    // no test per row but the new-value one.
+                    grow_to_hold(direct, hi as usize);
+                    for (row, &v) in values.iter().enumerate() {
+                        let slot = &mut direct[v as usize];
+                        if *slot == UNSEEN {
+                            *slot = next(row)?;
                         }
-                    } else if (0..DIRECT_RANGE).contains(&v) {
-                        let v = v as usize;
-                        if v >= direct.len() {
-                            // Grown to the largest value seen, doubling.
-                            let len = (v + 1).max(direct.len() * 2).min(DIRECT_RANGE as usize);
-                            direct.resize(len, UNSEEN);
-                        }
-                        if direct[v] == UNSEEN {
-                            direct[v] = next(row)?;
-                        }
-                        direct[v]
-                    } else {
-                        let mut id = None;
-                        table.lookup_rows(row..row + 1, &|_| v, &int_hash, |_, found| {
-                            id = Some(match found {
-                                Lookup::Found(g) => g,
-                                Lookup::Vacant(slot) => slot.insert(next(row)?, &int_hash),
-                            });
-                            Some(())
-                        })?;
-                        id?
-                    };
-                    out.push(id);
+                        out.push(*slot);
+                    }
+                } else {
+                    for (row, &v) in values.iter().enumerate() {
+                        let id = if valid.as_ref().is_some_and(|m| !m[row]) {
+                            match *null {
+                                Some(id) => id,
+                                None => *null.insert(next(row)?),
+                            }
+                        } else if (0..DIRECT_RANGE).contains(&v) {
+                            grow_to_hold(direct, v as usize);
+                            let slot = &mut direct[v as usize];
+                            if *slot == UNSEEN {
+                                *slot = next(row)?;
+                            }
+                            *slot
+                        } else {
+                            table.get_or_insert(v, &int_hash, || next(row))?
+                        };
+                        out.push(id);
+                    }
                 }
             }
             (Ids::Text { short }, Key::Text { values, valid }) => {

@@ -139,10 +139,16 @@ impl<K: Copy + Eq + Default> FlatTable<K> {
         self.slots.iter().copied().filter(|e| e.1 != EMPTY)
     }
 
-    /// Puts `k` in with group `g` unless it is there.
-    pub(super) fn insert<H: Fn(K) -> u64>(&mut self, k: K, g: u32, hash: &H) {
-        if let Lookup::Vacant(slot) = self.find(k, hash(k)) {
-            slot.insert(g, hash);
+    /// The group of `k`, or `new()`'s, put in (one key: no look-ahead).
+    pub(super) fn get_or_insert<H: Fn(K) -> u64>(
+        &mut self,
+        k: K,
+        hash: &H,
+        new: impl FnOnce() -> Option<u32>,
+    ) -> Option<u32> {
+        match self.find(k, hash(k)) {
+            Lookup::Found(g) => Some(g),
+            Lookup::Vacant(slot) => Some(slot.insert(new()?, hash)),
         }
     }
 
