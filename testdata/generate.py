@@ -147,3 +147,8 @@ header += " " * (64 - (10 + len(header) + 1) % 64) + "\n"
 with open(os.path.join(HERE, "weights.npy"), "wb") as f:
     f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
     f.write(b"".join(struct.pack("<d", v) for row in weights for v in row))
+
+# corrupt_pages.parquet is not generated here: it is the exact bytes on
+# which polars' decoder asserted (a dq-written file of 200 rows with two
+# bytes changed, from regressions::issue8_mutated_inputs_never_crash_the_readers),
+# kept as the regression input of regressions::corrupt_parquet_pages_are_bad_data_not_a_crash.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::{column, ok, peak_rss, run, wide_text_table, Tmp};
+use crate::util::{column, fails, ok, peak_rss, run, wide_text_table, Tmp};
 
 /// Runs dq in `dir` and fails the test if it takes longer than `limit`
 /// (a hang), killing it.
@@ -937,6 +937,19 @@ fn issue8_invalid_text_dates_and_huge_integers_are_located_and_skippable() {
 /// Valid CSV, NDJSON and gzip inputs with random bytes changed, inserted and
 /// cut: every run ends with a result or a bad-data error — never a panic,
 /// a crash or another exit code. (Seeded; `DQ_FUZZ_CASES` runs more.)
+/// A Parquet file whose pages make polars' decoder assert (a validity
+/// bitmap shorter than its page says) is bad data, exit 3, naming the
+/// file: it was an internal error (exit 1) once the fuzz test below met it.
+#[test]
+fn corrupt_parquet_pages_are_bad_data_not_a_crash() {
+    let err = fails(
+        &["run", "-e", r#"scan "testdata/corrupt_pages.parquet" | sort 1 | tail 2"#],
+        3,
+        "testdata/corrupt_pages.parquet",
+    );
+    assert!(err.contains("corrupt file?") && !err.contains("internal error"), "{err}");
+}
+
 #[test]
 fn issue8_mutated_inputs_never_crash_the_readers() {
     let cases = crate::util::fuzz_cases(60);

@@ -35,6 +35,31 @@ impl ParquetFile {
         let size = file.metadata().map_err(|e| Error::read(path, e))?.len();
         Ok(ParquetFile { path: path.into(), size, meta: meta::Meta::read(path, file)? })
     }
+
+    /// [`FileReader::read`] of one job, unguarded.
+    fn read_rows(&self, job: &ChunkJob, request: &ReadRequest) -> Result<DataFrame> {
+        let Part::Rows(start, len) = job.part else {
+            return Err(Error::Unsupported { message: "internal: a Parquet job that is not a row range".into() });
+        };
+        let rows = (start, len);
+        let settings = request.settings;
+        let share = (self.size as f64 * len as f64 / self.meta.num_rows().max(1) as f64) as u64;
+        settings.disk_bytes.fetch_add(share, Ordering::Relaxed);
+        let mut coded: Vec<Series> = Vec::new();
+        for (name, dict) in request.dictionaries {
+            coded.extend(meta::read_codes(&self.path, &self.meta, rows, name, dict)?);
+        }
+        let rest: Vec<String> =
+            request.columns.iter().filter(|c| !coded.iter().any(|s| s.name() == c.as_str())).cloned().collect();
+        // The prefiltered read would keep fewer rows than the codes.
+        let filter = if coded.is_empty() { request.filter } else { None };
+        let mut df = meta::read_rows(&self.path, &self.meta, rows, &rest, filter, &settings.bytes_read)?;
+        for ids in coded {
+            settings.bytes_read.fetch_add(ids.estimated_size() as u64, Ordering::Relaxed);
+            df.with_column(ids).map_err(|e| Error::decode(&self.path, e))?;
+        }
+        Ok(df)
+    }
 }
 
 /// Rows per Parquet slice so that a slice holds roughly `chunk_size` bytes
@@ -81,27 +106,20 @@ impl FileReader for ParquetFile {
     }
 
     fn read(&self, job: &ChunkJob, request: &ReadRequest) -> Result<DataFrame> {
-        let Part::Rows(start, len) = job.part else {
-            return Err(Error::Unsupported { message: "internal: a Parquet job that is not a row range".into() });
-        };
-        let rows = (start, len);
-        let settings = request.settings;
-        let share = (self.size as f64 * len as f64 / self.meta.num_rows().max(1) as f64) as u64;
-        settings.disk_bytes.fetch_add(share, Ordering::Relaxed);
-        let mut coded: Vec<Series> = Vec::new();
-        for (name, dict) in request.dictionaries {
-            coded.extend(meta::read_codes(&self.path, &self.meta, rows, name, dict)?);
-        }
-        let rest: Vec<String> =
-            request.columns.iter().filter(|c| !coded.iter().any(|s| s.name() == c.as_str())).cloned().collect();
-        // The prefiltered read would keep fewer rows than the codes.
-        let filter = if coded.is_empty() { request.filter } else { None };
-        let mut df = meta::read_rows(&self.path, &self.meta, rows, &rest, filter, &settings.bytes_read)?;
-        for ids in coded {
-            settings.bytes_read.fetch_add(ids.estimated_size() as u64, Ordering::Relaxed);
-            df.with_column(ids).map_err(|e| Error::decode(&self.path, e))?;
-        }
-        Ok(df)
+        // polars' Parquet decoders assert on some corrupt pages instead of
+        // returning an error (a validity bitmap shorter than its page
+        // says): a panic while decoding this file is the file's fault,
+        // reported as bad data (exit 3), not as a bug in dq (exit 1).
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_rows(job, request))).unwrap_or_else(
+            |panic| {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "the decoder stopped".into());
+                Err(Error::decode(&self.path, format!("the file's pages could not be decoded (corrupt file?): {why}")))
+            },
+        )
     }
 
     fn sample(&self, file: usize, fraction: f64, _piece: usize, _rng: &mut u64) -> FileSample {

@@ -8,6 +8,7 @@ mod compress;
 mod csv;
 mod npy;
 mod parquet;
+mod parquet_dictionary;
 mod partitioned;
 mod table;
 
