@@ -30,6 +30,7 @@ pub mod profile;
 mod project;
 mod sample;
 mod sort;
+mod sort_order;
 pub mod text;
 mod top_candidates;
 mod top_k;

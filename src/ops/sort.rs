@@ -27,11 +27,9 @@ impl SortSpec {
         if df.height() <= 1 || self.exprs.is_empty() {
             return Ok(df);
         }
-        if self.exprs.len() > 1 {
-            let plain: Option<Vec<PlSmallStr>> = self.exprs.iter().map(|e| column_without_nulls(e, &df)).collect();
-            if let Some(names) = plain {
-                return self.sort_key_by_key(df, &names);
-            }
+        let plain: Option<Vec<PlSmallStr>> = self.exprs.iter().map(|e| column_without_nulls(e, &df)).collect();
+        if let Some(names) = plain {
+            return self.sort_key_by_key(df, &names);
         }
         let (exprs, descending) = self.stable_keys(&df);
         let opts = SortMultipleOptions::default()
@@ -86,8 +84,14 @@ impl SortSpec {
         }
     }
 
-    /// Stable arg-sorts by each of `names`, last first, composed.
+    /// Numeric keys: one sort of their bits ([`super::sort_order`]).
+    /// Others: stable arg-sorts by each of `names`, last first, composed.
     fn permutation(df: &DataFrame, names: &[PlSmallStr], descending: &[bool]) -> PolarsResult<Option<IdxCa>> {
+        let columns: Vec<&Series> =
+            names.iter().map(|n| Ok(df.column(n)?.as_materialized_series())).collect::<PolarsResult<_>>()?;
+        if let Some(order) = super::sort_order::numeric_order(&columns, descending) {
+            return Ok(Some(IdxCa::from_vec(PlSmallStr::EMPTY, order)));
+        }
         let mut perm: Option<IdxCa> = None;
         for (name, &descending) in names.iter().zip(descending).rev() {
             let column = df.column(name)?.as_materialized_series();
