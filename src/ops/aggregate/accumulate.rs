@@ -201,62 +201,111 @@ pub(super) fn co_moments_into(out: &mut [Vec<f64>; 6], ids: &[u32], x: &Values, 
 
 /// Smallest (or largest) valid value per group, null for none.
 fn extremes(ids: &[u32], groups: usize, x: &Values, max: bool) -> Column {
-    match &x.data {
-        Data::Int(v) if x.valid.is_none() => {
-            // No nulls: every group (made from these rows) has a value, so
-            // the fold needs no "none yet" state and no branch.
-            let mut best = filled(if max { i64::MIN } else { i64::MAX }, groups);
-            for (&g, &value) in ids.iter().zip(v.iter()) {
-                let slot = &mut best[g as usize];
-                *slot = if max { (*slot).max(value) } else { (*slot).min(value) };
-            }
-            int_col(best)
-        }
-        _ => {
-            let mut best = Extremes::for_values(x);
-            best.resize(groups);
-            best.fold(ids, x, max);
-            best.into_column()
-        }
-    }
+    let mut best = Extremes::new(x, max);
+    best.fold(ids, x, groups);
+    best.into_column(groups)
 }
 
-/// The smallest (or largest) value of each group so far, `None` before
-/// its first valid value.
-pub(super) enum Extremes {
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
+/// The smallest (or largest) value of each group so far. A group starts
+/// at the identity of the fold (the type's least value for a maximum, its
+/// greatest for a minimum, NaN for floats), so the fold is one compare
+/// per row on 8 bytes a group; which groups have a value at all is kept
+/// only once a null has been seen (before that, every group came from a
+/// row with a value).
+pub(super) struct Extremes {
+    max: bool,
+    best: Best,
+    /// Whether each group has a valid value; `None` while all have.
+    seen: Option<Vec<bool>>,
+}
+
+enum Best {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
 }
 
 impl Extremes {
-    /// Folds each valid value of `x` (of this kind) into its group's extreme.
-    pub(super) fn fold(&mut self, ids: &[u32], x: &Values, max: bool) {
-        let better_i = |a: i64, b: i64| if max { a > b } else { a < b };
-        match (self, &x.data) {
-            (Extremes::Int(best), Data::Int(v)) => {
+    /// Extremes for `x`'s kind of values, none for any group yet.
+    pub(super) fn new(x: &Values, max: bool) -> Extremes {
+        let best = match x.data {
+            Data::Int(_) => Best::Int(Vec::new()),
+            Data::Float(_) => Best::Float(Vec::new()),
+        };
+        Extremes { max, best, seen: None }
+    }
+
+    /// Whether `x` holds this kind of values.
+    pub(super) fn takes(&self, x: &Values) -> bool {
+        matches!((&self.best, &x.data), (Best::Int(_), Data::Int(_)) | (Best::Float(_), Data::Float(_)))
+    }
+
+    /// Groups held (bytes are 8 per group, 9 once a null was seen).
+    pub(super) fn capacity(&self) -> usize {
+        match &self.best {
+            Best::Int(v) => v.capacity(),
+            Best::Float(v) => v.capacity(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match &self.best {
+            Best::Int(v) => v.len(),
+            Best::Float(v) => v.len(),
+        }
+    }
+
+    /// Room for `groups` groups, the new ones without a value.
+    fn grow(&mut self, groups: usize) {
+        let len = self.len();
+        if groups <= len {
+            return;
+        }
+        match &mut self.best {
+            Best::Int(v) => v.resize(groups, if self.max { i64::MIN } else { i64::MAX }),
+            Best::Float(v) => v.resize(groups, f64::NAN),
+        }
+        if let Some(seen) = &mut self.seen {
+            seen.resize(groups, false);
+        }
+    }
+
+    /// Folds each valid value of `x` (of this kind) into its group's
+    /// extreme; `ids` are below `groups`, and every group numbered from
+    /// the ones held so far up to `groups` is in `ids`.
+    pub(super) fn fold(&mut self, ids: &[u32], x: &Values, groups: usize) {
+        if x.valid.is_some() && self.seen.is_none() {
+            self.seen = Some(vec![true; self.len()]);
+        }
+        self.grow(groups);
+        let max = self.max;
+        match (&mut self.best, &x.data, &mut self.seen) {
+            (Best::Int(best), Data::Int(v), None) => {
+                for (&g, &value) in ids.iter().zip(v.iter()) {
+                    let slot = &mut best[g as usize];
+                    *slot = if max { (*slot).max(value) } else { (*slot).min(value) };
+                }
+            }
+            (Best::Int(best), Data::Int(v), Some(seen)) => {
                 for (row, &g) in ids.iter().enumerate() {
                     if x.is_valid(row) {
                         let slot = &mut best[g as usize];
-                        if slot.is_none_or(|b| better_i(v[row], b)) {
-                            *slot = Some(v[row]);
-                        }
+                        *slot = if max { (*slot).max(v[row]) } else { (*slot).min(v[row]) };
+                        seen[g as usize] = true;
                     }
                 }
             }
-            (Extremes::Float(best), Data::Float(v)) => {
-                // NaN is neither smaller nor larger than anything: it is kept only
-                // for a group with nothing else (as polars' kernels do).
+            (Best::Float(best), Data::Float(v), seen) => {
+                // NaN is neither smaller nor larger than anything: it stays
+                // only in a group with nothing else (as polars' kernels do);
+                // of equal values (-0.0 and 0.0) the first stays.
                 for (row, &g) in ids.iter().enumerate() {
                     if x.is_valid(row) {
-                        let slot = &mut best[g as usize];
-                        let new = v[row];
-                        let take = match *slot {
-                            None => true,
-                            Some(b) if b.is_nan() => !new.is_nan(),
-                            Some(b) => (max && new > b) || (!max && new < b),
-                        };
-                        if take {
-                            *slot = Some(new);
+                        let (slot, new) = (&mut best[g as usize], v[row]);
+                        if slot.is_nan() || (max && new > *slot) || (!max && new < *slot) {
+                            *slot = new;
+                        }
+                        if let Some(seen) = seen {
+                            seen[g as usize] = true;
                         }
                     }
                 }
@@ -265,31 +314,24 @@ impl Extremes {
         }
     }
 
-    /// An extreme per group for `x`'s kind of values.
-    pub(super) fn for_values(x: &Values) -> Extremes {
-        match x.data {
-            Data::Int(_) => Extremes::Int(Vec::new()),
-            Data::Float(_) => Extremes::Float(Vec::new()),
+    /// The extremes of `groups` groups (those never folded are null).
+    pub(super) fn into_column(mut self, groups: usize) -> Column {
+        if groups > self.len() && self.seen.is_none() {
+            self.seen = Some(vec![true; self.len()]);
         }
-    }
-
-    /// Whether `x` holds this kind of values.
-    pub(super) fn takes(&self, x: &Values) -> bool {
-        matches!((self, &x.data), (Extremes::Int(_), Data::Int(_)) | (Extremes::Float(_), Data::Float(_)))
-    }
-
-    /// Room for `groups` groups (the new ones with no value yet).
-    pub(super) fn resize(&mut self, groups: usize) {
-        match self {
-            Extremes::Int(v) => v.resize(groups, None),
-            Extremes::Float(v) => v.resize(groups, None),
-        }
-    }
-
-    pub(super) fn into_column(self) -> Column {
-        match self {
-            Extremes::Int(v) => Int64Chunked::from_iter_options(PlSmallStr::EMPTY, v.into_iter()).into_column(),
-            Extremes::Float(v) => Float64Chunked::from_iter_options(PlSmallStr::EMPTY, v.into_iter()).into_column(),
+        self.grow(groups);
+        match (self.best, self.seen) {
+            (Best::Int(v), None) => int_col(v),
+            (Best::Float(v), None) => float_col(v),
+            (Best::Int(v), Some(seen)) => {
+                Int64Chunked::from_iter_options(PlSmallStr::EMPTY, v.into_iter().zip(seen).map(|(v, s)| s.then_some(v)))
+                    .into_column()
+            }
+            (Best::Float(v), Some(seen)) => Float64Chunked::from_iter_options(
+                PlSmallStr::EMPTY,
+                v.into_iter().zip(seen).map(|(v, s)| s.then_some(v)),
+            )
+            .into_column(),
         }
     }
 }
@@ -476,4 +518,52 @@ pub fn merge(df: &DataFrame, keys: &[&str], aggs: &[AggSpec]) -> Option<PolarsRe
         Ok(c.with_name(like.name().clone()))
     });
     Some(named.collect::<PolarsResult<Vec<Column>>>().and_then(DataFrame::new))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(column: Column) -> Values {
+        Values::of(&column).unwrap()
+    }
+
+    fn ints(c: &Column) -> Vec<Option<i64>> {
+        c.as_materialized_series().i64().unwrap().into_iter().collect()
+    }
+
+    /// Folded chunk by chunk: a first chunk without nulls (no "seen"
+    /// flags yet), then one with nulls and a group that has only nulls,
+    /// then groups never folded; against values worked out by hand.
+    #[test]
+    fn integer_extremes_across_chunks_keep_groups_without_values_null() {
+        for max in [false, true] {
+            let mut best = Extremes::new(&values(Column::new("x".into(), [i64::MIN, 5])), max);
+            best.fold(&[0, 1, 0], &values(Column::new("x".into(), [7i64, i64::MIN, -3])), 2);
+            best.fold(&[1, 2, 2, 0], &values(Column::new("x".into(), [Some(9i64), None, None, Some(4)])), 3);
+            let got = ints(&best.into_column(4));
+            let want = if max { [Some(7), Some(9), None, None] } else { [Some(-3), Some(i64::MIN), None, None] };
+            assert_eq!(got, want, "max={max}");
+        }
+    }
+
+    /// NaN stays only where a group has nothing else; of -0.0 and 0.0 the
+    /// first folded stays; a null-only group is null, not NaN.
+    #[test]
+    fn float_extremes_keep_nan_only_alone_and_the_first_of_equal_values() {
+        for max in [false, true] {
+            let x = values(Column::new(
+                "x".into(),
+                [Some(f64::NAN), Some(-0.0), Some(0.0), Some(f64::NAN), None, Some(2.0)],
+            ));
+            let mut best = Extremes::new(&x, max);
+            best.fold(&[0, 1, 1, 2, 3, 0], &x, 4);
+            let got: Vec<Option<f64>> =
+                best.into_column(4).as_materialized_series().f64().unwrap().into_iter().collect();
+            assert_eq!(got[0], Some(2.0));
+            assert_eq!(got[1].map(|v| (v, v.is_sign_negative())), Some((0.0, true)), "max={max}: -0.0 came first");
+            assert!(got[2].is_some_and(f64::is_nan));
+            assert_eq!(got[3], None);
+        }
+    }
 }

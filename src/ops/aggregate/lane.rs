@@ -37,7 +37,7 @@ enum Acc {
         n: Vec<i64>,
         floats_only: bool,
     },
-    Extreme(Extremes, bool),
+    Extreme(Extremes),
     Moments([Vec<f64>; 3]),
     CoMoments([Vec<f64>; 6]),
 }
@@ -69,9 +69,7 @@ impl Acc {
                 _ => return None,
             },
             (AggKind::Mean, Input::One(_)) => Acc::FloatSum { s: Vec::new(), n: Vec::new(), floats_only: false },
-            (AggKind::Min | AggKind::Max, Input::One(x)) => {
-                Acc::Extreme(Extremes::for_values(x), a.kind == AggKind::Max)
-            }
+            (AggKind::Min | AggKind::Max, Input::One(x)) => Acc::Extreme(Extremes::new(x, a.kind == AggKind::Max)),
             (AggKind::Std | AggKind::Var | AggKind::StdPop | AggKind::VarPop, Input::One(_)) => {
                 Acc::Moments(Default::default())
             }
@@ -86,7 +84,7 @@ impl Acc {
             (Acc::Count(_), Input::Rows | Input::Valid(_)) => true,
             (Acc::IntSum(..), Input::One(x)) => matches!(x.data, Data::Int(_)),
             (Acc::FloatSum { floats_only, .. }, Input::One(x)) => !floats_only || matches!(x.data, Data::Float(_)),
-            (Acc::Extreme(best, _), Input::One(x)) => best.takes(x),
+            (Acc::Extreme(best), Input::One(x)) => best.takes(x),
             (Acc::Moments(_), Input::One(_)) | (Acc::CoMoments(_), Input::Two(..)) => true,
             _ => false,
         }
@@ -117,10 +115,7 @@ impl Acc {
                 float_sums_into(s, ids, x);
                 count_into(n, ids, x.valid.as_deref());
             }
-            (Acc::Extreme(best, max), Input::One(x)) => {
-                best.resize(groups);
-                best.fold(ids, x, *max);
-            }
+            (Acc::Extreme(best), Input::One(x)) => best.fold(ids, x, groups),
             (Acc::Moments(m), Input::One(x)) => {
                 m.iter_mut().for_each(|v| v.resize(groups, 0.0));
                 moments_into(m, ids, x);
@@ -138,7 +133,7 @@ impl Acc {
             Acc::Count(_) => 8,
             Acc::IntSum(..) => 24,
             Acc::FloatSum { .. } => 16,
-            Acc::Extreme(..) => 16,
+            Acc::Extreme(..) => 9,
             Acc::Moments(_) => 24,
             Acc::CoMoments(_) => 48,
         };
@@ -148,8 +143,7 @@ impl Acc {
     fn capacity(&self) -> usize {
         match self {
             Acc::Count(n) | Acc::IntSum(_, n, _) | Acc::FloatSum { n, .. } => n.capacity(),
-            Acc::Extreme(Extremes::Int(v), _) => v.capacity(),
-            Acc::Extreme(Extremes::Float(v), _) => v.capacity(),
+            Acc::Extreme(best) => best.capacity(),
             Acc::Moments(m) => m[0].capacity(),
             Acc::CoMoments(m) => m[0].capacity(),
         }
@@ -172,10 +166,7 @@ impl Acc {
             Acc::Count(n) => vec![ints(n)],
             Acc::IntSum(s, n, f) => vec![ints(s), ints(n), floats(f)],
             Acc::FloatSum { s, n, .. } => vec![floats(s), ints(n)],
-            Acc::Extreme(mut best, _) => {
-                best.resize(groups);
-                vec![best.into_column()]
-            }
+            Acc::Extreme(best) => vec![best.into_column(groups)],
             Acc::Moments(m) => m.into_iter().map(floats).collect(),
             Acc::CoMoments(m) => m.into_iter().map(floats).collect(),
         }
