@@ -4,6 +4,10 @@
 //!
 //! * [`BroadcastJoin`] (inner, left, semi, anti): each left chunk joins the
 //!   whole right side independently — streaming, order of left chunks kept.
+//!   Keys the group-id kernel hashes (integers, dates, text) are looked up
+//!   in an index of the right side built once ([`JoinIndex`]); others
+//!   (floats) go through polars' join, which hashes the right side again
+//!   for every chunk.
 //! * [`GatherJoin`] (right, full): unmatched right rows must appear once,
 //!   so the left side is gathered and joined in one go.
 //!
@@ -15,6 +19,7 @@ use std::sync::OnceLock;
 use polars::prelude::*;
 
 use super::asof_join::{self, AsofIndex, AsofSpec};
+use super::group_ids::{JoinIndex, NO_ROW};
 use super::{concat, run_lazy, ChunkCtx, ChunkOp, Sink, Spill};
 
 /// What both join operators need.
@@ -51,6 +56,11 @@ impl JoinSpec {
     pub fn distinct_keys(&self, df: DataFrame) -> PolarsResult<DataFrame> {
         let keys = self.key_exprs().into_iter().zip(&self.keys).map(|(e, k)| e.alias(k.as_str())).collect::<Vec<_>>();
         run_lazy(df, |lf| lf.select(keys).unique(None, UniqueKeepStrategy::Any))
+    }
+
+    /// `df`'s key columns cast to the common key types.
+    fn cast_keys(&self, df: &DataFrame) -> PolarsResult<Vec<Column>> {
+        self.keys.iter().zip(&self.key_types).map(|(k, t)| df.column(k)?.cast(t)).collect()
     }
 
     /// The keys cast to their common type under temporary names, so that
@@ -113,12 +123,92 @@ pub struct BroadcastJoin {
     spec: JoinSpec,
     /// An as-of join's index of the right side, built by the first chunk.
     asof_index: OnceLock<AsofIndex>,
+    /// The right side indexed by key, built by the first chunk (`None`:
+    /// keys the index does not take, joined by polars).
+    index: OnceLock<Option<Indexed>>,
+}
+
+/// The right side of a hash join, indexed.
+struct Indexed {
+    index: JoinIndex,
+    /// The right side's columns that reach the output, one chunk each.
+    columns: DataFrame,
 }
 
 impl BroadcastJoin {
     /// Joins every chunk with side input `spec.side`.
     pub fn new(spec: JoinSpec) -> Self {
-        BroadcastJoin { spec, asof_index: OnceLock::new() }
+        BroadcastJoin { spec, asof_index: OnceLock::new(), index: OnceLock::new() }
+    }
+}
+
+impl Indexed {
+    /// `right`'s keys indexed, or `None` when the index does not take
+    /// their types (or a cast fails: polars' join then reports it).
+    fn build(spec: &JoinSpec, right: &DataFrame) -> Option<Indexed> {
+        let keys: Vec<Column> = spec.cast_keys(right).ok()?;
+        let index = JoinIndex::build(&keys.iter().collect::<Vec<_>>())?;
+        let outputs: Vec<Column> = right
+            .get_columns()
+            .iter()
+            .filter(|c| {
+                spec.output.iter().any(|o| o == c.name().as_str()) && !spec.keys.iter().any(|k| k == c.name().as_str())
+            })
+            .cloned()
+            .collect();
+        let mut columns = DataFrame::new(outputs).ok()?;
+        columns.as_single_chunk_par();
+        Some(Indexed { index, columns })
+    }
+
+    /// Joins `left` with the indexed right side as `spec` says (inner,
+    /// left, semi or anti), left rows in order; `None` when `left`'s key
+    /// types are not the index's.
+    fn join(&self, spec: &JoinSpec, left: DataFrame) -> PolarsResult<Option<DataFrame>> {
+        let keys = spec.cast_keys(&left)?;
+        let Some(first) = self.index.first_matches(&keys.iter().collect::<Vec<_>>()) else {
+            return Ok(None);
+        };
+        let (mut lefts, mut rights): (Vec<IdxSize>, Vec<IdxSize>) = (Vec::new(), Vec::new());
+        let mut unmatched: Vec<usize> = Vec::new();
+        for (row, &f) in first.iter().enumerate() {
+            match spec.how {
+                JoinType::Semi if f != NO_ROW => lefts.push(row as IdxSize),
+                JoinType::Anti if f == NO_ROW => lefts.push(row as IdxSize),
+                JoinType::Left if f == NO_ROW => {
+                    // No right row: nulls on the right (marked after).
+                    unmatched.push(rights.len());
+                    lefts.push(row as IdxSize);
+                    rights.push(0);
+                }
+                JoinType::Inner | JoinType::Left => {
+                    let mut m = f;
+                    while m != NO_ROW {
+                        lefts.push(row as IdxSize);
+                        rights.push(m as IdxSize);
+                        m = self.index.next_match(m);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let lefts = IdxCa::from_vec(PlSmallStr::EMPTY, lefts);
+        let rights = if unmatched.is_empty() {
+            IdxCa::from_vec(PlSmallStr::EMPTY, rights)
+        } else {
+            let mut valid = vec![true; rights.len()];
+            unmatched.iter().for_each(|&i| valid[i] = false);
+            IdxCa::from_iter_options(PlSmallStr::EMPTY, rights.into_iter().zip(valid).map(|(r, ok)| ok.then_some(r)))
+        };
+        let columns = spec
+            .output
+            .iter()
+            .map(|name| match left.column(name) {
+                Ok(c) => c.take(&lefts),
+                Err(_) => self.columns.column(name)?.take(&rights),
+            })
+            .collect::<PolarsResult<Vec<_>>>()?;
+        DataFrame::new(columns).map(Some)
     }
 }
 
@@ -133,7 +223,7 @@ impl ChunkOp for BroadcastJoin {
             None => String::new(),
         };
         format!(
-            "broadcast_join {} on {}{asof} (right side built once, probed per chunk)",
+            "broadcast_join {} on {}{asof} (right side indexed once, probed per chunk)",
             self.spec.label,
             self.spec.keys.join(", ")
         )
@@ -142,6 +232,14 @@ impl ChunkOp for BroadcastJoin {
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let right = &ctx.side[self.spec.side];
         let Some(asof) = &self.spec.asof else {
+            if matches!(self.spec.how, JoinType::Inner | JoinType::Left | JoinType::Semi | JoinType::Anti) {
+                // Built by the first chunk; the others wait for it.
+                if let Some(indexed) = self.index.get_or_init(|| Indexed::build(&self.spec, right)) {
+                    if let Some(joined) = indexed.join(&self.spec, df.clone())? {
+                        return Ok(joined);
+                    }
+                }
+            }
             return self.spec.join(df, right);
         };
         // Every chunk probes the same right side: indexed once (two

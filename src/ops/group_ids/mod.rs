@@ -19,8 +19,10 @@
 mod across_chunks;
 mod by_range;
 mod flat_table;
+mod join_index;
 
 pub use across_chunks::LaneGroups;
+pub use join_index::{JoinIndex, NO_ROW};
 
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
