@@ -7,22 +7,25 @@ count on stdout and the query's own time on stderr as `query_s=SECONDS`
 
 With OUT, the answer is written there (zstd for Parquet).
 """
+import os
 import sys
 import time
 
 from datafusion import SessionConfig, SessionContext
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from duckdb_h2o_queries import QUERIES  # noqa: E402
+from duckdb_h2o_queries import QUERIES, RIGHT_TABLES  # noqa: E402
 
 path, q = sys.argv[1], sys.argv[2]
 ctx = SessionContext(SessionConfig().with_target_partitions(2))
 sql = QUERIES[q].replace("pow(corr(v1, v2), 2)", "power(corr(v1, v2), 2)")
 start = time.perf_counter()
-if path.endswith(".parquet"):
-    ctx.register_parquet("x", path)
-else:
-    ctx.register_csv("x", path)
+tables = {"x": path, **{t: os.environ[v] for t, v in RIGHT_TABLES.items() if os.environ.get(v)}}
+for table, file in tables.items():
+    if file.endswith(".parquet"):
+        ctx.register_parquet(table, file)
+    else:
+        ctx.register_csv(table, file)
 answer = ctx.sql(sql)
 if len(sys.argv) > 3:
     out = sys.argv[3]

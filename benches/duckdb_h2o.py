@@ -8,13 +8,14 @@ start excluded, as a DuckDB CLI user would not pay them).
 With OUT, the answer is written there (COPY, zstd for Parquet) instead of
 held in a temporary table.
 """
+import os
 import sys
 import time
 
 import duckdb
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from duckdb_h2o_queries import QUERIES  # noqa: E402
+from duckdb_h2o_queries import QUERIES, RIGHT_TABLES  # noqa: E402
 
 
 path, q = sys.argv[1], sys.argv[2]
@@ -23,6 +24,9 @@ con.execute("SET threads = 2")
 reader = "read_parquet" if path.endswith(".parquet") else "read_csv"
 start = time.perf_counter()
 con.execute(f"CREATE VIEW x AS SELECT * FROM {reader}('{path}')")
+for table, var in RIGHT_TABLES.items():
+    if os.environ.get(var):
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}('{os.environ[var]}')")
 if len(sys.argv) > 3:
     out = sys.argv[3]
     options = "FORMAT parquet, COMPRESSION zstd" if out.endswith(".parquet") else "FORMAT csv, HEADER"

@@ -1,4 +1,8 @@
-"""The h2o questions in SQL, shared by the DuckDB and DataFusion runners."""
+"""The h2o questions in SQL, shared by the DuckDB and DataFusion runners.
+
+j1 and j2 join x with the tables `small` (N/1000 rows) and `big` (N rows),
+keyed by h2o's id3 values (`benches/gen_right.py`), whose files the runners
+take from the RIGHT_SMALL and RIGHT_BIG environment variables."""
 
 QUERIES = {
     "q1": "SELECT id1, sum(v1) AS v1 FROM x GROUP BY id1",
@@ -13,4 +17,9 @@ QUERIES = {
     "q10": "SELECT id1, id2, id3, id4, id5, id6, sum(v3) AS v3, count(*) AS count FROM x GROUP BY id1, id2, id3, id4, id5, id6",
     "f1": "SELECT * FROM x WHERE v3 > 95",
     "s1": "SELECT * FROM x ORDER BY v3 DESC, id6",
+    "j1": "SELECT id1, sum(v4) AS v4 FROM x JOIN small USING (id3) GROUP BY id1",
+    "j2": "SELECT id1, sum(v4) AS v4 FROM x JOIN big USING (id3) GROUP BY id1",
 }
+
+# The join's right tables by name and the environment variable holding its file.
+RIGHT_TABLES = {"small": "RIGHT_SMALL", "big": "RIGHT_BIG"}

@@ -13,7 +13,9 @@
 # dq / fastest; then the geometric mean of the ratios per format. Every
 # engine runs with 2 threads.
 # f1 (a filter) and s1 (a full sort) are the non-aggregate workloads of
-# issue 9. q8 (the two largest v3 per id6) is `sort -v3 | head 2 by id6` in
+# issue 9; j1 and j2 join with a table of N/1000 and of N rows (by id3,
+# `benches/gen_right.py`, generated once beside the data) and sum its
+# value by id1. q8 (the two largest v3 per id6) is `sort -v3 | head 2 by id6` in
 # dq, a window function in SQL and `group_by().head(2)` in Polars.
 #
 # A question with a third field in h2o_queries.txt (q10, f1: csv; s1:
@@ -40,6 +42,14 @@ if [ ! -f "$PQ" ]; then
   echo "converting to $PQ" >&2
   "$DQ" run -q -e "scan \"$CSV\" | write \"$PQ\""
 fi
+# The joins' right tables (j1: N/1000 rows, j2: N rows, keyed by id3).
+for rows in $((N / 1000)) "$N"; do
+  if [ ! -f "$DATA/right_$rows.parquet" ]; then
+    echo "generating $DATA/right_$rows.csv" >&2
+    python3 benches/gen_right.py "$rows" "$DATA/right_$rows.csv"
+    "$DQ" run -q -e "scan \"$DATA/right_$rows.csv\" | write \"$DATA/right_$rows.parquet\""
+  fi
+done
 echo "# N=$N K=$K  csv=$(du -h "$CSV" | cut -f1)  parquet=$(du -h "$PQ" | cut -f1)  cores=$(nproc)"
 
 source benches/lib.sh
@@ -69,9 +79,12 @@ peer() {
 
 printf "%-4s %-7s %7s %6s %9s %9s %9s %-10s %6s\n" q format dq_s dq_mb duckdb_s polars_s dfusion_s best ratio
 ratios=$(mktemp)
-while IFS=$'\t' read -r q body out; do
+while IFS=$'\t' read -r q template out; do
   for file in "$CSV" "$PQ"; do
     fmt="${file##*.}"
+    export RIGHT_SMALL="$DATA/right_$((N / 1000)).$fmt" RIGHT_BIG="$DATA/right_$N.$fmt"
+    body=${template//\{right_small\}/$RIGHT_SMALL}
+    body=${body//\{right_big\}/$RIGHT_BIG}
     dest=/dev/null
     [ -n "$out" ] && dest="$OUT/answer.$out"
     read -r t0 m0 < <(measure "$DQ" run -q --format "${out:-csv}" -o "$dest" -e "scan \"$file\" | $body")

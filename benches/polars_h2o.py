@@ -6,6 +6,7 @@ row count on stdout and the query's own time on stderr as `query_s=SECONDS`.
 
 With OUT, the answer is written there (zstd for Parquet).
 """
+import os
 import sys
 import time
 
@@ -13,7 +14,8 @@ import polars as pl
 
 path, q = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
-x = pl.scan_parquet(path) if path.endswith(".parquet") else pl.scan_csv(path)
+scan = lambda p: pl.scan_parquet(p) if p.endswith(".parquet") else pl.scan_csv(p)  # noqa: E731
+x = scan(path)
 c = pl.col
 QUERIES = {
     "q1": lambda: x.group_by("id1").agg(c("v1").sum()),
@@ -28,6 +30,8 @@ QUERIES = {
     "q10": lambda: x.group_by("id1", "id2", "id3", "id4", "id5", "id6").agg(c("v3").sum(), pl.len().alias("count")),
     "f1": lambda: x.filter(c("v3") > 95),
     "s1": lambda: x.sort(["v3", "id6"], descending=[True, False]),
+    "j1": lambda: x.join(scan(os.environ["RIGHT_SMALL"]), on="id3").group_by("id1").agg(c("v4").sum()),
+    "j2": lambda: x.join(scan(os.environ["RIGHT_BIG"]), on="id3").group_by("id1").agg(c("v4").sum()),
 }
 answer = QUERIES[q]().collect()
 if len(sys.argv) > 3:
