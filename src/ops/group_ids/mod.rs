@@ -44,6 +44,11 @@ impl Groups {
     pub fn len(&self) -> usize {
         self.first.len()
     }
+
+    /// Whether there are no groups (no rows).
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
 }
 
 /// polars' array of text views.
