@@ -31,7 +31,7 @@ echo "# N=$N csv=$(du -h "$CSV" | cut -f1) right=$(du -h "$RIGHT" | cut -f1) lim
 source benches/lib.sh
 
 queries() {
-  grep -v '^s1' benches/h2o_queries.txt  # s1 is the sort below
+  grep -v -E '^(s1|j1|j2)\b' benches/h2o_queries.txt  # s1 is the sort below; its joins are the join below
   printf 'sort\tsort -v3, id6\n'
   printf 'join\tjoin r on id3 | agg n = count(), s = sum(v4) by id1\n'
 }
