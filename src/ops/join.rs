@@ -131,6 +131,9 @@ pub struct BroadcastJoin {
 /// The right side of a hash join, indexed.
 struct Indexed {
     index: JoinIndex,
+    /// Rows of the right side indexed (a guard: a stage's side input is
+    /// one frame for all its chunks).
+    rows: usize,
     /// The right side's columns that reach the output, one chunk each.
     columns: DataFrame,
 }
@@ -158,7 +161,7 @@ impl Indexed {
             .collect();
         let mut columns = DataFrame::new(outputs).ok()?;
         columns.as_single_chunk_par();
-        Some(Indexed { index, columns })
+        Some(Indexed { index, rows: right.height(), columns })
     }
 
     /// Joins `left` with the indexed right side as `spec` says (inner,
@@ -222,11 +225,14 @@ impl ChunkOp for BroadcastJoin {
             Some(a) => format!(" asof {} = {} {}", a.left, a.right, a.direction.name()),
             None => String::new(),
         };
-        format!(
-            "broadcast_join {} on {}{asof} (right side indexed once, probed per chunk)",
-            self.spec.label,
-            self.spec.keys.join(", ")
-        )
+        let how = if self.spec.asof.is_some() {
+            "right side built once, probed per chunk"
+        } else if self.spec.key_types.iter().all(JoinIndex::takes) {
+            "right side indexed once, probed per chunk"
+        } else {
+            "polars' join of each chunk with the right side"
+        };
+        format!("broadcast_join {} on {}{asof} ({how})", self.spec.label, self.spec.keys.join(", "))
     }
 
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
@@ -234,7 +240,8 @@ impl ChunkOp for BroadcastJoin {
         let Some(asof) = &self.spec.asof else {
             if matches!(self.spec.how, JoinType::Inner | JoinType::Left | JoinType::Semi | JoinType::Anti) {
                 // Built by the first chunk; the others wait for it.
-                if let Some(indexed) = self.index.get_or_init(|| Indexed::build(&self.spec, right)) {
+                let indexed = self.index.get_or_init(|| Indexed::build(&self.spec, right));
+                if let Some(indexed) = indexed.as_ref().filter(|i| i.rows == right.height()) {
                     if let Some(joined) = indexed.join(&self.spec, df.clone())? {
                         return Ok(joined);
                     }

@@ -178,6 +178,34 @@ scan "{l}" | join r on k kind={kind} | sort {keys}"#
     assert_eq!(q("anti"), "k,a\n1,x\n,n\n");
 }
 
+/// The kinds above again by a text key (the right side's key index) and a
+/// float key (polars' join per chunk), in chunks of a few rows: the same
+/// rows, and explain says which way each goes.
+#[test]
+fn join_kinds_by_text_and_float_keys_give_the_same_rows() {
+    let t = Tmp::new();
+    let l = t.file("l.csv", "k,a\nk1,x\nk2,y\nk3,z\n,n\nk2,w\n");
+    let r = t.file("r.csv", "k,b\nk2,B2\nk3,B3\nk3,B3b\nk4,B4\n,Bn\n");
+    let lf = t.file("lf.csv", "k,a\n1.5,x\n2.5,y\n3.5,z\n,n\n2.5,w\n");
+    let rf = t.file("rf.csv", "k,b\n2.5,B2\n3.5,B3\n3.5,B3b\n4.5,B4\n,Bn\n");
+    let want = [
+        ("inner", "a,b\nw,B2\ny,B2\nz,B3\nz,B3b\n"),
+        ("left", "a,b\nn,\nw,B2\nx,\ny,B2\nz,B3\nz,B3b\n"),
+        ("semi", "a\nw\ny\nz\n"),
+        ("anti", "a\nn\nx\n"),
+    ];
+    for (left, right, how) in [(&l, &r, "indexed once"), (&lf, &rf, "polars' join of each chunk")] {
+        for (kind, rows) in want {
+            let keep = if kind == "semi" || kind == "anti" { "a" } else { "a, b" };
+            let program = format!(r#"scan "{left}" | join "{right}" on k kind={kind} | select {keep} | sort {keep}"#);
+            let out = ok_args(&["run", "--chunk-size", "16B", "-e", &program]);
+            assert_eq!(out, rows, "{kind} join of {left}");
+            let plan = ok_args(&["explain", "-e", &program]);
+            assert!(plan.contains(how), "{plan}");
+        }
+    }
+}
+
 #[test]
 fn join_on_differently_named_keys_with_clashing_columns() {
     let t = Tmp::new();

@@ -62,6 +62,12 @@ impl JoinIndex {
         Some(JoinIndex { keys, table, next })
     }
 
+    /// Whether keys of type `dtype` can be indexed (the group-id kernel's
+    /// key types).
+    pub fn takes(dtype: &DataType) -> bool {
+        Key::of(&Column::new_empty(PlSmallStr::EMPTY, dtype)).is_some()
+    }
+
     /// The first matching right row of each row of `keys` (a left chunk's
     /// key columns, of the same types as the index's), or [`NO_ROW`];
     /// `None` when their types are not the index's.
@@ -173,6 +179,8 @@ mod tests {
         let floats = Column::new("k".into(), [1.0f64, 2.0]);
         let text = Column::new("k".into(), ["1", "2"]);
         assert!(JoinIndex::build(&[&floats]).is_none());
+        assert!(!JoinIndex::takes(&DataType::Float64));
+        assert!(JoinIndex::takes(&DataType::String) && JoinIndex::takes(&DataType::Date));
         let index = JoinIndex::build(&[&ints]).unwrap();
         assert!(index.first_matches(&[&text]).is_none());
     }
