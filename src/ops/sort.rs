@@ -84,12 +84,12 @@ impl SortSpec {
         }
     }
 
-    /// Numeric keys: one sort of their bits ([`super::sort_order`]).
+    /// Numeric and short-text keys: one sort of their bits ([`super::sort_order`]).
     /// Others: stable arg-sorts by each of `names`, last first, composed.
     fn permutation(df: &DataFrame, names: &[PlSmallStr], descending: &[bool]) -> PolarsResult<Option<IdxCa>> {
         let columns: Vec<&Series> =
             names.iter().map(|n| Ok(df.column(n)?.as_materialized_series())).collect::<PolarsResult<_>>()?;
-        if let Some(order) = super::sort_order::numeric_order(&columns, descending) {
+        if let Some(order) = super::sort_order::order_by_bits(&columns, descending) {
             return Ok(Some(IdxCa::from_vec(PlSmallStr::EMPTY, order)));
         }
         let mut perm: Option<IdxCa> = None;

@@ -1,7 +1,8 @@
-//! The order of a frame's rows by numeric sort keys without nulls.
+//! The order of a frame's rows by sort keys without nulls that are numbers
+//! or short texts (at most 12 bytes, as most keys and codes are).
 //!
-//! Each key becomes an unsigned integer that orders as the key does
-//! (inverted when descending); the rows are sorted once, unstably, as
+//! Each key becomes unsigned integers that order as the key does (one for
+//! a number, two for a text; inverted when descending); the rows are sorted once, unstably, as
 //! (first key, row) pairs, and each run of equal first keys is then sorted
 //! by the other keys. The row number ends every comparison, so the
 //! unstable sort gives the stable order. polars' stable arg-sort, one key
@@ -15,20 +16,43 @@ use std::cmp::Ordering;
 
 const SIGN: u64 = 1 << 63;
 
+/// Texts of at most this many bytes sort by their bits (two words).
+const SHORT_TEXT: usize = 12;
+
 /// Runs of equal first keys longer than this are sorted on every thread.
 const PARALLEL_RUN: usize = 1 << 16;
 
 /// The order of the rows by `columns` (each ascending unless its
 /// `descending` flag says otherwise, ties in row order), or `None` when a
-/// column has nulls or is not of a numeric type.
-pub fn numeric_order(columns: &[&Series], descending: &[bool]) -> Option<Vec<IdxSize>> {
-    let keys: Vec<Vec<u64>> =
-        columns.iter().zip(descending).map(|(c, &d)| ordered_bits(c, d)).collect::<Option<_>>()?;
-    let (first, rest) = keys.split_first()?;
-    let mut pairs: Vec<(u64, IdxSize)> = first.iter().enumerate().map(|(row, &k)| (k, row as IdxSize)).collect();
+/// column has nulls or is neither numeric nor short text.
+pub fn order_by_bits(columns: &[&Series], descending: &[bool]) -> Option<Vec<IdxSize>> {
+    let mut words: Vec<Vec<u64>> = Vec::new();
+    let mut first_width = 0;
+    for (c, &d) in columns.iter().zip(descending) {
+        let w = ordered_words(c, d)?;
+        if words.is_empty() {
+            first_width = w.len();
+        }
+        words.extend(w);
+    }
+    let rows = words.first()?.len();
+    Some(match first_width {
+        1 => sorted(rows, |r| words[0][r], &words[1..]),
+        _ => sorted(rows, |r| (words[0][r], words[1][r]), &words[2..]),
+    })
+}
+
+/// The rows sorted by `first` (one unstable sort of (key, row) pairs),
+/// each run of equal first keys then by the words of `rest`, then by row.
+fn sorted<K: Ord + Copy + Send + Sync>(
+    rows: usize,
+    first: impl Fn(usize) -> K + Sync,
+    rest: &[Vec<u64>],
+) -> Vec<IdxSize> {
+    let mut pairs: Vec<(K, IdxSize)> = (0..rows).map(|row| (first(row), row as IdxSize)).collect();
     pairs.par_sort_unstable();
     if !rest.is_empty() {
-        let by_rest = |a: &(u64, IdxSize), b: &(u64, IdxSize)| {
+        let by_rest = |a: &(K, IdxSize), b: &(K, IdxSize)| {
             let (a, b) = (a.1 as usize, b.1 as usize);
             rest.iter().map(|k| k[a].cmp(&k[b])).find(|o| o.is_ne()).unwrap_or(Ordering::Equal).then(a.cmp(&b))
         };
@@ -38,17 +62,36 @@ pub fn numeric_order(columns: &[&Series], descending: &[bool]) -> Option<Vec<Idx
             _ => run.sort_unstable_by(by_rest),
         });
     }
-    Some(pairs.into_iter().map(|(_, row)| row).collect())
+    pairs.into_iter().map(|(_, row)| row).collect()
 }
 
-/// Each value of `column` as a `u64` that orders as the value does, or
-/// `None` for nulls and non-numeric types.
-fn ordered_bits(column: &Series, descending: bool) -> Option<Vec<u64>> {
+/// Each value of `column` as words (one for a number, two for a short
+/// text) that order as the value does, or `None` for nulls, texts longer
+/// than [`SHORT_TEXT`] bytes and other types.
+fn ordered_words(column: &Series, descending: bool) -> Option<Vec<Vec<u64>>> {
     if column.null_count() > 0 {
         return None;
     }
-    let physical = column.to_physical_repr();
     let flip = if descending { u64::MAX } else { 0 };
+    if let Ok(text) = column.str() {
+        // Bytes in order, zero-padded, then the length: a prefix sorts
+        // before the longer text, as in byte-wise comparison.
+        let text = text.rechunk();
+        let array = text.downcast_iter().next()?;
+        if array.values_iter().any(|s| s.len() > SHORT_TEXT) {
+            return None;
+        }
+        let (mut hi, mut lo) = (Vec::with_capacity(array.len()), Vec::with_capacity(array.len()));
+        for s in array.values_iter() {
+            let mut b = [0u8; SHORT_TEXT];
+            b[..s.len()].copy_from_slice(s.as_bytes());
+            let [h, l] = [&b[..8], &b[8..]].map(|w| w.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x)));
+            hi.push(h ^ flip);
+            lo.push((l << 32 | s.len() as u64) ^ flip);
+        }
+        return Some(vec![hi, lo]);
+    }
+    let physical = column.to_physical_repr();
     let bits: Vec<u64> = match physical.dtype() {
         DataType::Float64 => physical.f64().ok()?.into_no_null_iter().map(|v| float_bits(v) ^ flip).collect(),
         DataType::Float32 => {
@@ -67,7 +110,7 @@ fn ordered_bits(column: &Series, descending: bool) -> Option<Vec<u64>> {
         }
         _ => return None,
     };
-    Some(bits)
+    Some(vec![bits])
 }
 
 /// `v`'s bits reordered so that unsigned order is numeric order, with
@@ -107,7 +150,7 @@ mod tests {
         };
         let dir = |o: Ordering, d: bool| if d { o.reverse() } else { o };
         for (da, df, db) in [(false, false, false), (true, false, true), (false, true, false), (true, true, true)] {
-            let got = numeric_order(&[&sa, &sf, &sb], &[da, df, db]).unwrap();
+            let got = order_by_bits(&[&sa, &sf, &sb], &[da, df, db]).unwrap();
             let mut want: Vec<IdxSize> = (0..n as IdxSize).collect();
             want.sort_by(|&x, &y| {
                 let (x, y) = (x as usize, y as usize);
@@ -117,20 +160,51 @@ mod tests {
                     .then(x.cmp(&y))
             });
             assert!(got == want, "a desc={da}, f desc={df}, b desc={db}");
-            let got = numeric_order(&[&sf], &[df]).unwrap();
+            let got = order_by_bits(&[&sf], &[df]).unwrap();
             let mut want: Vec<IdxSize> = (0..n as IdxSize).collect();
             want.sort_by(|&x, &y| dir(float_cmp(f[x as usize], f[y as usize]), df).then(x.cmp(&y)));
             assert!(got == want, "f desc={df}");
         }
     }
 
+    /// Short texts (empty, prefixes of each other, a zero byte, bytes past
+    /// ASCII, exactly twelve bytes) first or second, against a byte-wise
+    /// comparison sort.
     #[test]
-    fn nulls_and_other_types_are_left_to_polars() {
+    fn short_texts_sort_as_their_bytes() {
+        let words = ["", "a", "ab", "ab\0", "abc", "b", "é", "éa", "Z", "twelve_bytes", "twelve_byte", "id0000000001"];
+        let n = 50_000usize;
+        let t: Vec<&str> = (0..n).map(|i| words[(i * 7919) % words.len()]).collect();
+        let k: Vec<i64> = (0..n).map(|i| ((i * 31) % 3) as i64).collect();
+        let (st, sk) = (Series::new("t".into(), &t), Series::new("k".into(), &k));
+        let dir = |o: Ordering, d: bool| if d { o.reverse() } else { o };
+        for (dt, dk) in [(false, false), (true, false), (false, true), (true, true)] {
+            let got = order_by_bits(&[&st, &sk], &[dt, dk]).unwrap();
+            let mut want: Vec<IdxSize> = (0..n as IdxSize).collect();
+            want.sort_by(|&x, &y| {
+                let (x, y) = (x as usize, y as usize);
+                dir(t[x].as_bytes().cmp(t[y].as_bytes()), dt).then(dir(k[x].cmp(&k[y]), dk)).then(x.cmp(&y))
+            });
+            assert!(got == want, "t desc={dt}, k desc={dk}");
+            let got = order_by_bits(&[&sk, &st], &[dk, dt]).unwrap();
+            let mut want: Vec<IdxSize> = (0..n as IdxSize).collect();
+            want.sort_by(|&x, &y| {
+                let (x, y) = (x as usize, y as usize);
+                dir(k[x].cmp(&k[y]), dk).then(dir(t[x].as_bytes().cmp(t[y].as_bytes()), dt)).then(x.cmp(&y))
+            });
+            assert!(got == want, "k desc={dk}, t desc={dt}");
+        }
+    }
+
+    #[test]
+    fn nulls_long_texts_and_other_types_are_left_to_polars() {
         let nulls = Series::new("n".into(), &[Some(1i64), None]);
-        let text = Series::new("t".into(), &["a", "b"]);
+        let long = Series::new("t".into(), &["a", "thirteen byte"]);
+        let flags = Series::new("b".into(), &[true, false]);
         let ints = Series::new("i".into(), &[2i64, 1]);
-        assert_eq!(numeric_order(&[&ints], &[false]), Some(vec![1, 0]));
-        assert_eq!(numeric_order(&[&ints, &nulls], &[false, false]), None);
-        assert_eq!(numeric_order(&[&text], &[false]), None);
+        assert_eq!(order_by_bits(&[&ints], &[false]), Some(vec![1, 0]));
+        assert_eq!(order_by_bits(&[&ints, &nulls], &[false, false]), None);
+        assert_eq!(order_by_bits(&[&long], &[false]), None);
+        assert_eq!(order_by_bits(&[&flags], &[false]), None);
     }
 }
