@@ -288,8 +288,9 @@ fn merge(
 mod tests {
     use super::*;
 
-    /// Emitted slice by slice (plain keys) or whole (a key with nulls), the
-    /// rows come out as one stable sort of the whole frame orders them.
+    /// Emitted slice by slice (keys sorted by their bits, nulls or not) or
+    /// whole (a key with nulls beside a text too long for bits), the rows
+    /// come out as one stable sort of the whole frame orders them.
     #[test]
     fn sorted_slices_stack_up_to_the_whole_sort() {
         let n = 1_000usize;
@@ -297,10 +298,12 @@ mod tests {
         let with_nulls: Vec<Option<i64>> = k.iter().map(|&v| (v != 4).then_some(v)).collect();
         let t: Vec<String> = (0..n).map(|i| format!("t{}", (i * 31) % 5)).collect();
         let row: Vec<u32> = (0..n as u32).collect();
-        let df = df!("k" => &k, "kn" => &with_nulls, "t" => &t, "row" => &row).unwrap();
+        // Ordered as `t` (one long prefix), too long to sort by bits.
+        let long: Vec<String> = t.iter().map(|t| format!("a text longer than twelve bytes {t}")).collect();
+        let df = df!("k" => &k, "kn" => &with_nulls, "t" => &t, "tl" => &long, "row" => &row).unwrap();
         // Many chunks, as the partials of a scan are.
         let pieces: Vec<DataFrame> = (0..n).step_by(97).map(|s| df.slice(s as i64, 97)).collect();
-        for keys in [vec!["k", "t"], vec!["kn", "t"]] {
+        for keys in [vec!["k", "t"], vec!["kn", "t"], vec!["kn", "tl"]] {
             let spec = SortSpec {
                 exprs: keys.iter().map(|c| col(*c)).collect(),
                 descending: vec![true, false],
@@ -327,8 +330,8 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-            let plain = keys[0] == "k";
-            assert_eq!(got.len(), if plain { n.div_ceil(64) } else { 1 }, "{keys:?}");
+            let by_bits = keys[1] == "t";
+            assert_eq!(got.len(), if by_bits { n.div_ceil(64) } else { 1 }, "{keys:?}");
             let all = concat(got).unwrap();
             let rows: Vec<u32> = all.column("row").unwrap().u32().unwrap().into_no_null_iter().collect();
             assert_eq!(rows, want, "{keys:?}");

@@ -27,9 +27,8 @@ impl SortSpec {
         if df.height() <= 1 || self.exprs.is_empty() {
             return Ok(df);
         }
-        let plain: Option<Vec<PlSmallStr>> = self.exprs.iter().map(|e| column_without_nulls(e, &df)).collect();
-        if let Some(names) = plain {
-            return self.sort_key_by_key(df, &names);
+        if let Some(order) = self.order(&df)? {
+            return df.take(&order);
         }
         let (exprs, descending) = self.stable_keys(&df);
         let opts = SortMultipleOptions::default()
@@ -59,45 +58,37 @@ impl SortSpec {
         (exprs, descending)
     }
 
-    /// Several plain key columns without nulls: one stable single-key
-    /// arg-sort per key, last key first (stable sorts by each key in turn
-    /// give the lexicographic order), then one gather. polars' multi-key
-    /// sort compares row encodings instead: memcmp was most of the time of
-    /// a two-key sort (`sort -v3, id6` over 10M rows: 5.1 s).
-    fn sort_key_by_key(&self, df: DataFrame, names: &[PlSmallStr]) -> PolarsResult<DataFrame> {
-        match Self::permutation(&df, names, &self.descending)? {
-            Some(p) => df.take(&p),
-            None => Ok(df),
-        }
-    }
-
-    /// The order of `df`'s rows, when every key is a plain column without
-    /// nulls (else `None`: [`SortSpec::sort`] sorts such a frame).
+    /// The order of `df`'s rows when every key is a plain column: numbers
+    /// and texts of up to 12 bytes (nulls among them or not) by their bits
+    /// ([`super::sort_order`]); other columns without nulls by one stable
+    /// single-key arg-sort per key, last key first (stable sorts by each key
+    /// in turn give the lexicographic order; polars' multi-key sort compares
+    /// row encodings, several times slower). `None` otherwise:
+    /// [`SortSpec::sort`] then sorts with polars.
     pub fn order(&self, df: &DataFrame) -> PolarsResult<Option<IdxCa>> {
         if df.height() <= 1 || self.exprs.is_empty() {
             return Ok(None);
         }
-        let plain: Option<Vec<PlSmallStr>> = self.exprs.iter().map(|e| column_without_nulls(e, df)).collect();
-        match plain {
-            Some(names) => Self::permutation(df, &names, &self.descending),
-            None => Ok(None),
-        }
-    }
-
-    /// Numeric and short-text keys: one sort of their bits ([`super::sort_order`]).
-    /// Others: stable arg-sorts by each of `names`, last first, composed.
-    fn permutation(df: &DataFrame, names: &[PlSmallStr], descending: &[bool]) -> PolarsResult<Option<IdxCa>> {
-        let columns: Vec<&Series> =
-            names.iter().map(|n| Ok(df.column(n)?.as_materialized_series())).collect::<PolarsResult<_>>()?;
-        if let Some(order) = super::sort_order::order_by_bits(&columns, descending) {
+        let columns: Option<Vec<&Series>> = self
+            .exprs
+            .iter()
+            .map(|e| match e {
+                Expr::Column(c) => df.column(c).ok().map(Column::as_materialized_series),
+                _ => None,
+            })
+            .collect();
+        let Some(columns) = columns else { return Ok(None) };
+        if let Some(order) = super::sort_order::order_by_bits(&columns, &self.descending) {
             return Ok(Some(IdxCa::from_vec(PlSmallStr::EMPTY, order)));
         }
+        if columns.iter().any(|c| c.null_count() > 0) {
+            return Ok(None);
+        }
         let mut perm: Option<IdxCa> = None;
-        for (name, &descending) in names.iter().zip(descending).rev() {
-            let column = df.column(name)?.as_materialized_series();
+        for (column, &descending) in columns.iter().zip(&self.descending).rev() {
             let keyed = match &perm {
                 Some(p) => column.take(p)?,
-                None => column.clone(),
+                None => (*column).clone(),
             };
             let options =
                 SortOptions { descending, nulls_last: true, multithreaded: true, maintain_order: true, limit: None };

@@ -1,5 +1,5 @@
-//! The order of a frame's rows by sort keys without nulls that are numbers
-//! or short texts (at most 12 bytes, as most keys and codes are).
+//! The order of a frame's rows by sort keys that are numbers or short
+//! texts (at most 12 bytes, as most keys and codes are), nulls last.
 //!
 //! Each key becomes unsigned integers that order as the key does (one for
 //! a number, two for a text; inverted when descending); the rows are sorted once, unstably, as
@@ -23,8 +23,8 @@ const SHORT_TEXT: usize = 12;
 const PARALLEL_RUN: usize = 1 << 16;
 
 /// The order of the rows by `columns` (each ascending unless its
-/// `descending` flag says otherwise, ties in row order), or `None` when a
-/// column has nulls or is neither numeric nor short text.
+/// `descending` flag says otherwise, nulls last in both directions, ties in
+/// row order), or `None` when a column is neither numeric nor short text.
 pub fn order_by_bits(columns: &[&Series], descending: &[bool]) -> Option<Vec<IdxSize>> {
     let mut words: Vec<Vec<u64>> = Vec::new();
     let mut first_width = 0;
@@ -36,6 +36,7 @@ pub fn order_by_bits(columns: &[&Series], descending: &[bool]) -> Option<Vec<Idx
         words.extend(w);
     }
     let rows = words.first()?.len();
+    // The pairs sorted first carry up to two words of the first key.
     Some(match first_width {
         1 => sorted(rows, |r| words[0][r], &words[1..]),
         _ => sorted(rows, |r| (words[0][r], words[1][r]), &words[2..]),
@@ -66,38 +67,54 @@ fn sorted<K: Ord + Copy + Send + Sync>(
 }
 
 /// Each value of `column` as words (one for a number, two for a short
-/// text) that order as the value does, or `None` for nulls, texts longer
-/// than [`SHORT_TEXT`] bytes and other types.
+/// text, after one more that puts nulls last when the column has any)
+/// that order as the value does, or `None` for texts longer than
+/// [`SHORT_TEXT`] bytes and other types.
 fn ordered_words(column: &Series, descending: bool) -> Option<Vec<Vec<u64>>> {
-    if column.null_count() > 0 {
-        return None;
-    }
     let flip = if descending { u64::MAX } else { 0 };
-    if let Ok(text) = column.str() {
-        // Bytes in order, zero-padded, then the length: a prefix sorts
-        // before the longer text, as in byte-wise comparison.
-        let text = text.rechunk();
-        let array = text.downcast_iter().next()?;
-        if array.values_iter().any(|s| s.len() > SHORT_TEXT) {
+    let mut words = match column.str() {
+        Ok(text) => text_words(text, flip)?,
+        Err(_) => vec![number_bits(column, flip)?],
+    };
+    if column.null_count() > 0 {
+        // Not flipped: nulls go last in both directions. A null's other
+        // words are 0, so nulls tie and keep their row order.
+        let nulls: Vec<u64> = column.is_null().into_no_null_iter().map(u64::from).collect();
+        words.insert(0, nulls);
+    }
+    Some(words)
+}
+
+/// A short text as two words: its bytes in order, zero-padded, then its
+/// length (a prefix sorts before the longer text, as byte-wise comparison
+/// has it); `None` when a text is longer than [`SHORT_TEXT`].
+fn text_words(text: &StringChunked, flip: u64) -> Option<Vec<Vec<u64>>> {
+    let (mut hi, mut lo) = (Vec::with_capacity(text.len()), Vec::with_capacity(text.len()));
+    for s in text.iter() {
+        let s = s.unwrap_or("").as_bytes();
+        if s.len() > SHORT_TEXT {
             return None;
         }
-        let (mut hi, mut lo) = (Vec::with_capacity(array.len()), Vec::with_capacity(array.len()));
-        for s in array.values_iter() {
-            let mut b = [0u8; SHORT_TEXT];
-            b[..s.len()].copy_from_slice(s.as_bytes());
-            let [h, l] = [&b[..8], &b[8..]].map(|w| w.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x)));
-            hi.push(h ^ flip);
-            lo.push((l << 32 | s.len() as u64) ^ flip);
-        }
-        return Some(vec![hi, lo]);
+        let mut b = [0u8; SHORT_TEXT];
+        b[..s.len()].copy_from_slice(s);
+        let [h, l] = [&b[..8], &b[8..]].map(|w| w.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x)));
+        hi.push(h ^ flip);
+        lo.push((l << 32 | s.len() as u64) ^ flip);
+    }
+    Some(vec![hi, lo])
+}
+
+/// Each number of `column` as a `u64` that orders as it does (nulls as 0),
+/// or `None` for a type that is not a number.
+fn number_bits(column: &Series, flip: u64) -> Option<Vec<u64>> {
+    fn words(bits: impl Iterator<Item = Option<u64>>, flip: u64) -> Vec<u64> {
+        bits.map(|b| b.map_or(0, |b| b ^ flip)).collect()
     }
     let physical = column.to_physical_repr();
-    let bits: Vec<u64> = match physical.dtype() {
-        DataType::Float64 => physical.f64().ok()?.into_no_null_iter().map(|v| float_bits(v) ^ flip).collect(),
-        DataType::Float32 => {
-            physical.f32().ok()?.into_no_null_iter().map(|v| float_bits(f64::from(v)) ^ flip).collect()
-        }
-        DataType::UInt64 => physical.u64().ok()?.into_no_null_iter().map(|v| v ^ flip).collect(),
+    Some(match physical.dtype() {
+        DataType::Float64 => words(physical.f64().ok()?.iter().map(|v| v.map(float_bits)), flip),
+        DataType::Float32 => words(physical.f32().ok()?.iter().map(|v| v.map(|x| float_bits(f64::from(x)))), flip),
+        DataType::UInt64 => words(physical.u64().ok()?.iter(), flip),
         DataType::Int64
         | DataType::Int32
         | DataType::Int16
@@ -106,11 +123,10 @@ fn ordered_words(column: &Series, descending: bool) -> Option<Vec<Vec<u64>>> {
         | DataType::UInt16
         | DataType::UInt8 => {
             let ints = physical.cast(&DataType::Int64).ok()?;
-            ints.i64().ok()?.into_no_null_iter().map(|v| (v as u64 ^ SIGN) ^ flip).collect()
+            words(ints.i64().ok()?.iter().map(|v| v.map(|x| x as u64 ^ SIGN)), flip)
         }
         _ => return None,
-    };
-    Some(vec![bits])
+    })
 }
 
 /// `v`'s bits reordered so that unsigned order is numeric order, with
@@ -196,15 +212,48 @@ mod tests {
         }
     }
 
+    /// Nulls in text, integer and float keys go last in both directions
+    /// and keep their row order among themselves, against a comparison sort.
     #[test]
-    fn nulls_long_texts_and_other_types_are_left_to_polars() {
-        let nulls = Series::new("n".into(), &[Some(1i64), None]);
+    fn nulls_sort_last_in_both_directions() {
+        let n = 30_000usize;
+        let t: Vec<Option<&str>> = (0..n).map(|i| (i % 5 != 0).then(|| ["b", "a", "", "ab"][(i * 7) % 4])).collect();
+        let k: Vec<Option<i64>> = (0..n).map(|i| (i % 7 != 0).then_some(((i * 13) % 5) as i64 - 2)).collect();
+        let f: Vec<Option<f64>> = (0..n).map(|i| (i % 3 != 0).then_some(((i * 11) % 4) as f64 - 1.5)).collect();
+        let (st, sk, sf) = (Series::new("t".into(), &t), Series::new("k".into(), &k), Series::new("f".into(), &f));
+        fn by<T: PartialOrd>(a: &Option<T>, b: &Option<T>, desc: bool) -> Ordering {
+            match (a, b) {
+                (None, None) => Ordering::Equal,
+                (None, _) => Ordering::Greater,
+                (_, None) => Ordering::Less,
+                (Some(x), Some(y)) => {
+                    let o = x.partial_cmp(y).unwrap();
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            }
+        }
+        for (dt, dk, df) in [(false, false, false), (true, true, true), (true, false, true), (false, true, false)] {
+            let got = order_by_bits(&[&st, &sk, &sf], &[dt, dk, df]).unwrap();
+            let mut want: Vec<IdxSize> = (0..n as IdxSize).collect();
+            want.sort_by(|&x, &y| {
+                let (x, y) = (x as usize, y as usize);
+                by(&t[x], &t[y], dt).then(by(&k[x], &k[y], dk)).then(by(&f[x], &f[y], df)).then(x.cmp(&y))
+            });
+            assert!(got == want, "t desc={dt}, k desc={dk}, f desc={df}");
+        }
+    }
+
+    #[test]
+    fn long_texts_and_other_types_are_left_to_polars() {
         let long = Series::new("t".into(), &["a", "thirteen byte"]);
         let flags = Series::new("b".into(), &[true, false]);
         let ints = Series::new("i".into(), &[2i64, 1]);
         assert_eq!(order_by_bits(&[&ints], &[false]), Some(vec![1, 0]));
-        assert_eq!(order_by_bits(&[&ints, &nulls], &[false, false]), None);
-        assert_eq!(order_by_bits(&[&long], &[false]), None);
+        assert_eq!(order_by_bits(&[&ints, &long], &[false, false]), None);
         assert_eq!(order_by_bits(&[&flags], &[false]), None);
     }
 }
