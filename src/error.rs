@@ -1,5 +1,10 @@
 //! The library-wide error and its exit codes.
 
+/// The text a panic was raised with, when it is text.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned())
+}
+
 /// Any error dq reports to a user.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -134,12 +134,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let slot = panic_message.clone();
     std::panic::set_hook(Box::new(move |info| {
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        let msg = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+        let msg = crate::error::panic_text(info.payload()).unwrap_or_else(|| "unknown panic".into());
         if let Ok(mut s) = slot.lock() {
             s.get_or_insert(format!("{msg}{at}"));
         }

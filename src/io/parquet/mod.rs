@@ -112,11 +112,7 @@ impl FileReader for ParquetFile {
         // reported as bad data (exit 3), not as a bug in dq (exit 1).
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read_rows(job, request))).unwrap_or_else(
             |panic| {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "the decoder stopped".into());
+                let why = crate::error::panic_text(&*panic).unwrap_or_else(|| "the decoder stopped".into());
                 Err(Error::decode(&self.path, format!("the file's pages could not be decoded (corrupt file?): {why}")))
             },
         )

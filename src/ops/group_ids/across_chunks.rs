@@ -125,6 +125,15 @@ fn grow_to_hold(direct: &mut Vec<u32>, v: usize) {
     }
 }
 
+/// The next id (`count`, then counted) for a new value first seen at
+/// `row`; `None` past `u32::MAX` values.
+fn new_id(count: &mut u32, new_rows: &mut Vec<IdxSize>, row: usize) -> Option<u32> {
+    let id = *count;
+    *count = count.checked_add(1).filter(|&c| c != UNSEEN)?;
+    new_rows.push(row as IdxSize);
+    Some(id)
+}
+
 /// The id of each of `values`, every one of which indexes `direct`
 /// through `index` (the caller checked): no test per row but the new-value
 /// one, which `next` numbers.
@@ -306,12 +315,7 @@ impl KeyIds {
         let rows = column.len();
         let KeyIds { ids, null, count, .. } = self;
         let mut new_rows: Vec<IdxSize> = Vec::new();
-        let mut next = |row: usize| {
-            let id = *count;
-            *count = count.checked_add(1).filter(|&c| c != UNSEEN)?;
-            new_rows.push(row as IdxSize);
-            Some(id)
-        };
+        let mut next = |row: usize| new_id(count, &mut new_rows, row);
         let mut out = Vec::with_capacity(rows);
         match (ids, &key) {
             (Ids::Int { direct, table }, Key::Int { values, valid }) => {
@@ -402,17 +406,7 @@ impl KeyIds {
         }
         grow_to_hold(direct, hi as usize);
         let (count, mut new_rows) = (&mut self.count, Vec::new());
-        let out = direct_ids(
-            direct,
-            codes,
-            |v| v as usize,
-            |row| {
-                let id = *count;
-                *count = count.checked_add(1).filter(|&c| c != UNSEEN)?;
-                new_rows.push(row as IdxSize);
-                Some(id)
-            },
-        )?;
+        let out = direct_ids(direct, codes, |v| v as usize, |row| new_id(count, &mut new_rows, row))?;
         Some(self.keep_new_values(column, new_rows).map(|()| out))
     }
 
