@@ -206,6 +206,53 @@ fn join_kinds_by_text_and_float_keys_give_the_same_rows() {
     }
 }
 
+/// A right side of 40k rows takes the prefetched table of the join index
+/// (smaller ones take hashbrown's): every join kind's count and sum match
+/// a HashMap of the right side computed here.
+#[test]
+fn joins_with_a_large_right_side_match_a_hash_map() {
+    let t = Tmp::new();
+    let key = |i: u64| (i * 7919) % 30_011;
+    let mut right = String::from("k,b\n");
+    let mut by_key: std::collections::HashMap<u64, Vec<u64>> = std::collections::HashMap::new();
+    for i in 0..40_000u64 {
+        // Every 97th right key is null and matches nothing.
+        if i % 97 == 0 {
+            right.push_str(&format!(",{i}\n"));
+        } else {
+            right.push_str(&format!("key{},{i}\n", key(i)));
+            by_key.entry(key(i)).or_default().push(i);
+        }
+    }
+    let mut left = String::from("k,a\n");
+    let (mut inner, mut inner_sum, mut left_rows, mut semi, mut anti) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for j in 0..60_000u64 {
+        let k = (j * 104_729) % 45_000;
+        left.push_str(&format!("key{k},{j}\n"));
+        match by_key.get(&k) {
+            Some(bs) => {
+                inner += bs.len() as u64;
+                inner_sum += bs.iter().sum::<u64>();
+                left_rows += bs.len() as u64;
+                semi += 1;
+            }
+            None => {
+                left_rows += 1;
+                anti += 1;
+            }
+        }
+    }
+    let (l, r) = (t.file("l.csv", &left), t.file("r.csv", &right));
+    let count = |kind: &str, agg: &str| {
+        ok_args(&["run", "--chunk-size", "64KB", "-e", &format!(r#"scan "{l}" | join "{r}" on k kind={kind} | {agg}"#)])
+    };
+    assert_eq!(count("inner", "agg n = count(), s = sum(b)"), format!("n,s\n{inner},{inner_sum}\n"));
+    assert_eq!(count("left", "agg n = count(), s = sum(b)"), format!("n,s\n{left_rows},{inner_sum}\n"));
+    assert_eq!(count("semi", "count"), format!("count\n{semi}\n"));
+    assert_eq!(count("anti", "count"), format!("count\n{anti}\n"));
+    assert!(semi > 10_000 && anti > 10_000, "both matched and unmatched left rows");
+}
+
 #[test]
 fn join_on_differently_named_keys_with_clashing_columns() {
     let t = Tmp::new();

@@ -176,12 +176,12 @@ thread_local! {
 }
 
 /// Rows hashed (and their slots prefetched) ahead of probing.
-const AHEAD: usize = 16;
+pub(super) const AHEAD: usize = 16;
 
 /// Asks the CPU to bring `slots[at]` into the cache (a hint; no effect on
 /// results).
 #[inline]
-fn prefetch<T>(slots: &[T], at: usize) {
+pub(super) fn prefetch<T>(slots: &[T], at: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(slot) = slots.get(at) {
         // SAFETY: a prefetch of a valid reference's address; it reads nothing
