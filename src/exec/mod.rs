@@ -52,7 +52,7 @@ use polars::prelude::*;
 
 use crate::graph::{Stage, StageInput, TaskGraph};
 use crate::io::{self, BadRowPolicy, ReadSettings};
-use crate::ops::{GatherJoin, Spill};
+use crate::ops::{GatherJoin, JoinIndex, JoinSpec, Spill};
 use memory::MemoryBudget;
 use partials::Partials;
 use pipe::{Input, Pipe, Run};
@@ -73,8 +73,8 @@ const WINDOW_PER_THREAD: usize = 8;
 /// parser's buffers and the chunk's mapped pages until they are released.
 const CHUNK_EXPANSION: u64 = io::TEXT_EXPANSION;
 
-/// Bytes a broadcast build side takes per byte of its frame while probed
-/// (the frame and the hash tables built from it).
+/// Bytes a broadcast build side joined by polars takes per byte of its
+/// frame while probed (the frame and the hash tables built from it).
 const JOIN_BUILD_FACTOR: u64 = 3;
 
 /// How to run.
@@ -317,14 +317,26 @@ fn run_stage(
         .collect();
     for (k, id) in stage.side_inputs.iter().enumerate() {
         let store = outputs[*id].take().unwrap_or_else(|| FrameStore::new(env));
-        // A broadcast build side is probed by every thread at once: it may
-        // take a quarter of the budget (hash tables included).
-        if store.bytes().saturating_mul(JOIN_BUILD_FACTOR) > env.budget.limit() / 4 && !unpartitioned.contains(&k) {
+        // A side probed by every thread at once: indexed once, its frame
+        // and index may take two thirds of the budget (one structure for all
+        // threads; the chunks streaming past take the rest); joined by
+        // polars, whose join of each chunk builds its own tables from it,
+        // a quarter with those tables.
+        let mut joins = stage.ops.iter().filter_map(|op| op.as_join()).filter(|spec| spec.side == k).peekable();
+        let indexed = joins.peek().is_some() && joins.all(JoinSpec::indexed);
+        let index_bytes = if indexed { JoinIndex::bytes_for(store.rows()) } else { 0 };
+        let too_big = if indexed {
+            (store.bytes() + index_bytes).saturating_mul(3) > env.budget.limit() * 2
+        } else {
+            store.bytes().saturating_mul(JOIN_BUILD_FACTOR) > env.budget.limit() / 4
+        };
+        if too_big && !unpartitioned.contains(&k) {
             sides.push(store.schema().cloned().unwrap_or_default());
             big.push(Some(store));
         } else {
             let (df, charge) = store.into_frame()?;
             _charges.push(charge);
+            _charges.push(env.budget.reserve(index_bytes));
             sides.push(df);
             big.push(None);
         }

@@ -201,6 +201,11 @@ impl FrameStore {
         self.charge.bytes() + self.file.as_ref().map_or(0, |f| f.mem_bytes())
     }
 
+    /// Rows of all frames.
+    pub fn rows(&self) -> usize {
+        self.mem.iter().map(DataFrame::height).sum::<usize>() + self.file.as_ref().map_or(0, SpillFile::rows)
+    }
+
     /// A 0-row frame with the columns of the frames, if any was pushed.
     pub fn schema(&self) -> Option<&DataFrame> {
         self.schema.as_ref()
@@ -211,8 +216,9 @@ impl FrameStore {
         Frames { file: self.file, next: 0, mem: self.mem.into(), charge: self.charge }
     }
 
-    /// All frames stacked into one, charged to the budget by the returned
-    /// reservation (for a join's build side).
+    /// All frames stacked into one frame of one chunk per column, charged
+    /// to the budget by the returned reservation (for a join's build side,
+    /// whose rows are gathered by index from every chunk probing it).
     pub fn into_frame(self) -> Result<(DataFrame, Reservation), Error> {
         let env = self.env.clone();
         let schema = self.schema.clone();
@@ -221,6 +227,11 @@ impl FrameStore {
             (true, Some(s)) => s,
             _ => crate::ops::concat(frames).map_err(kernel(OP))?,
         };
+        // Column by column, each old column freed once copied: a frame
+        // rechunked at once is held twice for a moment. (Left in pieces,
+        // the index and the gathers each made copies of their own.)
+        let columns = df.take_columns().into_iter().map(|c| c.rechunk()).collect();
+        let df = DataFrame::new(columns).map_err(kernel(OP))?;
         let charge = env.budget.reserve(size(&df));
         Ok((df, charge))
     }

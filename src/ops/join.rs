@@ -47,6 +47,14 @@ impl JoinSpec {
         self.keys.iter().zip(&self.key_types).map(|(k, t)| col(k.as_str()).cast(t.clone())).collect()
     }
 
+    /// Whether a broadcast join of this kind is done by a [`JoinIndex`] of
+    /// the right side (else by polars' join of each chunk).
+    pub fn indexed(&self) -> bool {
+        self.asof.is_none()
+            && matches!(self.how, JoinType::Inner | JoinType::Left | JoinType::Semi | JoinType::Anti)
+            && self.key_types.iter().all(JoinIndex::takes)
+    }
+
     /// The same join with another kind.
     pub fn with_how(&self, how: JoinType) -> JoinSpec {
         JoinSpec { how, ..self.clone() }
@@ -227,7 +235,7 @@ impl ChunkOp for BroadcastJoin {
         };
         let how = if self.spec.asof.is_some() {
             "right side built once, probed per chunk"
-        } else if self.spec.key_types.iter().all(JoinIndex::takes) {
+        } else if self.spec.indexed() {
             "right side indexed once, probed per chunk"
         } else {
             "polars' join of each chunk with the right side"
@@ -238,7 +246,7 @@ impl ChunkOp for BroadcastJoin {
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let right = &ctx.side[self.spec.side];
         let Some(asof) = &self.spec.asof else {
-            if matches!(self.spec.how, JoinType::Inner | JoinType::Left | JoinType::Semi | JoinType::Anti) {
+            if self.spec.indexed() {
                 // Built by the first chunk; the others wait for it.
                 let indexed = self.index.get_or_init(|| Indexed::build(&self.spec, right));
                 if let Some(indexed) = indexed.as_ref().filter(|i| i.rows == right.height()) {

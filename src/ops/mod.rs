@@ -48,7 +48,7 @@ pub use count::Count;
 pub use distinct::Distinct;
 pub use explode::Explode;
 pub use filter::Filter;
-pub use group_ids::{group_rows, key_hashes, Groups};
+pub use group_ids::{group_rows, key_hashes, Groups, JoinIndex};
 pub use head_per_group::HeadPerGroup;
 pub use join::{BroadcastJoin, GatherJoin, JoinSpec};
 pub use limit::{Head, Slice, Tail};

@@ -250,6 +250,54 @@ a | union a | select k, s, v, g | distinct | sort k, s, v, g"#
     assert_eq!(csv(&limited).len() - 1, expected.len());
 }
 
+/// A right side indexed once is held whole while it and its index fit two
+/// thirds of the budget, where polars' join of each chunk (three times the
+/// side, within a quarter) would partition both sides to disk: no spill,
+/// the process inside the limit, and counts and sums as computed here.
+#[test]
+fn an_indexed_join_side_within_two_thirds_of_the_budget_is_not_partitioned() {
+    let t = Tmp::new();
+    let f = big_table(&t);
+    // 300k rows, each key of `big_table`'s `k` (0..50021) three times;
+    // `pad` (used below, so read) makes the side 16 MB once parsed.
+    let mut right = String::from("k,w,pad\n");
+    for j in 0..300_000u64 {
+        right.push_str(&format!("{},{j},{}\n", j % 100_000, "p".repeat(20)));
+    }
+    let r = t.file("right.csv", right);
+    let program = format!(
+        r#"let r = scan "{r}"
+scan "{f}" | join r on k | agg n = count(), ws = sum(w), p = max(pad) by g | sort g"#
+    );
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let limit = ["--memory-limit", "64MB", "--temp-dir", spill.to_str().unwrap()];
+    let o = run(&[&["run", "-e", &program, "--stats=json"][..], &limit].concat());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let stats = stats_json(&o.stderr);
+    assert_eq!(stats["spilled_bytes"], 0, "{stats}");
+    assert!(stats["peak_memory"].as_u64().unwrap() <= 64_000_000, "{stats}");
+    let mut want: HashMap<u64, (i64, i64)> = HashMap::new();
+    for i in 0..ROWS {
+        let k = (i * 7919) % 50_021;
+        let e = want.entry(i % 7).or_default();
+        e.0 += 3;
+        e.1 += (3 * k + 300_000) as i64;
+    }
+    let rows = records(&o.stdout);
+    assert_eq!(rows.len(), 7);
+    for row in rows {
+        let g: u64 = row["g"].parse().unwrap();
+        assert_eq!(want[&g], (row["n"].parse().unwrap(), row["ws"].parse().unwrap()), "group {g}");
+        assert_eq!(row["p"], "p".repeat(20));
+    }
+    let (code, rss) = peak_rss(&[&["run", "-e", &program, "-o", "/dev/null"][..], &limit].concat());
+    assert_eq!(code, 0);
+    let bar = 64_000_000 * 12 / 10 + (50 << 20);
+    assert!(rss <= bar, "peak RSS {} MiB over the {} MiB bar", rss >> 20, bar >> 20);
+    assert_no_spill_left(&spill);
+}
+
 /// A build side whose "hot" key alone is larger than the budget: the
 /// partitioned join cannot split it, and joins it piece by piece.
 fn skewed_right(t: &Tmp) -> String {

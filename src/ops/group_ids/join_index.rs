@@ -61,8 +61,13 @@ impl RowTable {
     /// Room for `rows` distinct keys, at most three quarters full
     /// (memory: 8 to 21 bytes a row).
     fn for_rows(rows: usize) -> RowTable {
-        let bits = (rows * 4 / 3 + 1).next_power_of_two().trailing_zeros().max(4);
-        RowTable { slots: vec![FREE; 1 << bits], shift: 64 - bits }
+        let slots = Self::for_rows_slots(rows);
+        RowTable { slots: vec![FREE; slots], shift: 64 - slots.trailing_zeros() }
+    }
+
+    /// The slots of [`RowTable::for_rows`].
+    fn for_rows_slots(rows: usize) -> usize {
+        (rows * 4 / 3 + 1).next_power_of_two().max(16)
     }
 
     /// Asks for the home slot of a key hashed to `h` ahead of its probe.
@@ -158,6 +163,18 @@ impl JoinIndex {
             Heads::Large(table)
         };
         Some(JoinIndex { keys, heads, next })
+    }
+
+    /// Bytes the index of a side of `rows` rows takes at most, the keys'
+    /// hashes held while it is built included.
+    pub fn bytes_for(rows: usize) -> u64 {
+        let table = if rows < SMALL_SIDE {
+            // hashbrown: a control byte beside each 4-byte slot, 7/8 full.
+            (rows * 8 / 7 + 1).next_power_of_two() * 5
+        } else {
+            RowTable::for_rows_slots(rows) * 8
+        };
+        (table + rows * (4 + 8)) as u64
     }
 
     /// Whether keys of type `dtype` can be indexed (the group-id kernel's
