@@ -337,9 +337,10 @@ impl Builder<'_> {
                         label: a.to_string(),
                     })
                     .collect();
+                let repeats = if keys.len() == 1 { KeyDictionary::ONE_KEY } else { KeyDictionary::SEVERAL_KEYS };
                 let dictionaries: Vec<_> = dictionary_keys(input, keys, aggs)
                     .into_iter()
-                    .map(|k| (k, Arc::new(KeyDictionary::default())))
+                    .map(|k| (k, Arc::new(KeyDictionary::new(repeats))))
                     .collect();
                 let sink = ops::HashAggregate::new(lowered_keys, lowered_aggs).with_dictionaries(dictionaries.clone());
                 // Taken by the scan under `input` (dictionary_keys found one).

@@ -373,10 +373,6 @@ pub(crate) fn read_rows(
     Ok(df)
 }
 
-/// A row group's column is read as ids when it holds at most one
-/// distinct value per this many rows.
-const DISTINCT_SHARE: usize = 16;
-
 /// Rows `start..start+len` (file-wide numbering) of the string column
 /// `column` as ids of `dict`, or `None` when a row group holds the column
 /// other than wholly dictionary-encoded (polars' decoder for dictionary
@@ -413,13 +409,11 @@ pub(crate) fn read_codes(
         }
         let range = chunk.byte_range();
         let bytes = data.slice(range.start as usize..range.end as usize);
-        // Ids pay off when a row group repeats its values: each distinct
-        // value costs a lookup here and its groups a decode later, about
-        // what hashing a dozen rows' strings costs (h2o's id3, 96k values
-        // in 329k rows, is faster read as strings). The dictionary's size
-        // is in its page header, before anything is decoded.
+        // Ids pay off when a row group repeats its values (how often:
+        // `dict` says). The dictionary's size is in its page header, before
+        // anything is decoded.
         match dictionary_len(&bytes) {
-            Some(n) if n * DISTINCT_SHARE <= to - from => {}
+            Some(n) if dict.takes(n, to - from) => {}
             _ => return Ok(None),
         }
         let pages = PageReader::new(MemReader::new(bytes), chunk, vec![], usize::MAX);
@@ -450,4 +444,30 @@ fn dictionary_len(chunk: &[u8]) -> Option<usize> {
     let mut protocol = TCompactInputProtocol::new(chunk, chunk.len());
     let header = PageHeader::read_from_in_protocol(&mut protocol).ok()?;
     header.dictionary_page_header.and_then(|d| usize::try_from(d.num_values).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row group whose values repeat about three times is read as ids
+    /// for the only key of an aggregation, and as strings for one of
+    /// several keys; the ids decode to the rows' strings.
+    #[test]
+    fn how_often_values_repeat_decides_ids_or_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.parquet");
+        let values: Vec<String> = (0..3000).map(|i| format!("key number {}", (i * 7) % 1000)).collect();
+        let mut df = DataFrame::new(vec![Column::new("k".into(), &values)]).unwrap();
+        ParquetWriter::new(File::create(&path).unwrap()).finish(&mut df).unwrap();
+        let meta = Meta::read(&path, File::open(&path).unwrap()).unwrap();
+        let several = KeyDictionary::new(KeyDictionary::SEVERAL_KEYS);
+        assert!(read_codes(&path, &meta, (0, 3000), "k", &several).unwrap().is_none());
+        let one = KeyDictionary::new(KeyDictionary::ONE_KEY);
+        let ids = read_codes(&path, &meta, (0, 3000), "k", &one).unwrap().expect("read as ids");
+        assert_eq!(ids.dtype(), &DataType::UInt32);
+        let back = one.decode(&ids.into_column()).unwrap();
+        let back: Vec<&str> = back.str().unwrap().into_no_null_iter().collect();
+        assert_eq!(back, values);
+    }
 }
