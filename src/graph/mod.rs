@@ -88,7 +88,7 @@ pub struct TaskGraph {
 
 /// Builds the task graph of an optimized plan.
 pub fn build(plan: &LogicalPlan, sources: &Sources) -> TaskGraph {
-    let mut b = Builder { stages: Vec::new(), order_free: false, dictionaries: Vec::new(), sources };
+    let mut b = Builder { stages: Vec::new(), order_free: false, dictionaries: Vec::new(), top_bound: None, sources };
     b.stage_of(plan);
     TaskGraph { stages: b.stages, output: plan.schema().names() }
 }
@@ -109,12 +109,36 @@ struct Builder<'a> {
     order_free: bool,
     /// Key dictionaries for the scan being lowered under an aggregate.
     dictionaries: Vec<(String, Arc<KeyDictionary>)>,
+    /// The bound of the top-k the scan being lowered feeds.
+    top_bound: Option<Arc<io::TopBound>>,
     /// The opened sources the plan's scans name.
     sources: &'a Sources,
 }
 
 fn polars_schema(s: &Schema) -> PlSchema {
     s.fields.iter().map(|f| polars::prelude::Field::new(f.name.as_str().into(), f.dtype.to_polars())).collect()
+}
+
+/// The bound a top-k may push into its scan: when its first key is a
+/// numeric, date or time column of a Parquet scan under nothing but
+/// filters (which keep the key as it is read).
+fn top_bound(input: &LogicalPlan, keys: &[crate::plan::logical::SortKey], k: u64) -> Option<Arc<io::TopBound>> {
+    let first = keys.first()?;
+    let Expr::Column(column) = &first.expr else { return None };
+    let mut node = input;
+    let scan = loop {
+        match node {
+            LogicalPlan::Filter { input, .. } => node = input,
+            LogicalPlan::Scan(scan) if scan.spec.format == io::Format::Parquet => break scan,
+            _ => return None,
+        }
+    };
+    let ordered = matches!(
+        scan.schema().get(column),
+        Some(DType::Int | DType::Float | DType::Date | DType::Datetime | DType::Duration)
+    );
+    let k = usize::try_from(k).ok().filter(|&k| k > 0)?;
+    ordered.then(|| Arc::new(io::TopBound::new(column.clone(), first.descending, k)))
 }
 
 /// The group keys of an aggregate that may be read as dictionary ids: plain
@@ -292,9 +316,16 @@ impl Builder<'_> {
                     // nothing to decode first.
                     let columns = pred.columns();
                     if !columns.is_empty() {
-                        row_filter = Some(io::RowFilter { expr: lowered.clone(), columns });
+                        row_filter = Some(io::RowFilter { expr: Some(lowered.clone()), columns, bound: None });
                     }
                     ops.push(Box::new(ops::Filter::new(lowered, pred.to_string())));
+                }
+                if let Some(bound) = self.top_bound.take() {
+                    let filter = row_filter.get_or_insert(io::RowFilter { expr: None, columns: vec![], bound: None });
+                    if !filter.columns.contains(&bound.column) {
+                        filter.columns.push(bound.column.clone());
+                    }
+                    filter.bound = Some(bound);
                 }
                 let stats_filters = s.filters.iter().flat_map(|f| f.conjuncts()).filter_map(stats_filter).collect();
                 Open {
@@ -372,7 +403,13 @@ impl Builder<'_> {
             }
             LogicalPlan::Sort { input, keys } => self.after(input, Box::new(ops::Sort(sort_spec(keys))), &schema),
             LogicalPlan::TopK { input, keys, k } => {
-                self.after(input, Box::new(ops::TopK { spec: sort_spec(keys), k: *k }), &schema)
+                let bound = top_bound(input, keys, *k);
+                let sink = ops::TopK { spec: sort_spec(keys), k: *k, bound: bound.clone() };
+                // Taken by the scan under `input` (top_bound found one).
+                self.top_bound = bound;
+                let open = self.after(input, Box::new(sink), &schema);
+                self.top_bound = None;
+                open
             }
             LogicalPlan::Limit { input, n } => self.after(input, Box::new(ops::Head(*n)), &schema),
             LogicalPlan::LimitPerGroup { input, n, by } => {

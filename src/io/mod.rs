@@ -36,7 +36,7 @@ use polars::prelude::*;
 pub use chunks::{ChunkJob, Chunks, Part, ScanSummary, TEXT_EXPANSION};
 pub use error::{Error, Result};
 pub use options::{BadRowPolicy, CsvOptions, ReadSettings, ScanOptions};
-pub use parquet::{KeyDictionary, RowFilter, StatValue, StatsFilter, StatsOp};
+pub use parquet::{KeyDictionary, RowFilter, StatValue, StatsFilter, StatsOp, TopBound};
 pub use paths::{format_of, is_stream, Compression};
 pub use sample::{ColumnMeta, FileMeta, SampleBasis};
 pub use source::{Source, SourceFile};

@@ -55,6 +55,7 @@ pub use limit::{Head, Slice, Tail};
 pub use project::Project;
 pub use sample::{SampleFraction, SampleRows};
 pub use sort::{Sort, SortSpec};
+pub use sort_order::ascending_bits;
 pub use top_k::TopK;
 pub use unpivot::Unpivot;
 pub use window::{Frame, Window, WindowFunc, WindowKind};
@@ -218,6 +219,11 @@ pub(crate) fn detach_few(rows: usize, df: DataFrame) -> PolarsResult<DataFrame> 
     if df.height() * 4 >= rows {
         return Ok(df);
     }
+    detach(df)
+}
+
+/// `df`'s rows in columns and text buffers of their own.
+pub(crate) fn detach(df: DataFrame) -> PolarsResult<DataFrame> {
     // A gather allocates new columns of exactly these rows (text views
     // included, still pointing into the chunk's text: copied next).
     let all = IdxCa::from_vec("".into(), (0..df.height() as IdxSize).collect());

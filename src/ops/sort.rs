@@ -38,6 +38,18 @@ impl SortSpec {
         run_lazy(df, |lf| lf.sort_by_exprs(exprs, opts))
     }
 
+    /// The first `k` rows of `df` in this order: only they are gathered
+    /// where the order is found by bits (a sort of every column of a chunk,
+    /// then its head, was most of `sort -v3 | head 10`).
+    pub fn head(&self, df: DataFrame, k: usize) -> PolarsResult<DataFrame> {
+        if df.height() > k {
+            if let Some(order) = self.order(&df)? {
+                return df.take(&order.slice(0, k));
+            }
+        }
+        Ok(self.sort(df)?.head(Some(k)))
+    }
+
     /// The keys polars sorts `df` by: a descending key is preceded by its
     /// `is_null()` (ascending), because polars' descending sort with nulls
     /// last reverses the order of the null rows (not stable). A column of

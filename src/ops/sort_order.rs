@@ -129,6 +129,12 @@ fn number_bits(column: &Series, flip: u64) -> Option<Vec<u64>> {
     })
 }
 
+/// A numeric (or date, time) column's values as `u64`s in the sort's
+/// ascending order (nulls as 0); `None` for other types.
+pub fn ascending_bits(column: &Series) -> Option<Vec<u64>> {
+    number_bits(column, 0)
+}
+
 /// `v`'s bits reordered so that unsigned order is numeric order, with
 /// polars' conventions: NaN above every number, and -0.0 equal to 0.0
 /// (their ties keep row order).

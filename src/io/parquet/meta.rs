@@ -20,6 +20,7 @@ use polars_parquet_format::PageHeader;
 use polars_utils::mmap::{MemReader, MemSlice};
 
 use super::key_dictionary::KeyDictionary;
+use super::top_bound::TopBound;
 use crate::io::{Error, Result};
 
 /// A footer and the schema it describes.
@@ -315,13 +316,16 @@ impl Meta {
 /// A filter the reader may apply while decoding: the columns it reads are
 /// decoded first, the rest only for the rows it keeps (polars' prefiltered
 /// Parquet read). The same filter still runs after the scan, so a reader
-/// that cannot use it loses nothing but time.
+/// that cannot use it loses nothing but time; a top-k's bound drops only
+/// rows the top-k would drop.
 #[derive(Clone, Debug)]
 pub struct RowFilter {
     /// The predicate, as polars evaluates it.
-    pub expr: Expr,
+    pub expr: Option<Expr>,
     /// The columns it reads.
     pub columns: Vec<String>,
+    /// A top-k's bound on its first key (see [`TopBound`]).
+    pub bound: Option<Arc<TopBound>>,
 }
 
 impl PhysicalIoExpr for RowFilter {
@@ -329,13 +333,25 @@ impl PhysicalIoExpr for RowFilter {
     /// one row group at a time gives the rows the whole chunk would. A mask
     /// of another type or length is an error here, not polars' panic.
     fn evaluate_io(&self, df: &DataFrame) -> PolarsResult<Series> {
-        let mask = df.clone().lazy().select([self.expr.clone().alias("mask")]).collect()?;
-        let mask = mask.column("mask")?.as_materialized_series().clone();
-        polars_ensure!(
-            mask.dtype() == &DataType::Boolean && mask.len() == df.height(),
-            ComputeError: "a pushed-down filter gave {} values of type {} for {} rows", mask.len(), mask.dtype(), df.height()
-        );
-        Ok(mask)
+        let mut mask = match &self.expr {
+            Some(expr) => {
+                let mask = df.clone().lazy().select([expr.clone().alias("mask")]).collect()?;
+                let mask = mask.column("mask")?.as_materialized_series().clone();
+                polars_ensure!(
+                    mask.dtype() == &DataType::Boolean && mask.len() == df.height(),
+                    ComputeError: "a pushed-down filter gave {} values of type {} for {} rows", mask.len(), mask.dtype(), df.height()
+                );
+                mask.bool()?.clone()
+            }
+            None => BooleanChunked::full(PlSmallStr::EMPTY, true, df.height()),
+        };
+        if let Some(bound) = &self.bound {
+            let key = df.column(&bound.column)?.as_materialized_series();
+            if let Some(keep) = bound.keeps(key) {
+                mask = &mask & &keep;
+            }
+        }
+        Ok(mask.with_name("mask".into()).into_series())
     }
 
     fn collect_live_columns(&self, live: &mut PlIndexSet<PlSmallStr>) {

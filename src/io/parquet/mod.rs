@@ -4,6 +4,7 @@
 
 mod key_dictionary;
 mod meta;
+mod top_bound;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,6 +14,7 @@ use polars::prelude::*;
 
 pub use key_dictionary::KeyDictionary;
 pub use meta::{RowFilter, StatValue, StatsFilter, StatsOp};
+pub use top_bound::TopBound;
 
 use super::chunks::{ChunkJob, Part, ScanSummary};
 use super::reader::{evenly_spaced, Capabilities, ColumnSummary, FileReader, FileSample, ReadRequest};
