@@ -105,6 +105,9 @@ fn apply(op: Arith, a: &Column, b: &Column) -> PolarsResult<Column> {
         Kind::Time(t) => time_op(op, a, b, len, &t).map(|c| c.with_name(name)),
         Kind::Int => {
             let (xa, xb) = (a.cast(&DataType::Int64)?, b.cast(&DataType::Int64)?);
+            if let Some(out) = int_slices(op, xa.i64()?, xb.i64()?) {
+                return Ok(out.with_name(name).into_column());
+            }
             let mut out: Vec<Option<i64>> = Vec::with_capacity(len);
             for (x, y) in values(xa.i64()?, len).zip(values(xb.i64()?, len)) {
                 out.push(match (x, y) {
@@ -219,6 +222,42 @@ fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>, len: usize) -> Box<dyn Ite
     }
 }
 
+/// `+ - *` of two integer columns (or one and a one-value literal that is
+/// not null) over their value slices, nulls from either side: `None` when
+/// the op is another, or a value overflowed (the row-by-row path then
+/// names it; an overflow in a null row's value is no error there). The
+/// row-by-row path took 70% of `sum(v1 * 2 + v2)` over 10M rows.
+fn int_slices(op: Arith, a: &Int64Chunked, b: &Int64Chunked) -> Option<Int64Chunked> {
+    let f: fn(i64, i64) -> (i64, bool) = match op {
+        Arith::Add => i64::overflowing_add,
+        Arith::Sub => i64::overflowing_sub,
+        Arith::Mul => i64::overflowing_mul,
+        _ => return None,
+    };
+    let (a, b) = (a.rechunk(), b.rechunk());
+    let (xa, xb) = (a.downcast_iter().next()?, b.downcast_iter().next()?);
+    let (va, vb) = (xa.values().as_slice(), xb.values().as_slice());
+    let mut overflow = false;
+    let mut op = |x: i64, y: i64| {
+        let (r, o) = f(x, y);
+        overflow |= o;
+        r
+    };
+    let (values, validity): (Vec<i64>, _) = match (va.len(), vb.len()) {
+        (n, m) if n == m => (
+            va.iter().zip(vb).map(|(&x, &y)| op(x, y)).collect(),
+            polars_arrow::compute::utils::combine_validities_and(xa.validity(), xb.validity()),
+        ),
+        (1, _) if a.null_count() == 0 => (vb.iter().map(|&y| op(va[0], y)).collect(), xb.validity().cloned()),
+        (_, 1) if b.null_count() == 0 => (va.iter().map(|&x| op(x, vb[0])).collect(), xa.validity().cloned()),
+        _ => return None,
+    };
+    if overflow {
+        return None;
+    }
+    Some(Int64Chunked::from_vec_validity(PlSmallStr::EMPTY, values, validity))
+}
+
 fn int_op(op: Arith, x: i64, y: i64) -> PolarsResult<Option<i64>> {
     let r = match op {
         Arith::Add => x.checked_add(y),
@@ -274,6 +313,49 @@ mod tests {
 
     fn eval(op: Arith, a: Column, b: Column) -> PolarsResult<Column> {
         apply(op, &a, &b)
+    }
+
+    /// `+ - *` of integer columns (over their slices) give, row by row,
+    /// what checked arithmetic gives, nulls from either side, a literal on
+    /// either side; an overflow is still an error naming the values, and an
+    /// overflow hidden under a null row is none.
+    #[test]
+    fn integer_columns_add_subtract_and_multiply_as_checked_arithmetic_does() {
+        let mut rng = crate::test_rng::Rng(5);
+        let mut column = |nulls: u64| -> Vec<Option<i64>> {
+            (0..3000).map(|_| (rng.below(nulls) != 0).then(|| rng.below(2_000_001) as i64 - 1_000_000)).collect()
+        };
+        let (x, y) = (column(7), column(11));
+        let checked = |op: Arith, a: i64, b: i64| match op {
+            Arith::Add => a.checked_add(b),
+            Arith::Sub => a.checked_sub(b),
+            _ => a.checked_mul(b),
+        };
+        for op in [Arith::Add, Arith::Sub, Arith::Mul] {
+            let got = eval(op, Column::new("a".into(), &x), Column::new("b".into(), &y)).unwrap();
+            let want: Vec<Option<i64>> =
+                x.iter().zip(&y).map(|(a, b)| Some(checked(op, (*a)?, (*b)?).unwrap())).collect();
+            assert_eq!(got.i64().unwrap().iter().collect::<Vec<_>>(), want, "{op:?}");
+            let seven = Column::new("b".into(), [7i64]);
+            let got = eval(op, seven.clone(), Column::new("a".into(), &x)).unwrap();
+            let want: Vec<Option<i64>> = x.iter().map(|a| Some(checked(op, 7, (*a)?).unwrap())).collect();
+            assert_eq!(got.i64().unwrap().iter().collect::<Vec<_>>(), want, "7 {op:?} x");
+            let got = eval(op, Column::new("a".into(), &x), seven).unwrap();
+            let want: Vec<Option<i64>> = x.iter().map(|a| Some(checked(op, (*a)?, 7).unwrap())).collect();
+            assert_eq!(got.i64().unwrap().iter().collect::<Vec<_>>(), want, "x {op:?} 7");
+        }
+        // A null's value slot may hold anything: an overflow there is no error.
+        let big = Int64Chunked::from_vec_validity(
+            "a".into(),
+            vec![i64::MAX, 1],
+            Some(polars_arrow::bitmap::Bitmap::from([false, true])),
+        );
+        let got = eval(Arith::Add, big.into_column(), Column::new("b".into(), [5i64, 5])).unwrap();
+        assert_eq!(got.i64().unwrap().iter().collect::<Vec<_>>(), [None, Some(6)]);
+        let err = eval(Arith::Mul, Column::new("a".into(), [1i64, i64::MIN]), Column::new("b".into(), [3i64, -1]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("integer overflow") && err.contains("-9223372036854775808 * -1"), "{err}");
     }
 
     #[test]
