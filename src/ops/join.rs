@@ -236,9 +236,9 @@ impl ChunkOp for BroadcastJoin {
         let how = if self.spec.asof.is_some() {
             "right side built once, probed per chunk"
         } else if self.spec.indexed() {
-            "right side indexed once, probed per chunk"
+            "right side indexed once, probed per chunk; both sides partitioned to disk if it and its index pass 2/3 of the memory budget"
         } else {
-            "polars' join of each chunk with the right side"
+            "polars' join of each chunk with the right side; both sides partitioned to disk if three times it passes 1/4 of the memory budget"
         };
         format!("broadcast_join {} on {}{asof} ({how})", self.spec.label, self.spec.keys.join(", "))
     }
