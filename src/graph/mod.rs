@@ -119,6 +119,9 @@ fn polars_schema(s: &Schema) -> PlSchema {
     s.fields.iter().map(|f| polars::prelude::Field::new(f.name.as_str().into(), f.dtype.to_polars())).collect()
 }
 
+/// The largest k whose top-k bounds its scan.
+const MAX_BOUNDED_K: usize = 1 << 16;
+
 /// The bound a top-k may push into its scan: when its first key is a
 /// numeric, date or time column of a Parquet scan under nothing but
 /// filters (which keep the key as it is read).
@@ -137,7 +140,10 @@ fn top_bound(input: &LogicalPlan, keys: &[crate::plan::logical::SortKey], k: u64
         scan.schema().get(column),
         Some(DType::Int | DType::Float | DType::Date | DType::Datetime | DType::Duration)
     );
-    let k = usize::try_from(k).ok().filter(|&k| k > 0)?;
+    // Each chunk's best keys are merged into the k best so far: cheap for
+    // a few, a sort of millions per chunk for `head 5000000` (which the
+    // bound would barely prune anyway).
+    let k = usize::try_from(k).ok().filter(|&k| k > 0 && k <= MAX_BOUNDED_K)?;
     ordered.then(|| Arc::new(io::TopBound::new(column.clone(), first.descending, k)))
 }
 

@@ -248,6 +248,10 @@ fn top_k_over_parquet_with_its_bound_in_the_scan_matches_a_stable_sort() {
         let plan = ok_args(&["explain", "-e", &full]);
         assert!(plan.contains("skipped while the scan decodes"), "{plan}");
     }
+    // A k past 65536 is not bounded (merging each chunk's k best keys into
+    // the k best so far would cost more than the bound saves).
+    let plan = ok_args(&["explain", "-e", &format!(r#"scan "{pq}" | sort -v | head 100000"#)]);
+    assert!(plan.contains("top_k k=100000") && !plan.contains("skipped while the scan decodes"), "{plan}");
     // A second key orders the ties of the first.
     let out = ok_args(&["run", "-e", &format!(r#"scan "{pq}" | sort -v, -i | head 4 | select i"#)]);
     let mut rows: Vec<u64> = (0..20_000u64).collect();
