@@ -19,7 +19,7 @@ pub struct TopK {
     pub spec: SortSpec,
     /// Rows to keep.
     pub k: u64,
-    /// The bound this top-k offers its scan (each chunk's k-th best key).
+    /// The bound this top-k offers its scan (each chunk's best keys).
     pub bound: Option<Arc<TopBound>>,
 }
 
@@ -30,7 +30,7 @@ impl Sink for TopK {
 
     fn describe(&self) -> String {
         let bound = match &self.bound {
-            Some(b) => format!("; rows past a chunk's k-th `{}` skipped while the scan decodes", b.column),
+            Some(b) => format!("; rows past the k-th best `{}` so far skipped while the scan decodes", b.column),
             None => String::new(),
         };
         format!("top_k k={} by {} (k rows per chunk, then k of all{bound})", self.k, self.spec.describe())

@@ -39,12 +39,6 @@ pub struct KeyDictionary {
     min_repeats: usize,
 }
 
-impl Default for KeyDictionary {
-    fn default() -> Self {
-        KeyDictionary::new(KeyDictionary::SEVERAL_KEYS)
-    }
-}
-
 #[derive(Default)]
 struct Interned {
     ids: HashMap<PlSmallStr, u32, foldhash::fast::RandomState>,
@@ -161,7 +155,7 @@ mod tests {
 
     #[test]
     fn ids_are_shared_across_row_groups_and_decode_back() {
-        let d = KeyDictionary::default();
+        let d = KeyDictionary::new(KeyDictionary::SEVERAL_KEYS);
         assert_eq!(d.ids_of(&strings(&["b", "a"])), Some(vec![0, 1]));
         assert_eq!(d.ids_of(&strings(&["a", "c", "a long value past twelve bytes"])), Some(vec![1, 2, 3]));
         let codes = PrimitiveArray::<u32>::from([Some(2), None, Some(0), Some(1)]);
@@ -179,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_code_outside_the_dictionary_is_an_error_not_a_wrong_value() {
-        let d = KeyDictionary::default();
+        let d = KeyDictionary::new(KeyDictionary::SEVERAL_KEYS);
         let ids = d.ids_of(&strings(&["x"])).unwrap();
         let rows = KeyDictionary::remap("k", &PrimitiveArray::<u32>::from([Some(0), Some(5)]), &ids);
         let err = d.decode(&rows.into_column()).unwrap_err().to_string();
@@ -188,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_dictionary_past_its_bounds_refuses_new_values_but_keeps_old_ones() {
-        let d = KeyDictionary::default();
+        let d = KeyDictionary::new(KeyDictionary::SEVERAL_KEYS);
         let big: Vec<String> = (0..MAX_ENTRIES).map(|i| i.to_string()).collect();
         let big: Vec<&str> = big.iter().map(|s| s.as_str()).collect();
         assert!(d.ids_of(&strings(&big)).is_some());

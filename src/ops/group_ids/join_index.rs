@@ -48,8 +48,8 @@ const SMALL_SIDE: usize = 1 << 15;
 /// of rows are prefetched before any is probed: a 10M-row side's table is
 /// far larger than the cache, and a probe that waits for each miss in turn
 /// (hashbrown's `find`, the slot, then the row's key) was a third of j2.
-struct RowTable {
-    slots: Vec<u64>,
+struct RowTable<S = Vec<u64>> {
+    slots: S,
     /// 64 minus the table's bits: a hash's slot is `hash >> shift`.
     shift: u32,
 }
@@ -70,12 +70,13 @@ impl RowTable {
         (rows * 4 / 3 + 1).next_power_of_two().max(16)
     }
 
-    /// Asks for the home slot of a key hashed to `h` ahead of its probe.
-    #[inline]
-    fn prefetch(&self, h: u64) {
-        prefetch(&self.slots, self.home(h));
+    /// The same table, read only (what a probe of a shared index takes).
+    fn view(&self) -> RowTable<&[u64]> {
+        RowTable { slots: &self.slots, shift: self.shift }
     }
+}
 
+impl<S: std::ops::Deref<Target = [u64]>> RowTable<S> {
     /// The slot a key hashed to `h` is probed from.
     #[inline]
     fn home(&self, h: u64) -> usize {
@@ -100,16 +101,35 @@ impl RowTable {
             at = (at + 1) & mask;
         }
     }
-}
 
-/// `rows` in blocks of [`AHEAD`] (each a full array and how much of it
-/// is used), so that a block's slots can be asked for before it is probed.
-fn blocks(mut rows: impl Iterator<Item = usize>) -> impl Iterator<Item = ([usize; AHEAD], usize)> {
-    std::iter::from_fn(move || {
+    /// Probes each of `rows` in order for its key (hashed in `hashes`,
+    /// compared by `same(row in the table, row)`), the home slots of a
+    /// block of [`AHEAD`] rows asked for before the block is probed, and
+    /// hands `visit` the table, the row, the slot its probe ended at and
+    /// whether that slot holds the key; `visit` may fill the slot.
+    #[inline]
+    fn probe_rows(
+        &mut self,
+        mut rows: impl Iterator<Item = usize>,
+        hashes: &[u64],
+        same: impl Fn(u32, usize) -> bool,
+        mut visit: impl FnMut(&mut Self, usize, usize, bool),
+    ) {
         let mut block = [0usize; AHEAD];
-        let n = block.iter_mut().zip(rows.by_ref()).map(|(slot, row)| *slot = row).count();
-        (n > 0).then_some((block, n))
-    })
+        loop {
+            let n = block.iter_mut().zip(rows.by_ref()).map(|(slot, row)| *slot = row).count();
+            if n == 0 {
+                return;
+            }
+            for &r in &block[..n] {
+                prefetch(&self.slots, self.home(hashes[r]));
+            }
+            for &r in &block[..n] {
+                let (at, found) = self.find(hashes[r], |other| same(other, r));
+                visit(self, r, at, found);
+            }
+        }
+    }
 }
 
 impl JoinIndex {
@@ -148,18 +168,12 @@ impl JoinIndex {
             Heads::Small(table)
         } else {
             let mut table = RowTable::for_rows(rows);
-            for (block, n) in blocks(valid) {
-                for &r in &block[..n] {
-                    table.prefetch(hashes[r]);
+            table.probe_rows(valid, &hashes, same, |t, r, at, found| {
+                if found {
+                    next[r] = t.slots[at] as u32;
                 }
-                for &r in &block[..n] {
-                    let (at, found) = table.find(hashes[r], |other| same(other, r));
-                    if found {
-                        next[r] = table.slots[at] as u32;
-                    }
-                    table.slots[at] = hashes[r] << 32 | r as u64;
-                }
-            }
+                t.slots[at] = hashes[r] << 32 | r as u64;
+            });
             Heads::Large(table)
         };
         Some(JoinIndex { keys, heads, next })
@@ -205,17 +219,11 @@ impl JoinIndex {
                 }
             }
             Heads::Large(table) => {
-                for (block, n) in blocks(valid) {
-                    for &r in &block[..n] {
-                        table.prefetch(hashes[r]);
+                table.view().probe_rows(valid, &hashes, same, |t, r, at, found| {
+                    if found {
+                        first[r] = t.slots[at] as u32;
                     }
-                    for &r in &block[..n] {
-                        let (at, found) = table.find(hashes[r], |other| same(other, r));
-                        if found {
-                            first[r] = table.slots[at] as u32;
-                        }
-                    }
-                }
+                });
             }
         }
         Some(first)
