@@ -379,11 +379,10 @@ impl PartitionedStore {
                 }
             }
             self.parts.par_iter_mut().zip(by_part).try_for_each(|(file, pieces)| -> Result<(), Error> {
-                if pieces.is_empty() {
-                    return Ok(());
+                for mut block in stacked_by_types(pieces).map_err(kernel(OP))? {
+                    file.append(&mut block)?;
                 }
-                let mut block = crate::ops::concat(pieces).map_err(kernel(OP))?;
-                file.append(&mut block)
+                Ok(())
             })?;
         }
         Ok(())
@@ -409,6 +408,25 @@ impl PartitionedStore {
         self.spill()?;
         Ok(std::mem::take(&mut self.parts))
     }
+}
+
+/// `pieces` stacked into one frame per run of equal column types: a group
+/// key that came as dictionary ids in some chunks and as strings in others
+/// (gathered rows of a holistic aggregate) is written as separate blocks,
+/// which the sink reconciles at its finish.
+fn stacked_by_types(pieces: Vec<DataFrame>) -> PolarsResult<Vec<DataFrame>> {
+    let mut out = Vec::new();
+    let mut run: Vec<DataFrame> = Vec::new();
+    for piece in pieces {
+        if run.last().is_some_and(|last| last.dtypes() != piece.dtypes()) {
+            out.push(crate::ops::concat(std::mem::take(&mut run))?);
+        }
+        run.push(piece);
+    }
+    if !run.is_empty() {
+        out.push(crate::ops::concat(run)?);
+    }
+    Ok(out)
 }
 
 /// Reads every block of a spill file.

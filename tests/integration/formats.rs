@@ -400,6 +400,72 @@ fn parquet_filters_applied_while_decoding_keep_the_same_rows() {
 }
 
 #[test]
+fn holistic_aggregates_by_dictionary_ids_give_the_groups_of_their_strings() {
+    // A median, n_unique or list gathers every row's key: from Parquet it
+    // gathers dictionary ids, decoded only in the groups' keys. Row groups
+    // of repeated short keys come as ids, row groups of unique long keys as
+    // strings, so one key column arrives both ways; under a small memory
+    // limit the gathered rows are spilled by key, where an id and its
+    // string must land in the same part. Checked against groups computed
+    // here.
+    let t = Tmp::new();
+    let key = |i: i64| match i {
+        _ if i % 11 == 0 => None,
+        0..20_000 => Some(format!("k{}", i % 13)),
+        _ => Some(format!("a value long enough to live outside its view {}", i % 4_000)),
+    };
+    let other = |i: i64| i % 7;
+    let mut text = String::from("i,k,c\n");
+    for i in 0..30_000i64 {
+        text.push_str(&format!("{i},{},{}\n", key(i).unwrap_or_default(), other(i)));
+    }
+    let csv = t.file("h.csv", &text);
+    let pq = t.path("h.parquet").display().to_string();
+    ok_args(&["run", "-q", "--chunk-size", "64KB", "-e", &format!(r#"scan "{csv}" | write "{pq}""#)]);
+    let program = format!(r#"scan "{pq}" | agg n = count(), m = median(i), u = n_unique(c), last = max(i) by k"#);
+    let plan = ok_args(&["explain", "-e", &program]);
+    assert!(plan.contains("group keys read as dictionary ids where encoded so: k"), "{plan}");
+
+    let mut groups: HashMap<String, Vec<i64>> = HashMap::new();
+    for i in 0..30_000i64 {
+        groups.entry(key(i).unwrap_or_default()).or_default().push(i);
+    }
+    let want: HashMap<String, (usize, String, usize, i64)> = groups
+        .into_iter()
+        .map(|(k, rows)| {
+            // Rows come in order, so the middle is the median.
+            let n = rows.len();
+            let median = if n % 2 == 1 { rows[n / 2] as f64 } else { (rows[n / 2 - 1] + rows[n / 2]) as f64 / 2.0 };
+            let distinct: std::collections::HashSet<i64> = rows.iter().map(|&i| other(i)).collect();
+            (k, (n, median.to_string(), distinct.len(), rows[n - 1]))
+        })
+        .collect();
+    let spill = t.path("spill");
+    std::fs::create_dir_all(&spill).unwrap();
+    let limited =
+        ["--chunk-size", "16KB", "--memory-limit", "1MB", "--stats=json", "--temp-dir", spill.to_str().unwrap()];
+    for extra in [&["--chunk-size", "64KB"][..], &["--chunk-size", "16MB"][..], &limited[..]] {
+        let o = run(&[&["run", "-e", &program][..], extra].concat());
+        assert_eq!(o.code, 0, "{extra:?}: {}", o.stderr);
+        if extra.contains(&"--memory-limit") {
+            let stats = stats_json(&o.stderr);
+            assert!(stats["spilled_bytes"].as_u64().unwrap() > 0, "expected spilling: {stats}");
+        }
+        let got: HashMap<String, (usize, String, usize, i64)> = records(&o.stdout)
+            .into_iter()
+            .map(|r| {
+                let m: f64 = r["m"].parse().unwrap();
+                (
+                    r["k"].clone(),
+                    (r["n"].parse().unwrap(), m.to_string(), r["u"].parse().unwrap(), r["last"].parse().unwrap()),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{extra:?}");
+    }
+}
+
+#[test]
 fn string_group_keys_read_as_dictionary_ids_give_the_groups_of_their_strings() {
     // Parquet string keys that only group are read as dictionary ids
     // (io/key_dictionary.rs) where a row group is dictionary-encoded; row

@@ -307,6 +307,41 @@ impl HashAggregate {
         self.keys.iter().map(|(n, _)| col(n.as_str())).collect()
     }
 
+    /// The keys as strings whether a frame holds them as strings or as
+    /// dictionary ids: gathered rows (holistic aggregates) keep their ids,
+    /// and a value must land in the same spill part either way.
+    fn decoded_key_cols(&self) -> Vec<Expr> {
+        self.keys
+            .iter()
+            .map(|(n, _)| match self.dictionaries.iter().find(|(d, _)| d == n) {
+                Some((_, dict)) => {
+                    let dict = dict.clone();
+                    let decode = move |c: Column| match c.dtype() {
+                        DataType::UInt32 => dict.decode(&c).map(Some),
+                        _ => Ok(Some(c)),
+                    };
+                    col(n.as_str()).map(decode, GetOutput::from_type(DataType::String))
+                }
+                None => col(n.as_str()),
+            })
+            .collect()
+    }
+
+    /// Gathered frames whose keys all came either as ids or as strings: a
+    /// key that came both ways (a row group read as strings, another as
+    /// ids) is turned back into strings in every frame.
+    fn same_key_types(&self, mut frames: Vec<DataFrame>) -> PolarsResult<Vec<DataFrame>> {
+        for (name, _) in &self.dictionaries {
+            let is_ids = |df: &DataFrame| df.column(name).is_ok_and(|c| c.dtype() == &DataType::UInt32);
+            if frames.iter().all(is_ids) || !frames.iter().any(is_ids) {
+                continue;
+            }
+            frames = frames.into_iter().map(|df| self.decoded(df)).collect::<PolarsResult<_>>()?;
+            break;
+        }
+        Ok(frames)
+    }
+
     /// Runs `aggs` grouped by the keys (or globally when there are none).
     fn group(&self, df: DataFrame, aggs: Vec<Expr>) -> PolarsResult<DataFrame> {
         let keys = self.key_cols();
@@ -666,7 +701,8 @@ impl Sink for HashAggregate {
     fn partial(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let keyed = self.with_keys(df)?;
         if !self.two_phase {
-            return self.decoded(keyed);
+            // Rows are grouped once, at the finish: ids stay ids until then.
+            return Ok(keyed);
         }
         if self.keys.is_empty() {
             return self.group(keyed, self.partial_exprs());
@@ -720,11 +756,11 @@ impl Sink for HashAggregate {
             // One partial row per chunk, or (holistic) the values of the one group.
             return Spill::InMemory;
         }
-        Spill::ByKeys { keys: self.key_cols(), side: None }
+        Spill::ByKeys { keys: self.decoded_key_cols(), side: None }
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
-        let mut all = concat(partials)?;
+        let mut all = concat(self.same_key_types(partials)?)?;
         if self.two_phase {
             // One row per group first, then each row finished on its own.
             let merged = self.merged(all)?;
@@ -736,7 +772,7 @@ impl Sink for HashAggregate {
             // whole, the other aggregates in partial form, finished as above.
             let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
             if let Some(grouped) = holistic::aggregate(&mut all, &keys, &self.gathered_specs()) {
-                let out = select_rows(grouped?, self.final_exprs())?;
+                let out = select_rows(self.decoded(grouped?)?, self.final_exprs())?;
                 return Ok(vec![self.check_overflow(out)?]);
             }
         }
@@ -746,7 +782,7 @@ impl Sink for HashAggregate {
                 exprs.push(col(arg_name(i).as_str()).cast(DataType::Float64).sum().alias(check_name(i)));
             }
         }
-        let out = collection::finish(self.group(all, exprs)?, &self.aggs)?;
+        let out = collection::finish(self.decoded(self.group(all, exprs)?)?, &self.aggs)?;
         Ok(vec![self.check_overflow(out)?])
     }
 }
