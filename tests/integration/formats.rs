@@ -399,6 +399,19 @@ fn parquet_filters_applied_while_decoding_keep_the_same_rows() {
     }
 }
 
+/// A Parquet file of rows `i, k, c` for i in 0..30000 (`k` empty where
+/// `key` is `None`), written by dq in row groups of a 64 KB chunk; its path.
+fn keyed_parquet(t: &Tmp, key: impl Fn(i64) -> Option<String>, other: impl Fn(i64) -> String) -> String {
+    let mut text = String::from("i,k,c\n");
+    for i in 0..30_000i64 {
+        text.push_str(&format!("{i},{},{}\n", key(i).unwrap_or_default(), other(i)));
+    }
+    let csv = t.file("keyed.csv", &text);
+    let pq = t.path("keyed.parquet").display().to_string();
+    ok_args(&["run", "-q", "--chunk-size", "64KB", "-e", &format!(r#"scan "{csv}" | write "{pq}""#)]);
+    pq
+}
+
 #[test]
 fn holistic_aggregates_by_dictionary_ids_give_the_groups_of_their_strings() {
     // A median, n_unique or list gathers every row's key: from Parquet it
@@ -415,13 +428,7 @@ fn holistic_aggregates_by_dictionary_ids_give_the_groups_of_their_strings() {
         _ => Some(format!("a value long enough to live outside its view {}", i % 4_000)),
     };
     let other = |i: i64| i % 7;
-    let mut text = String::from("i,k,c\n");
-    for i in 0..30_000i64 {
-        text.push_str(&format!("{i},{},{}\n", key(i).unwrap_or_default(), other(i)));
-    }
-    let csv = t.file("h.csv", &text);
-    let pq = t.path("h.parquet").display().to_string();
-    ok_args(&["run", "-q", "--chunk-size", "64KB", "-e", &format!(r#"scan "{csv}" | write "{pq}""#)]);
+    let pq = keyed_parquet(&t, key, |i| other(i).to_string());
     let program = format!(r#"scan "{pq}" | agg n = count(), m = median(i), u = n_unique(c), last = max(i) by k"#);
     let plan = ok_args(&["explain", "-e", &program]);
     assert!(plan.contains("group keys read as dictionary ids where encoded so: k"), "{plan}");
@@ -479,13 +486,7 @@ fn string_group_keys_read_as_dictionary_ids_give_the_groups_of_their_strings() {
         _ => Some(format!("a value long enough to live outside its view {i}")),
     };
     let other = |i: i64| format!("c{}", i % 3);
-    let mut text = String::from("i,k,c\n");
-    for i in 0..30_000i64 {
-        text.push_str(&format!("{i},{},{}\n", key(i).unwrap_or_default(), other(i)));
-    }
-    let csv = t.file("n.csv", &text);
-    let pq = t.path("n.parquet").display().to_string();
-    ok_args(&["run", "-q", "--chunk-size", "64KB", "-e", &format!(r#"scan "{csv}" | write "{pq}""#)]);
+    let pq = keyed_parquet(&t, key, other);
     let program = format!(r#"scan "{pq}" | filter i % 3 != 1 | agg n = count(), s = sum(i) by k, c"#);
     let plan = ok_args(&["explain", "-e", &program]);
     assert!(plan.contains("group keys read as dictionary ids where encoded so: k, c"), "{plan}");

@@ -4,7 +4,7 @@
 //! short text keys, nulls and NaN in the values, empty chunks and partials
 //! merged before the finish.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
@@ -66,8 +66,8 @@ fn spec(name: &str, kind: AggKind, arg: Option<&str>, arg2: Option<&str>, dtype:
     }
 }
 
-/// Every decomposable aggregate; with `holistic`, medians and a quantile
-/// too (so the sink gathers rows and aggregates them once).
+/// Every decomposable aggregate; with `holistic`, medians, a quantile and
+/// n_unique too (so the sink gathers rows and aggregates them once).
 fn specs(holistic: bool) -> Vec<AggSpec> {
     use AggKind::*;
     use DataType::{Float64 as F, Int64 as I};
@@ -93,6 +93,8 @@ fn specs(holistic: bool) -> Vec<AggSpec> {
         specs.push(spec("medx", Median, Some("x"), None, F));
         specs.push(spec("medy", Median, Some("y"), None, F));
         specs.push(spec("q1y", Quantile, Some("y"), None, F));
+        specs.push(spec("ux", NUnique, Some("x"), None, I));
+        specs.push(spec("uk2", NUnique, Some("k2"), None, I));
     }
     specs
 }
@@ -156,6 +158,8 @@ fn fold(rows: &[usize], d: &Data) -> Vec<Option<f64>> {
         quantile(&xs, 0.5),
         quantile(&ys, 0.5),
         quantile(&ys, 0.25),
+        Some(rows.iter().filter_map(|&r| d.x[r]).collect::<HashSet<i64>>().len() as f64),
+        Some(rows.iter().filter_map(|&r| d.k2[r].as_deref()).collect::<HashSet<&str>>().len() as f64),
     ]
 }
 

@@ -246,8 +246,8 @@ fn final_expr(i: usize, a: &AggSpec) -> Vec<Expr> {
             null_if(n().lt_eq(lit(1.0)).or(denom.clone().eq(lit(0.0))), pcol(i, "c") / denom)
         }
         // Computed whole by the holistic kernel, under the output's name.
-        AggKind::Median | AggKind::Quantile => col(a.name.as_str()),
-        AggKind::NUnique | AggKind::ApproxNUnique => unreachable!("n_unique is aggregated by polars"),
+        AggKind::Median | AggKind::Quantile | AggKind::NUnique => col(a.name.as_str()),
+        AggKind::ApproxNUnique => unreachable!("approx_n_unique is aggregated by polars"),
         AggKind::StringAgg | AggKind::List | AggKind::Mode => unreachable!("collections are aggregated by polars"),
     };
     let mut out = vec![e.cast(a.dtype.clone()).alias(a.name.as_str())];
