@@ -243,3 +243,27 @@ fn check_against_fold(holistic: bool) {
         }
     }
 }
+
+/// Gathered rows hold each distinct argument once: `median(y), std(y),
+/// quantile(y)` gathers the key and one y column, not three.
+#[test]
+fn gathered_rows_hold_each_argument_once() {
+    use AggKind::*;
+    let mut rng = Rng(7);
+    let d = data(&mut rng, 100);
+    let specs = vec![
+        spec("m", Median, Some("y"), None, DataType::Float64),
+        spec("s", Std, Some("y"), None, DataType::Float64),
+        spec("q", Quantile, Some("y"), None, DataType::Float64),
+        spec("u", NUnique, Some("x"), None, DataType::Int64),
+    ];
+    let sink = HashAggregate::new(vec![("k1".into(), col("k1"))], specs);
+    let ctx = ChunkCtx { index: 0, side: &[], lane: None };
+    let gathered = sink.partial(frame(&d, 0..100), &ctx).unwrap();
+    assert_eq!(gathered.width(), 3, "{:?}", gathered.get_column_names());
+    let out = sink.finish(vec![gathered], &ctx).unwrap().remove(0);
+    let y: Vec<f64> = d.y.iter().zip(&d.k1).filter(|(_, k)| **k == d.k1[0]).filter_map(|(y, _)| *y).collect();
+    let row = (0..out.height()).find(|&r| out.column("k1").unwrap().i64().unwrap().get(r) == d.k1[0]).unwrap();
+    assert!(close(values(out.column("m").unwrap())[row], quantile(&y, 0.5)));
+    assert!(close(values(out.column("q").unwrap())[row], quantile(&y, 0.25)));
+}

@@ -576,10 +576,22 @@ impl HashAggregate {
     fn gathered_specs(&self) -> Vec<AggSpec> {
         let mut specs = self.aggs.clone();
         for (i, a) in specs.iter_mut().enumerate() {
-            a.arg = a.arg.as_ref().map(|_| col(arg_name(i).as_str()));
-            a.arg2 = a.arg2.as_ref().map(|_| col(arg2_name(i).as_str()));
+            a.arg = a.arg.as_ref().map(|_| col(arg_name(self.same_arg(i)).as_str()));
+            a.arg2 = a.arg2.as_ref().map(|_| col(arg2_name(self.same_arg2(i)).as_str()));
         }
         specs
+    }
+
+    /// The first aggregate whose argument is aggregate `i`'s: gathered rows
+    /// hold each distinct argument once (`median(v3), std(v3)` gathers one
+    /// v3 column, not two: 80 MB less for 10M rows).
+    fn same_arg(&self, i: usize) -> usize {
+        self.aggs.iter().position(|a| a.arg == self.aggs[i].arg).unwrap_or(i)
+    }
+
+    /// The same for the second argument (of `corr` and `cov`).
+    fn same_arg2(&self, i: usize) -> usize {
+        self.aggs.iter().position(|a| a.arg2.is_some() && a.arg2 == self.aggs[i].arg2).unwrap_or(i)
     }
 
     /// Aggregates over gathered argument columns (one-phase).
@@ -588,7 +600,7 @@ impl HashAggregate {
             .iter()
             .enumerate()
             .map(|(i, a)| {
-                let x = || col(arg_name(i).as_str());
+                let x = || col(arg_name(self.same_arg(i)).as_str());
                 let e = match a.kind {
                     AggKind::CountRows => len(),
                     AggKind::Count => x().count(),
@@ -613,7 +625,7 @@ impl HashAggregate {
                     }
                     AggKind::StringAgg | AggKind::List | AggKind::Mode => return x().alias(a.name.as_str()),
                     AggKind::Corr | AggKind::Cov => {
-                        let (xm, ym, both) = pair(x(), col(arg2_name(i).as_str()));
+                        let (xm, ym, both) = pair(x(), col(arg2_name(self.same_arg2(i)).as_str()));
                         let n = both.cast(DataType::Float64).sum();
                         let dx = xm.clone() - xm.mean();
                         let dy = ym.clone() - ym.mean();
@@ -670,8 +682,10 @@ impl HashAggregate {
         }
         let mut exprs = keys;
         for (i, a) in self.aggs.iter().enumerate() {
-            exprs.push(a.arg.clone().unwrap_or_else(|| lit(1)).alias(arg_name(i)));
-            if let Some(b) = &a.arg2 {
+            if self.same_arg(i) == i {
+                exprs.push(a.arg.clone().unwrap_or_else(|| lit(1)).alias(arg_name(i)));
+            }
+            if let Some(b) = a.arg2.as_ref().filter(|_| self.same_arg2(i) == i) {
                 exprs.push(b.clone().alias(arg2_name(i)));
             }
         }
@@ -779,7 +793,7 @@ impl Sink for HashAggregate {
         let mut exprs = self.gathered_exprs();
         for (i, a) in self.aggs.iter().enumerate() {
             if a.is_int_sum() {
-                exprs.push(col(arg_name(i).as_str()).cast(DataType::Float64).sum().alias(check_name(i)));
+                exprs.push(col(arg_name(self.same_arg(i)).as_str()).cast(DataType::Float64).sum().alias(check_name(i)));
             }
         }
         let out = collection::finish(self.decoded(self.group(all, exprs)?)?, &self.aggs)?;
