@@ -243,10 +243,52 @@ pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
         }
         return Some(group_one(&Key::Int { values: code.into(), valid: None }, rows));
     }
+    if let Some(groups) = packed_pair(&keys, rows) {
+        return Some(groups);
+    }
     let hashes = combined_hashes(&keys, rows, 0);
     // Entries without a fingerprint (16 bytes: half the memory traffic when
     // nearly every row is a new group).
     assign(&hashes, None, |_| (), |(), first, row| keys.iter().all(|k| k.rows_equal(first, row)))
+}
+
+/// Two keys without nulls, each an integer or a short text (held whole in
+/// its view), but not two texts: both values' bits as one key of the flat
+/// table, so a lookup compares 24 bytes in its slot instead of reading the
+/// rows of both columns (`distinct id3, v1` over 10M h2o rows, 500k pairs
+/// found again and again). `None` for other keys.
+fn packed_pair(keys: &[Key], rows: usize) -> Option<Groups> {
+    let [a, b] = keys else { return None };
+    let key: Box<dyn Fn(usize) -> [u64; 3] + '_> = match (Words::of(a, rows)?, Words::of(b, rows)?) {
+        (Words::Int(x), Words::Int(y)) => Box::new(move |row| [x[row] as u64, y[row] as u64, 0]),
+        (Words::Text(t), Words::Int(x)) | (Words::Int(x), Words::Text(t)) => Box::new(move |row| {
+            let [lo, hi] = short_text(&t[row]);
+            [lo, hi, x[row] as u64]
+        }),
+        (Words::Text(_), Words::Text(_)) => return None,
+    };
+    let hash = |[w0, w1, w2]: [u64; 3]| mix(mix(w0, w1), w2);
+    flat_table::group_by_bits(rows, None, key, hash)
+}
+
+/// A key column's values as [`packed_pair`] reads them.
+enum Words<'a> {
+    Int(&'a [i64]),
+    Text(&'a [View]),
+}
+
+impl Words<'_> {
+    /// The first `rows` values of `k`, when it has no nulls and its text is short.
+    fn of(k: &Key, rows: usize) -> Option<Words<'_>> {
+        match k {
+            Key::Int { values, valid: None } => Some(Words::Int(&values[..rows])),
+            Key::Text { values, valid: None } => {
+                let views = &values.views()[..rows];
+                views.iter().all(|v| v.length <= View::MAX_INLINE_SIZE).then_some(Words::Text(views))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The most key combinations grouped through one combined code.
@@ -440,6 +482,29 @@ mod tests {
                 Column::new("c".into(), c),
             ]);
         }
+    }
+
+    /// Two keys without nulls whose values are nearly unique: an integer and
+    /// a short text, either order, or two integers (one flat table of both
+    /// values' bits), and a text past the inline length (the generic table).
+    #[test]
+    fn two_keys_without_nulls_group_by_both_values() {
+        let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
+        let rows = 30_000;
+        let ints: Vec<i64> = (0..rows).map(|_| rng.below(5) as i64 - 2).collect();
+        let wide: Vec<i64> = (0..rows).map(|_| (rng.next() % 20_000) as i64 * 1_000_003).collect();
+        let short: Vec<String> = (0..rows).map(|_| format!("id{:09}", rng.below(8_000))).collect();
+        let long: Vec<String> = (0..rows).map(|_| format!("a longer text {}", rng.below(8_000))).collect();
+        let column = |name: &str, i: &Vec<i64>| Column::new(name.into(), i);
+        let text = |name: &str, t: &Vec<String>| Column::new(name.into(), t);
+        check_against_hashmap(&[text("s", &short), column("i", &ints)]);
+        check_against_hashmap(&[column("i", &ints), text("s", &short)]);
+        check_against_hashmap(&[column("w", &wide), column("i", &ints)]);
+        check_against_hashmap(&[text("l", &long), column("i", &ints)]);
+        // The same text and integer in other combinations are other groups.
+        let t = text("t", &vec!["a".to_string(), "a".into(), "b".into(), "a".into()]);
+        let i = column("i", &vec![1, 2, 1, 1]);
+        assert_eq!(group_rows(&[&t, &i]).unwrap().ids, vec![0, 1, 2, 0]);
     }
 
     /// Several integer keys: ranges whose product indexes one array
