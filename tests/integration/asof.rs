@@ -114,12 +114,15 @@ fn generated_rows_match_a_row_at_a_time_search() {
     let lf = t.file("left.csv", text("id,k,t", &left));
     let rf = t.file("right.csv", text("rid,k,rt", &right));
     // Integers, and the same times as floats (another search type).
-    let float = r#"let right = scan "RF" | derive rt = cast(rt, float) / 4
-scan "LF" | derive t = cast(t, float) / 4 | join right"#;
+    // Regression: the paths were put in by replacing "RF" and then "LF",
+    // which also replaced an "LF" in the temporary directory's random name.
+    let float = format!(
+        r#"let right = scan "{rf}" | derive rt = cast(rt, float) / 4
+scan "{lf}" | derive t = cast(t, float) / 4 | join right"#
+    );
     let cases = [("backward", false), ("forward", false), ("nearest", false), ("backward", true), ("nearest", true)];
     for (direction, floats) in cases {
-        let from =
-            if floats { float.replace("RF", &rf).replace("LF", &lf) } else { format!(r#"scan "{lf}" | join "{rf}""#) };
+        let from = if floats { float.clone() } else { format!(r#"scan "{lf}" | join "{rf}""#) };
         let program = format!(r#"{from} on k asof t = rt kind=left direction={direction} | select id, rid"#);
         let out = ok_args(&["run", "-e", &program, "--chunk-size", "4KB", "--memory-limit", "16MiB"]);
         let got: HashMap<usize, String> =
