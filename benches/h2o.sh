@@ -26,10 +26,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000000}"
 K="${2:-100}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dq-target}"
-cargo build --release --quiet
+source benches/lib.sh
+build_dq
 cargo build --release --quiet --example gen_h2o
-DQ="$CARGO_TARGET_DIR/release/dq"
 DATA="benches/data"
 mkdir -p "$DATA"
 CSV="$DATA/h2o_${N}_${K}.csv"
@@ -52,7 +51,6 @@ for rows in $((N / 1000)) "$N"; do
 done
 echo "# N=$N K=$K  csv=$(du -h "$CSV" | cut -f1)  parquet=$(du -h "$PQ" | cut -f1)  cores=$(nproc)"
 
-source benches/lib.sh
 
 # Every engine reads files already in the page cache (as the issue measures):
 # read both once, and run dq once, so the first question does not pay for

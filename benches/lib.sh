@@ -20,3 +20,11 @@ measure() {
   rm -f "$log"
   [ -n "${ERR:-}" ] || rm -f "$err"
 }
+
+# build_dq: builds dq's release binary in the shared target directory (the
+# one .ci/run uses, outside the clone) and sets DQ to its path.
+build_dq() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dq-target}"
+  cargo build --release --quiet
+  DQ="$CARGO_TARGET_DIR/release/dq"
+}

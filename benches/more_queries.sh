@@ -11,10 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dq-target}"
-cargo build --release --quiet
-DQ="$CARGO_TARGET_DIR/release/dq"
 source benches/lib.sh
+build_dq
 printf "%-16s %-7s %7s %6s %9s %6s\n" q format dq_s dq_mb duckdb_s ratio
 for f in "benches/data/h2o_${N}_100.csv" "benches/data/h2o_${N}_100.parquet"; do
   [ -f "$f" ] || { echo "missing $f: run benches/h2o.sh $N first" >&2; exit 1; }

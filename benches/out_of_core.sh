@@ -15,10 +15,9 @@ cd "$(dirname "$0")/.."
 N="${1:-100000000}"
 LIMIT="${2:-1GB}"
 K=100
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dq-target}"
-cargo build --release --quiet
+source benches/lib.sh
+build_dq
 cargo build --release --quiet --example gen_h2o
-DQ="$CARGO_TARGET_DIR/release/dq"
 DATA="benches/data"
 WORK="$DATA/ooc"
 mkdir -p "$WORK"
@@ -28,7 +27,6 @@ RIGHT="$DATA/right_10000000.csv"
 [ -f "$RIGHT" ] || python3 benches/gen_right.py 10000000 "$RIGHT"
 echo "# N=$N csv=$(du -h "$CSV" | cut -f1) right=$(du -h "$RIGHT" | cut -f1) limit=$LIMIT cores=$(nproc)"
 
-source benches/lib.sh
 
 queries() {
   grep -v -E '^(s1|j1|j2)\b' benches/h2o_queries.txt  # s1 is the sort below; its joins are the join below

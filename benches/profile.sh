@@ -5,9 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000000}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dq-target}"
-cargo build --release --quiet
-DQ="$CARGO_TARGET_DIR/release/dq"
+source benches/lib.sh
+build_dq
 CSV="benches/data/h2o_${N}_100.csv"
 PQ="benches/data/h2o_${N}_100.parquet"
 [ -f "$CSV" ] && [ -f "$PQ" ] || { echo "run bash benches/h2o.sh $N first" >&2; exit 2; }

@@ -164,6 +164,15 @@ pub struct HashAggregate {
     lanes: Mutex<Vec<Option<Lane>>>,
 }
 
+/// A key column as strings: dictionary ids (`UInt32`) decoded by `dict`,
+/// strings as they are.
+fn decode_ids(dict: &KeyDictionary, key: Column) -> PolarsResult<Column> {
+    match key.dtype() {
+        DataType::UInt32 => dict.decode(&key),
+        _ => Ok(key),
+    }
+}
+
 /// Chunks smaller than this never switch the aggregate to row-wise partials.
 const ADAPT_MIN_ROWS: usize = 50_000;
 
@@ -295,8 +304,8 @@ impl HashAggregate {
     /// `df` with every key that came as dictionary ids turned back into strings.
     fn decoded(&self, mut df: DataFrame) -> PolarsResult<DataFrame> {
         for (name, dict) in &self.dictionaries {
-            if let Some(ids) = df.column(name).ok().filter(|c| c.dtype() == &DataType::UInt32) {
-                let strings = dict.decode(ids)?;
+            if let Ok(key) = df.column(name) {
+                let strings = decode_ids(dict, key.clone())?;
                 df.with_column(strings)?;
             }
         }
@@ -316,10 +325,7 @@ impl HashAggregate {
             .map(|(n, _)| match self.dictionaries.iter().find(|(d, _)| d == n) {
                 Some((_, dict)) => {
                     let dict = dict.clone();
-                    let decode = move |c: Column| match c.dtype() {
-                        DataType::UInt32 => dict.decode(&c).map(Some),
-                        _ => Ok(Some(c)),
-                    };
+                    let decode = move |c: Column| decode_ids(&dict, c).map(Some);
                     col(n.as_str()).map(decode, GetOutput::from_type(DataType::String))
                 }
                 None => col(n.as_str()),
@@ -330,16 +336,15 @@ impl HashAggregate {
     /// Gathered frames whose keys all came either as ids or as strings: a
     /// key that came both ways (a row group read as strings, another as
     /// ids) is turned back into strings in every frame.
-    fn same_key_types(&self, mut frames: Vec<DataFrame>) -> PolarsResult<Vec<DataFrame>> {
-        for (name, _) in &self.dictionaries {
+    fn same_key_types(&self, frames: Vec<DataFrame>) -> PolarsResult<Vec<DataFrame>> {
+        let mixed = self.dictionaries.iter().any(|(name, _)| {
             let is_ids = |df: &DataFrame| df.column(name).is_ok_and(|c| c.dtype() == &DataType::UInt32);
-            if frames.iter().all(is_ids) || !frames.iter().any(is_ids) {
-                continue;
-            }
-            frames = frames.into_iter().map(|df| self.decoded(df)).collect::<PolarsResult<_>>()?;
-            break;
+            frames.iter().any(is_ids) && !frames.iter().all(is_ids)
+        });
+        if !mixed {
+            return Ok(frames);
         }
-        Ok(frames)
+        frames.into_iter().map(|df| self.decoded(df)).collect()
     }
 
     /// Runs `aggs` grouped by the keys (or globally when there are none).

@@ -259,16 +259,21 @@ pub fn group_rows(keys: &[&Column]) -> Option<Groups> {
 /// found again and again). `None` for other keys.
 fn packed_pair(keys: &[Key], rows: usize) -> Option<Groups> {
     let [a, b] = keys else { return None };
-    let key: Box<dyn Fn(usize) -> [u64; 3] + '_> = match (Words::of(a, rows)?, Words::of(b, rows)?) {
-        (Words::Int(x), Words::Int(y)) => Box::new(move |row| [x[row] as u64, y[row] as u64, 0]),
-        (Words::Text(t), Words::Int(x)) | (Words::Int(x), Words::Text(t)) => Box::new(move |row| {
-            let [lo, hi] = short_text(&t[row]);
-            [lo, hi, x[row] as u64]
-        }),
-        (Words::Text(_), Words::Text(_)) => return None,
-    };
     let hash = |[w0, w1, w2]: [u64; 3]| mix(mix(w0, w1), w2);
-    flat_table::group_by_bits(rows, None, key, hash)
+    // One call per shape, so the key is inlined into the probe loop.
+    match (Words::of(a, rows)?, Words::of(b, rows)?) {
+        (Words::Int(x), Words::Int(y)) => {
+            flat_table::group_by_bits(rows, None, |row| [x[row] as u64, y[row] as u64, 0], hash)
+        }
+        (Words::Text(t), Words::Int(x)) | (Words::Int(x), Words::Text(t)) => {
+            let key = |row: usize| {
+                let [lo, hi] = short_text(&t[row]);
+                [lo, hi, x[row] as u64]
+            };
+            flat_table::group_by_bits(rows, None, key, hash)
+        }
+        (Words::Text(_), Words::Text(_)) => None,
+    }
 }
 
 /// A key column's values as [`packed_pair`] reads them.
