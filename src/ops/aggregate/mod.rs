@@ -779,22 +779,34 @@ impl Sink for HashAggregate {
     }
 
     fn finish(&self, partials: Vec<DataFrame>, _ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
-        let mut all = concat(self.same_key_types(partials)?)?;
+        let partials = self.same_key_types(partials)?;
+        if !self.two_phase && !self.keys.is_empty() {
+            // dq's kernel where it handles the types: the median or quantile
+            // whole, the other aggregates in partial form, finished as above.
+            let all = match holistic::aggregate(partials, &self.key_names(), &self.gathered_specs()) {
+                Ok(grouped) => {
+                    let out = select_rows(self.decoded(grouped?)?, self.final_exprs())?;
+                    return Ok(vec![self.check_overflow(out)?]);
+                }
+                Err(all) => all,
+            };
+            return self.finish_with_polars(all);
+        }
+        let all = concat(partials)?;
         if self.two_phase {
             // One row per group first, then each row finished on its own.
             let merged = self.merged(all)?;
             let out = select_rows(merged, self.final_exprs())?;
             return Ok(vec![self.check_overflow(out)?]);
         }
-        if !self.keys.is_empty() {
-            // dq's kernel where it handles the types: the median or quantile
-            // whole, the other aggregates in partial form, finished as above.
-            let keys: Vec<&str> = self.keys.iter().map(|(n, _)| n.as_str()).collect();
-            if let Some(grouped) = holistic::aggregate(&mut all, &keys, &self.gathered_specs()) {
-                let out = select_rows(self.decoded(grouped?)?, self.final_exprs())?;
-                return Ok(vec![self.check_overflow(out)?]);
-            }
-        }
+        self.finish_with_polars(all)
+    }
+}
+
+impl HashAggregate {
+    /// Gathered rows aggregated by polars' group-by (types dq's holistic
+    /// kernel refuses, or no keys).
+    fn finish_with_polars(&self, all: DataFrame) -> PolarsResult<Vec<DataFrame>> {
         let mut exprs = self.gathered_exprs();
         for (i, a) in self.aggs.iter().enumerate() {
             if a.is_int_sum() {
