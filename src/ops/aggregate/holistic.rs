@@ -63,7 +63,7 @@ pub fn aggregate(
         Ok(columns) => columns,
         Err(e) => return Ok(Err(e)),
     };
-    let groups = Groups { first: first_rows(&ids, key_values.first().map_or(0, Column::len)), ids };
+    let groups = Groups { first: first_rows(&ids, table.groups()), ids };
     let mut df = match concat(rest) {
         Ok(df) => df,
         Err(e) => return Ok(Err(e)),
@@ -98,13 +98,16 @@ fn key_columns<'a>(df: &'a DataFrame, keys: &[&str]) -> Option<Vec<&'a Column>> 
     keys.iter().map(|k| df.column(k).ok()).collect()
 }
 
-/// The first row of each of `groups` groups, whose ids were numbered in
-/// order of first sight.
+/// The first row of each of `groups` groups. Not simply the rows where
+/// the ids count up: a large short-text table hands out ids part by part,
+/// not in row order.
 fn first_rows(ids: &[u32], groups: usize) -> Vec<IdxSize> {
-    let mut first = Vec::with_capacity(groups);
+    const UNSET: IdxSize = IdxSize::MAX;
+    let mut first = vec![UNSET; groups];
     for (row, &g) in ids.iter().enumerate() {
-        if g as usize == first.len() {
-            first.push(row as IdxSize);
+        let f = &mut first[g as usize];
+        if *f == UNSET {
+            *f = row as IdxSize;
         }
     }
     first
@@ -304,6 +307,31 @@ mod tests {
         );
         for r in 0..out.height() {
             assert_eq!(Some(want[&(k.get(r), t.get(r).unwrap().to_string())]), m.get(r), "row {r}");
+        }
+    }
+
+    /// Many short-text groups: the table splits into parts and numbers
+    /// the groups part by part, not in row order.
+    #[test]
+    fn many_short_text_groups_are_grouped_as_by_hand() {
+        let input: Vec<DataFrame> = (0..3i64)
+            .map(|f| {
+                let rows = f * 40_000..(f + 1) * 40_000;
+                df!(
+                    "k" => rows.clone().map(|_| 0i64).collect::<Vec<_>>(),
+                    "t" => rows.clone().map(|i| format!("t{}", i * 7 % 90_001)).collect::<Vec<_>>(),
+                    "x" => rows.map(|i| (i % 13) as f64).collect::<Vec<_>>(),
+                )
+                .unwrap()
+            })
+            .collect();
+        let want = medians_by_hand(&input);
+        // By the text alone: its ids are the groups' ids.
+        let out = aggregate(input, &["t"], &[median("m", "x")]).expect("the kernel takes these keys").unwrap();
+        assert_eq!(out.height(), want.len());
+        let (t, m) = (out.column("t").unwrap().str().unwrap(), out.column("m").unwrap().f64().unwrap());
+        for r in 0..out.height() {
+            assert_eq!(Some(want[&(Some(0), t.get(r).unwrap().to_string())]), m.get(r), "row {r}");
         }
     }
 
