@@ -341,6 +341,13 @@ fn run_stage(
             big.push(None);
         }
     }
+    // Broadcast joins whose side is held build their index now, on every
+    // thread (not the first chunk's alone).
+    for op in &stage.ops {
+        if op.as_join().is_some_and(|spec| big.get(spec.side).is_some_and(Option::is_none)) {
+            op.prepare(&sides).map_err(kernel(op.name()))?;
+        }
+    }
     let mut input = match &stage.input {
         StageInput::Scan(scan) => Input::Scan(scan),
         StageInput::Stages(ids) => Input::Frames(

@@ -243,11 +243,19 @@ impl ChunkOp for BroadcastJoin {
         format!("broadcast_join {} on {}{asof} ({how})", self.spec.label, self.spec.keys.join(", "))
     }
 
+    fn prepare(&self, sides: &[DataFrame]) -> PolarsResult<()> {
+        if let Some(right) = sides.get(self.spec.side).filter(|_| self.spec.asof.is_none() && self.spec.indexed()) {
+            self.index.get_or_init(|| Indexed::build(&self.spec, right));
+        }
+        Ok(())
+    }
+
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame> {
         let right = &ctx.side[self.spec.side];
         let Some(asof) = &self.spec.asof else {
             if self.spec.indexed() {
-                // Built by the first chunk; the others wait for it.
+                // Built by `prepare`, or else by the first chunk while the
+                // others wait for it.
                 let indexed = self.index.get_or_init(|| Indexed::build(&self.spec, right));
                 if let Some(indexed) = indexed.as_ref().filter(|i| i.rows == right.height()) {
                     if let Some(joined) = indexed.join(&self.spec, df.clone())? {
@@ -300,5 +308,47 @@ impl Sink for GatherJoin {
 
     fn finish(&self, partials: Vec<DataFrame>, ctx: &ChunkCtx) -> PolarsResult<Vec<DataFrame>> {
         Ok(vec![self.0.join(concat(partials)?, &ctx.side[self.0.side])?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `prepare` builds the index of the side input before any chunk, and
+    /// chunks then join through it: every left row with each right row of
+    /// its key, in left order, as a nested loop finds them.
+    #[test]
+    fn prepare_indexes_the_side_and_chunks_join_through_it() {
+        let right = df!("k" => (0..50_000i64).map(|i| i % 40_000).collect::<Vec<_>>(), "r" => (0..50_000i64).collect::<Vec<_>>()).unwrap();
+        let left = df!("k" => [39_999i64, 5, -1, 12_345]).unwrap();
+        let spec = JoinSpec {
+            side: 0,
+            keys: vec!["k".into()],
+            key_types: vec![DataType::Int64],
+            how: JoinType::Inner,
+            output: vec!["k".into(), "r".into()],
+            label: "inner".into(),
+            asof: None,
+        };
+        let join = BroadcastJoin::new(spec);
+        let sides = [right];
+        join.prepare(&sides).unwrap();
+        assert!(join.index.get().is_some_and(Option::is_some), "indexed before the first chunk");
+        let ctx = ChunkCtx { index: 0, side: &sides, lane: None };
+        let out = join.apply(left, &ctx).unwrap();
+        let pairs: Vec<(i64, i64)> = out
+            .column("k")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .zip(out.column("r").unwrap().i64().unwrap().into_no_null_iter())
+            .collect();
+        let mut want = Vec::new();
+        for k in [39_999i64, 5, -1, 12_345] {
+            want.extend((0..50_000i64).filter(|r| r % 40_000 == k).map(|r| (k, r)));
+        }
+        assert_eq!(pairs, want);
     }
 }

@@ -82,6 +82,15 @@ pub trait ChunkOp: Send + Sync {
     /// # Errors
     /// polars errors from evaluating expressions on the chunk.
     fn apply(&self, df: DataFrame, ctx: &ChunkCtx) -> PolarsResult<DataFrame>;
+    /// Work done once before the first chunk, with every thread free (a
+    /// join's index of its side input, `sides`); without it the first
+    /// chunk does it while the others wait.
+    ///
+    /// # Errors
+    /// polars errors from that work.
+    fn prepare(&self, _sides: &[DataFrame]) -> PolarsResult<()> {
+        Ok(())
+    }
     /// The join this operator probes, if it is a broadcast join (the
     /// executor turns it into a partitioned join when its build side does
     /// not fit in the memory budget).

@@ -14,8 +14,12 @@ use polars::prelude::*;
 
 use hashbrown::HashTable;
 
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+use rayon::prelude::*;
+
 use super::flat_table::{prefetch, AHEAD};
-use super::{combined_hashes, inline_mask, Key, TextArray};
+use super::{combined_hashes, combined_hashes_par, inline_mask, Key, TextArray};
 use polars_arrow::array::View;
 
 /// The end of a chain of right rows.
@@ -26,8 +30,10 @@ pub struct JoinIndex {
     keys: Vec<Key>,
     /// The first right row of each distinct key.
     heads: Heads,
-    /// The next right row with the same key as each row, or [`NO_ROW`].
-    next: Vec<u32>,
+    /// The next right row with the same key as each row, or [`NO_ROW`]
+    /// (atomic only so that the parts of the index can be built side by
+    /// side: written once each, read plainly after).
+    next: Vec<AtomicU32>,
 }
 
 /// The first right row of each distinct key, by the keys' hash.
@@ -36,7 +42,63 @@ enum Heads {
     /// one control byte a slot keeps it in the nearest cache (against the
     /// [`RowTable`], j1's 10k-row side took 20% more CPU).
     Small(HashTable<u32>),
-    Large(RowTable),
+    Large(Parts),
+}
+
+/// [`RowTable`]s by the top bits of the keys' hash: each holds the keys of
+/// its own rows, so the tables are built on all threads at once (one table
+/// built by the first chunk while the other threads waited was a tenth of
+/// j2's CPU, 10M right rows, with one core idle).
+struct Parts {
+    tables: Vec<RowTable>,
+    /// How many top bits of a hash choose its table.
+    bits: u32,
+}
+
+impl Parts {
+    /// How many top hash bits choose the table for a side of `rows` rows:
+    /// parts of a few thousand slots at least, at most 64 parts.
+    fn bits_for(rows: usize) -> u32 {
+        let slots = RowTable::for_rows_slots(rows);
+        (slots / 4096).max(1).ilog2().min(6)
+    }
+
+    /// The table a key hashed to `h` is in.
+    #[inline]
+    fn table(&self, h: u64) -> &RowTable {
+        &self.tables[h.checked_shr(64 - self.bits).unwrap_or(0) as usize]
+    }
+
+    /// Probes each of `rows` in order for its key (as
+    /// [`RowTable::probe_rows`], read only) and hands `visit` the row and
+    /// the right row whose key it has, if any.
+    #[inline]
+    fn probe_rows(
+        &self,
+        mut rows: impl Iterator<Item = usize>,
+        hashes: &[u64],
+        same: impl Fn(u32, usize) -> bool,
+        mut visit: impl FnMut(usize, u32),
+    ) {
+        let mut block = [0usize; AHEAD];
+        loop {
+            let n = block.iter_mut().zip(rows.by_ref()).map(|(slot, row)| *slot = row).count();
+            if n == 0 {
+                return;
+            }
+            for &r in &block[..n] {
+                let t = self.table(hashes[r]);
+                prefetch(&t.slots, t.home(hashes[r]));
+            }
+            for &r in &block[..n] {
+                let t = self.table(hashes[r]);
+                let (at, found) = t.find(hashes[r], |other| same(other, r));
+                if found {
+                    visit(r, t.slots[at] as u32);
+                }
+            }
+        }
+    }
 }
 
 /// Right sides with fewer rows are indexed in a [`Heads::Small`] table.
@@ -48,9 +110,12 @@ const SMALL_SIDE: usize = 1 << 15;
 /// of rows are prefetched before any is probed: a 10M-row side's table is
 /// far larger than the cache, and a probe that waits for each miss in turn
 /// (hashbrown's `find`, the slot, then the row's key) was a third of j2.
-struct RowTable<S = Vec<u64>> {
-    slots: S,
-    /// 64 minus the table's bits: a hash's slot is `hash >> shift`.
+struct RowTable {
+    slots: Vec<u64>,
+    /// Top bits of a hash that chose this table among [`Parts`] (the same
+    /// for all its keys, so skipped).
+    skip: u32,
+    /// 64 minus the table's bits: a hash's slot is `(hash << skip) >> shift`.
     shift: u32,
 }
 
@@ -58,29 +123,22 @@ struct RowTable<S = Vec<u64>> {
 const FREE: u64 = u64::MAX;
 
 impl RowTable {
-    /// Room for `rows` distinct keys, at most three quarters full
-    /// (memory: 8 to 21 bytes a row).
-    fn for_rows(rows: usize) -> RowTable {
-        let slots = Self::for_rows_slots(rows);
-        RowTable { slots: vec![FREE; slots], shift: 64 - slots.trailing_zeros() }
+    /// `slots` free slots (a power of two), in a part chosen by `skip`
+    /// top bits of the hash.
+    fn with_slots(slots: usize, skip: u32) -> RowTable {
+        RowTable { slots: vec![FREE; slots], skip, shift: 64 - slots.trailing_zeros() }
     }
 
-    /// The slots of [`RowTable::for_rows`].
+    /// Slots for `rows` distinct keys, at most three quarters full
+    /// (memory: 8 to 21 bytes a row).
     fn for_rows_slots(rows: usize) -> usize {
         (rows * 4 / 3 + 1).next_power_of_two().max(16)
     }
 
-    /// The same table, read only (what a probe of a shared index takes).
-    fn view(&self) -> RowTable<&[u64]> {
-        RowTable { slots: &self.slots, shift: self.shift }
-    }
-}
-
-impl<S: std::ops::Deref<Target = [u64]>> RowTable<S> {
     /// The slot a key hashed to `h` is probed from.
     #[inline]
     fn home(&self, h: u64) -> usize {
-        (h >> self.shift) as usize
+        ((h << self.skip) >> self.shift) as usize
     }
 
     /// The slot of a row whose key `same` says equals the one hashed to `h`
@@ -145,8 +203,8 @@ impl JoinIndex {
         let rows = keys.first()?.len();
         u32::try_from(rows).ok().filter(|&r| r != NO_ROW)?;
         let keys: Vec<Key> = keys.iter().map(|c| Key::of(c)).collect::<Option<_>>()?;
-        let hashes = combined_hashes(&keys, rows, 0);
-        let mut next = vec![NO_ROW; rows];
+        let hashes = if small { combined_hashes(&keys, rows, 0) } else { combined_hashes_par(&keys, rows, 0) };
+        let next: Vec<AtomicU32> = (0..rows).map(|_| AtomicU32::new(NO_ROW)).collect();
         // Backwards, so that each chain comes out in row order. Tables are
         // sized for every row up front: growing re-hashes the rows again
         // and again (a tenth of the time of a 10M-row side).
@@ -157,7 +215,7 @@ impl JoinIndex {
             for r in valid {
                 match table.find_mut(hashes[r], |&other| same(other, r)) {
                     Some(head) => {
-                        next[r] = *head;
+                        next[r].store(*head, Relaxed);
                         *head = r as u32;
                     }
                     None => {
@@ -167,16 +225,47 @@ impl JoinIndex {
             }
             Heads::Small(table)
         } else {
-            let mut table = RowTable::for_rows(rows);
-            table.probe_rows(valid, &hashes, same, |t, r, at, found| {
-                if found {
-                    next[r] = t.slots[at] as u32;
-                }
-                t.slots[at] = hashes[r] << 32 | r as u64;
-            });
-            Heads::Large(table)
+            Heads::Large(Self::parts(rows, valid, &hashes, same, &next))
         };
         Some(JoinIndex { keys, heads, next })
+    }
+
+    /// The [`Parts`] of the `valid` rows (backwards) of a large side,
+    /// built side by side, each right row's successor in `next`.
+    fn parts(
+        rows: usize,
+        valid: impl Iterator<Item = usize>,
+        hashes: &[u64],
+        same: impl Fn(u32, usize) -> bool + Sync,
+        next: &[AtomicU32],
+    ) -> Parts {
+        let bits = Parts::bits_for(rows);
+        let part = |h: u64| h.checked_shr(64 - bits).unwrap_or(0) as usize;
+        let mut lists: Vec<Vec<u32>> = (0..1usize << bits).map(|_| Vec::with_capacity((rows >> bits) + 64)).collect();
+        for r in valid {
+            lists[part(hashes[r])].push(r as u32);
+        }
+        // Every part has the same share of the slots one table would have;
+        // a part that drew many more rows than the others gets more.
+        let share = (RowTable::for_rows_slots(rows) >> bits).max(16);
+        let tables = lists
+            .into_par_iter()
+            .map(|list| {
+                let mut slots = share;
+                while list.len() * 8 > slots * 7 {
+                    slots *= 2;
+                }
+                let mut table = RowTable::with_slots(slots, bits);
+                table.probe_rows(list.iter().map(|&r| r as usize), hashes, &same, |t, r, at, found| {
+                    if found {
+                        next[r].store(t.slots[at] as u32, Relaxed);
+                    }
+                    t.slots[at] = hashes[r] << 32 | r as u64;
+                });
+                table
+            })
+            .collect();
+        Parts { tables, bits }
     }
 
     /// Bytes the index of a side of `rows` rows takes at most, the keys'
@@ -188,7 +277,8 @@ impl JoinIndex {
         } else {
             RowTable::for_rows_slots(rows) * 8
         };
-        (table + rows * (4 + 8)) as u64
+        // Successors and hashes, and the rows listed by part while built.
+        (table + rows * (4 + 8 + 4)) as u64
     }
 
     /// Whether keys of type `dtype` can be indexed (the group-id kernel's
@@ -218,13 +308,7 @@ impl JoinIndex {
                     first[r] = table.find(hashes[r], |&other| same(other, r)).copied().unwrap_or(NO_ROW);
                 }
             }
-            Heads::Large(table) => {
-                table.view().probe_rows(valid, &hashes, same, |t, r, at, found| {
-                    if found {
-                        first[r] = t.slots[at] as u32;
-                    }
-                });
-            }
+            Heads::Large(parts) => parts.probe_rows(valid, &hashes, same, |r, right| first[r] = right),
         }
         Some(first)
     }
@@ -232,7 +316,7 @@ impl JoinIndex {
     /// The right row after `row` with the same key, or [`NO_ROW`].
     #[inline]
     pub fn next_match(&self, row: u32) -> u32 {
-        self.next[row as usize]
+        self.next[row as usize].load(Relaxed)
     }
 }
 
@@ -329,7 +413,8 @@ mod tests {
             }
         }
         let index = JoinIndex::build(&[&Column::new("k".into(), &right)]).unwrap();
-        assert!(matches!(index.heads, Heads::Large(_)));
+        // Several parts, built side by side.
+        assert!(matches!(&index.heads, Heads::Large(parts) if parts.tables.len() > 1));
         let got = matches(&index, &[&Column::new("k".into(), &left)]);
         for (l, rows) in got.iter().enumerate() {
             let expected = left[l].and_then(|k| want.get(&k)).cloned().unwrap_or_default();

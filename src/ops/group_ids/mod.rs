@@ -110,17 +110,24 @@ impl Key {
 
     /// Mixes this column's value of each row into `hashes`.
     fn hash_into(&self, hashes: &mut [u64]) {
+        self.hash_rows_into(0, hashes);
+    }
+
+    /// Mixes this column's values of rows `start..start + hashes.len()`
+    /// into `hashes`.
+    fn hash_rows_into(&self, start: usize, hashes: &mut [u64]) {
         const NULL: u64 = 0x5851_F42D_4C95_7F2D;
         match self {
             Key::Int { values, valid } => {
-                for (i, (h, &v)) in hashes.iter_mut().zip(values.iter()).enumerate() {
-                    let v = if valid.as_ref().is_none_or(|m| m[i]) { v as u64 } else { NULL };
+                for (i, (h, &v)) in hashes.iter_mut().zip(&values[start..]).enumerate() {
+                    let v = if valid.as_ref().is_none_or(|m| m[start + i]) { v as u64 } else { NULL };
                     *h = mix(*h, v);
                 }
             }
             Key::Text { values, valid } => {
                 let state = FixedState::with_seed(0x2545_F491_4F6C_DD1D);
-                for (i, (h, view)) in hashes.iter_mut().zip(values.views().iter()).enumerate() {
+                for (i, (h, view)) in hashes.iter_mut().zip(&values.views()[start..]).enumerate() {
+                    let i = start + i;
                     let v = if !valid.as_ref().is_none_or(|m| m[i]) {
                         NULL
                     } else if view.length <= View::MAX_INLINE_SIZE {
@@ -188,6 +195,19 @@ fn combined_hashes(keys: &[Key], rows: usize, seed: u64) -> Vec<u64> {
     for k in keys {
         k.hash_into(&mut hashes);
     }
+    hashes
+}
+
+/// [`combined_hashes`] of blocks of rows side by side on the pool.
+fn combined_hashes_par(keys: &[Key], rows: usize, seed: u64) -> Vec<u64> {
+    use rayon::prelude::*;
+    const BLOCK: usize = 1 << 16;
+    let mut hashes = crate::ops::filled(seed, rows);
+    hashes.par_chunks_mut(BLOCK).enumerate().for_each(|(i, block)| {
+        for k in keys {
+            k.hash_rows_into(i * BLOCK, block);
+        }
+    });
     hashes
 }
 
