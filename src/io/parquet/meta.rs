@@ -333,7 +333,7 @@ impl PhysicalIoExpr for RowFilter {
     /// one row group at a time gives the rows the whole chunk would. A mask
     /// of another type or length is an error here, not polars' panic.
     fn evaluate_io(&self, df: &DataFrame) -> PolarsResult<Series> {
-        let mut mask = match &self.expr {
+        let mask = match &self.expr {
             Some(expr) => {
                 let mask = df.clone().lazy().select([expr.clone().alias("mask")]).collect()?;
                 let mask = mask.column("mask")?.as_materialized_series().clone();
@@ -341,16 +341,20 @@ impl PhysicalIoExpr for RowFilter {
                     mask.dtype() == &DataType::Boolean && mask.len() == df.height(),
                     ComputeError: "a pushed-down filter gave {} values of type {} for {} rows", mask.len(), mask.dtype(), df.height()
                 );
-                mask.bool()?.clone()
+                Some(mask.bool()?.clone())
             }
-            None => BooleanChunked::full(PlSmallStr::EMPTY, true, df.height()),
+            None => None,
         };
-        if let Some(bound) = &self.bound {
-            let key = df.column(&bound.column)?.as_materialized_series();
-            if let Some(keep) = bound.keeps(key) {
-                mask = &mask & &keep;
-            }
-        }
+        let keep = match &self.bound {
+            Some(bound) => bound.keeps(df.column(&bound.column)?.as_materialized_series()),
+            None => None,
+        };
+        let mask = match (mask, keep) {
+            (Some(mask), Some(keep)) => &mask & &keep,
+            (Some(mask), None) => mask,
+            (None, Some(keep)) => keep,
+            (None, None) => BooleanChunked::full(PlSmallStr::EMPTY, true, df.height()),
+        };
         Ok(mask.with_name("mask".into()).into_series())
     }
 

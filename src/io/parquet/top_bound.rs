@@ -22,6 +22,8 @@
 use std::sync::Mutex;
 
 use polars::prelude::*;
+use polars_arrow::array::BooleanArray;
+use polars_arrow::bitmap::Bitmap;
 
 /// The k best keys the scan's chunks have had so far; the k-th of them is
 /// the bound.
@@ -81,8 +83,11 @@ impl TopBound {
             return Some(BooleanChunked::full(PlSmallStr::EMPTY, true, key.len()));
         };
         let bits = crate::ops::ascending_bits(key)?;
-        let keep: Vec<bool> = bits.iter().map(|&b| !self.before(bound, b)).collect();
-        let mut keep = BooleanChunked::new(PlSmallStr::EMPTY, &keep);
+        // Packed straight into a bitmap (a `Vec<bool>` first, then a
+        // boolean column from it, was a sixth of `sort -v3 | head 10`).
+        let keep = Bitmap::from_trusted_len_iter(bits.iter().map(|&b| !self.before(bound, b)));
+        let keep = BooleanArray::new(ArrowDataType::Boolean, keep, None);
+        let mut keep = BooleanChunked::with_chunk(PlSmallStr::EMPTY, keep);
         if key.null_count() > 0 {
             keep = &keep & &key.is_not_null();
         }
