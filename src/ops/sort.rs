@@ -43,7 +43,7 @@ impl SortSpec {
     /// then its head, was most of `sort -v3 | head 10`).
     pub fn head(&self, df: DataFrame, k: usize) -> PolarsResult<DataFrame> {
         if df.height() > k {
-            if let Some(order) = self.order(&df)? {
+            if let Some(order) = self.first_rows(&df, k)? {
                 return df.take(&order.slice(0, k));
             }
         }
@@ -78,6 +78,12 @@ impl SortSpec {
     /// row encodings, several times slower). `None` otherwise:
     /// [`SortSpec::sort`] then sorts with polars.
     pub fn order(&self, df: &DataFrame) -> PolarsResult<Option<IdxCa>> {
+        self.first_rows(df, usize::MAX)
+    }
+
+    /// The first `limit` rows of [`Self::order`] (all of them or more,
+    /// where the order is not found by bits).
+    fn first_rows(&self, df: &DataFrame, limit: usize) -> PolarsResult<Option<IdxCa>> {
         if df.height() <= 1 || self.exprs.is_empty() {
             return Ok(None);
         }
@@ -90,7 +96,7 @@ impl SortSpec {
             })
             .collect();
         let Some(columns) = columns else { return Ok(None) };
-        if let Some(order) = super::sort_order::order_by_bits(&columns, &self.descending) {
+        if let Some(order) = super::sort_order::first_by_bits(&columns, &self.descending, limit) {
             return Ok(Some(IdxCa::from_vec(PlSmallStr::EMPTY, order)));
         }
         if columns.iter().any(|c| c.null_count() > 0) {
