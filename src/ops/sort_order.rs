@@ -25,6 +25,7 @@ const PARALLEL_RUN: usize = 1 << 16;
 /// The order of the rows by `columns` (each ascending unless its
 /// `descending` flag says otherwise, nulls last in both directions, ties in
 /// row order), or `None` when a column is neither numeric nor short text.
+#[cfg(test)]
 pub fn order_by_bits(columns: &[&Series], descending: &[bool]) -> Option<Vec<IdxSize>> {
     first_by_bits(columns, descending, usize::MAX)
 }

@@ -412,6 +412,54 @@ fn keyed_parquet(t: &Tmp, key: impl Fn(i64) -> Option<String>, other: impl Fn(i6
     pq
 }
 
+/// A filter pushed into the scan keeps fewer rows than the group key read
+/// as dictionary ids: the ids are filtered by the mask the read used (a
+/// job of one row group), or the filter runs after the scan (a job of
+/// several, or a filter that reads the key itself). Every way, the groups
+/// are those of the rows kept, computed here.
+#[test]
+fn filters_in_the_scan_keep_the_same_rows_of_keys_read_as_dictionary_ids() {
+    let t = Tmp::new();
+    let key = |i: i64| (i % 17 != 0).then(|| format!("k{}", i % 13));
+    let other = |i: i64| i % 7;
+    let pq = keyed_parquet(&t, key, |i| other(i).to_string());
+    type Keep = fn(i64, Option<&str>) -> bool;
+    // A filter that reads the key itself needs its strings: no ids then.
+    let cases: [(&str, Keep, bool); 3] = [
+        (r#"filter i > 25000 or i < 300"#, |i, _| !(300..=25_000).contains(&i), true),
+        (r#"filter c == 3"#, |i, _| i % 7 == 3, true),
+        (r#"filter k == "k3" or i < 100"#, |i, k| k == Some("k3") || i < 100, false),
+    ];
+    for (filter, keep, coded) in cases {
+        let program = format!(r#"scan "{pq}" | {filter} | agg n = count(), s = sum(i), m = median(i) by k"#);
+        let plan = ok_args(&["explain", "-e", &program]);
+        assert_eq!(plan.contains("group keys read as dictionary ids where encoded so: k"), coded, "{plan}");
+        let mut groups: HashMap<String, Vec<i64>> = HashMap::new();
+        for i in (0..30_000i64).filter(|&i| keep(i, key(i).as_deref())) {
+            groups.entry(key(i).unwrap_or_default()).or_default().push(i);
+        }
+        let want: HashMap<String, (usize, i64, String)> = groups
+            .into_iter()
+            .map(|(k, rows)| {
+                let n = rows.len();
+                let median = if n % 2 == 1 { rows[n / 2] as f64 } else { (rows[n / 2 - 1] + rows[n / 2]) as f64 / 2.0 };
+                (k, (n, rows.iter().sum(), median.to_string()))
+            })
+            .collect();
+        for chunk in ["16KB", "64KB", "16MB"] {
+            let out = ok_args(&["run", "--chunk-size", chunk, "-e", &program]);
+            let got: HashMap<String, (usize, i64, String)> = records(&out)
+                .into_iter()
+                .map(|r| {
+                    let m: f64 = r["m"].parse().unwrap();
+                    (r["k"].clone(), (r["n"].parse().unwrap(), r["s"].parse().unwrap(), m.to_string()))
+                })
+                .collect();
+            assert_eq!(got, want, "{filter}, chunks of {chunk}");
+        }
+    }
+}
+
 #[test]
 fn holistic_aggregates_by_dictionary_ids_give_the_groups_of_their_strings() {
     // A median, n_unique or list gathers every row's key: from Parquet it

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use polars::io::parquet::metadata::FileMetadataRef;
 use polars::io::predicates::PhysicalIoExpr;
@@ -364,33 +364,62 @@ impl PhysicalIoExpr for RowFilter {
 }
 
 /// Reads rows `start..start+len` (file-wide numbering) of `columns`; with
-/// a `filter`, only rows it may keep (see [`RowFilter`]).
+/// a `filter`, only rows it may keep (see [`RowFilter`]). With `want_mask`,
+/// the filter is applied only where its mask can be given back (rows of
+/// one row group), and the mask comes with the rows.
 pub(crate) fn read_rows(
     path: &Path,
     meta: &Meta,
     (start, len): (usize, usize),
     columns: &[String],
     filter: Option<&RowFilter>,
+    want_mask: bool,
     bytes_read: &AtomicU64,
-) -> Result<DataFrame> {
+) -> Result<(DataFrame, Option<BooleanChunked>)> {
     if columns.is_empty() {
-        return Ok(crate::io::height_only(len));
+        return Ok((crate::io::height_only(len), None));
     }
     let file = File::open(path).map_err(|e| Error::read(path, e))?;
     let mut reader = ParquetReader::new(file);
     let (md, offset) = meta.row_groups_holding(start, len);
-    // polars' prefiltered read takes whole row groups (it ignores a slice).
-    let filter = filter.filter(|_| start == offset && len == md.num_rows);
+    // polars' prefiltered read takes whole row groups (it ignores a slice);
+    // it evaluates the filter once per row group, so the mask of a read of
+    // one row group is the filter's only mask. (polars 0.46 fails on a row
+    // index beside a prefiltered read, which would number the rows kept.)
+    let filter = filter.filter(|_| start == offset && len == md.num_rows && (!want_mask || md.row_groups.len() == 1));
     reader.set_metadata(md);
     let reader = reader.with_columns(Some(columns.to_vec()));
-    let df = match filter {
-        Some(f) => reader.with_predicate(Some(Arc::new(f.clone()))).read_parallel(ParallelStrategy::Prefiltered),
+    let recorded = filter.map(|f| Arc::new(Recorded { filter: f.clone(), mask: Mutex::new(None) }));
+    let df = match &recorded {
+        Some(f) => {
+            let predicate: Arc<dyn PhysicalIoExpr> = f.clone();
+            reader.with_predicate(Some(predicate)).read_parallel(ParallelStrategy::Prefiltered)
+        }
         None => reader.with_slice(Some((start - offset, len))).read_parallel(ParallelStrategy::None),
     }
     .finish()
     .map_err(|e| Error::decode(path, e))?;
     bytes_read.fetch_add(df.estimated_size() as u64, Ordering::Relaxed);
-    Ok(df)
+    let mask = recorded.and_then(|f| f.mask.lock().unwrap_or_else(|e| e.into_inner()).take());
+    Ok((df, mask.filter(|_| want_mask)))
+}
+
+/// A [`RowFilter`] that keeps the mask it gave.
+struct Recorded {
+    filter: RowFilter,
+    mask: Mutex<Option<BooleanChunked>>,
+}
+
+impl PhysicalIoExpr for Recorded {
+    fn evaluate_io(&self, df: &DataFrame) -> PolarsResult<Series> {
+        let mask = self.filter.evaluate_io(df)?;
+        *self.mask.lock().unwrap_or_else(|e| e.into_inner()) = Some(mask.bool()?.clone());
+        Ok(mask)
+    }
+
+    fn collect_live_columns(&self, live: &mut PlIndexSet<PlSmallStr>) {
+        self.filter.collect_live_columns(live);
+    }
 }
 
 /// Rows `start..start+len` (file-wide numbering) of the string column

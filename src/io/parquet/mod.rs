@@ -53,10 +53,18 @@ impl ParquetFile {
         }
         let rest: Vec<String> =
             request.columns.iter().filter(|c| !coded.iter().any(|s| s.name() == c.as_str())).cloned().collect();
-        // The prefiltered read would keep fewer rows than the codes.
-        let filter = if coded.is_empty() { request.filter } else { None };
-        let mut df = meta::read_rows(&self.path, &self.meta, rows, &rest, filter, &settings.bytes_read)?;
+        // The prefiltered read keeps fewer rows than the codes: the codes
+        // are filtered by the mask it used (`filter id1 == "id001" | agg …
+        // by id2` decoded and compared every row's id1 without it). A
+        // filter reading a coded column is left to run after the scan.
+        let filter = request.filter.filter(|f| f.columns.iter().all(|c| rest.contains(c)));
+        let (mut df, mask) =
+            meta::read_rows(&self.path, &self.meta, rows, &rest, filter, !coded.is_empty(), &settings.bytes_read)?;
         for ids in coded {
+            let ids = match &mask {
+                Some(mask) => ids.filter(mask).map_err(|e| Error::decode(&self.path, e))?,
+                None => ids,
+            };
             settings.bytes_read.fetch_add(ids.estimated_size() as u64, Ordering::Relaxed);
             df.with_column(ids).map_err(|e| Error::decode(&self.path, e))?;
         }
