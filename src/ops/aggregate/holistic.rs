@@ -2,7 +2,7 @@
 //! a median or quantile (which needs every value of its group at once).
 //!
 //! polars' group-by builds a list of row indices per group and gathers the
-//! values group by group. Here the rows get group ids ([`group_rows`]), the
+//! values group by group. Here the rows get group ids ([`LaneGroups`]), the
 //! valid values of each median or quantile are bucketed by group with a
 //! counting sort (two linear passes), and each group's bucket is
 //! quick-selected in place. The other aggregates of the same `agg` fold
@@ -35,14 +35,13 @@ use crate::ops::group_ids::{group_rows, validity, Groups, LaneGroups};
 /// all rows at once (h2o q6 by two integer keys: 160 MB of keys copied,
 /// a tenth of its CPU in `group_rows`).
 pub fn aggregate(
-    frames: Vec<DataFrame>,
+    mut frames: Vec<DataFrame>,
     keys: &[&str],
     aggs: &[AggSpec],
 ) -> Result<PolarsResult<DataFrame>, DataFrame> {
     // approx_n_unique and the collections are polars' alone: refuse before any work.
     let refused = aggs.iter().any(|a| a.kind.collects() || a.kind == AggKind::ApproxNUnique);
     // A frame without columns or rows is an empty input's placeholder.
-    let mut frames = frames;
     frames.retain(|f| f.width() > 0 || f.height() > 0);
     let Some(mut table) = lane_groups(&frames, keys).filter(|_| !refused) else {
         return concat(frames).map_or_else(|e| Ok(Err(e)), Err);
