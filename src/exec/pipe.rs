@@ -110,7 +110,8 @@ impl Pipe<'_> {
         let limit = self.sink.row_limit();
         let mut counts = Counts::default();
         let mut kept = 0u64;
-        let mut feeder = Feeder::new(input, run);
+        let rows_of_scan = limit.filter(|_| self.ops.iter().all(|op| op.keeps_every_row()));
+        let mut feeder = Feeder::new(input, run, rows_of_scan.and_then(|n| usize::try_from(n).ok()));
         let scan = feeder.scan();
         // Under a row limit (`head 2`) the first window is one chunk and
         // windows double while rows are missing: a quick look reads one
@@ -210,10 +211,13 @@ enum Feeder<'a> {
 }
 
 impl<'a> Feeder<'a> {
-    fn new(input: Input<'a>, run: &Run<'a>) -> Self {
+    /// `first_rows`: a row limit on the scan's rows (only projections
+    /// before it), which cuts the first job.
+    fn new(input: Input<'a>, run: &Run<'a>, first_rows: Option<usize>) -> Self {
         match input {
             Input::Scan(scan) => {
-                Feeder::Scan { scan, jobs: Box::new(scan.source.chunks(run.settings, &scan.stats_filters)) }
+                let jobs = scan.source.chunks(run.settings, &scan.stats_filters).first_rows(first_rows);
+                Feeder::Scan { scan, jobs: Box::new(jobs) }
             }
             Input::Frames(sources) => Feeder::Frames(Box::new(sources.into_iter().flatten())),
         }

@@ -33,6 +33,9 @@ pub struct Capabilities {
     pub random_access: bool,
     /// Row counts are exact without reading the data (a footer or header says).
     pub exact_row_count: bool,
+    /// A [`Part::Rows`](super::chunks::Part::Rows) job may be any range of
+    /// rows (not a batch number), so a job can be cut in two.
+    pub row_ranges: bool,
 }
 
 /// What a read asks of a reader besides the job.

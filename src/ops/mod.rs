@@ -91,6 +91,11 @@ pub trait ChunkOp: Send + Sync {
     fn prepare(&self, _sides: &[DataFrame]) -> PolarsResult<()> {
         Ok(())
     }
+    /// Whether every input row gives exactly one output row (a projection):
+    /// a row limit after such ops is one on the scan's rows.
+    fn keeps_every_row(&self) -> bool {
+        false
+    }
     /// The join this operator probes, if it is a broadcast join (the
     /// executor turns it into a partitioned join when its build side does
     /// not fit in the memory budget).

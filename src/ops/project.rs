@@ -22,6 +22,10 @@ impl ChunkOp for Project {
         "project"
     }
 
+    fn keeps_every_row(&self) -> bool {
+        true
+    }
+
     fn describe(&self) -> String {
         format!("project {}", self.label)
     }

@@ -262,7 +262,7 @@ impl FileReader for NpyFile {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { random_access: true, exact_row_count: true, ..Default::default() }
+        Capabilities { random_access: true, exact_row_count: true, row_ranges: true, ..Default::default() }
     }
 
     fn plan(&self, chunk_size: usize, _filters: &[StatsFilter], summary: &mut ScanSummary) {

@@ -94,6 +94,7 @@ impl FileReader for ParquetFile {
             dictionary_codes: true,
             random_access: true,
             exact_row_count: true,
+            row_ranges: true,
         }
     }
 
