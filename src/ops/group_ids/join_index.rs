@@ -75,29 +75,38 @@ impl Parts {
     #[inline]
     fn probe_rows(
         &self,
-        mut rows: impl Iterator<Item = usize>,
+        rows: impl Iterator<Item = usize>,
         hashes: &[u64],
         same: impl Fn(u32, usize) -> bool,
         mut visit: impl FnMut(usize, u32),
     ) {
-        let mut block = [0usize; AHEAD];
-        loop {
-            let n = block.iter_mut().zip(rows.by_ref()).map(|(slot, row)| *slot = row).count();
-            if n == 0 {
-                return;
-            }
-            for &r in &block[..n] {
+        in_blocks(rows, |block| {
+            for &r in block {
                 let t = self.table(hashes[r]);
                 prefetch(&t.slots, t.home(hashes[r]));
             }
-            for &r in &block[..n] {
+            for &r in block {
                 let t = self.table(hashes[r]);
                 let (at, found) = t.find(hashes[r], |other| same(other, r));
                 if found {
                     visit(r, t.slots[at] as u32);
                 }
             }
+        });
+    }
+}
+
+/// Hands `each` the rows in blocks of [`AHEAD`] (the last one shorter),
+/// so that a block's slots can be prefetched before any is probed.
+#[inline]
+fn in_blocks(mut rows: impl Iterator<Item = usize>, mut each: impl FnMut(&[usize])) {
+    let mut block = [0usize; AHEAD];
+    loop {
+        let n = block.iter_mut().zip(rows.by_ref()).map(|(slot, row)| *slot = row).count();
+        if n == 0 {
+            return;
         }
+        each(&block[..n]);
     }
 }
 
@@ -168,25 +177,20 @@ impl RowTable {
     #[inline]
     fn probe_rows(
         &mut self,
-        mut rows: impl Iterator<Item = usize>,
+        rows: impl Iterator<Item = usize>,
         hashes: &[u64],
         same: impl Fn(u32, usize) -> bool,
         mut visit: impl FnMut(&mut Self, usize, usize, bool),
     ) {
-        let mut block = [0usize; AHEAD];
-        loop {
-            let n = block.iter_mut().zip(rows.by_ref()).map(|(slot, row)| *slot = row).count();
-            if n == 0 {
-                return;
-            }
-            for &r in &block[..n] {
+        in_blocks(rows, |block| {
+            for &r in block {
                 prefetch(&self.slots, self.home(hashes[r]));
             }
-            for &r in &block[..n] {
+            for &r in block {
                 let (at, found) = self.find(hashes[r], |other| same(other, r));
                 visit(self, r, at, found);
             }
-        }
+        });
     }
 }
 
