@@ -594,3 +594,32 @@ fn a_row_limit_on_a_parquet_scan_reads_only_its_rows() {
         assert_eq!(read < 10_000, cut, "{rest}: {read} bytes read");
     }
 }
+
+/// Under a row limit (projections between are fine) a text file is cut in
+/// chunks sized for the rows asked for, so `dq head` of a large CSV parses
+/// a small piece of it, not a whole chunk; the rows are the file's first.
+#[test]
+fn a_row_limit_on_a_text_scan_parses_a_small_piece() {
+    let t = Tmp::new();
+    let mut text = String::from("i,s\n");
+    for i in 0..200_000 {
+        text.push_str(&format!("{i},text number {i}\n"));
+    }
+    let csv = t.file("t.csv", &text);
+    let first: Vec<String> = (0..3).map(|i| i.to_string()).collect();
+    for (program, limited) in [
+        (format!(r#"scan "{csv}" | head 3"#), true),
+        (format!(r#"scan "{csv}" | select s, i | head 3"#), true),
+        (format!(r#"scan "{csv}" | filter i >= 0 | head 3"#), false),
+    ] {
+        let o = run(&["run", "--stats=json", "--chunk-size", "4MB", "-e", &program]);
+        assert_eq!(o.code, 0, "{program}: {}", o.stderr);
+        assert_eq!(column(&o.stdout, "i"), first, "{program}");
+        let read = stats_json(&o.stderr)["bytes_read"].as_u64().unwrap();
+        // The file is 4.4 MB; a piece for 3 rows is 64 KB.
+        assert_eq!(read < 200_000, limited, "{program}: {read} bytes read");
+    }
+    let o = run(&["head", "-n", "3", &csv]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(column(&o.stdout, "i"), first);
+}
