@@ -244,7 +244,7 @@ impl ChunkOp for BroadcastJoin {
     }
 
     fn prepare(&self, sides: &[DataFrame]) -> PolarsResult<()> {
-        if let Some(right) = sides.get(self.spec.side).filter(|_| self.spec.asof.is_none() && self.spec.indexed()) {
+        if let Some(right) = sides.get(self.spec.side).filter(|_| self.spec.indexed()) {
             self.index.get_or_init(|| Indexed::build(&self.spec, right));
         }
         Ok(())

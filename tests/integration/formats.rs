@@ -412,6 +412,27 @@ fn keyed_parquet(t: &Tmp, key: impl Fn(i64) -> Option<String>, other: impl Fn(i6
     pq
 }
 
+/// The rows `0..30_000` of [`keyed_parquet`] that `keep` keeps, by their key
+/// (null as the empty text), in row order.
+fn rows_by_key(key: &impl Fn(i64) -> Option<String>, keep: impl Fn(i64) -> bool) -> HashMap<String, Vec<i64>> {
+    let mut groups: HashMap<String, Vec<i64>> = HashMap::new();
+    for i in (0..30_000i64).filter(|&i| keep(i)) {
+        groups.entry(key(i).unwrap_or_default()).or_default().push(i);
+    }
+    groups
+}
+
+/// The median of rows numbers in increasing order: the middle one, or the
+/// mean of the middle two.
+fn median_in_order(rows: &[i64]) -> f64 {
+    let n = rows.len();
+    if n % 2 == 1 {
+        rows[n / 2] as f64
+    } else {
+        (rows[n / 2 - 1] + rows[n / 2]) as f64 / 2.0
+    }
+}
+
 /// A filter pushed into the scan keeps fewer rows than the group key read
 /// as dictionary ids: the ids are filtered by the mask the read used (a
 /// job of one row group), or the filter runs after the scan (a job of
@@ -434,17 +455,9 @@ fn filters_in_the_scan_keep_the_same_rows_of_keys_read_as_dictionary_ids() {
         let program = format!(r#"scan "{pq}" | {filter} | agg n = count(), s = sum(i), m = median(i) by k"#);
         let plan = ok_args(&["explain", "-e", &program]);
         assert_eq!(plan.contains("group keys read as dictionary ids where encoded so: k"), coded, "{plan}");
-        let mut groups: HashMap<String, Vec<i64>> = HashMap::new();
-        for i in (0..30_000i64).filter(|&i| keep(i, key(i).as_deref())) {
-            groups.entry(key(i).unwrap_or_default()).or_default().push(i);
-        }
-        let want: HashMap<String, (usize, i64, String)> = groups
+        let want: HashMap<String, (usize, i64, String)> = rows_by_key(&key, |i| keep(i, key(i).as_deref()))
             .into_iter()
-            .map(|(k, rows)| {
-                let n = rows.len();
-                let median = if n % 2 == 1 { rows[n / 2] as f64 } else { (rows[n / 2 - 1] + rows[n / 2]) as f64 / 2.0 };
-                (k, (n, rows.iter().sum(), median.to_string()))
-            })
+            .map(|(k, rows)| (k, (rows.len(), rows.iter().sum(), median_in_order(&rows).to_string())))
             .collect();
         for chunk in ["16KB", "64KB", "16MB"] {
             let out = ok_args(&["run", "--chunk-size", chunk, "-e", &program]);
@@ -481,18 +494,11 @@ fn holistic_aggregates_by_dictionary_ids_give_the_groups_of_their_strings() {
     let plan = ok_args(&["explain", "-e", &program]);
     assert!(plan.contains("group keys read as dictionary ids where encoded so: k"), "{plan}");
 
-    let mut groups: HashMap<String, Vec<i64>> = HashMap::new();
-    for i in 0..30_000i64 {
-        groups.entry(key(i).unwrap_or_default()).or_default().push(i);
-    }
-    let want: HashMap<String, (usize, String, usize, i64)> = groups
+    let want: HashMap<String, (usize, String, usize, i64)> = rows_by_key(&key, |_| true)
         .into_iter()
         .map(|(k, rows)| {
-            // Rows come in order, so the middle is the median.
-            let n = rows.len();
-            let median = if n % 2 == 1 { rows[n / 2] as f64 } else { (rows[n / 2 - 1] + rows[n / 2]) as f64 / 2.0 };
             let distinct: std::collections::HashSet<i64> = rows.iter().map(|&i| other(i)).collect();
-            (k, (n, median.to_string(), distinct.len(), rows[n - 1]))
+            (k, (rows.len(), median_in_order(&rows).to_string(), distinct.len(), rows[rows.len() - 1]))
         })
         .collect();
     let spill = t.path("spill");

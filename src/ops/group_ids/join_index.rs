@@ -66,7 +66,7 @@ impl Parts {
     /// The table a key hashed to `h` is in.
     #[inline]
     fn table(&self, h: u64) -> &RowTable {
-        &self.tables[h.checked_shr(64 - self.bits).unwrap_or(0) as usize]
+        &self.tables[part_of(h, self.bits)]
     }
 
     /// Probes each of `rows` in order for its key (as
@@ -94,6 +94,12 @@ impl Parts {
             }
         });
     }
+}
+
+/// The part of a key hashed to `h` among `1 << bits` parts: its top bits.
+#[inline]
+fn part_of(h: u64, bits: u32) -> usize {
+    h.checked_shr(64 - bits).unwrap_or(0) as usize
 }
 
 /// Hands `each` the rows in blocks of [`AHEAD`] (the last one shorter),
@@ -244,10 +250,9 @@ impl JoinIndex {
         next: &[AtomicU32],
     ) -> Parts {
         let bits = Parts::bits_for(rows);
-        let part = |h: u64| h.checked_shr(64 - bits).unwrap_or(0) as usize;
         let mut lists: Vec<Vec<u32>> = (0..1usize << bits).map(|_| Vec::with_capacity((rows >> bits) + 64)).collect();
         for r in valid {
-            lists[part(hashes[r])].push(r as u32);
+            lists[part_of(hashes[r], bits)].push(r as u32);
         }
         // Every part has the same share of the slots one table would have;
         // a part that drew many more rows than the others gets more.
