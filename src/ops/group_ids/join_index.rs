@@ -397,11 +397,21 @@ mod tests {
                 assert_eq!(rows, &want, "left row {l}, small table {small}");
             }
             assert!(got.iter().any(|m| m.len() > 1), "some keys repeat on the right");
-            // One key alone, too.
+            // One key alone, too: an int, a long text, a short text.
             let index = JoinIndex::build_as(&[&rk_c], small).unwrap();
             for (l, rows) in matches(&index, &[&lk_c]).iter().enumerate() {
                 let want: Vec<u32> = (0..500u32).filter(|&r| lk[l].is_some() && lk[l] == rk[r as usize]).collect();
                 assert_eq!(rows, &want, "left row {l}, small table {small}");
+            }
+            let short = |t: &[Option<String>]| -> Vec<Option<String>> {
+                t.iter().map(|t| t.as_ref().map(|t| t.replace("text number ", "n"))).collect()
+            };
+            for (rt, lt) in [(rt.clone(), lt.clone()), (short(&rt), short(&lt))] {
+                let index = JoinIndex::build_as(&[&Column::new("t".into(), &rt)], small).unwrap();
+                for (l, rows) in matches(&index, &[&Column::new("t".into(), &lt)]).iter().enumerate() {
+                    let want: Vec<u32> = (0..500u32).filter(|&r| lt[l].is_some() && lt[l] == rt[r as usize]).collect();
+                    assert_eq!(rows, &want, "left row {l}, small table {small}, {:?}", lt[l]);
+                }
             }
         }
     }
