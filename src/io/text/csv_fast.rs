@@ -13,7 +13,6 @@
 //! int64/float64/string/bool) it returns `None` and the chunk takes the
 //! general path, which owns every error message and bad-row policy.
 
-use memchr::{memchr, memchr_iter};
 use polars::prelude::*;
 
 use crate::io::CsvOptions;
@@ -191,38 +190,97 @@ fn parse_bool(f: &[u8]) -> Option<bool> {
     }
 }
 
-/// Bit i set where `block[i]` is the delimiter or `\n` (first), and where
-/// it is `\n` (second).
+/// One bit a byte of a 64-byte block, for each kind of byte the scan
+/// looks for.
+#[derive(Default)]
+struct Masks {
+    /// The delimiter or `\n`.
+    seps: u64,
+    lines: u64,
+    quotes: u64,
+    returns: u64,
+    /// Bytes past ASCII.
+    high: u64,
+}
+
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn block_masks(block: &[u8; 64], d: u8) -> (u64, u64) {
+fn block_masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
     use std::arch::x86_64::*;
     // SAFETY: SSE2 is part of the x86_64 baseline, and every unaligned
     // 16-byte load stays inside the 64-byte block.
     unsafe {
-        let dv = _mm_set1_epi8(d as i8);
+        let dv = _mm_set1_epi8(delimiter as i8);
         let nv = _mm_set1_epi8(b'\n' as i8);
-        let (mut seps, mut lines) = (0u64, 0u64);
+        let qv = _mm_set1_epi8(quote as i8);
+        let rv = _mm_set1_epi8(b'\r' as i8);
+        let mut m = Masks::default();
         for k in 0..4 {
             let v = _mm_loadu_si128(block.as_ptr().add(16 * k) as *const __m128i);
+            let bits = |x: __m128i| u64::from(_mm_movemask_epi8(x) as u16) << (16 * k);
             let n = _mm_cmpeq_epi8(v, nv);
-            let m = _mm_or_si128(_mm_cmpeq_epi8(v, dv), n);
-            seps |= u64::from(_mm_movemask_epi8(m) as u16) << (16 * k);
-            lines |= u64::from(_mm_movemask_epi8(n) as u16) << (16 * k);
+            m.seps |= bits(_mm_or_si128(_mm_cmpeq_epi8(v, dv), n));
+            m.lines |= bits(n);
+            m.quotes |= bits(_mm_cmpeq_epi8(v, qv));
+            m.returns |= bits(_mm_cmpeq_epi8(v, rv));
+            m.high |= bits(v);
         }
-        (seps, lines)
+        m
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn block_masks(block: &[u8; 64], d: u8) -> (u64, u64) {
-    let (mut seps, mut lines) = (0u64, 0u64);
+fn block_masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
+    let mut m = Masks::default();
     for (i, &b) in block.iter().enumerate() {
-        seps |= u64::from(b == d || b == b'\n') << i;
-        lines |= u64::from(b == b'\n') << i;
+        m.seps |= u64::from(b == delimiter || b == b'\n') << i;
+        m.lines |= u64::from(b == b'\n') << i;
+        m.quotes |= u64::from(b == quote) << i;
+        m.returns |= u64::from(b == b'\r') << i;
+        m.high |= u64::from(b >= 0x80) << i;
     }
-    (seps, lines)
+    m
+}
+
+/// The checks that send a chunk to the general path, made block by block
+/// in the same pass that finds the separators (as three passes of their
+/// own over the chunk they took a tenth of a CSV `sum by`'s CPU).
+struct Checks<'a> {
+    bytes: &'a [u8],
+    /// The quote character, or `None`: quotes are not looked for.
+    quote: Option<u8>,
+    /// The chunk was found valid UTF-8 (checked at its first byte past ASCII).
+    utf8: bool,
+    /// The last block ended with a `\r`, which the next byte must follow as `\n`.
+    open_return: bool,
+}
+
+impl Checks<'_> {
+    /// `None` when block `m` (of which `valid` bits are the chunk's) holds
+    /// a quote, a `\r` that does not start a `\r\n`, or the chunk is not
+    /// UTF-8.
+    #[inline]
+    fn pass(&mut self, m: &Masks, valid: u64) -> Option<()> {
+        if self.quote.is_some() && m.quotes & valid != 0 {
+            return None;
+        }
+        if m.high & valid != 0 && !self.utf8 {
+            // The general path refuses a chunk with invalid UTF-8 anywhere in it.
+            std::str::from_utf8(self.bytes).ok()?;
+            self.utf8 = true;
+        }
+        if self.open_return && m.lines & 1 == 0 {
+            return None;
+        }
+        let returns = m.returns & valid;
+        // Bytes past the chunk's end are never `\n`, so a `\r` last is refused.
+        if returns & !(m.lines >> 1) & (u64::MAX >> 1) != 0 {
+            return None;
+        }
+        self.open_return = returns >> 63 != 0;
+        Some(())
+    }
 }
 
 /// Parses a chunk of whole records (no header) into the `columns` of
@@ -232,15 +290,10 @@ pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &Cs
     if bytes.is_empty() || columns.is_empty() || n_fields == 0 {
         return None;
     }
-    if opts.quote.is_some_and(|q| memchr(q, bytes).is_some()) {
-        return None;
-    }
-    // The general path refuses a chunk with invalid UTF-8 anywhere in it.
-    if !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() {
-        return None;
-    }
-    // A `\r` is only ever part of a `\r\n` line end here.
-    if memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n')) {
+    // A `\r` is only ever part of a `\r\n` line end here (`Checks`), never a delimiter.
+    if [b'\r', b'\n'].contains(&opts.delimiter)
+        || opts.quote.is_some_and(|q| [opts.delimiter, b'\r', b'\n'].contains(&q))
+    {
         return None;
     }
     // Which builder, if any, each field feeds.
@@ -256,21 +309,35 @@ pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &Cs
     let nulls: Vec<Vec<u8>> = opts.null_values.iter().map(|s| s.as_bytes().to_vec()).collect();
     let mut records =
         Records { bytes, slot: &slot, builders: &mut builders, nulls: &nulls, n_fields, field: 0, start: 0 };
+    let mut checks = Checks { bytes, quote: opts.quote, utf8: false, open_return: false };
+    let quote = opts.quote.unwrap_or(b'\n');
+    let mut scan = |block: &[u8; 64], base: usize, valid: u64| -> Option<()> {
+        let m = block_masks(block, opts.delimiter, quote);
+        checks.pass(&m, valid)?;
+        let mut seps = m.seps & valid;
+        while seps != 0 {
+            let i = seps.trailing_zeros() as usize;
+            records.separator(base + i, m.lines >> i & 1 != 0)?;
+            seps &= seps - 1;
+        }
+        Some(())
+    };
     let mut blocks = bytes.chunks_exact(64);
     let mut base = 0;
     for block in blocks.by_ref() {
-        let (mut seps, lines) = block_masks(block.try_into().ok()?, opts.delimiter);
-        while seps != 0 {
-            let i = seps.trailing_zeros() as usize;
-            records.separator(base + i, lines >> i & 1 != 0)?;
-            seps &= seps - 1;
-        }
+        scan(block.try_into().ok()?, base, u64::MAX)?;
         base += 64;
     }
-    for (i, &b) in blocks.remainder().iter().enumerate() {
-        if b == opts.delimiter || b == b'\n' {
-            records.separator(base + i, b == b'\n')?;
-        }
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        // Padded with zero bytes, which are none of the bytes looked for
+        // (the delimiter or the quote being zero, they are masked off).
+        let mut last = [0u8; 64];
+        last[..rest.len()].copy_from_slice(rest);
+        scan(&last, base, (1u64 << rest.len()) - 1)?;
+    }
+    if checks.open_return {
+        return None; // a `\r` last in the chunk
     }
     if records.start < bytes.len() || records.field > 0 {
         // The last record has no line end.
@@ -465,6 +532,37 @@ mod tests {
             assert!(parse(chunk.as_bytes(), &schema, &first, &opts).is_none(), "{bad:?}");
         }
         assert!(parse(plain.as_bytes(), &schema, &first, &opts).is_some());
+    }
+
+    /// The checks made block by block see a quote, a lone `\r` and
+    /// invalid UTF-8 wherever they fall: either side of a 64-byte block's
+    /// edge, in the padded last block, last in the chunk. A `\r\n` split by
+    /// the edge and valid UTF-8 past ASCII parse as the general path does.
+    #[test]
+    fn unusual_bytes_are_seen_at_every_offset() {
+        let schema = Arc::new(schema());
+        let all: Vec<String> = ["i", "f", "s", "b"].iter().map(|n| n.to_string()).collect();
+        let opts = CsvOptions::default();
+        for pad in 0..80 {
+            // Records before the byte under test, so it lands at `pad` + 2.
+            let head = format!("1,1.5,{},true\n", "x".repeat(pad));
+            let same = |tail: &[u8]| [head.as_bytes(), tail].concat();
+            for bad in [&b"2,2.5,a\"b,false\n"[..], b"2,2.5,a\rb,false\n", b"2,2.5,a\xffb,false\n", b"2,2.5,ab,false\r"]
+            {
+                assert!(
+                    parse(&same(bad), &schema, &all, &opts).is_none(),
+                    "pad {pad}: {:?}",
+                    String::from_utf8_lossy(bad)
+                );
+            }
+            for good in [&b"2,2.5,ab,false\r\n3,3.5,c,true\r\n"[..], "2,2.5,h\u{e9}llo \u{1F600},false\n".as_bytes()] {
+                let chunk = same(good);
+                let fast = parse(&chunk, &schema, &all, &opts)
+                    .unwrap_or_else(|| panic!("pad {pad}: {:?} refused", String::from_utf8_lossy(good)));
+                let general = super::super::csv::polars_parse(&chunk, &schema, &all, &opts).unwrap();
+                assert!(fast.equals_missing(&general), "pad {pad}:\nfast {fast}\ngeneral {general}");
+            }
+        }
         let dates: Schema = [Field::new("d".into(), DataType::Date)].into_iter().collect();
         assert!(parse(b"2024-01-01\n", &dates, &["d".to_string()], &opts).is_none());
     }
