@@ -629,3 +629,48 @@ fn a_row_limit_on_a_text_scan_parses_a_small_piece() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(column(&o.stdout, "i"), first);
 }
+
+/// A filter applied while parsing a CSV (`io/text/csv_filtered.rs`) keeps
+/// the rows a direct computation keeps, at every chunk size, and still
+/// reports a bad value in a row it drops, with its line, under the default
+/// policy (and skips it under `--on-bad-rows skip`).
+#[test]
+fn a_filter_applied_while_parsing_keeps_the_same_rows_and_errors() {
+    let t = Tmp::new();
+    let mut text = String::from("id,v,s,w\n");
+    let mut want = String::from("id,v,s,w\n");
+    for i in 0..30_000u64 {
+        let v = (i * 7919) % 1000;
+        let row = format!("{i},{v},t{},{}.5\n", i % 13, i % 7);
+        if v > 980 {
+            want.push_str(&row);
+        }
+        text.push_str(&row);
+    }
+    let f = t.file("f.csv", &text);
+    for chunk in ["4KB", "64KB", "8MB"] {
+        let got = ok_args(&["run", "--chunk-size", chunk, "-e", &format!(r#"scan "{f}" | filter v > 980"#)]);
+        assert_eq!(got, want, "chunk size {chunk}");
+    }
+    // The scan itself dropped the rows: only the kept ones came in.
+    let o = run(&[
+        "run",
+        "--stats=json",
+        "-o",
+        &t.path("out.csv").to_string_lossy(),
+        "-e",
+        &format!(r#"scan "{f}" | filter v > 980"#),
+    ]);
+    let kept = want.lines().count() - 1;
+    assert!(o.stderr.contains(&format!("\"rows_in\":{kept},")), "{kept} rows in: {}", o.stderr);
+    // A bad value in `w` on a row the filter drops (v = 0 on line 2).
+    let bad = text.replacen("0,0,t0,0.5\n", "0,0,t0,zero\n", 1);
+    assert_ne!(bad, text);
+    let f = t.file("bad.csv", &bad);
+    let program = format!(r#"scan "{f}" (infer_rows=100, schema=(w: float)) | filter v > 980"#);
+    let o = run(&["run", "-e", &program]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains(":2: cannot read \"zero\" as float in column `w`"), "{}", o.stderr);
+    let skipped = ok_args(&["run", "--on-bad-rows", "skip", "-e", &program]);
+    assert_eq!(skipped, want);
+}

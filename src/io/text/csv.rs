@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::csv_filtered::Prefilter;
 use super::records::{self, Dialect, Record};
 use crate::io::{BadRowPolicy, CsvOptions, Error, ReadSettings, Result};
 use crate::temporal;
@@ -205,7 +206,10 @@ fn parse_options(opts: &CsvOptions) -> CsvParseOptions {
         .with_truncate_ragged_lines(false)
 }
 
-/// Parses one chunk (whole records, no header) into `columns`.
+/// Parses one chunk (whole records, no header) into `columns`; with a
+/// `prefilter`, plain chunks keep only the rows its filter may keep
+/// (see [`super::csv_filtered`]).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn parse_chunk(
     path: &Path,
     bytes: &[u8],
@@ -214,13 +218,18 @@ pub(super) fn parse_chunk(
     opts: &CsvOptions,
     settings: &ReadSettings,
     first_line: &dyn Fn() -> u64,
+    prefilter: Option<Prefilter>,
 ) -> Result<DataFrame> {
     let d = dialect(opts);
     let n_fields = schema.len();
     if n_fields == 0 {
         return Ok(DataFrame::empty());
     }
-    if let Some(df) = super::csv_fast::parse(bytes, schema, columns, opts) {
+    let fast = match prefilter.filter(|p| p.applies(columns)) {
+        Some(p) => super::csv_filtered::parse(bytes, schema, columns, opts, p),
+        None => super::csv_fast::parse(bytes, schema, columns, opts),
+    };
+    if let Some(df) = fast {
         return Ok(df);
     }
     let counted = records::check_field_counts(bytes, n_fields, d);
@@ -238,7 +247,7 @@ pub(super) fn parse_chunk(
         }
         // (All columns when none is typed: a bad field count is then found and reported.)
         let wanted = if typed.is_empty() { schema.iter_names().map(|n| n.to_string()).collect() } else { typed };
-        let df = parse_chunk(path, bytes, schema, &wanted, opts, settings, first_line)?;
+        let df = parse_chunk(path, bytes, schema, &wanted, opts, settings, first_line, None)?;
         return Ok(crate::io::height_only(df.height()));
     }
     // polars reads an empty line as a row of nulls, and its line splitter

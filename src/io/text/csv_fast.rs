@@ -17,15 +17,36 @@ use polars::prelude::*;
 
 use crate::io::CsvOptions;
 
-/// One projected column being built.
+/// One projected column being built, or only checked.
 enum Builder {
     Int(PrimitiveChunkedBuilder<Int64Type>),
     Float(PrimitiveChunkedBuilder<Float64Type>),
     Bool(BooleanChunkedBuilder),
     Str(StringChunkedBuilder),
+    /// Values checked as a column of this type would read them, not kept.
+    Check(Checked),
+}
+
+#[derive(Clone, Copy)]
+enum Checked {
+    Int,
+    Float,
+    Bool,
 }
 
 impl Builder {
+    /// A builder that only checks values of `dtype` (`Some(None)`: nothing
+    /// to check, any text is a string).
+    fn checking(dtype: &DataType) -> Option<Option<Builder>> {
+        Some(Some(Builder::Check(match dtype {
+            DataType::Int64 => Checked::Int,
+            DataType::Float64 => Checked::Float,
+            DataType::Boolean => Checked::Bool,
+            DataType::String => return Some(None),
+            _ => return None,
+        })))
+    }
+
     fn new(name: PlSmallStr, dtype: &DataType, rows: usize) -> Option<Builder> {
         Some(match dtype {
             DataType::Int64 => Builder::Int(PrimitiveChunkedBuilder::new(name, rows)),
@@ -45,6 +66,7 @@ impl Builder {
                 Builder::Float(b) => b.append_null(),
                 Builder::Bool(b) => b.append_null(),
                 Builder::Str(b) => b.append_null(),
+                Builder::Check(_) => {}
             }
             return Some(());
         }
@@ -56,17 +78,22 @@ impl Builder {
             // split at ASCII bytes, which never occur inside a multi-byte
             // character.
             Builder::Str(b) => b.append_value(unsafe { std::str::from_utf8_unchecked(field) }),
+            Builder::Check(Checked::Int) => _ = parse_int(field)?,
+            Builder::Check(Checked::Float) => _ = parse_float(field)?,
+            Builder::Check(Checked::Bool) => _ = parse_bool(field)?,
         }
         Some(())
     }
 
-    fn finish(self) -> Column {
-        match self {
+    /// The column built (`None` for a checked one).
+    fn finish(self) -> Option<Column> {
+        Some(match self {
             Builder::Int(b) => b.finish().into_column(),
             Builder::Float(b) => b.finish().into_column(),
             Builder::Bool(b) => b.finish().into_column(),
             Builder::Str(b) => b.finish().into_column(),
-        }
+            Builder::Check(_) => return None,
+        })
     }
 }
 
@@ -108,23 +135,40 @@ fn parse_int(f: &[u8]) -> Option<i64> {
 
 /// `-?[0-9]*(\.[0-9]*)?([eE][+-]?[0-9]+)?` with at least one mantissa digit,
 /// correctly rounded (as polars' parser rounds).
+///
+/// One pass reads a plain decimal's digits as an integer; when there are
+/// at most 16 of them and that integer is at most 2^53, it is exact in a
+/// double, and so is 10^k for k <= 22, so one division rounds correctly
+/// (Clinger's fast path, which every correct parser takes first). Other
+/// numbers are checked against the pattern and handed to the standard
+/// parser. (Checking first and reading the digits again was a seventh of
+/// a CSV filter's CPU.)
 #[inline]
 fn parse_float(f: &[u8]) -> Option<f64> {
-    let mut i = usize::from(f.first() == Some(&b'-'));
-    let mut digits = 0;
-    while i < f.len() && f[i].is_ascii_digit() {
-        i += 1;
-        digits += 1;
-    }
-    if i < f.len() && f[i] == b'.' {
-        i += 1;
-        while i < f.len() && f[i].is_ascii_digit() {
-            i += 1;
+    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let negative = f.first() == Some(&b'-');
+    let mut i = usize::from(negative);
+    // Wraps past 19 digits, where it is no longer used.
+    let (mut m, mut digits, mut scale) = (0u64, 0usize, 0usize);
+    let mut read_digits = |i: &mut usize, after_point: bool| {
+        while let Some(d) = f.get(*i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
             digits += 1;
+            scale += usize::from(after_point);
+            *i += 1;
         }
+    };
+    read_digits(&mut i, false);
+    if f.get(i) == Some(&b'.') {
+        i += 1;
+        read_digits(&mut i, true);
     }
     if digits == 0 {
         return None;
+    }
+    if i == f.len() && digits <= 16 && m <= 1 << 53 && scale < POW10.len() {
+        let v = m as f64 / POW10[scale];
+        return Some(if negative { -v } else { v });
     }
     if i < f.len() && (f[i] == b'e' || f[i] == b'E') {
         i += 1;
@@ -142,43 +186,8 @@ fn parse_float(f: &[u8]) -> Option<f64> {
     if i != f.len() {
         return None;
     }
-    if let Some(v) = exact_decimal(f) {
-        return Some(v);
-    }
     // All ASCII, checked above.
     std::str::from_utf8(f).ok()?.parse().ok()
-}
-
-/// `-?[0-9]*\.?[0-9]*` whose digits, read as an integer, are at most 2^53
-/// (at most 15 of them after the point): that integer is exact in a double, and so is 10^k for k <= 22, so one
-/// division rounds correctly (Clinger's fast path, which every correct
-/// parser takes first).
-#[inline]
-fn exact_decimal(f: &[u8]) -> Option<f64> {
-    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
-    let negative = f.first() == Some(&b'-');
-    let digits = &f[usize::from(negative)..];
-    if digits.len() > 16 {
-        return None;
-    }
-    let mut m = 0u64;
-    let mut scale = 0;
-    let mut seen_point = false;
-    for &b in digits {
-        match b {
-            b'0'..=b'9' => {
-                m = m * 10 + u64::from(b - b'0');
-                scale += usize::from(seen_point);
-            }
-            b'.' if !seen_point => seen_point = true,
-            _ => return None,
-        }
-    }
-    if m > 1 << 53 {
-        return None;
-    }
-    let v = m as f64 / POW10[scale];
-    Some(if negative { -v } else { v })
 }
 
 #[inline]
@@ -286,8 +295,23 @@ impl Checks<'_> {
 /// Parses a chunk of whole records (no header) into the `columns` of
 /// `schema`, in schema order; `None` sends the chunk to the general path.
 pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &CsvOptions) -> Option<DataFrame> {
+    scan(bytes, schema, columns, &[], opts, None)
+}
+
+/// [`parse`] into the `build` columns, where the values of the `check`
+/// columns are only checked (a chunk they do not read plainly is refused
+/// as when they are parsed), and, with `ends`, the offset after each
+/// record's line end (the chunk's length for a last record without one).
+pub(super) fn scan(
+    bytes: &[u8],
+    schema: &Schema,
+    build: &[String],
+    check: &[String],
+    opts: &CsvOptions,
+    ends: Option<&mut Vec<usize>>,
+) -> Option<DataFrame> {
     let n_fields = schema.len();
-    if bytes.is_empty() || columns.is_empty() || n_fields == 0 {
+    if bytes.is_empty() || build.is_empty() || n_fields == 0 {
         return None;
     }
     // A `\r` is only ever part of a `\r\n` line end here (`Checks`), never a delimiter.
@@ -298,17 +322,24 @@ pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &Cs
     }
     // Which builder, if any, each field feeds.
     let mut slot: Vec<Option<usize>> = vec![None; n_fields];
-    let mut builders = Vec::with_capacity(columns.len());
+    let mut builders = Vec::with_capacity(build.len() + check.len());
     let rows_guess = bytes.len() / (2 * n_fields) + 1;
+    let named = |list: &[String], name: &str| list.iter().any(|c| c.as_str() == name);
     for (i, (name, dtype)) in schema.iter().enumerate() {
-        if columns.iter().any(|c| c.as_str() == name.as_str()) {
-            slot[i] = Some(builders.len());
-            builders.push(Builder::new(name.clone(), dtype, rows_guess.min(1 << 20))?);
-        }
+        let builder = if named(build, name) {
+            Builder::new(name.clone(), dtype, rows_guess.min(1 << 20))?
+        } else if named(check, name) {
+            let Some(checking) = Builder::checking(dtype)? else { continue };
+            checking
+        } else {
+            continue;
+        };
+        slot[i] = Some(builders.len());
+        builders.push(builder);
     }
     let nulls: Vec<Vec<u8>> = opts.null_values.iter().map(|s| s.as_bytes().to_vec()).collect();
     let mut records =
-        Records { bytes, slot: &slot, builders: &mut builders, nulls: &nulls, n_fields, field: 0, start: 0 };
+        Records { bytes, slot: &slot, builders: &mut builders, nulls: &nulls, n_fields, field: 0, start: 0, ends };
     let mut checks = Checks { bytes, quote: opts.quote, utf8: false, open_return: false };
     let quote = opts.quote.unwrap_or(b'\n');
     let mut scan = |block: &[u8; 64], base: usize, valid: u64| -> Option<()> {
@@ -343,7 +374,17 @@ pub(super) fn parse(bytes: &[u8], schema: &Schema, columns: &[String], opts: &Cs
         // The last record has no line end.
         records.separator(bytes.len(), true)?;
     }
-    DataFrame::new(builders.into_iter().map(Builder::finish).collect()).ok()
+    DataFrame::new(builders.into_iter().filter_map(Builder::finish).collect()).ok()
+}
+
+/// The `columns` of `schema` with no rows, as [`parse`] types them.
+pub(super) fn empty(schema: &Schema, columns: &[String]) -> Option<DataFrame> {
+    let builders: Option<Vec<Builder>> = schema
+        .iter()
+        .filter(|(name, _)| columns.iter().any(|c| c.as_str() == name.as_str()))
+        .map(|(name, dtype)| Builder::new(name.clone(), dtype, 0))
+        .collect();
+    DataFrame::new(builders?.into_iter().filter_map(Builder::finish).collect()).ok()
 }
 
 /// Where the scan is inside the records of a chunk.
@@ -356,6 +397,8 @@ struct Records<'a> {
     /// The field being read, and where it starts.
     field: usize,
     start: usize,
+    /// Where each record ends, when asked.
+    ends: Option<&'a mut Vec<usize>>,
 }
 
 impl Records<'_> {
@@ -394,6 +437,9 @@ impl Records<'_> {
         }
         if self.field + 1 != self.n_fields {
             return None;
+        }
+        if let Some(ends) = self.ends.as_deref_mut() {
+            ends.push((at + 1).min(self.bytes.len()));
         }
         self.field = 0;
         self.start = at + 1;
@@ -437,6 +483,12 @@ mod tests {
             "1.23456789012345678",
             "9007199254740993",
             "9007199254740992.5",
+            ".1234567890123456",
+            "-0.1234567890123456",
+            "1234567890123456",
+            "12345678901234567",
+            "0.000000000000000000001",
+            "123456789012345678901234567890",
         ] {
             assert_eq!(parse_float(text.as_bytes()), text.parse::<f64>().ok(), "{text}");
         }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use memmap2::Mmap;
 use polars::prelude::*;
 
+use super::csv_filtered::{Kept, Prefilter};
 use super::records::{self, Dialect};
 use crate::io::chunks::{ChunkJob, Part, ScanSummary};
 use crate::io::reader::{next_random, Capabilities, FileReader, FileSample, ReadRequest};
@@ -24,6 +25,8 @@ pub(crate) struct MappedText {
     map: Option<Arc<Mmap>>,
     /// Offset after the header.
     data_start: usize,
+    /// What a filter pushed into the scan has kept of this file.
+    kept: Kept,
 }
 
 impl MappedText {
@@ -44,7 +47,15 @@ impl MappedText {
         };
         let bytes: &[u8] = map.as_deref().map_or(&[], |m| &m[..]);
         let (schema, data_start) = super::read_schema(path, format, bytes, csv)?;
-        Ok(MappedText { path: path.into(), format, csv: csv.clone(), schema: Arc::new(schema), map, data_start })
+        Ok(MappedText {
+            path: path.into(),
+            format,
+            csv: csv.clone(),
+            schema: Arc::new(schema),
+            map,
+            data_start,
+            kept: Kept::default(),
+        })
     }
 
     fn bytes(&self) -> &[u8] {
@@ -122,8 +133,18 @@ impl FileReader for MappedText {
         settings.disk_bytes.fetch_add((end - start) as u64, Ordering::Relaxed);
         let line = || records::line_of(map, *start);
         let bytes = &map[*start..*end];
-        let parsed =
-            super::parse(self.format, &self.path, bytes, &self.schema, request.columns, &self.csv, settings, &line);
+        let prefilter = request.filter.map(|filter| Prefilter { filter, kept: &self.kept });
+        let parsed = super::parse(
+            self.format,
+            &self.path,
+            bytes,
+            &self.schema,
+            request.columns,
+            &self.csv,
+            settings,
+            &line,
+            prefilter,
+        );
         release_pages(map, (*start, *end));
         parsed
     }

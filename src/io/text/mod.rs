@@ -6,6 +6,7 @@
 
 pub(crate) mod csv;
 mod csv_fast;
+mod csv_filtered;
 mod lines;
 mod mapped;
 mod ndjson;
@@ -54,9 +55,10 @@ fn parse(
     csv: &CsvOptions,
     settings: &ReadSettings,
     first_line: &dyn Fn() -> u64,
+    prefilter: Option<csv_filtered::Prefilter>,
 ) -> Result<DataFrame> {
     match format {
-        Format::Csv => csv::parse_chunk(path, bytes, schema, columns, csv, settings, first_line),
+        Format::Csv => csv::parse_chunk(path, bytes, schema, columns, csv, settings, first_line, prefilter),
         Format::Ndjson => ndjson::parse_chunk(path, bytes, schema, columns, settings, first_line),
         Format::Lines => Ok(lines::parse_chunk(bytes, columns)),
         other => Err(Error::Unsupported { message: format!("internal: {other:?} parsed as text") }),

@@ -123,7 +123,7 @@ impl FileReader for StreamedText {
         let settings = request.settings;
         settings.bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let line = || *first_line;
-        super::parse(self.format, &self.path, bytes, &self.schema, request.columns, &self.csv, settings, &line)
+        super::parse(self.format, &self.path, bytes, &self.schema, request.columns, &self.csv, settings, &line, None)
     }
 
     fn sample(&self, _file: usize, _fraction: f64, _piece: usize, _rng: &mut u64) -> FileSample {
