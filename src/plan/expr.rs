@@ -279,6 +279,39 @@ impl Expr {
         v
     }
 
+    /// Whether evaluating this can be an error for some row: integer and
+    /// date arithmetic overflow (an error, as in DuckDB), and functions
+    /// other than a few that never fail. A filter that may fail is not
+    /// moved below a join that drops rows: there it would be evaluated on
+    /// rows the join removes, and fail on a valid program.
+    pub fn may_fail(&self) -> bool {
+        match self {
+            Expr::Column(_) | Expr::Literal(_) => false,
+            Expr::Binary { op, left, right } => {
+                let arithmetic =
+                    matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Mod);
+                arithmetic || left.may_fail() || right.may_fail()
+            }
+            Expr::Not(e) => e.may_fail(),
+            Expr::IsNull { expr, .. } | Expr::In { expr, .. } => expr.may_fail(),
+            Expr::Call { func, args } => {
+                let never_fails = matches!(
+                    func,
+                    Func::If
+                        | Func::Case
+                        | Func::Coalesce
+                        | Func::NullIf
+                        | Func::Contains
+                        | Func::StartsWith
+                        | Func::EndsWith
+                );
+                !never_fails || args.iter().any(Expr::may_fail)
+            }
+            // `-i64::MIN`, and anything not listed.
+            _ => true,
+        }
+    }
+
     /// `left and right`.
     pub fn and(self, right: Expr) -> Expr {
         Expr::Binary { op: BinOp::And, left: Box::new(self), right: Box::new(right) }

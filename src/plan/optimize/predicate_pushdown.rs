@@ -89,15 +89,20 @@ fn place(plan: LogicalPlan, preds: Vec<Expr>) -> LogicalPlan {
             // An as-of join's right rows compete for each left row: filtering
             // them first would change which one wins.
             let right_ok = matches!(kind, JoinKind::Inner | JoinKind::Right) && asof.is_none();
+            // A side whose rows the join may drop takes only filters that
+            // cannot fail (see `Expr::may_fail`).
+            let left_kept = matches!(kind, JoinKind::Left);
+            let right_kept = matches!(kind, JoinKind::Right);
             let (mut to_left, mut to_right, mut keep) = (Vec::new(), Vec::new(), Vec::new());
             for p in preds {
                 let used = p.columns();
                 let origin = |from_left: bool| {
                     used.iter().all(|c| cols.iter().any(|jc| jc.name == *c && jc.from_left == from_left))
                 };
-                if left_ok && origin(true) {
+                let fails = p.may_fail();
+                if left_ok && origin(true) && (left_kept || !fails) {
                     to_left.push(p);
-                } else if right_ok && origin(false) {
+                } else if right_ok && origin(false) && (right_kept || !fails) {
                     to_right.push(p.map_columns(&|c| {
                         Expr::Column(cols.iter().find(|jc| jc.name == c).map_or(c.to_string(), |jc| jc.source.clone()))
                     }));
