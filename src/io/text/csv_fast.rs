@@ -257,8 +257,8 @@ fn block_masks(block: &[u8; 64], delimiter: u8, quote: u8) -> Masks {
 /// own over the chunk they took a tenth of a CSV `sum by`'s CPU).
 struct Checks<'a> {
     bytes: &'a [u8],
-    /// The quote character, or `None`: quotes are not looked for.
-    quote: Option<u8>,
+    /// Whether quotes are looked for (quoting is on).
+    quotes: bool,
     /// The chunk was found valid UTF-8 (checked at its first byte past ASCII).
     utf8: bool,
     /// The last block ended with a `\r`, which the next byte must follow as `\n`.
@@ -271,7 +271,7 @@ impl Checks<'_> {
     /// UTF-8.
     #[inline]
     fn pass(&mut self, m: &Masks, valid: u64) -> Option<()> {
-        if self.quote.is_some() && m.quotes & valid != 0 {
+        if self.quotes && m.quotes & valid != 0 {
             return None;
         }
         if m.high & valid != 0 && !self.utf8 {
@@ -340,9 +340,10 @@ pub(super) fn scan(
     let nulls: Vec<Vec<u8>> = opts.null_values.iter().map(|s| s.as_bytes().to_vec()).collect();
     let mut records =
         Records { bytes, slot: &slot, builders: &mut builders, nulls: &nulls, n_fields, field: 0, start: 0, ends };
-    let mut checks = Checks { bytes, quote: opts.quote, utf8: false, open_return: false };
+    let mut checks = Checks { bytes, quotes: opts.quote.is_some(), utf8: false, open_return: false };
+    // Without quoting, the quote mask is the line ends' and goes unread.
     let quote = opts.quote.unwrap_or(b'\n');
-    let mut scan = |block: &[u8; 64], base: usize, valid: u64| -> Option<()> {
+    let mut each_block = |block: &[u8; 64], base: usize, valid: u64| -> Option<()> {
         let m = block_masks(block, opts.delimiter, quote);
         checks.pass(&m, valid)?;
         let mut seps = m.seps & valid;
@@ -356,7 +357,7 @@ pub(super) fn scan(
     let mut blocks = bytes.chunks_exact(64);
     let mut base = 0;
     for block in blocks.by_ref() {
-        scan(block.try_into().ok()?, base, u64::MAX)?;
+        each_block(block.try_into().ok()?, base, u64::MAX)?;
         base += 64;
     }
     let rest = blocks.remainder();
@@ -365,7 +366,7 @@ pub(super) fn scan(
         // (the delimiter or the quote being zero, they are masked off).
         let mut last = [0u8; 64];
         last[..rest.len()].copy_from_slice(rest);
-        scan(&last, base, (1u64 << rest.len()) - 1)?;
+        each_block(&last, base, (1u64 << rest.len()) - 1)?;
     }
     if checks.open_return {
         return None; // a `\r` last in the chunk
