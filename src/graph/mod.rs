@@ -313,7 +313,11 @@ impl Builder<'_> {
             LogicalPlan::Scan(s) => {
                 let mut ops: Vec<Box<dyn ChunkOp>> = Vec::new();
                 let mut row_filter = None;
-                if let Some(pred) = s.filters.iter().cloned().reduce(Expr::and) {
+                let conjuncts = s.filters.iter().flat_map(|f| f.conjuncts()).cloned().collect();
+                let mut steps = filter_steps(conjuncts).into_iter();
+                // Only the first step is given to the reader: a later one
+                // may fail on a row the first drops, so it runs after it.
+                if let Some(pred) = steps.next() {
                     let lowered = lower_expr::lower(&pred);
                     // A filter that reads no column (`filter false`) has
                     // nothing to decode first.
@@ -323,6 +327,7 @@ impl Builder<'_> {
                     }
                     ops.push(Box::new(ops::Filter::new(lowered, pred.to_string())));
                 }
+                ops.extend(steps.map(filter_op));
                 if let Some(bound) = self.top_bound.take() {
                     let filter = row_filter.get_or_insert(io::RowFilter { expr: None, columns: vec![], bound: None });
                     if !filter.columns.contains(&bound.column) {
@@ -346,7 +351,8 @@ impl Builder<'_> {
             }
             LogicalPlan::Filter { input, predicate } => {
                 let mut open = self.lower(input);
-                open.ops.push(Box::new(ops::Filter::new(lower_expr::lower(predicate), predicate.to_string())));
+                let conjuncts = predicate.conjuncts().into_iter().cloned().collect();
+                open.ops.extend(filter_steps(conjuncts).into_iter().map(filter_op));
                 open
             }
             LogicalPlan::Project { input, columns, .. } => {
@@ -617,6 +623,28 @@ fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
 }
 
 /// `column op literal` (either way round) as a statistics filter.
+/// Groups a filter's conjuncts, in pipeline order, into steps applied one
+/// after another. A conjunct that may fail (`Expr::may_fail`) starts a new
+/// step, so it is only evaluated on the rows the conjuncts before it kept:
+/// `filter x < 1000 | filter x * x > 5` must not overflow on a row the
+/// first filter drops, although predicate pushdown merged both into the
+/// scan.
+fn filter_steps(conjuncts: Vec<Expr>) -> Vec<Expr> {
+    let mut steps: Vec<Expr> = Vec::new();
+    for c in conjuncts {
+        match steps.pop() {
+            Some(step) if !c.may_fail() => steps.push(step.and(c)),
+            Some(step) => steps.extend([step, c]),
+            None => steps.push(c),
+        }
+    }
+    steps
+}
+
+fn filter_op(step: Expr) -> Box<dyn ChunkOp> {
+    Box::new(ops::Filter::new(lower_expr::lower(&step), step.to_string()))
+}
+
 fn stats_filter(e: &Expr) -> Option<StatsFilter> {
     let Expr::Binary { op, left, right } = e else { return None };
     let (column, value, op) = match (&**left, &**right) {

@@ -1054,3 +1054,34 @@ fn a_filter_that_may_fail_stays_above_a_join_that_drops_rows() {
     assert!(!optimized("anti", "x + 1 > 0").contains("filters=["));
     assert!(optimized("left", "x + 1 > 0").contains("filters=[((x + 1) > 0)]"));
 }
+
+#[test]
+fn a_later_filter_that_may_fail_only_sees_the_rows_earlier_ones_kept() {
+    let t = Tmp::new();
+    // 3037000500² overflows a 64-bit integer; `x < 1000` drops that row.
+    let csv = t.file("t.csv", "g,x\n1,5\n1,3037000500\n2,10\n2,1\n");
+    let parquet = t.path("t.parquet").display().to_string();
+    ok(&format!("scan \"{csv}\" | write \"{parquet}\""));
+    for file in [&csv, &parquet] {
+        // Two filters merged into the scan by predicate pushdown, and one
+        // filter's `and`: both apply in pipeline order.
+        let two = ok(&format!("scan \"{file}\" | filter x < 1000 | filter x * x > 5 | select x"));
+        assert_eq!(two, "x\n5\n10\n", "{file}");
+        let and = ok(&format!("scan \"{file}\" | filter x < 1000 and x * x > 5 | select x"));
+        assert_eq!(and, "x\n5\n10\n", "{file}");
+    }
+    // A filter that is not in a scan: after a group-by, on an aggregate.
+    let agg =
+        ok(&format!("scan \"{csv}\" | agg s = sum(x) by g | filter s < 1000 and s * s > 5 | select g, s | sort g"));
+    assert_eq!(agg, "g,s\n2,11\n");
+    // A conjunct that cannot fail joins the step before it; the overflow is
+    // still reported where the row reaches it.
+    let o = run(&["run", "-e", &format!("scan \"{csv}\" | filter x * x > 5 | filter x < 1000")]);
+    assert_eq!(o.code, 3, "{}", o.stderr);
+    assert!(o.stderr.contains("integer overflow"), "{}", o.stderr);
+    let plan =
+        crate::util::ok_args(&["explain", "-e", &format!("scan \"{csv}\" | filter x < 1000 | filter x * x > 5")]);
+    let graph = plan.split("task graph").nth(1).unwrap_or_default();
+    assert!(graph.contains("→ filter (x < 1000)\n"), "{plan}");
+    assert!(graph.contains("→ filter ((x * x) > 5)\n"), "{plan}");
+}
