@@ -622,7 +622,6 @@ fn estimated_bytes(plan: &LogicalPlan) -> Option<u64> {
     }
 }
 
-/// `column op literal` (either way round) as a statistics filter.
 /// Groups a filter's conjuncts, in pipeline order, into steps applied one
 /// after another. A conjunct that may fail (`Expr::may_fail`) starts a new
 /// step, so it is only evaluated on the rows the conjuncts before it kept:
@@ -645,6 +644,7 @@ fn filter_op(step: Expr) -> Box<dyn ChunkOp> {
     Box::new(ops::Filter::new(lower_expr::lower(&step), step.to_string()))
 }
 
+/// `column op literal` (either way round) as a statistics filter.
 fn stats_filter(e: &Expr) -> Option<StatsFilter> {
     let Expr::Binary { op, left, right } = e else { return None };
     let (column, value, op) = match (&**left, &**right) {
