@@ -232,7 +232,7 @@ fn call(func: Func, args: &[DqExpr]) -> Expr {
         }
         Func::Repeat => text::repeat(a(0), int_arg(&args[1]) as usize),
         Func::Reverse => text::reverse(a(0)),
-        Func::Contains => a(0).str().contains_literal(lit(str_arg(&args[1]))),
+        Func::Contains => text::contains(a(0), str_arg(&args[1])),
         Func::StartsWith => a(0).str().starts_with(lit(str_arg(&args[1]))),
         Func::EndsWith => a(0).str().ends_with(lit(str_arg(&args[1]))),
         Func::RegexMatch => a(0).str().contains(lit(str_arg(&args[1])), true),
