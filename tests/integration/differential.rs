@@ -468,6 +468,9 @@ fn eval(e: &E, t: &Table, row: &[V]) -> R<V> {
                     V::Int((d - days_from_civil(chrono_like::from_days(*d).0, 1, 1) + 1) as i64)
                 }
                 ("reverse", [V::Str(s)]) => V::Str(s.chars().rev().collect()),
+                ("contains", [V::Str(s), V::Str(n)]) => V::Bool(s.contains(n.as_str())),
+                ("starts_with", [V::Str(s), V::Str(n)]) => V::Bool(s.starts_with(n.as_str())),
+                ("ends_with", [V::Str(s), V::Str(n)]) => V::Bool(s.ends_with(n.as_str())),
                 ("lpad", [V::Str(s), V::Int(n), V::Str(fill)]) => {
                     let (n, len) = (*n as usize, s.chars().count());
                     V::Str(if len >= n {
@@ -523,6 +526,7 @@ fn type_of(e: &E, t: &Table) -> Option<Ty> {
             "if" | "case" => type_of(&args[1], t)?,
             "coalesce" | "abs" | "nullif" | "date_add" => type_of(&args[0], t)?,
             "date_trunc" => Ty::Date,
+            "contains" | "starts_with" | "ends_with" => Ty::Bool,
             "len" | "year" | "month" | "day" | "hour" | "date_diff" | "quarter" | "weekday" | "day_of_year" => Ty::Int,
             _ => Ty::Str,
         },
@@ -665,6 +669,10 @@ fn gen(rng: &mut Rng, t: &Table, ty: Ty, depth: u32) -> E {
                 }
                 E::In(Box::new(gen(rng, t, ty, d)), list, rng.chance(0.5))
             }
+            _ if rng.chance(0.5) => E::Call(
+                rng.word(&["contains", "starts_with", "ends_with"]),
+                vec![gen(rng, t, Ty::Str, d), E::Lit(V::Str(rng.word(&["a", "b", "", "x,y", "B", "ab", "é"]).into()))],
+            ),
             _ => leaf(rng, t, Ty::Bool),
         },
         Ty::Date => match rng.below(4) {
