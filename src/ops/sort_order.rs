@@ -132,26 +132,40 @@ fn text_words(text: &StringChunked, flip: u64) -> Option<Vec<Vec<u64>>> {
 /// Each number of `column` as a `u64` that orders as it does (nulls as 0),
 /// or `None` for a type that is not a number.
 fn number_bits(column: &Series, flip: u64) -> Option<Vec<u64>> {
-    fn words(bits: impl Iterator<Item = Option<u64>>, flip: u64) -> Vec<u64> {
-        bits.map(|b| b.map_or(0, |b| b ^ flip)).collect()
-    }
     let physical = column.to_physical_repr();
+    let int = |x: i64| x as u64 ^ SIGN;
     Some(match physical.dtype() {
-        DataType::Float64 => words(physical.f64().ok()?.iter().map(|v| v.map(float_bits)), flip),
-        DataType::Float32 => words(physical.f32().ok()?.iter().map(|v| v.map(|x| float_bits(f64::from(x)))), flip),
-        DataType::UInt64 => words(physical.u64().ok()?.iter(), flip),
-        DataType::Int64
-        | DataType::Int32
-        | DataType::Int16
-        | DataType::Int8
-        | DataType::UInt32
-        | DataType::UInt16
-        | DataType::UInt8 => {
-            let ints = physical.cast(&DataType::Int64).ok()?;
-            words(ints.i64().ok()?.iter().map(|v| v.map(|x| x as u64 ^ SIGN)), flip)
-        }
+        DataType::Float64 => words(physical.f64().ok()?, float_bits, flip),
+        DataType::Float32 => words(physical.f32().ok()?, |x| float_bits(f64::from(x)), flip),
+        DataType::UInt64 => words(physical.u64().ok()?, |x| x, flip),
+        DataType::Int64 => words(physical.i64().ok()?, int, flip),
+        DataType::Int32 => words(physical.i32().ok()?, |x| int(x.into()), flip),
+        DataType::Int16 => words(physical.i16().ok()?, |x| int(x.into()), flip),
+        DataType::Int8 => words(physical.i8().ok()?, |x| int(x.into()), flip),
+        DataType::UInt32 => words(physical.u32().ok()?, |x| int(x.into()), flip),
+        DataType::UInt16 => words(physical.u16().ok()?, |x| int(x.into()), flip),
+        DataType::UInt8 => words(physical.u8().ok()?, |x| int(x.into()), flip),
         _ => return None,
     })
+}
+
+/// `bits(v) ^ flip` of each value of `ca`, nulls as 0: straight over each
+/// chunk's values, the nulls zeroed after (an iterator of options was a
+/// tenth of `sort -v3 | head 10` over Parquet).
+fn words<T: PolarsNumericType>(ca: &ChunkedArray<T>, bits: impl Fn(T::Native) -> u64, flip: u64) -> Vec<u64> {
+    let mut out = Vec::with_capacity(ca.len());
+    for array in ca.downcast_iter() {
+        let start = out.len();
+        out.extend(array.values().iter().map(|&v| bits(v) ^ flip));
+        if let Some(validity) = array.validity().filter(|v| v.unset_bits() > 0) {
+            for (word, valid) in out[start..].iter_mut().zip(validity.iter()) {
+                if !valid {
+                    *word = 0;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A numeric (or date, time) column's values as `u64`s in the sort's
@@ -166,16 +180,37 @@ pub fn ascending_bits(column: &Series) -> Option<Vec<u64>> {
 fn float_bits(v: f64) -> u64 {
     let v = if v.is_nan() { f64::NAN } else { v + 0.0 };
     let b = v.to_bits();
-    if b & SIGN != 0 {
-        !b
-    } else {
-        b | SIGN
-    }
+    // Negative: every bit flipped; else the sign bit set (branch-free).
+    b ^ ((((b as i64) >> 63) as u64) | SIGN)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Over several chunks with nulls, each value's bits are those of its
+    /// own (nulls 0), and they order as the numbers do.
+    #[test]
+    fn bits_of_chunked_columns_with_nulls_order_as_the_values() {
+        let floats = [Some(1.5), None, Some(-0.0), Some(f64::NAN), Some(-2.0), Some(0.0), None, Some(f64::INFINITY)];
+        let mut f = Series::new("f".into(), &floats[..3]);
+        f.append(&Series::new("f".into(), &floats[3..])).unwrap();
+        assert_eq!(f.n_chunks(), 2);
+        let bits = ascending_bits(&f).unwrap();
+        assert_eq!(bits, floats.iter().map(|v| v.map_or(0, float_bits)).collect::<Vec<_>>());
+        assert_eq!(bits[2], bits[5], "-0.0 ties with 0.0");
+        // -2 < -0 < 1.5 < inf < NaN
+        assert!(bits[4] < bits[2] && bits[2] < bits[0] && bits[0] < bits[7] && bits[7] < bits[3]);
+        let ints = [Some(-3i32), None, Some(7), Some(i32::MIN), Some(0)];
+        let mut i = Series::new("i".into(), &ints[..2]);
+        i.append(&Series::new("i".into(), &ints[2..])).unwrap();
+        let bits = ascending_bits(&i).unwrap();
+        assert_eq!(bits[1], 0);
+        assert!(bits[3] < bits[0] && bits[0] < bits[4] && bits[4] < bits[2]);
+        let unsigned = Series::new("u".into(), [Some(5u32), None, Some(u32::MAX)]);
+        let bits = ascending_bits(&unsigned).unwrap();
+        assert!(bits[1] == 0 && bits[0] < bits[2]);
+    }
 
     /// Against a comparison sort of the rows by the keys' own order (NaN
     /// largest, -0.0 = 0.0), then row: ints of several widths and floats
