@@ -473,6 +473,40 @@ fn filters_in_the_scan_keep_the_same_rows_of_keys_read_as_dictionary_ids() {
     }
 }
 
+/// The codes of a key read as dictionary ids are decoded only for the rows
+/// the scan's filter kept; a row group whose key is not dictionary-encoded
+/// throughout (unique long values) is read as strings with the same
+/// filter. Both in one file, checked against groups computed here.
+#[test]
+fn a_filtered_scan_reads_codes_of_kept_rows_and_strings_where_codes_fail() {
+    let t = Tmp::new();
+    let key = |i: i64| match i {
+        _ if i % 17 == 0 => None,
+        0..20_000 => Some(format!("k{}", i % 13)),
+        _ => Some(format!("a value long enough to live outside its view {i}")),
+    };
+    let pq = keyed_parquet(&t, key, |i| (i % 7).to_string());
+    type Keep = fn(i64) -> bool;
+    let cases: [(&str, Keep); 3] = [
+        ("filter c == 3", |i| i % 7 == 3),
+        ("filter i > 25000 or i < 300", |i| !(300..=25_000).contains(&i)),
+        ("filter c > 100", |_| false),
+    ];
+    for (filter, keep) in cases {
+        let program = format!(r#"scan "{pq}" | {filter} | agg n = count(), s = sum(i) by k"#);
+        let want: HashMap<String, (usize, i64)> =
+            rows_by_key(&key, keep).into_iter().map(|(k, rows)| (k, (rows.len(), rows.iter().sum()))).collect();
+        for chunk in ["16KB", "16MB"] {
+            let out = ok_args(&["run", "--chunk-size", chunk, "-e", &program]);
+            let got: HashMap<String, (usize, i64)> = records(&out)
+                .into_iter()
+                .map(|r| (r["k"].clone(), (r["n"].parse().unwrap(), r["s"].parse().unwrap())))
+                .collect();
+            assert_eq!(got, want, "{filter}, chunks of {chunk}");
+        }
+    }
+}
+
 #[test]
 fn holistic_aggregates_by_dictionary_ids_give_the_groups_of_their_strings() {
     // A median, n_unique or list gathers every row's key: from Parquet it

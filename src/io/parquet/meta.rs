@@ -12,6 +12,7 @@ use polars::io::parquet::metadata::FileMetadataRef;
 use polars::io::predicates::PhysicalIoExpr;
 use polars::prelude::*;
 use polars_arrow::array::{DictionaryArray, Utf8ViewArray};
+use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::{ArrowDataType, Field as ArrowField, IntegerType, Metadata, DTYPE_CATEGORICAL};
 use polars_parquet::parquet::statistics::Statistics;
 use polars_parquet::read::{column_iter_to_arrays, BasicDecompressor, Filter, PageReader, PhysicalType};
@@ -428,12 +429,17 @@ impl PhysicalIoExpr for Recorded {
 /// codes refuses such pages), its values repeat too little to pay off,
 /// or they no longer fit `dict`.
 /// Anything that fails here is left to the ordinary read, which reports it.
+///
+/// `kept`: the rows of `start..start+len` a filter kept, when they are one
+/// whole row group: only their codes are decoded and remapped (else every
+/// row's are, and the caller filters them).
 pub(crate) fn read_codes(
     path: &Path,
     meta: &Meta,
     (start, len): (usize, usize),
     column: &str,
     dict: &KeyDictionary,
+    kept: Option<&Bitmap>,
 ) -> Result<Option<Series>> {
     let file = File::open(path).map_err(|e| Error::read(path, e))?;
     let data = MemSlice::from_file(&file).map_err(|e| Error::decode(path, e))?;
@@ -466,7 +472,11 @@ pub(crate) fn read_codes(
             _ => return Ok(None),
         }
         let pages = PageReader::new(MemReader::new(bytes), chunk, vec![], usize::MAX);
-        let rows = (from > 0 || to < rg.num_rows()).then(|| Filter::new_ranged(from, to));
+        let whole = from == 0 && to == rg.num_rows() && len == rg.num_rows();
+        let rows = match kept.filter(|k| whole && k.len() == len) {
+            Some(kept) => Some(Filter::new_masked(kept.clone())),
+            None => (from > 0 || to < rg.num_rows()).then(|| Filter::new_ranged(from, to)),
+        };
         let primitive = &chunk.descriptor().descriptor.primitive_type;
         let Ok(array) =
             column_iter_to_arrays(vec![BasicDecompressor::new(pages, vec![])], vec![primitive], field.clone(), rows)
