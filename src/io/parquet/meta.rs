@@ -521,12 +521,21 @@ mod tests {
         ParquetWriter::new(File::create(&path).unwrap()).finish(&mut df).unwrap();
         let meta = Meta::read(&path, File::open(&path).unwrap()).unwrap();
         let several = KeyDictionary::new(KeyDictionary::SEVERAL_KEYS);
-        assert!(read_codes(&path, &meta, (0, 3000), "k", &several).unwrap().is_none());
+        assert!(read_codes(&path, &meta, (0, 3000), "k", &several, None).unwrap().is_none());
         let one = KeyDictionary::new(KeyDictionary::ONE_KEY);
-        let ids = read_codes(&path, &meta, (0, 3000), "k", &one).unwrap().expect("read as ids");
+        let ids = read_codes(&path, &meta, (0, 3000), "k", &one, None).unwrap().expect("read as ids");
         assert_eq!(ids.dtype(), &DataType::UInt32);
         let back = one.decode(&ids.into_column()).unwrap();
         let back: Vec<&str> = back.str().unwrap().into_no_null_iter().collect();
         assert_eq!(back, values);
+        // Only the kept rows' codes, when a filter kept some of the one row
+        // group: the same strings as the rows kept.
+        let kept = Bitmap::from_iter((0..3000).map(|i| i % 3 == 1 || i > 2990));
+        let ids = read_codes(&path, &meta, (0, 3000), "k", &one, Some(&kept)).unwrap().expect("read as ids");
+        let back = one.decode(&ids.into_column()).unwrap();
+        let back: Vec<&str> = back.str().unwrap().into_no_null_iter().collect();
+        let want: Vec<&str> =
+            values.iter().enumerate().filter(|(i, _)| kept.get_bit(*i)).map(|(_, v)| v.as_str()).collect();
+        assert_eq!(back, want);
     }
 }
