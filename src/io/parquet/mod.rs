@@ -82,7 +82,7 @@ impl ParquetFile {
             settings.bytes_read.fetch_add(column.estimated_size() as u64, Ordering::Relaxed);
             df.with_column(column).map_err(|e| Error::decode(&self.path, e))?;
         }
-        Ok(df.select(request.columns.iter().map(|c| c.as_str())).map_err(|e| Error::decode(&self.path, e))?)
+        df.select(request.columns.iter().map(|c| c.as_str())).map_err(|e| Error::decode(&self.path, e))
     }
 }
 
