@@ -228,12 +228,17 @@ fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>, len: usize) -> Box<dyn Ite
 /// names it; an overflow in a null row's value is no error there). The
 /// row-by-row path took 70% of `sum(v1 * 2 + v2)` over 10M rows.
 fn int_slices(op: Arith, a: &Int64Chunked, b: &Int64Chunked) -> Option<Int64Chunked> {
-    let f: fn(i64, i64) -> (i64, bool) = match op {
-        Arith::Add => i64::overflowing_add,
-        Arith::Sub => i64::overflowing_sub,
-        Arith::Mul => i64::overflowing_mul,
-        _ => return None,
-    };
+    // Each op is its own instance of the loop, inlined (through a function
+    // pointer, each row was a call: a fifth of `sum(v1 * 2 + v2)`).
+    match op {
+        Arith::Add => int_slices_with(a, b, i64::overflowing_add),
+        Arith::Sub => int_slices_with(a, b, i64::overflowing_sub),
+        Arith::Mul => int_slices_with(a, b, i64::overflowing_mul),
+        _ => None,
+    }
+}
+
+fn int_slices_with(a: &Int64Chunked, b: &Int64Chunked, f: impl Fn(i64, i64) -> (i64, bool)) -> Option<Int64Chunked> {
     let (a, b) = (a.rechunk(), b.rechunk());
     let (xa, xb) = (a.downcast_iter().next()?, b.downcast_iter().next()?);
     let (va, vb) = (xa.values().as_slice(), xb.values().as_slice());
