@@ -698,6 +698,17 @@ fn a_filter_applied_while_parsing_keeps_the_same_rows_and_errors() {
     ]);
     let kept = want.lines().count() as u64 - 1;
     assert_eq!(stats_json(&o.stderr)["stages"][0]["rows_in"].as_u64(), Some(kept), "{}", o.stderr);
+    // The same from a gzip file, read as a stream.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+    let gz = t.file("f.csv.gz", gz.finish().unwrap());
+    for chunk in ["4KB", "8MB"] {
+        let program = format!(r#"scan "{gz}" | filter v > 980"#);
+        let o = run(&["run", "--chunk-size", chunk, "--stats=json", "-e", &program]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        assert_eq!(o.stdout, want, "gzip, chunk size {chunk}");
+        assert_eq!(stats_json(&o.stderr)["stages"][0]["rows_in"].as_u64(), Some(kept), "{}", o.stderr);
+    }
     // A bad value in `w` on a row the filter drops (v = 0 on line 2).
     let bad = text.replacen("0,0,t0,0.5\n", "0,0,t0,zero\n", 1);
     assert_ne!(bad, text);

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 
+use super::csv_filtered::{Kept, Prefilter};
 use super::stream::Chunker;
 use crate::io::chunks::{ChunkJob, Part, ScanSummary};
 use crate::io::reader::{Capabilities, FileReader, FileSample, ReadRequest};
@@ -22,6 +23,8 @@ pub(crate) struct StreamedText {
     /// For stdin and pipes: the chunker (holding the bytes read for
     /// inference), which can be taken once. `None` for files.
     once: Option<Mutex<Option<Chunker>>>,
+    /// How much of this input a pushed filter keeps (see `csv_filtered`).
+    kept: Kept,
 }
 
 impl StreamedText {
@@ -39,6 +42,7 @@ impl StreamedText {
             schema: Arc::new(schema),
             compression,
             once: None,
+            kept: Kept::default(),
         })
     }
 
@@ -62,6 +66,7 @@ impl StreamedText {
             schema: Arc::new(schema),
             compression: Compression::None,
             once: Some(Mutex::new(Some(chunker))),
+            kept: Kept::default(),
         })
     }
 
@@ -123,7 +128,18 @@ impl FileReader for StreamedText {
         let settings = request.settings;
         settings.bytes_read.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let line = || *first_line;
-        super::parse(self.format, &self.path, bytes, &self.schema, request.columns, &self.csv, settings, &line, None)
+        let prefilter = request.filter.map(|filter| Prefilter { filter, kept: &self.kept });
+        super::parse(
+            self.format,
+            &self.path,
+            bytes,
+            &self.schema,
+            request.columns,
+            &self.csv,
+            settings,
+            &line,
+            prefilter,
+        )
     }
 
     fn sample(&self, _file: usize, _fraction: f64, _piece: usize, _rng: &mut u64) -> FileSample {
