@@ -135,8 +135,8 @@ mod tests {
         let mut rng = crate::test_rng::Rng(0x9E37_79B9_7F4A_7C15);
         let pieces = ["a", "b", "9", "\0", "é", "ab", "99"];
         let word = |rng: &mut crate::test_rng::Rng, max: u64| {
-            let mut w = String::new();
-            while (w.len() as u64) < rng.below(max + 1) {
+            let (mut w, len) = (String::new(), rng.below(max + 1));
+            while (w.len() as u64) < len {
                 w.push_str(rng.pick(&pieces));
             }
             w

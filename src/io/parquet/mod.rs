@@ -64,10 +64,13 @@ impl ParquetFile {
         let kept = mask.as_ref().map(kept_rows);
         for (name, dict) in &coded {
             let column = match meta::read_codes(&self.path, &self.meta, rows, name, dict, kept.as_ref())? {
-                Some(ids) if ids.len() == df.height() => ids,
+                // Codes of every row where the mask could not be used in
+                // the decode (it is, for the one row group a mask comes from).
                 Some(ids) => match &mask {
-                    Some(mask) => ids.filter(mask).map_err(|e| Error::decode(&self.path, e))?,
-                    None => ids,
+                    Some(mask) if ids.len() != df.height() => {
+                        ids.filter(mask).map_err(|e| Error::decode(&self.path, e))?
+                    }
+                    _ => ids,
                 },
                 // Not dictionary-encoded throughout: read as strings, with
                 // the same filter (its columns decoded again), so that the
